@@ -1,0 +1,533 @@
+"""Load and validate a study folder: ``study.yaml``, ``results.yaml`` and per-patient CSV tables.
+
+`load_study` returns a `StudyData` or raises `StudyDataError` listing every problem with its
+file, field or row, in words a curator can act on. It never lets a parser's traceback through.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import DataIssue, StudyDataError, UnknownStudyError
+from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
+from .parse import PARSE, CellError
+
+STUDY_FILE = "study.yaml"
+RESULTS_FILE = "results.yaml"
+MAX_FILE_BYTES = 5_000_000
+
+
+# --- YAML ---------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader (no Python objects) that keeps printed decimals as `Decimal`, leaves dates as
+    text, and refuses duplicate keys, which PyYAML would otherwise silently overwrite."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.Node):
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    if math.isnan(value) or math.isinf(value):
+        return value  # rejected later by the model, with the field named
+    try:
+        return Decimal(text)
+    except Exception:  # e.g. sexagesimal forms YAML 1.1 allows
+        return Decimal(repr(value))
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the field {key!r} appears twice (line {key_node.start_mark.line + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = True
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_text(path: Path, issues: list[DataIssue]) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            issues.append(DataIssue(path.name, "", f"the file is {size:,} bytes, larger than the "
+                                    f"{MAX_FILE_BYTES:,}-byte limit for a study file"))
+            return None
+        raw = path.read_bytes()
+    except OSError as e:
+        issues.append(DataIssue(path.name, "", f"cannot be read ({e.strerror})"))
+        return None
+    if b"\x00" in raw:
+        issues.append(DataIssue(path.name, "", "is a binary file, not text (it contains NUL bytes)"))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        issues.append(DataIssue(path.name, f"byte {e.start}", "is not UTF-8 text; save it as UTF-8"))
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_yaml(path: Path, issues: list[DataIssue]):
+    text = _read_text(path, issues)
+    if text is None:
+        return None
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        if isinstance(e, yaml.constructor.ConstructorError) and "appears twice" in str(problem):
+            where = ""
+        issues.append(DataIssue(path.name, where, f"is not valid YAML: {problem}"))
+        return None
+    except RecursionError:
+        issues.append(DataIssue(path.name, "", "is not valid YAML: nested too deeply"))
+        return None
+
+
+# --- pydantic errors in curator words ---------------------------------------------------------
+
+
+def _loc(loc: tuple, data=None) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            label = f"[{p}]"
+            if data is not None and not parts and isinstance(data, list) and 0 <= p < len(data):
+                rid = data[p].get("id") if isinstance(data[p], dict) else None
+                label = f"record {p + 1}" + (f" (id {rid})" if isinstance(rid, str) else "")
+                parts.append(label)
+                continue
+            parts.append(label)
+        elif str(p).startswith(("Sourced[", "function-", "literal[", "list[", "dict[", "str",
+                                "decimal", "int", "constrained")):
+            continue  # pydantic's union branch names mean nothing to a curator
+        else:
+            parts.append(str(p))
+    out = ""
+    for p in parts:
+        out += p if p.startswith("[") else (("." if out else "") + p)
+    return out
+
+
+def _message(err: dict) -> str:
+    t, msg = err.get("type", ""), err.get("msg", "")
+    if t == "missing":
+        return "this required field is missing"
+    if t == "extra_forbidden":
+        return "unknown field (check its spelling against data/README.md)"
+    if t == "literal_error":
+        return msg.replace("Input should be", "must be")
+    if t in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ")
+    if t.startswith("finite_number") or "nan" in msg.lower() or "inf" in msg.lower():
+        return "must be a finite number (NaN and infinity are not allowed)"
+    got = err.get("input")
+    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{msg.replace('Input should be', 'must be')}; found {shown}"
+
+
+def _pydantic_issues(file: str, e: ValidationError, data=None) -> list[DataIssue]:
+    out, seen = [], set()
+    for err in e.errors():
+        where, msg = _loc(err["loc"], data), _message(err)
+        # A field that is "Sourced or not reported" fails both branches; report it once.
+        if err.get("type") == "literal_error" and "not reported" in msg and any(
+            k[0] == where for k in seen
+        ):
+            continue
+        key = (where, msg)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(DataIssue(file, where, msg))
+    # Collapse "field.value must be X" + "field must be 'not reported'" into one message.
+    by_where: dict[str, list[DataIssue]] = {}
+    for i in out:
+        by_where.setdefault(i.where, []).append(i)
+    return out
+
+
+# --- per-patient tables ---------------------------------------------------------------------
+
+
+@dataclass
+class PatientTableData:
+    name: str
+    file: str
+    location: str
+    published: list[list[str]]  # every cell exactly as printed, in the published layout
+    by_patient: dict[str, dict[str, str]]  # patient id -> column -> printed cell
+    id_groups: dict[str, dict[str, str]]  # patient id -> named groups of the id pattern
+
+
+def _read_csv(path: Path, issues: list[DataIssue]) -> list[list[str]] | None:
+    text = _read_text(path, issues)
+    if text is None:
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(text), strict=True))
+    except csv.Error as e:
+        issues.append(DataIssue(path.name, "", f"is not valid CSV: {e}"))
+        return None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        issues.append(DataIssue(path.name, "", "is empty: it needs a header row and one row per patient"))
+        return None
+    width = len(rows[0])
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != width:
+            issues.append(DataIssue(path.name, f"row {i}", f"has {len(r)} cells but the header has {width}"))
+            return None
+    return rows
+
+
+def _patient_table(folder: Path, name: str, spec, issues: list[DataIssue]) -> PatientTableData | None:
+    path = folder / spec.file
+    if not path.is_file():
+        issues.append(DataIssue(STUDY_FILE, f"patients.tables.{name}.file",
+                                f"names {spec.file!r}, which is not in the study folder"))
+        return None
+    rows = _read_csv(path, issues)
+    if rows is None:
+        return None
+    if spec.orientation == "rows":
+        header, body = rows[0], rows[1:]
+        records = [dict(zip(header, r, strict=True)) for r in body]
+        if spec.id_column not in header:
+            issues.append(DataIssue(spec.file, "header", f"has no column {spec.id_column!r} (the id column)"))
+            return None
+    else:  # published with patients as columns: first column holds the row labels
+        labels = [r[0] for r in rows]
+        if spec.id_column not in labels:
+            issues.append(DataIssue(spec.file, "first column",
+                                    f"has no row {spec.id_column!r} (the row of patient ids)"))
+            return None
+        id_row = labels.index(spec.id_column)
+        records = []
+        for j in range(1, len(rows[0])):
+            records.append({labels[i]: rows[i][j] for i in range(len(rows)) if labels[i].strip()})
+        header = [lab for lab in labels if lab.strip()]
+        del id_row
+    dup_cols = {h for h in header if header.count(h) > 1 and h.strip()}
+    if dup_cols:
+        issues.append(DataIssue(spec.file, "header", f"repeats the column(s) {', '.join(sorted(dup_cols))}"))
+        return None
+    rx = re.compile(spec.id_pattern)
+    by_patient: dict[str, dict[str, str]] = {}
+    groups: dict[str, dict[str, str]] = {}
+    ok = True
+    for i, rec in enumerate(records, start=2):
+        raw_id = rec[spec.id_column]
+        place = f"row {i}" if spec.orientation == "rows" else f"column {i}"
+        m = rx.fullmatch(raw_id.strip())
+        if not m:
+            issues.append(DataIssue(spec.file, place,
+                                    f"patient id {raw_id!r} does not match the pattern {spec.id_pattern!r}"))
+            ok = False
+            continue
+        pid = m.group("patient")
+        if pid in by_patient:
+            issues.append(DataIssue(spec.file, place, f"patient {pid} appears more than once"))
+            ok = False
+            continue
+        by_patient[pid] = rec
+        groups[pid] = {k: (v or "") for k, v in m.groupdict().items()}
+    if not ok:
+        return None
+    return PatientTableData(name, spec.file, spec.location, rows, by_patient, groups)
+
+
+def _parse_patients(pdata: PatientData, tables: dict[str, PatientTableData], issues: list[DataIssue]):
+    import pandas as pd
+
+    ids = None
+    for t in tables.values():
+        these = list(t.by_patient)
+        if ids is None:
+            ids = these
+        elif set(these) != set(ids):
+            missing = sorted(set(ids) ^ set(these), key=lambda s: (len(s), s))
+            issues.append(DataIssue(t.file, "patient ids",
+                                    f"do not match the other per-patient tables (differ in: {', '.join(missing)})"))
+            return None
+    ids = ids or []
+    cols: dict[str, list] = {}
+    ok = True
+    specs = {**pdata.fields, **{f"ae:{k}": v for k, v in pdata.adverse_events.items()}}
+    for fname, spec in specs.items():
+        table = tables[spec.table]
+        parser = PARSE[spec.parse]
+        values = []
+        for pid in ids:
+            if spec.column.startswith("@"):
+                group = spec.column[1:]
+                if group not in table.id_groups[pid]:
+                    issues.append(DataIssue(STUDY_FILE, f"patients.fields.{fname}.column",
+                                            f"the id pattern of table {spec.table!r} has no group {group!r}"))
+                    return None
+                cell = table.id_groups[pid][group]
+            else:
+                if spec.column not in table.by_patient[pid]:
+                    issues.append(DataIssue(table.file, "header", f"has no column {spec.column!r} "
+                                            f"(named by patients.fields.{fname.removeprefix('ae:')})"))
+                    return None
+                cell = table.by_patient[pid][spec.column]
+            try:
+                values.append(parser(cell))
+            except CellError as e:
+                issues.append(DataIssue(table.file, f"patient {pid}, column {spec.column!r}", str(e)))
+                ok = False
+                values.append(None)
+        cols[fname] = values
+    if not ok:
+        return None
+    df = pd.DataFrame(cols, index=pd.Index(ids, name="patient"))
+    return df
+
+
+def _check_patient_times(df, pdata: PatientData, file_of: dict[str, str], issues: list[DataIssue]) -> None:
+    if "os" not in df.columns:
+        return
+    f_os = file_of.get("os", STUDY_FILE)
+    for pid, row in df.iterrows():
+        os_ = row["os"]
+        if os_ is None:
+            issues.append(DataIssue(f_os, f"patient {pid}", "has no survival time; every patient needs one"))
+            continue
+        if os_.time < 0:
+            issues.append(DataIssue(f_os, f"patient {pid}", f"has a negative survival time {os_.time}"))
+        prog = row.get("progression") if "progression" in df.columns else None
+        if prog is not None and (prog < 0 or prog > os_.time):
+            issues.append(DataIssue(file_of.get("progression", STUDY_FILE), f"patient {pid}",
+                                    f"progression at {prog} lies outside the follow-up 0-{os_.time}"))
+
+
+# --- the study folder -------------------------------------------------------------------------
+
+
+@dataclass
+class StudyData:
+    folder: Path
+    study: Study
+    results: list[ReportedResult]
+    tables: dict[str, PatientTableData] = field(default_factory=dict)
+    patients: object = None  # pandas DataFrame of parsed per-patient fields, or None
+
+    def population_size(self, population: str) -> int | None:
+        """The stated number of patients in a population: its 'patients' count record."""
+        for r in self.results:
+            if r.endpoint == "patients" and r.statistic == "count" and r.population == population:
+                return int(r.value)
+        return None
+
+    def result(self, rid: str) -> ReportedResult:
+        for r in self.results:
+            if r.id == rid:
+                return r
+        raise KeyError(rid)
+
+
+def normalise_ws(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def sources_dir() -> Path | None:
+    """Where the source documents are: $CARTPOOL_SOURCES, else ../shared/seeds beside the project."""
+    env = os.environ.get("CARTPOOL_SOURCES")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[3] / ".." / "shared" / "seeds"
+    return here if here.is_dir() else None
+
+
+def _check_quotes(sd: StudyData, src: Path, issues: list[DataIssue]) -> None:
+    doc = src / sd.study.source_document
+    if not doc.is_file():
+        issues.append(DataIssue(STUDY_FILE, "source_document",
+                                f"{sd.study.source_document!r} is not in the sources folder {src}"))
+        return
+    text = normalise_ws(doc.read_text(encoding="utf-8", errors="replace"))
+    for r in sd.results:
+        if normalise_ws(r.quote) not in text:
+            issues.append(DataIssue(RESULTS_FILE, f"id {r.id}",
+                                    f"the quote {r.quote[:70]!r} does not occur in {doc.name}"))
+    for name in type(sd.study).model_fields:
+        v = getattr(sd.study, name)
+        if hasattr(v, "quote") and normalise_ws(v.quote) not in text:
+            issues.append(DataIssue(STUDY_FILE, name, f"the quote {v.quote[:70]!r} does not occur in {doc.name}"))
+    if sd.study.patients:
+        for name, v in sd.study.patients.definitions.items():
+            if normalise_ws(v.quote) not in text:
+                issues.append(DataIssue(STUDY_FILE, f"patients.definitions.{name}",
+                                        f"the quote {v.quote[:70]!r} does not occur in {doc.name}"))
+
+
+def _check_results(study: Study, results: list[ReportedResult], issues: list[DataIssue]) -> None:
+    seen: set[str] = set()
+    for r in results:
+        where = f"id {r.id}"
+        if r.id in seen:
+            issues.append(DataIssue(RESULTS_FILE, where, "this id is used by more than one record"))
+        seen.add(r.id)
+        if r.population not in study.populations:
+            issues.append(DataIssue(RESULTS_FILE, f"{where}, population",
+                                    f"{r.population!r} is not one of the populations in study.yaml "
+                                    f"({', '.join(sorted(study.populations))})"))
+        parts = (r.category or "").split("/")
+        if r.endpoint == "best_response" and not all(p in RESPONSE_CATEGORIES for p in parts):
+            issues.append(DataIssue(RESULTS_FILE, f"{where}, category",
+                                    f"a best response must be one of {', '.join(RESPONSE_CATEGORIES)} "
+                                    "(or several joined by '/', where the paper does not split them), "
+                                    f"not {r.category!r}"))
+
+
+def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> StudyData:
+    """Load and validate one study folder.
+
+    `sources`: the folder of source documents for the quote check; True means "find it"
+    (`sources_dir`), None or False skips the check.
+    """
+    folder = Path(folder)
+    issues: list[DataIssue] = []
+    if not folder.is_dir():
+        raise UnknownStudyError([DataIssue(str(folder), "", "is not a study folder")])
+    raw_study = read_yaml(folder / STUDY_FILE, issues) if (folder / STUDY_FILE).is_file() else None
+    if raw_study is None and not issues:
+        issues.append(DataIssue(STUDY_FILE, "", f"is missing from {folder.name}/"))
+    raw_results = read_yaml(folder / RESULTS_FILE, issues) if (folder / RESULTS_FILE).is_file() else None
+    if raw_results is None and (folder / RESULTS_FILE).is_file() is False:
+        issues.append(DataIssue(RESULTS_FILE, "", f"is missing from {folder.name}/"))
+    if issues:
+        raise StudyDataError(issues)
+
+    study = None
+    if not isinstance(raw_study, dict):
+        issues.append(DataIssue(STUDY_FILE, "", "must be a mapping of fields (key: value), "
+                                f"not {type(raw_study).__name__}"))
+    else:
+        try:
+            study = Study.model_validate(raw_study)
+        except ValidationError as e:
+            issues.extend(_pydantic_issues(STUDY_FILE, e))
+        except RecursionError:
+            issues.append(DataIssue(STUDY_FILE, "", "is nested too deeply"))
+        if study is not None and study.id != folder.name:
+            issues.append(DataIssue(STUDY_FILE, "id", f"is {study.id!r} but the folder is named {folder.name!r}"))
+
+    results: list[ReportedResult] = []
+    if not isinstance(raw_results, list):
+        issues.append(DataIssue(RESULTS_FILE, "", "must be a list of records (each starting with '- id:'), "
+                                f"not {type(raw_results).__name__}"))
+    else:
+        for i, rec in enumerate(raw_results):
+            if not isinstance(rec, dict):
+                issues.append(DataIssue(RESULTS_FILE, f"record {i + 1}", "must be a mapping of fields"))
+                continue
+            try:
+                results.append(ReportedResult.model_validate(rec))
+            except ValidationError as e:
+                rid = rec.get("id")
+                label = f"record {i + 1}" + (f" (id {rid})" if isinstance(rid, str) else "")
+                for iss in _pydantic_issues(RESULTS_FILE, e):
+                    issues.append(DataIssue(RESULTS_FILE, f"{label}, {iss.where}" if iss.where else label,
+                                            iss.problem))
+            except RecursionError:
+                issues.append(DataIssue(RESULTS_FILE, f"record {i + 1}", "is nested too deeply"))
+    if study is not None:
+        _check_results(study, results, issues)
+    if issues:
+        raise StudyDataError(issues)
+
+    sd = StudyData(folder=folder, study=study, results=results)
+
+    referenced = {STUDY_FILE, RESULTS_FILE}
+    if study.patients is not None:
+        pdata = study.patients
+        for name, spec in pdata.tables.items():
+            referenced.add(spec.file)
+            t = _patient_table(folder, name, spec, issues)
+            if t is not None:
+                sd.tables[name] = t
+        if not issues:
+            df = _parse_patients(pdata, sd.tables, issues)
+            if df is not None:
+                stated = sd.population_size(pdata.population)
+                if stated is None:
+                    issues.append(DataIssue(RESULTS_FILE, "",
+                                            f"has no 'patients' count for population {pdata.population!r}, "
+                                            "which the per-patient tables need to check their row count"))
+                elif stated != len(df):
+                    issues.append(DataIssue(next(iter(pdata.tables.values())).file, "rows",
+                                            f"has {len(df)} patients but results.yaml states "
+                                            f"{stated} for population {pdata.population!r}"))
+                file_of = {k: pdata.tables[v.table].file for k, v in pdata.fields.items()}
+                _check_patient_times(df, pdata, file_of, issues)
+                sd.patients = df
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in (".csv", ".yaml", ".yml") and p.name not in referenced:
+            issues.append(DataIssue(p.name, "", "is not used: study.yaml names no such table "
+                                    "(remove it, or add it under patients.tables)"))
+
+    if sources is True:
+        sources = sources_dir()
+    if sources and Path(sources).is_dir() and not issues:
+        _check_quotes(sd, Path(sources), issues)
+    if issues:
+        raise StudyDataError(issues)
+    return sd
+
+
+def study_ids(data_dir: Path | str) -> list[str]:
+    """Study ids are the folder names under data/studies, sorted."""
+    d = Path(data_dir)
+    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def load_study_by_id(data_dir: Path | str, study_id: object, **kw) -> StudyData:
+    """Load a study by id; an id that names no folder is an error listing the known ids."""
+    ids = study_ids(data_dir)
+    if not isinstance(study_id, str) or study_id not in ids:
+        raise UnknownStudyError([DataIssue("study_id", "", f"{study_id!r} is not a known study; "
+                                           f"known studies are: {', '.join(ids) or '(none)'}")])
+    return load_study(Path(data_dir) / study_id, **kw)
+
+
+def load_all(data_dir: Path | str, **kw) -> list[StudyData]:
+    """Load every study; raises one StudyDataError naming each failing study's files."""
+    out, issues = [], []
+    for sid in study_ids(data_dir):
+        try:
+            out.append(load_study(Path(data_dir) / sid, **kw))
+        except StudyDataError as e:
+            issues.extend(DataIssue(f"{sid}/{i.file}", i.where, i.problem) for i in e.issues)
+    if issues:
+        raise StudyDataError(issues)
+    return out

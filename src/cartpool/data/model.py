@@ -1,0 +1,343 @@
+"""The study data model: what one published study reports, with the source of every value.
+
+Three kinds of record, validated with pydantic:
+
+* `Study` (``study.yaml``): study-level facts (design, setting, disease, CAR targets, grading
+  scales ...). Every fact is either a `Sourced` value (value + location + verbatim quote) or the
+  literal string ``not reported``, so that a curator must say which it is.
+* `ReportedResult` (``results.yaml``): one record per number the paper prints, with its
+  population, endpoint, statistic, printed value, CI, and provenance.
+* Per-patient tables (CSV, as published) described by `PatientData` in ``study.yaml``; the
+  derived endpoints are computed in `cartpool.data.derive`, never typed in.
+
+Printed numbers are kept as `decimal.Decimal` so that the printed precision ("33.3" vs "33.30")
+survives: the audit needs it to decide what counts as rounding.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+T = TypeVar("T")
+
+NOT_REPORTED = "not reported"
+NotReported = Literal["not reported"]
+NR = "NR"  # "not reached" in the source, an explicit value and never a blank
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+TIME_UNITS = ("days", "weeks", "months", "years")
+RESPONSE_CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+STATISTICS = ("count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio")
+DISEASES = ("primary_pcl", "secondary_pcl", "mm")
+GRADE_PATTERN = r"^(any|[1-5]|[1-5]-[1-5]|>=[1-5])$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(_Strict, Generic[T]):
+    """A value with its provenance: where in the source document it stands, and a verbatim quote."""
+
+    value: T
+    location: str = Field(min_length=1)
+    quote: str = Field(min_length=3)
+
+
+PrintedNumber = Decimal
+PrintedOrNR = Decimal | Literal["NR"]
+
+
+def _num(x: PrintedOrNR | None, *, nr: float) -> float | None:
+    """A printed value as float, with "not reached" standing for `nr` (+inf for an upper limit)."""
+    if x is None:
+        return None
+    if x == NR:
+        return nr
+    return float(x)
+
+
+class ConfidenceInterval(_Strict):
+    low: PrintedOrNR | None = None
+    high: PrintedOrNR | None = None
+    level: Decimal = Decimal("0.95")
+    method: str | None = None  # only where the paper states it
+    note: str | None = None
+
+    @field_validator("level")
+    @classmethod
+    def _level_in_unit_interval(cls, v: Decimal) -> Decimal:
+        if not (0 < v < 1):
+            raise ValueError("the confidence level must lie between 0 and 1, for example 0.95")
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConfidenceInterval:
+        lo, hi = _num(self.low, nr=float("inf")), _num(self.high, nr=float("inf"))
+        if self.low == NR and self.high not in (NR, None):
+            raise ValueError("a lower limit 'not reached' needs an upper limit 'not reached' too")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"the lower limit {self.low} is above the upper limit {self.high}")
+        return self
+
+
+class Spread(_Strict):
+    """The spread printed beside a median: interquartile range or range."""
+
+    kind: Literal["iqr", "range"]
+    low: Decimal
+    high: Decimal
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Spread:
+        if self.low > self.high:
+            raise ValueError(f"the {self.kind} lower end {self.low} is above its upper end {self.high}")
+        return self
+
+
+class Timepoint(_Strict):
+    value: Decimal = Field(gt=0)
+    unit: Literal["days", "weeks", "months", "years"]
+
+
+class ReportedResult(_Strict):
+    """One number as the paper prints it, with its population and provenance."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    population: Annotated[str, Field(pattern=ID_PATTERN)]
+    endpoint: Annotated[str, Field(pattern=ID_PATTERN)]
+    category: str | None = None  # a response category, death cause, baseline level ...
+    grade: Annotated[str, Field(pattern=GRADE_PATTERN)] | None = None
+    statistic: Literal["count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio"]
+    value: PrintedOrNR
+    unit: str | None = None
+    numerator: int | None = Field(default=None, ge=0)
+    denominator: int | None = Field(default=None, ge=0)
+    timepoint: Timepoint | None = None
+    ci: ConfidenceInterval | None = None
+    spread: Spread | None = None
+    p_value: str | None = None
+    location: str = Field(min_length=1)
+    quote: str = Field(min_length=3)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ReportedResult:
+        st, v = self.statistic, self.value
+        if v == NR and st not in ("median",):
+            raise ValueError(f"only a median can be 'NR' (not reached); this is a {st}")
+        if self.numerator is not None and self.denominator is not None:
+            if self.numerator > self.denominator:
+                raise ValueError(
+                    f"the numerator {self.numerator} is above its denominator {self.denominator}"
+                )
+        if st == "count":
+            if v == NR or v != v.to_integral_value() or v < 0:
+                raise ValueError(f"a count must be a whole number of 0 or more, not {v}")
+            if self.denominator is not None and v > self.denominator:
+                raise ValueError(f"the count {v} is above its denominator {self.denominator}")
+        if st in ("proportion", "landmark_rate"):
+            if self.unit not in ("percent", "fraction"):
+                raise ValueError(f"a {st} needs unit 'percent' or 'fraction', not {self.unit!r}")
+            top = Decimal(100) if self.unit == "percent" else Decimal(1)
+            if not (0 <= v <= top):
+                what = "a percentage" if self.unit == "percent" else "a proportion"
+                raise ValueError(f"{what} must lie between 0 and {top}; got {v}")
+        if st == "landmark_rate" and self.timepoint is None:
+            raise ValueError("a landmark rate needs its timepoint (for example 1 year)")
+        if st == "hazard_ratio" and v != NR and v <= 0:
+            raise ValueError(f"a hazard ratio must be positive, not {v}")
+        if self.ci is not None and v != NR:
+            lo = _num(self.ci.low, nr=float("inf"))
+            hi = _num(self.ci.high, nr=float("inf"))
+            if lo is not None and lo > float(v):
+                raise ValueError(f"the CI lower limit {self.ci.low} is above the estimate {v}")
+            if hi is not None and hi < float(v):
+                raise ValueError(f"the CI upper limit {self.ci.high} is below the estimate {v}")
+        if self.spread is not None and v != NR and not (self.spread.low <= v <= self.spread.high):
+            raise ValueError(
+                f"the {self.spread.kind} {self.spread.low}-{self.spread.high} does not contain the value {v}"
+            )
+        return self
+
+    @property
+    def value_float(self) -> float | None:
+        """The printed value as a float on its own unit (None for 'not reached')."""
+        return None if self.value == NR else float(self.value)
+
+    @property
+    def fraction(self) -> float | None:
+        """A proportion or landmark rate on the 0-1 scale."""
+        if self.statistic not in ("proportion", "landmark_rate") or self.value == NR:
+            return None
+        return float(self.value) / (100.0 if self.unit == "percent" else 1.0)
+
+
+class Population(_Strict):
+    label: str
+    description: str | None = None
+
+
+PARSERS = (
+    "text",
+    "number",
+    "integer",
+    "percent",
+    "sci_number",
+    "time_plus",
+    "time_or_no",
+    "response",
+    "grade",
+    "roman_grade",
+    "yes_no",
+    "flag",
+    "event_time",
+    "outcome_after",
+)
+
+
+class PatientTable(_Strict):
+    """A per-patient table entered exactly as published (CSV, every cell as printed text)."""
+
+    file: str
+    location: str
+    orientation: Literal["rows", "columns"] = "rows"
+    id_column: str
+    id_pattern: str = r"^(?P<patient>\d+)$"
+
+    @field_validator("file")
+    @classmethod
+    def _inside_folder(cls, v: str) -> str:
+        if "/" in v or "\\" in v or v.startswith(".") or not v.endswith(".csv"):
+            raise ValueError(
+                f"{v!r} must be a plain .csv file name inside the study folder (no folders, no '..')"
+            )
+        return v
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            rx = re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+        if "patient" not in rx.groupindex:
+            raise ValueError("the id pattern needs a named group (?P<patient>...) for the patient number")
+        return v
+
+
+class FieldSpec(_Strict):
+    """Where a per-patient field comes from: a table column (or a group of the id pattern)."""
+
+    table: str
+    column: str  # a column header as published, or "@group" for a named group of id_pattern
+    parse: Literal[PARSERS]  # type: ignore[valid-type]
+    unit: Literal["days", "weeks", "months", "years"] | None = None
+    label: str | None = None
+
+
+ROLE_FIELDS = {
+    "os": "time_plus",
+    "progression": "time_or_no",
+    "best_response": "response",
+    "early_response": "response",
+    "crs_grade": "grade",
+    "icans_grade": "grade",
+}
+
+
+class PatientData(_Strict):
+    population: Annotated[str, Field(pattern=ID_PATTERN)]
+    tables: dict[str, PatientTable]
+    fields: dict[str, FieldSpec]
+    adverse_events: dict[str, FieldSpec] = {}
+    subgroups: list[str] = []
+    definitions: dict[str, Sourced[str]] = {}
+
+    @model_validator(mode="after")
+    def _references(self) -> PatientData:
+        for group in (self.fields, self.adverse_events):
+            for name, spec in group.items():
+                if spec.table not in self.tables:
+                    raise ValueError(
+                        f"field {name!r} names table {spec.table!r}, which is not among the tables "
+                        f"({', '.join(sorted(self.tables))})"
+                    )
+        for role, parser in ROLE_FIELDS.items():
+            spec = self.fields.get(role)
+            if spec is not None and spec.parse != parser:
+                raise ValueError(f"field {role!r} must use the {parser!r} parser, not {spec.parse!r}")
+        for name in ("os", "progression"):
+            spec = self.fields.get(name)
+            if spec is not None and spec.unit is None:
+                raise ValueError(f"field {name!r} is a time and needs its unit (days or months)")
+        for sg in self.subgroups:
+            if sg not in self.fields:
+                raise ValueError(f"subgroup {sg!r} is not one of the fields ({', '.join(sorted(self.fields))})")
+        return self
+
+
+class Study(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    label: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    citation: str = Field(min_length=1)
+    doi: str | None = None
+    registry_ids: list[str] = []
+    document_type: Literal["full_article", "abstract", "summary"]
+    source_document: str = Field(min_length=1)
+    design: Sourced[Literal["prospective", "retrospective"]] | NotReported
+    phase: Sourced[str] | NotReported
+    setting: Sourced[Literal["frontline", "relapsed_refractory"]]
+    disease: Sourced[list[Literal["primary_pcl", "secondary_pcl", "mm"]]]
+    targets: Sourced[list[str]]
+    products: Sourced[str] | NotReported
+    dose: Sourced[str] | NotReported
+    lymphodepletion: Sourced[str] | NotReported
+    enrolment_period: Sourced[str] | NotReported
+    data_cutoff: Sourced[str] | NotReported
+    crs_grading: Sourced[Literal["ASTCT", "Lee 2014", "CTCAE"]] | NotReported
+    icans_grading: Sourced[Literal["ASTCT", "CTCAE"]] | NotReported
+    ctcae_version: Sourced[str] | NotReported
+    time_unit: Literal["days", "months"]
+    populations: dict[str, Population]
+    patients: PatientData | None = None
+
+    @field_validator("source_document")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if "/" in v or "\\" in v or v.startswith("."):
+            raise ValueError(f"{v!r} must be a file name, without folders")
+        return v
+
+    @field_validator("populations")
+    @classmethod
+    def _population_ids(cls, v: dict[str, Population]) -> dict[str, Population]:
+        for key in v:
+            if not re.match(ID_PATTERN, key):
+                raise ValueError(f"population id {key!r} must be lower-case letters, digits and _")
+        if not v:
+            raise ValueError("at least one population is needed (for example 'infused')")
+        return v
+
+    @model_validator(mode="after")
+    def _patients_population(self) -> Study:
+        if self.patients is not None and self.patients.population not in self.populations:
+            raise ValueError(
+                f"patients.population {self.patients.population!r} is not one of the populations "
+                f"({', '.join(sorted(self.populations))})"
+            )
+        return self
+
+    @property
+    def disease_group(self) -> str:
+        """'PCL' or 'MM': the disease subgroup used in pooled analyses."""
+        return "PCL" if any(d.endswith("_pcl") for d in self.disease.value) else "MM"
+
+    @property
+    def setting_label(self) -> str:
+        return {"frontline": "Frontline", "relapsed_refractory": "Relapsed/refractory"}[self.setting.value]
