@@ -1,0 +1,1 @@
+"""Pure numerics: proportions, meta-analysis, survival. Knows no study files, figures or pipeline."""

@@ -1,0 +1,509 @@
+"""Random-effects meta-analysis of single proportions and of generic effect sizes.
+
+Conventions follow R's metafor (Viechtbauer 2010) and say so where they matter:
+
+* tau^2 estimators: REML and ML by Fisher scoring (as `rma.uni`), DerSimonian-Laird (1986),
+  Paule-Mandel (1982). tau^2 is truncated at 0.
+* I^2 = 100 * tau^2 / (tau^2 + s^2) and H^2 = (tau^2 + s^2) / s^2, with s^2 the "typical"
+  within-study variance of Higgins & Thompson (2002), as metafor computes them.
+* Q is Cochran's Q from the equal-effects weights, with a chi-square(k-1) p-value.
+* Confidence interval of the pooled effect: z-based by default; with ``knha=True`` the
+  Knapp-Hartung (2003) adjusted standard error with t(k-1) quantiles (metafor ``test="knha"``).
+* Prediction interval: metafor's default mu +/- z*sqrt(SE^2 + tau^2); ``pi_dist="t"`` uses
+  t(k-1) quantiles instead, the choice metafor makes with ``test="knha"`` and the one the
+  issue tracker asks for as R meta's option.
+
+For proportions (`pool_proportions`):
+
+* ``"glmm"`` (default, as R meta's `metaprop`): random-intercept logistic regression
+  (binomial-normal model, Stijnen et al. 2010) fitted by maximum likelihood, the marginal
+  likelihood integrated by adaptive Gauss-Hermite quadrature (7 nodes, as `rma.glmm`'s nAGQ).
+* ``"logit"``: inverse variance on the logit scale; 0.5 is added to both cells only for
+  studies with 0 or all events (metafor's ``add=1/2, to="only0"``).
+* ``"ft"``: Freeman-Tukey double arcsine (metafor measure "PFT") with Miller's (1978)
+  back-transformation at the harmonic mean of the sample sizes (`transf.ipft.hm`).
+* ``"raw"``: untransformed proportions; studies at 0 or 1 get the same 0.5 correction for
+  their variance, which would otherwise be 0.
+
+statsmodels' `combine_effects` provides DL and a fixed-effect pooling, but not REML or ML tau^2
+(and its DL can go negative), GLMM, proportion transforms, back-transforms or prediction
+intervals; those are written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+TAU2_METHODS = ("REML", "ML", "DL", "PM")
+PROPORTION_METHODS = ("glmm", "logit", "ft", "raw")
+METHOD_LABELS = {
+    "glmm": "GLMM (random-intercept logistic regression, ML, adaptive Gauss-Hermite quadrature)",
+    "logit": "Inverse variance, logit transformation",
+    "ft": "Inverse variance, Freeman-Tukey double arcsine (Miller back-transformation)",
+    "raw": "Inverse variance, untransformed proportions",
+}
+
+
+@dataclass
+class MetaResult:
+    """Pooled estimate with heterogeneity statistics.
+
+    For `pool_proportions` the `estimate`, CI and PI are on the proportion scale; `mu`, `se`
+    and `scale` give the model scale ("logit", "ft" or "raw"). For `meta_generic` both are on
+    the scale of `yi`.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    tau2: float
+    i2: float
+    h2: float
+    q: float
+    q_p: float
+    k: int
+    mu: float
+    se: float
+    method: str
+    tau2_method: str
+    scale: str
+    level: float
+    knha: bool
+    studies: pd.DataFrame = field(repr=False)
+    events: int | None = None
+    total: int | None = None
+
+    def as_row(self) -> dict:
+        return {
+            "k": self.k,
+            "events": self.events,
+            "total": self.total,
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "pi_low": self.pi_low,
+            "pi_high": self.pi_high,
+            "tau2": self.tau2,
+            "i2": self.i2,
+            "h2": self.h2,
+            "q": self.q,
+            "q_p": self.q_p,
+            "method": self.method,
+            "tau2_method": self.tau2_method,
+        }
+
+
+# --- tau^2 estimators (intercept-only model) -------------------------------------------------
+
+
+def _tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
+    w = 1 / v
+    mu = np.sum(w * y) / np.sum(w)
+    q = np.sum(w * (y - mu) ** 2)
+    c = np.sum(w) - np.sum(w**2) / np.sum(w)
+    return max(0.0, (q - (len(y) - 1)) / c) if c > 0 else 0.0
+
+
+def _q_at(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
+    w = 1 / (v + tau2)
+    mu = np.sum(w * y) / np.sum(w)
+    return float(np.sum(w * (y - mu) ** 2))
+
+
+def _tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
+    """Paule-Mandel: the tau^2 at which generalised Q equals its expectation k-1."""
+    k = len(y)
+    if _q_at(y, v, 0.0) <= k - 1:
+        return 0.0
+    hi = max(1.0, 10 * np.var(y, ddof=1))
+    while _q_at(y, v, hi) > k - 1:
+        hi *= 10
+    return float(optimize.brentq(lambda t: _q_at(y, v, t) - (k - 1), 0.0, hi, xtol=1e-12))
+
+
+def _tau2_fisher(y: np.ndarray, v: np.ndarray, reml: bool, start: float) -> float:
+    """REML/ML by Fisher scoring with step halving, as metafor's `rma.uni` (intercept only)."""
+    tau2 = max(0.0, start)
+    for _ in range(1000):
+        w = 1 / (v + tau2)
+        sw = np.sum(w)
+        mu = np.sum(w * y) / sw
+        r = y - mu
+        # P = W - W 1 1' W / sum(W); P y = w * r
+        py = w * r
+        if reml:
+            tr_p = sw - np.sum(w**2) / sw
+            tr_pp = np.sum(w**2) - 2 * np.sum(w**3) / sw + (np.sum(w**2) / sw) ** 2
+            adj = (np.sum(py**2) - tr_p) / tr_pp
+        else:
+            adj = (np.sum(py**2) - sw) / np.sum(w**2)
+        step = adj
+        while tau2 + step < 0:
+            step /= 2
+            if abs(step) < 1e-14:
+                step = -tau2
+                break
+        tau2_new = tau2 + step
+        if abs(tau2_new - tau2) < 1e-12 * max(1.0, tau2):
+            return max(0.0, tau2_new)
+        tau2 = tau2_new
+    return max(0.0, tau2)
+
+
+def estimate_tau2(y, v, method: str = "REML") -> float:
+    """Between-study variance tau^2 for an intercept-only random-effects model, truncated at 0."""
+    y, v = np.asarray(y, float), np.asarray(v, float)
+    if len(y) < 2:
+        return 0.0
+    if method == "DL":
+        return _tau2_dl(y, v)
+    if method == "PM":
+        return _tau2_pm(y, v)
+    if method in ("REML", "ML"):
+        return _tau2_fisher(y, v, reml=method == "REML", start=_tau2_dl(y, v))
+    raise ValueError(f"unknown tau2 method {method!r}; use one of {', '.join(TAU2_METHODS)}")
+
+
+def _heterogeneity(y: np.ndarray, v: np.ndarray, tau2: float) -> tuple[float, float, float, float]:
+    k = len(y)
+    w = 1 / v
+    mu_fe = np.sum(w * y) / np.sum(w)
+    q = float(np.sum(w * (y - mu_fe) ** 2))
+    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else float("nan")
+    denom = np.sum(w) ** 2 - np.sum(w**2)
+    s2 = (k - 1) * np.sum(w) / denom if denom > 0 else float("nan")
+    if k > 1 and np.isfinite(s2) and s2 > 0:
+        i2 = 100 * tau2 / (tau2 + s2)
+        h2 = (tau2 + s2) / s2
+    else:
+        i2, h2 = 0.0, 1.0
+    return q, q_p, float(i2), float(h2)
+
+
+@dataclass
+class _Fit:
+    mu: float
+    se: float
+    ci: tuple[float, float]
+    pi: tuple[float, float]
+    tau2: float
+    weights: np.ndarray
+
+
+def _pool(y: np.ndarray, v: np.ndarray, tau2: float, knha: bool, level: float, pi_dist: str) -> _Fit:
+    k = len(y)
+    w = 1 / (v + tau2)
+    mu = float(np.sum(w * y) / np.sum(w))
+    se = float(np.sqrt(1 / np.sum(w)))
+    if knha and k > 1:
+        se = float(np.sqrt(np.sum(w * (y - mu) ** 2) / ((k - 1) * np.sum(w))))
+        crit = stats.t.ppf(0.5 + level / 2, k - 1)
+    else:
+        crit = stats.norm.ppf(0.5 + level / 2)
+    ci = (mu - crit * se, mu + crit * se)
+    if pi_dist == "t" and k > 1:
+        pcrit = stats.t.ppf(0.5 + level / 2, k - 1)
+    else:
+        pcrit = stats.norm.ppf(0.5 + level / 2)
+    half = pcrit * np.sqrt(se**2 + tau2)
+    return _Fit(mu, se, ci, (mu - half, mu + half), tau2, w / np.sum(w))
+
+
+def meta_generic(yi, vi, tau2: str = "REML", knha: bool = False, level: float = 0.95,
+                 pi_dist: str = "z", labels=None) -> MetaResult:
+    """Random-effects meta-analysis of effect sizes `yi` with sampling variances `vi`.
+
+    The same model as metafor's ``rma(yi, vi, method=tau2, test="knha" if knha else "z")``.
+    """
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    if len(y) == 0:
+        raise ValueError("no studies to pool")
+    if np.any(~np.isfinite(y)) or np.any(~np.isfinite(v)) or np.any(v <= 0):
+        raise ValueError("effect sizes must be finite and variances positive")
+    t2 = estimate_tau2(y, v, tau2)
+    fit = _pool(y, v, t2, knha, level, pi_dist)
+    q, q_p, i2, h2 = _heterogeneity(y, v, t2)
+    crit = stats.norm.ppf(0.5 + level / 2)
+    studies = pd.DataFrame({
+        "study": list(labels) if labels is not None else list(range(1, len(y) + 1)),
+        "yi": y, "vi": v,
+        "ci_low": y - crit * np.sqrt(v), "ci_high": y + crit * np.sqrt(v),
+        "weight": 100 * fit.weights,
+    })
+    return MetaResult(
+        estimate=fit.mu, ci_low=fit.ci[0], ci_high=fit.ci[1], pi_low=fit.pi[0], pi_high=fit.pi[1],
+        tau2=t2, i2=i2, h2=h2, q=q, q_p=q_p, k=len(y), mu=fit.mu, se=fit.se,
+        method="generic", tau2_method=tau2, scale="generic", level=level, knha=knha, studies=studies,
+    )
+
+
+# --- proportions -----------------------------------------------------------------------------
+
+
+def logit_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
+    """Logit proportions and variances, adding 0.5 to both cells only where a cell is 0
+    (metafor escalc measure "PLO", add=1/2, to="only0")."""
+    x, n = np.asarray(events, float), np.asarray(totals, float)
+    zero = (x == 0) | (x == n)
+    xa, na = np.where(zero, x + 0.5, x), np.where(zero, n + 1.0, n)
+    y = np.log(xa / (na - xa))
+    v = 1 / xa + 1 / (na - xa)
+    return y, v
+
+
+def ft_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
+    """Freeman-Tukey double arcsine (metafor measure "PFT"): y = (asin sqrt(x/(n+1)) +
+    asin sqrt((x+1)/(n+1)))/2, v = 1/(4n+2). Defined at 0 and n without any correction."""
+    x, n = np.asarray(events, float), np.asarray(totals, float)
+    y = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
+    v = 1 / (4 * n + 2)
+    return y, v
+
+
+def ipft(y, n_hm: float) -> np.ndarray:
+    """Miller's (1978) inverse of the Freeman-Tukey double arcsine at sample size `n_hm`
+    (metafor `transf.ipft.hm` when `n_hm` is the harmonic mean of the study sizes), set to 0
+    or 1 outside the range the transform can reach at that n, as metafor does."""
+    y = np.atleast_1d(np.asarray(y, float))
+    lo = 0.5 * np.arcsin(np.sqrt(1 / (n_hm + 1)))  # FT value of 0 events
+    hi = 0.5 * (np.arcsin(np.sqrt(n_hm / (n_hm + 1))) + np.pi / 2)  # FT value of n events
+    s = np.sin(2 * y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 0.5 * (1 - np.sign(np.cos(2 * y)) * np.sqrt(np.clip(1 - (s + (s - 1 / s) / n_hm) ** 2, 0, None)))
+    p = np.where(y < lo, 0.0, np.where(y > hi, 1.0, p))
+    return np.clip(p, 0.0, 1.0)
+
+
+def raw_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
+    x, n = np.asarray(events, float), np.asarray(totals, float)
+    zero = (x == 0) | (x == n)
+    p = x / n
+    pa = np.where(zero, (x + 0.5) / (n + 1), p)
+    v = pa * (1 - pa) / np.where(zero, n + 1, n)
+    return p, v
+
+
+# Gauss-Hermite nodes for the adaptive quadrature (physicists' weights, for exp(-x^2)).
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(7)
+
+
+def _glmm_study_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray, nodes: int = 7) -> np.ndarray:
+    """Per-study log marginal likelihood of the binomial-normal model, integrating the random
+    intercept b ~ N(0, tau^2) by adaptive Gauss-Hermite quadrature: nodes are centred at the
+    mode of each study's integrand and scaled by its curvature (Liu & Pierce 1994), which is
+    what lme4/`rma.glmm` do with nAGQ > 1."""
+    gh_x, gh_w = (_GH_NODES, _GH_WEIGHTS) if nodes == 7 else np.polynomial.hermite.hermgauss(nodes)
+    log_choose = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
+    if tau < 1e-8:  # no heterogeneity: plain binomial likelihood
+        eta = np.full_like(x, mu)
+        return log_choose + x * eta - n * np.logaddexp(0, eta)
+
+    def h(b):  # log integrand (without the constant); b has one row per study
+        eta = mu + b
+        return x[:, None] * eta - n[:, None] * np.logaddexp(0, eta) - 0.5 * (b / tau) ** 2
+
+    # mode of h by Newton's method per study
+    b = np.zeros_like(x)
+    for _ in range(50):
+        p = special.expit(mu + b)
+        g = x - n * p - b / tau**2
+        hess = -n * p * (1 - p) - 1 / tau**2
+        step = g / hess
+        b = b - step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    p = special.expit(mu + b)
+    sigma = 1 / np.sqrt(n * p * (1 - p) + 1 / tau**2)
+    pts = b[:, None] + np.sqrt(2) * sigma[:, None] * gh_x[None, :]
+    vals = h(pts) + gh_x[None, :] ** 2  # exp(x^2) factor of the Hermite rule
+    m = np.max(vals, axis=1, keepdims=True)
+    integral = np.log(np.sum(gh_w[None, :] * np.exp(vals - m), axis=1)) + m[:, 0]
+    return log_choose + integral + np.log(np.sqrt(2) * sigma) - 0.5 * np.log(2 * np.pi * tau**2)
+
+
+def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
+    """ML fit of (mu, tau^2); returns mu, its SE from the observed information, and tau^2."""
+
+    def nll(theta):
+        return -np.sum(_glmm_study_loglik(theta[0], np.exp(theta[1]), x, n))
+
+    y0, v0 = logit_escalc(x, n)
+    mu0 = float(np.sum(y0 / v0) / np.sum(1 / v0))
+    best = None
+    for log_tau0 in (np.log(0.5), np.log(0.1), np.log(1.5)):
+        r = optimize.minimize(nll, x0=[mu0, log_tau0], method="Nelder-Mead",
+                              options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000})
+        if best is None or r.fun < best.fun:
+            best = r
+    mu_hat, log_tau = best.x
+    # tau -> 0 boundary: compare with the tau = 0 (equal-effects) fit
+    r0 = optimize.minimize_scalar(lambda m: -np.sum(_glmm_study_loglik(m, 0.0, x, n)),
+                                  bounds=(mu0 - 20, mu0 + 20), method="bounded",
+                                  options={"xatol": 1e-10})
+    tau = float(np.exp(log_tau))
+    if r0.fun <= best.fun + 1e-9 or tau < 1e-4:
+        mu_hat, tau = float(r0.x), 0.0
+
+    # SE of mu from the observed information matrix (numerical Hessian in (mu, tau^2)),
+    # as lme4/rma.glmm report; at tau^2 = 0 only the mu-mu element is used.
+    def nll2(mu, t2):
+        return -np.sum(_glmm_study_loglik(mu, np.sqrt(max(t2, 0.0)), x, n))
+
+    t2 = tau**2
+    hm = 1e-4
+    if t2 > 1e-6:
+        ht = max(1e-5, 1e-3 * t2)
+        f = nll2
+        h_mm = (f(mu_hat + hm, t2) - 2 * f(mu_hat, t2) + f(mu_hat - hm, t2)) / hm**2
+        h_tt = (f(mu_hat, t2 + ht) - 2 * f(mu_hat, t2) + f(mu_hat, t2 - ht)) / ht**2
+        h_mt = (f(mu_hat + hm, t2 + ht) - f(mu_hat + hm, t2 - ht)
+                - f(mu_hat - hm, t2 + ht) + f(mu_hat - hm, t2 - ht)) / (4 * hm * ht)
+        info = np.array([[h_mm, h_mt], [h_mt, h_tt]])
+        try:
+            cov = np.linalg.inv(info)
+            var_mu = cov[0, 0] if cov[0, 0] > 0 else 1 / h_mm
+        except np.linalg.LinAlgError:
+            var_mu = 1 / h_mm
+    else:
+        h_mm = (nll2(mu_hat + hm, 0) - 2 * nll2(mu_hat, 0) + nll2(mu_hat - hm, 0)) / hm**2
+        var_mu = 1 / h_mm
+    return float(mu_hat), float(np.sqrt(var_mu)), float(t2)
+
+
+def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,
+                     level: float = 0.95, pi_dist: str = "z", labels=None,
+                     ci_method: str = "exact") -> MetaResult:
+    """Random-effects pooled proportion from per-study `events` out of `totals`.
+
+    `method` is "glmm" (default), "logit", "ft" or "raw" (see the module docstring). For "glmm"
+    tau^2 is always estimated by maximum likelihood (as `metaprop`/`rma.glmm`); `tau2` applies
+    to the inverse-variance methods. The returned `studies` DataFrame gives each study's own
+    proportion with its `ci_method` interval (Clopper-Pearson exact by default, as metaprop)
+    and its weight in percent (for GLMM, the inverse-variance logit weights under the GLMM
+    tau^2, which is how R meta shows GLMM weights).
+    """
+    from .proportions import proportion_ci
+
+    x, n = np.asarray(events, float), np.asarray(totals, float)
+    if len(x) == 0:
+        raise ValueError("no studies to pool")
+    if np.any(n <= 0) or np.any(x < 0) or np.any(x > n):
+        raise ValueError("each study needs 0 <= events <= total and total > 0")
+    if method not in PROPORTION_METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(PROPORTION_METHODS)}")
+    k = len(x)
+    crit = stats.norm.ppf(0.5 + level / 2)
+
+    if method == "glmm":
+        mu, se, t2 = _glmm_fit(x, n)
+        y, v = logit_escalc(x, n)
+        if knha and k > 1:
+            w = 1 / (v + t2)
+            se = float(np.sqrt(np.sum(w * (y - mu) ** 2) / ((k - 1) * np.sum(w))))
+            c = stats.t.ppf(0.5 + level / 2, k - 1)
+        else:
+            c = crit
+        pc = stats.t.ppf(0.5 + level / 2, k - 1) if (pi_dist == "t" and k > 1) else crit
+        ci = (mu - c * se, mu + c * se)
+        half = pc * np.sqrt(se**2 + t2)
+        pi = (mu - half, mu + half)
+        weights = (1 / (v + t2)) / np.sum(1 / (v + t2))
+        q, q_p, i2, h2 = _heterogeneity(y, v, t2)
+        back = special.expit
+        scale, t2_label = "logit", "ML"
+    else:
+        if method == "logit":
+            y, v = logit_escalc(x, n)
+            back, scale = special.expit, "logit"
+        elif method == "ft":
+            y, v = ft_escalc(x, n)
+            n_hm = k / np.sum(1 / n)
+
+            def back(z, _n=n_hm):
+                out = ipft(z, _n)
+                return out if np.ndim(z) else float(out[0])
+            scale = "ft"
+        else:
+            y, v = raw_escalc(x, n)
+
+            def back(z):
+                return np.clip(z, 0.0, 1.0)
+            scale = "raw"
+        t2 = estimate_tau2(y, v, tau2) if k > 1 else 0.0
+        fit = _pool(y, v, t2, knha, level, pi_dist)
+        mu, se, ci, pi, weights = fit.mu, fit.se, fit.ci, fit.pi, fit.weights
+        q, q_p, i2, h2 = _heterogeneity(y, v, t2)
+        t2_label = tau2
+
+    def b(z):
+        return float(np.asarray(back(z)).reshape(-1)[0])
+
+    cis = [proportion_ci(int(xi), int(ni), ci_method, level) for xi, ni in zip(x, n, strict=True)]
+    studies = pd.DataFrame({
+        "study": list(labels) if labels is not None else list(range(1, k + 1)),
+        "events": x.astype(int), "total": n.astype(int),
+        "proportion": x / n,
+        "ci_low": [c.ci_low for c in cis], "ci_high": [c.ci_high for c in cis],
+        "yi": y, "vi": v, "weight": 100 * weights,
+    })
+    return MetaResult(
+        estimate=b(mu), ci_low=b(ci[0]), ci_high=b(ci[1]),
+        pi_low=b(pi[0]) if k > 1 else float("nan"), pi_high=b(pi[1]) if k > 1 else float("nan"),
+        tau2=float(t2), i2=i2, h2=h2, q=q, q_p=q_p, k=k, mu=float(mu), se=float(se),
+        method=method, tau2_method=t2_label, scale=scale, level=level, knha=knha,
+        studies=studies, events=int(x.sum()), total=int(n.sum()),
+    )
+
+
+@dataclass
+class SubgroupResult:
+    overall: MetaResult
+    subgroups: dict[str, MetaResult]
+    q_between: float
+    df: int
+    p_between: float
+
+
+def subgroup_analysis(events, totals, groups, **kw) -> SubgroupResult:
+    """Pooled proportion per subgroup plus the test for subgroup differences: Q-between is the
+    Wald-type heterogeneity of the subgroup estimates on the model scale, weighted by their
+    inverse squared standard errors, on (number of subgroups - 1) df (as R meta's
+    random-effects test for subgroup differences)."""
+    x, n, g = np.asarray(events), np.asarray(totals), np.asarray(groups, dtype=object)
+    labels = kw.pop("labels", None)
+    labels = np.asarray(labels if labels is not None else range(1, len(x) + 1), dtype=object)
+    overall = pool_proportions(x, n, labels=list(labels), **kw)
+    subs: dict[str, MetaResult] = {}
+    for level in sorted(set(g), key=str):
+        m = g == level
+        subs[str(level)] = pool_proportions(x[m], n[m], labels=list(labels[m]), **kw)
+    if len(subs) > 1:
+        mus = np.array([r.mu for r in subs.values()])
+        ws = 1 / np.array([r.se for r in subs.values()]) ** 2
+        pooled = np.sum(ws * mus) / np.sum(ws)
+        qb = float(np.sum(ws * (mus - pooled) ** 2))
+        df = len(subs) - 1
+        pb = float(stats.chi2.sf(qb, df))
+    else:
+        qb, df, pb = float("nan"), 0, float("nan")
+    return SubgroupResult(overall, subs, qb, df, pb)
+
+
+def leave_one_out(events, totals, labels=None, **kw) -> pd.DataFrame:
+    """Pooled proportion with each study left out in turn (metafor `leave1out`)."""
+    x, n = np.asarray(events), np.asarray(totals)
+    labels = list(labels) if labels is not None else list(range(1, len(x) + 1))
+    rows = []
+    for i in range(len(x)):
+        m = np.arange(len(x)) != i
+        if m.sum() == 0:
+            continue
+        r = pool_proportions(x[m], n[m], **kw)
+        rows.append({"omitted": labels[i], **r.as_row()})
+    return pd.DataFrame(rows)
