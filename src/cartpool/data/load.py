@@ -391,6 +391,14 @@ def _check_quotes(sd: StudyData, src: Path, issues: list[DataIssue]) -> None:
 
 
 def _check_results(study: Study, results: list[ReportedResult], issues: list[DataIssue]) -> None:
+    ids = {r.id for r in results}
+    for i, chk in enumerate(study.sum_checks):
+        for ref in [*chk.parts, chk.whole]:
+            if ref.startswith("population:"):
+                if ref.split(":", 1)[1] not in study.populations:
+                    issues.append(DataIssue(STUDY_FILE, f"sum_checks[{i}]", f"{ref!r} names no population"))
+            elif ref not in ids:
+                issues.append(DataIssue(STUDY_FILE, f"sum_checks[{i}]", f"{ref!r} is not a result id in results.yaml"))
     seen: set[str] = set()
     for r in results:
         where = f"id {r.id}"

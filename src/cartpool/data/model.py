@@ -180,6 +180,17 @@ class ReportedResult(_Strict):
 class Population(_Strict):
     label: str
     description: str | None = None
+    # Which per-patient rows make up this population, e.g. {pcl_type: pPCL}; lets the audit
+    # recompute the population's numbers from the per-patient table.
+    where: dict[str, str | bool | int] | None = None
+
+
+class SumCheck(_Strict):
+    """A relation the paper implies: these counts add up to that whole (audit "internal sums")."""
+
+    parts: list[str] = Field(min_length=2)
+    whole: str  # a result id, or "population:<id>" for a population's stated size
+    label: str
 
 
 PARSERS = (
@@ -306,6 +317,7 @@ class Study(_Strict):
     time_unit: Literal["days", "months"]
     populations: dict[str, Population]
     patients: PatientData | None = None
+    sum_checks: list[SumCheck] = []
 
     @field_validator("source_document")
     @classmethod

@@ -65,7 +65,10 @@ def rounds_to(value: float, printed: Decimal, *, scale: float = 100.0) -> str | 
     """
     d = decimals_of(printed)
     q = Decimal(1).scaleb(-d)
-    x = Decimal(repr(value * scale))
+    v = float(value) * scale
+    if v != v or v in (float("inf"), float("-inf")):
+        return None
+    x = Decimal(repr(v))
     eps = Decimal("1e-9")
     for mode in (ROUND_HALF_UP, ROUND_HALF_EVEN):
         for nudge in (Decimal(0), eps, -eps):

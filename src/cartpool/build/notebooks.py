@@ -1,0 +1,165 @@
+"""Execute a report notebook with papermill and render it to one offline HTML page.
+
+Everything here writes to a temporary name and moves into place only on success, so a failed
+or interrupted run never leaves a finished-looking file behind (see `atomic_write`).
+Execution metadata that changes from run to run (papermill timestamps and durations,
+nbclient's per-cell timestamps, random cell ids) is removed, so that the same inputs give
+byte-identical notebooks and HTML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
+TEMPLATE_DIR = REPORT_DIR / "templates"
+
+
+class NotebookFailed(RuntimeError):
+    """A report notebook raised: names the notebook, the failing cell and the error."""
+
+
+@contextlib.contextmanager
+def atomic_write(target: Path, mode: str = "w", **kw):
+    """Open a temporary file beside `target`; on success fsync and rename it over `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **kw) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def scrub(nb) -> None:
+    """Remove run-dependent metadata in place: papermill and nbclient timings, random cell ids."""
+    pm = nb.metadata.get("papermill", {})
+    nb.metadata["papermill"] = {"parameters": pm.get("parameters", {})}
+    nb.metadata.pop("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+
+
+def _failed_cell(nb) -> tuple[int, str]:
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return i, f"{out.get('ename')}: {out.get('evalue')}"
+    return -1, "unknown error"
+
+
+def execute(notebook: Path, output: Path, parameters: dict, *, cwd: Path, failed_dir: Path | None = None,
+            timeout: int = 600):
+    """Run `notebook` with papermill into `output` (atomically). On failure keep the executed
+    notebook as ``<output stem>.failed.ipynb`` (in `failed_dir` or beside `output`) for
+    debugging, and raise `NotebookFailed` naming the cell."""
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb", dir=output.parent)
+    os.close(fd)
+    try:
+        try:
+            pm.execute_notebook(
+                str(notebook), tmp, parameters=parameters, kernel_name="python3", cwd=str(cwd),
+                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                execution_timeout=timeout,
+            )
+        except PapermillExecutionError as e:
+            failed = Path(failed_dir or output.parent) / f"{output.stem}.failed.ipynb"
+            shutil.move(tmp, failed)
+            nb = nbformat.read(failed, as_version=4)
+            idx, err = _failed_cell(nb)
+            raise NotebookFailed(
+                f"{notebook.name} with {parameters} failed in cell {idx} (kept in {failed}): "
+                f"{e.ename}: {e.evalue}" if idx >= 0 else f"{notebook.name} failed: {err}"
+            ) from None
+        nb = nbformat.read(tmp, as_version=4)
+        scrub(nb)
+        with atomic_write(output, encoding="utf-8") as fh:
+            nbformat.write(nb, fh)
+        stale = Path(failed_dir or output.parent) / f"{output.stem}.failed.ipynb"
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+        return nb
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _exporter():
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    c = Config()
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
+    c.HTMLExporter.template_name = "cartpool"
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.embed_images = True
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove_cell"}
+    c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.TagRemovePreprocessor"]
+    return HTMLExporter(config=c)
+
+
+def _drop_stderr_and_code_outputs(nb) -> None:
+    """Keep a reader's page free of warnings: stderr streams never reach the HTML."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+
+
+_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+
+
+def toc_html(body: str) -> str:
+    """A table of contents from the page's second-level headings."""
+    items = [(hid, re.sub(r"<[^>]+>", "", text).strip()) for hid, text in _H2.findall(body)]
+    if not items:
+        return ""
+    lis = "".join(f'<li><a href="#{hid}">{html.escape(html.unescape(t))}</a></li>' for hid, t in items)
+    return f'<nav class="cp-toc" aria-label="Contents"><strong>Contents</strong><ol>{lis}</ol></nav>'
+
+
+def nav_html(links: list[tuple[str, str]]) -> str:
+    inner = "".join(f'<a href="{html.escape(h)}">{html.escape(t)}</a>' for t, h in links)
+    return f'<nav class="cp-nav" aria-label="Site">{inner}</nav>'
+
+
+def render_html(nb, *, title: str, nav: list[tuple[str, str]]) -> str:
+    """Render an executed notebook as one self-contained page: no code, no prompts, no stderr,
+    no script or stylesheet from the network, with a site bar and a table of contents."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    _drop_stderr_and_code_outputs(nb)
+    css = (REPORT_DIR / "style.css").read_text(encoding="utf-8")
+    body, _ = _exporter().from_notebook_node(nb, resources={"cartpool_css": css})
+    body = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", body, count=1, flags=re.S)
+    m = re.search(r"<body[^>]*>", body)
+    if m:
+        first_h1 = body.find("</h1>", m.end())
+        insert_at = first_h1 + len("</h1>") if first_h1 != -1 else m.end()
+        body = body[: m.end()] + nav_html(nav) + body[m.end(): insert_at] + toc_html(body) + body[insert_at:]
+    return body

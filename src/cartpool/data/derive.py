@@ -1,0 +1,78 @@
+"""Derived per-patient endpoints, computed from the published cells (never typed in).
+
+Definitions, as the source papers state them (quoted in each study's ``study.yaml`` under
+``patients.definitions``):
+
+* OS: from CAR-T infusion to death from any cause. A time printed with "+" means the patient
+  was alive at that time (censored); a time without "+" is a death.
+* PFS: from infusion to progression or death from any cause. A patient with a progression
+  time has an event then; a patient without progression has an event at death, or is
+  censored at the last follow-up (the OS time) when alive.
+* Response: IMWG best response. Responder = PR or better; CR or better = CR or sCR;
+  VGPR or better = VGPR, CR or sCR.
+* MRD negativity: any response cell marked "MRD Neg".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .load import StudyData
+
+RESPONSE_ORDER = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+_RANK = {c: i for i, c in enumerate(RESPONSE_ORDER)}
+
+
+def at_least(category: str | None, threshold: str) -> bool | None:
+    """Whether an IMWG response category is `threshold` or better (None if unknown)."""
+    if category is None or category not in _RANK:
+        return None
+    return _RANK[category] <= _RANK[threshold]
+
+
+def _present(v) -> bool:
+    return v is not None and not (isinstance(v, float) and pd.isna(v))
+
+
+def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
+    """One row per patient with the derived endpoints the analysis uses; None without patient data.
+
+    Columns (where the source allows): time_unit, os_time, os_event, pfs_time, pfs_event,
+    progressed, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
+    crs_grade, icans_grade, plus every declared field that is a plain value (text/number/flag).
+    """
+    df = sd.patients
+    if df is None:
+        return None
+    out = pd.DataFrame(index=df.index)
+    spec = sd.study.patients.fields
+    if "os" in df.columns:
+        out["time_unit"] = spec["os"].unit
+        out["os_time"] = [v.time for v in df["os"]]
+        out["os_event"] = [not v.censored for v in df["os"]]
+    if "progression" in df.columns and "os" in df.columns:
+        prog = [p if _present(p) else None for p in df["progression"]]
+        out["progressed"] = [p is not None for p in prog]
+        out["pfs_time"] = [p if p is not None else t for p, t in zip(prog, out["os_time"], strict=True)]
+        out["pfs_event"] = [p is not None or e for p, e in zip(prog, out["os_event"], strict=True)]
+    if "best_response" in df.columns:
+        cats = [r.category if _present(r) else None for r in df["best_response"]]
+        out["best_response"] = cats
+        out["responder"] = [at_least(c, "PR") for c in cats]
+        out["vgpr_or_better"] = [at_least(c, "VGPR") for c in cats]
+        out["cr_or_better"] = [at_least(c, "CR") for c in cats]
+    mrd_cols = [c for c in ("early_response", "best_response") if c in df.columns]
+    if mrd_cols:
+        mrd = []
+        for _, row in df[mrd_cols].iterrows():
+            flags = [r.mrd_negative for r in row if _present(r) and r.mrd_negative is not None]
+            mrd.append(True if any(flags) else (False if flags else None))
+        if any(m is not None for m in mrd):
+            out["mrd_negative"] = mrd
+    for col in df.columns:
+        if col in out.columns or col in ("os", "progression", "best_response", "early_response"):
+            continue
+        sample = next((v for v in df[col] if _present(v)), None)
+        if sample is None or isinstance(sample, str | int | float | bool):
+            out[col] = df[col]
+    return out
