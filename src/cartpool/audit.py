@@ -108,7 +108,11 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
                 st, rec, note = ROUNDING, f"{tr[0]}/{n} = {100 * tr[0] / n:.2f}%", "matches only when truncated"
             else:
                 st, rec = INCONSISTENT, f"no k/{n}"
-                note = (f"no whole number of the stated {n} patients gives {r.value}%; denominators up to {hi} "
+                near = [m for m in range(n - 1, max(1, n // 2), -1)
+                        if consistent_fractions(r.value, [m])][:4]
+                near_txt = (f"; the nearest smaller denominators that fit {r.value}% alone: "
+                            f"{', '.join(map(str, near))}") if near else ""
+                note = (f"no whole number of the stated {n} patients gives {r.value}%{near_txt}; denominators up to {hi} "
                         f"that fit every percentage printed for this population: {shown or 'none'}"
                         f" (stated N {'is' if n in fits_all else 'is not'} among them)")
             rows.append(AuditRow(sid, item, f"{r.value}%", rec, "percent", st, note, r.id))
@@ -281,7 +285,7 @@ def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
                 results.append((reading, conv, est, km))
         rep_days = None if r.value == "NR" else convert(float(r.value), r.unit, "days")
         best = None
-        for reading, conv, est, km in results:
+        for reading, conv, est, _km in results:
             est_days = None if est is None else convert(est, unit, "days")
             if rep_days is None and est_days is None:
                 ok = True

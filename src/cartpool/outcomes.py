@@ -318,7 +318,7 @@ def km_survival(sd: StudyData) -> list[SurvivalPoint]:
     out = []
     pop = sd.study.patients.population if sd.study.patients else ""
     src = f"Kaplan-Meier from per-patient table ({KM_CONF_TYPE} CI)"
-    for (ep, g), km in km_curves(sd).items():
+    for (ep, _group), km in km_curves(sd).items():
         est, lo, hi = km.median()
         out.append(SurvivalPoint(sd.study.id, ep, "median", est, est, lo, hi, hi is None, src, pop, None, "median"))
         for t in LANDMARKS_MONTHS:

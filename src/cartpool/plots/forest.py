@@ -136,13 +136,11 @@ def medians_plot(items, *, title: str):
     not reached as an open arrow from the lower limit."""
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(items) + 1.5))
     xmax = 1.0
-    for i, it in enumerate(items):
-        y = len(items) - i
-        lab, est, lo, hi, nr = it
+    for _lab, est, _lo, hi, _nr in items:
         if est is not None:
             xmax = max(xmax, est, hi or 0)
     xmax *= 1.25
-    for i, (lab, est, lo, hi, nr_high) in enumerate(items):
+    for i, (_lab, est, lo, hi, nr_high) in enumerate(items):
         y = len(items) - i
         if est is None:
             start = lo if lo is not None else 0.0
