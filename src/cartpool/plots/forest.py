@@ -49,11 +49,15 @@ def forest_rows(sub, *, hetero_under_subgroups: bool = True) -> list[ForestRow]:
                                   r.ci_low, r.ci_high, float(sum(w_overall.get(x, 0) for x in r.studies["study"]))))
             if hetero_under_subgroups:
                 rows.append(ForestRow("text", heterogeneity_text(r)))
+            if r.note:
+                rows.append(ForestRow("text", r.note))
     rows.append(ForestRow("diamond", "Random effects model", overall.events, overall.total, overall.estimate,
                           overall.ci_low, overall.ci_high, 100.0, bold=True))
     if overall.k > 1 and np.isfinite(overall.pi_low):
         rows.append(ForestRow("prediction", "Prediction interval", est=None, lo=overall.pi_low, hi=overall.pi_high))
     rows.append(ForestRow("text", heterogeneity_text(overall)))
+    if overall.note:
+        rows.append(ForestRow("text", overall.note))
     if multi and np.isfinite(sub.q_between):
         rows.append(ForestRow("text", f"Test for subgroup differences: χ² = {sub.q_between:.2f}, "
                                       f"df = {sub.df} (p = {_p(sub.p_between)})"))
@@ -76,8 +80,11 @@ def heterogeneity_text(r) -> str:
 def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion (%)", method_line: str = ""):
     n = len(rows)
     fig = plt.figure(figsize=(11, 0.3 * n + 1.9))
-    gs = fig.add_gridspec(1, 3, width_ratios=[4.3, 3.4, 3.0], wspace=0.02)
+    gs = fig.add_gridspec(1, 3, width_ratios=[4.3, 3.4, 3.2], wspace=0.02)
     axl, ax, axr = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
+    for a in (axl, ax, axr):  # transparent, so that long text rows can run across columns
+        a.patch.set_alpha(0)
+    axl.set_zorder(3)
     ys = np.arange(n, 0, -1, dtype=float)
     top = n + 1.1
     for a in (axl, axr):
@@ -91,7 +98,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     axl.text(0.80, top, "Events", ha="right", **head)
     axl.text(0.99, top, "Total", ha="right", **head)
     axr.text(0.04, top, "Proportion (%) [95% CI]", **head)
-    axr.text(0.99, top, "Weight", ha="right", **head)
+    axr.text(1.0, top, "Weight", ha="right", **head)
     wmax = max([r.weight or 0 for r in rows if r.kind == "study"] + [1])
     for y, r in zip(ys, rows, strict=True):
         weight = "bold" if r.bold else "normal"
@@ -119,7 +126,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
             continue
         axr.text(0.04, y, _fmt_ci(r.est, r.lo, r.hi), fontsize=9, va="center", fontweight=weight)
         if r.weight is not None:
-            axr.text(0.99, y, f"{r.weight:.1f}%", ha="right", fontsize=9, va="center", fontweight=weight)
+            axr.text(1.0, y, f"{r.weight:.1f}%", ha="right", fontsize=9, va="center", fontweight=weight)
     ax.set_xticks(np.linspace(0, 1, 6), [f"{int(x * 100)}" for x in np.linspace(0, 1, 6)])
     ax.set_yticks([])
     for s in ("left", "right", "top"):

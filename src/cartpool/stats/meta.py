@@ -32,6 +32,7 @@ intervals; those are written here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,6 +79,7 @@ class MetaResult:
     studies: pd.DataFrame = field(repr=False)
     events: int | None = None
     total: int | None = None
+    note: str = ""
 
     def as_row(self) -> dict:
         return {
@@ -335,12 +337,11 @@ def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
 
     y0, v0 = logit_escalc(x, n)
     mu0 = float(np.sum(y0 / v0) / np.sum(1 / v0))
-    best = None
-    for log_tau0 in (np.log(0.5), np.log(0.1), np.log(1.5)):
-        r = optimize.minimize(nll, x0=[mu0, log_tau0], method="Nelder-Mead",
-                              options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000})
-        if best is None or r.fun < best.fun:
-            best = r
+    # one start from the inverse-variance logit estimate and its DL tau; Nelder-Mead is robust
+    # to the flat likelihood of small studies, and the tau = 0 boundary is checked below
+    t0 = max(np.sqrt(_tau2_dl(y0, v0)), 0.05)
+    best = optimize.minimize(nll, x0=[mu0, np.log(t0)], method="Nelder-Mead",
+                             options={"xatol": 1e-8, "fatol": 1e-11, "maxiter": 3000})
     mu_hat, log_tau = best.x
     # tau -> 0 boundary: compare with the tau = 0 (equal-effects) fit
     r0 = optimize.minimize_scalar(lambda m: -np.sum(_glmm_study_loglik(m, 0.0, x, n)),
@@ -379,6 +380,30 @@ def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
 def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,
                      level: float = 0.95, pi_dist: str = "z", labels=None,
                      ci_method: str = "exact") -> MetaResult:
+    """See `_pool_proportions`; results are memoised on the inputs (the same subgroup is often
+    pooled by several views of one report), and each call gets its own copy."""
+    import copy
+
+    key = (tuple(float(v) for v in np.asarray(events).ravel()), tuple(float(v) for v in np.asarray(totals).ravel()),
+           method, tau2, knha, level, pi_dist, None if labels is None else tuple(map(str, labels)), ci_method)
+    r = _pool_cached(key)
+    out = copy.copy(r)
+    out.studies = r.studies.copy()
+    if labels is not None:
+        out.studies["study"] = list(labels)
+    return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _pool_cached(key) -> MetaResult:
+    x, n, method, tau2, knha, level, pi_dist, labels, ci_method = key
+    return _pool_proportions(np.array(x), np.array(n), method, tau2, knha, level, pi_dist,
+                             None if labels is None else list(labels), ci_method)
+
+
+def _pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,
+                      level: float = 0.95, pi_dist: str = "z", labels=None,
+                      ci_method: str = "exact") -> MetaResult:
     """Random-effects pooled proportion from per-study `events` out of `totals`.
 
     `method` is "glmm" (default), "logit", "ft" or "raw" (see the module docstring). For "glmm"
@@ -400,6 +425,13 @@ def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", k
     k = len(x)
     crit = stats.norm.ppf(0.5 + level / 2)
 
+    note = ""
+    if method == "glmm" and (np.all(x == 0) or np.all(x == n)):
+        # The binomial-normal likelihood has no maximum when every study has 0 (or all) events:
+        # the pooled logit runs off to -inf (+inf). R's rma.glmm fails here too. Fall back to the
+        # inverse-variance logit with its 0.5 correction and say so.
+        method, note = "logit", ("GLMM not estimable (every study has " + ("no" if np.all(x == 0) else "all")
+                                 + " events): inverse-variance logit with 0.5 added to each cell shown instead")
     if method == "glmm":
         mu, se, t2 = _glmm_fit(x, n)
         y, v = logit_escalc(x, n)
@@ -457,7 +489,7 @@ def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", k
         pi_low=b(pi[0]) if k > 1 else float("nan"), pi_high=b(pi[1]) if k > 1 else float("nan"),
         tau2=float(t2), i2=i2, h2=h2, q=q, q_p=q_p, k=k, mu=float(mu), se=float(se),
         method=method, tau2_method=t2_label, scale=scale, level=level, knha=knha,
-        studies=studies, events=int(x.sum()), total=int(n.sum()),
+        studies=studies, events=int(x.sum()), total=int(n.sum()), note=note,
     )
 
 
