@@ -4,23 +4,34 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .SUFFIXES:
-MAKEFLAGS += --no-builtin-rules
+.SECONDEXPANSION:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
 
 PYTHON_SYS ?= python3
-VENV       := .venv
-PY         := $(VENV)/bin/python
+VENV       ?= .venv
+PY         ?= $(VENV)/bin/python
 STAMP_ENV  := $(VENV)/.cartpool-env
+# What report targets depend on for their environment; tests that reuse a built venv set it empty.
+ENV_DEP    ?= $(STAMP_ENV)
+REPORTS    ?= reports
+BUILD      ?= build
 SOURCES    ?= ../shared/seeds
 export CARTPOOL_SOURCES := $(abspath $(SOURCES))
 export PYTHONDONTWRITEBYTECODE :=
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export JUPYTER_PLATFORM_DIRS := 1
 
 STUDY_DIRS := $(sort $(wildcard data/studies/*/))
 STUDIES    := $(patsubst data/studies/%/,%,$(STUDY_DIRS))
-study_files = $(wildcard data/studies/$(1)/*)
-ALL_DATA   := $(foreach s,$(STUDIES),$(call study_files,$(s)))
-PKG_SRC    := $(shell find src/cartpool -name '*.py' -o -name '*.css' -o -name '*.j2' | sort)
+ALL_DATA   := $(wildcard data/studies/*/*)
+PKG_SRC    := $(shell find src/cartpool -name '*.py' -o -name '*.css' -o -name '*.j2' -o -name '*.json' | sort)
+BUILD_DEPS := $(PKG_SRC) scripts/build.py $(ENV_DEP)
+
+BROWSER    := $(or $(CARTPOOL_BROWSER),$(firstword $(shell command -v chromium chromium-browser google-chrome google-chrome-stable 2>/dev/null)))
+STUDY_HTML := $(STUDIES:%=$(REPORTS)/%.html)
+HTML       := $(REPORTS)/index.html $(STUDY_HTML) $(REPORTS)/pooled.html
+PDFS       := $(if $(BROWSER),$(STUDY_HTML:.html=.pdf) $(REPORTS)/pooled.pdf)
 
 .PHONY: help
 help: ## List the targets
@@ -40,3 +51,70 @@ $(STAMP_ENV): requirements.lock pyproject.toml
 
 .PHONY: env
 env: $(STAMP_ENV) ## Create the virtual environment (done automatically by other targets)
+
+# --- reports --------------------------------------------------------------------------------
+.PHONY: reports
+reports: $(HTML) $(PDFS) ## Build every report (HTML, and PDF where a Chromium is installed)
+ifeq ($(BROWSER),)
+	@echo "[cartpool] No Chromium or Chrome found: HTML reports are built, PDFs are skipped." \
+	      "To get PDFs install one (Debian/Ubuntu: apt-get install chromium) or set CARTPOOL_BROWSER=/path/to/chrome."
+endif
+
+$(BUILD)/.validated: $(ALL_DATA) data/studies $(BUILD_DEPS)
+	@mkdir -p $(BUILD)
+	@$(PY) scripts/build.py validate
+	@touch $@
+
+$(REPORTS)/%.html: $$(wildcard data/studies/$$*/*) notebooks/study.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
+	@$(PY) scripts/build.py study $* $@
+
+$(REPORTS)/pooled.html: $(ALL_DATA) data/studies notebooks/pooled.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
+	@$(PY) scripts/build.py pooled $@
+
+$(REPORTS)/index.html: $(ALL_DATA) data/studies $(BUILD_DEPS) | $(BUILD)/.validated
+	@$(PY) scripts/build.py index $@ $(if $(BROWSER),--pdf)
+
+$(REPORTS)/%.pdf: $(REPORTS)/%.html
+	@CARTPOOL_BROWSER=$(BROWSER) $(PY) scripts/build.py pdf $<
+
+.PHONY: check
+check: $(ENV_DEP) ## Validate the study data only (and that notebooks are committed without outputs)
+	@$(PY) scripts/build.py validate
+	@$(PY) scripts/build.py check-notebooks
+
+.PHONY: new-study
+new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith2027
+	@$(PY) scripts/build.py new-study "$(ID)"
+
+# --- tests ----------------------------------------------------------------------------------
+.PHONY: test
+test: $(ENV_DEP) ## Run the test suite (unit, statistics against R references, end-to-end build)
+	@$(PY) scripts/build.py check-notebooks
+	@$(VENV)/bin/ruff check --quiet src scripts tests
+	@$(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: lint
+lint: $(ENV_DEP) ## ruff over the code
+	@$(VENV)/bin/ruff check src scripts tests
+
+.PHONY: lab
+lab: $(ENV_DEP) ## Open the notebooks in JupyterLab (installs it into the environment first)
+	@$(VENV)/bin/pip install --quiet jupyterlab
+	@$(VENV)/bin/jupyter lab notebooks/
+
+.PHONY: lock
+lock: ## Re-resolve the pinned environment from pyproject.toml (needs network access to PyPI)
+	@rm -rf $(BUILD)/lockenv && $(PYTHON_SYS) -m venv $(BUILD)/lockenv
+	@$(BUILD)/lockenv/bin/pip install --quiet ".[test]"
+	@{ echo "# Pinned environment for cartpool (build + tests). Regenerate with \`make lock\`."; \
+	   echo "# Python 3.11. environment.yml names the same packages and versions (tests/test_env.py checks it)."; \
+	   $(BUILD)/lockenv/bin/pip freeze --exclude cartpool; } > requirements.lock
+	@echo "requirements.lock updated; update environment.yml to match (tests/test_env.py checks it)"
+
+.PHONY: clean
+clean: ## Remove generated reports and build files (keeps the environment)
+	rm -rf $(REPORTS) $(BUILD)
+
+.PHONY: distclean
+distclean: clean ## Also remove the virtual environment
+	rm -rf $(VENV)

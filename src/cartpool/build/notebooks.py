@@ -21,6 +21,20 @@ REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
 TEMPLATE_DIR = REPORT_DIR / "templates"
 
 
+def _kernel_manager_class():
+    """Kernels talk over local IPC sockets instead of TCP: nothing listens on the network, and
+    ipykernel's "running over TCP without encryption" warning stays out of the build log."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.transport = "ipc"
+            self.ip = os.path.join(tempfile.mkdtemp(prefix="cartpool-kernel-"), "k")
+
+    return IPCKernelManager
+
+
 class NotebookFailed(RuntimeError):
     """A report notebook raised: names the notebook, the failing cell and the error."""
 
@@ -81,7 +95,7 @@ def execute(notebook: Path, output: Path, parameters: dict, *, cwd: Path, failed
             pm.execute_notebook(
                 str(notebook), tmp, parameters=parameters, kernel_name="python3", cwd=str(cwd),
                 progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                execution_timeout=timeout,
+                execution_timeout=timeout, kernel_manager_class=_kernel_manager_class(),
             )
         except PapermillExecutionError as e:
             failed = Path(failed_dir or output.parent) / f"{output.stem}.failed.ipynb"
@@ -147,7 +161,15 @@ def nav_html(links: list[tuple[str, str]]) -> str:
     return f'<nav class="cp-nav" aria-label="Site">{inner}</nav>'
 
 
-def render_html(nb, *, title: str, nav: list[tuple[str, str]]) -> str:
+def running_title_css(text: str) -> str:
+    """A print-only running title in the page margin (CSS paged media, supported by Chromium)."""
+    safe = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "").replace(">", "")
+    safe = safe if len(safe) <= 90 else safe[:87] + "..."
+    return ('<style type="text/css">@page { @top-left { content: "' + safe + '"; '
+            'font: 9pt "DejaVu Sans", sans-serif; color: #57606a; } }</style>')
+
+
+def render_html(nb, *, title: str, nav: list[tuple[str, str]], running_title: str | None = None) -> str:
     """Render an executed notebook as one self-contained page: no code, no prompts, no stderr,
     no script or stylesheet from the network, with a site bar and a table of contents."""
     import copy
@@ -157,6 +179,7 @@ def render_html(nb, *, title: str, nav: list[tuple[str, str]]) -> str:
     css = (REPORT_DIR / "style.css").read_text(encoding="utf-8")
     body, _ = _exporter().from_notebook_node(nb, resources={"cartpool_css": css})
     body = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", body, count=1, flags=re.S)
+    body = body.replace("</head>", running_title_css(running_title or title) + "\n</head>", 1)
     m = re.search(r"<body[^>]*>", body)
     if m:
         first_h1 = body.find("</h1>", m.end())

@@ -126,10 +126,11 @@ class StudyReport:
             ("Median follow-up", fu_html),
             ("Grading scales", grading),
         ]
-        dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in items)
+        facts = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{v}</td></tr>" for k, v in items)
         return Fragment(f"<h1>{esc(s.title)}</h1><p class='cp-prose'><strong>{esc(s.label)}</strong> · "
                         f"{esc(s.setting_label)} · {esc(s.disease_group)}</p>"
-                        f"<dl class='cp-meta'>{dl}</dl>{self.glance()}")
+                        f"<table class='cp-facts'><caption class='cp-sr'>Study facts</caption><tbody>{facts}</tbody>"
+                        f"</table>{self.glance()}")
 
     def glance(self) -> str:
         boxes = []

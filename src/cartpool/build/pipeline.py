@@ -1,0 +1,165 @@
+"""Build steps the Makefile calls: validate, run a report notebook, render the index, print PDFs.
+
+Outputs go to a staging folder under build/ first and are moved into reports/ only when the
+step succeeded, each file by an atomic rename; the HTML page, which is the make target,
+moves last. Progress is one line per step: target, step, seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ..data.errors import StudyDataError
+from ..data.load import load_all, study_ids
+from .notebooks import NotebookFailed, atomic_write, execute, render_html
+
+DATA_DIR = "data/studies"
+
+
+def progress(target: str, step: str, seconds: float | None = None, detail: str = "") -> None:
+    secs = f"{seconds:6.1f}s" if seconds is not None else "       "
+    print(f"[cartpool] {target:<12} {step:<10} {secs} {detail}".rstrip(), flush=True)
+
+
+def validate(data_dir: str = DATA_DIR) -> int:
+    t0 = time.perf_counter()
+    try:
+        studies = load_all(data_dir)
+    except StudyDataError as e:
+        print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
+        for issue in e.issues:
+            print(f"  data/studies/{issue}", file=sys.stderr)
+        print("[cartpool] nothing was built; fix the files above and run make again. "
+              "The format is described in data/README.md.", file=sys.stderr)
+        return 1
+    from ..data.load import sources_dir
+
+    src = os.environ.get("CARTPOOL_SOURCES")
+    checked = src and Path(src).is_dir() or (not src and sources_dir())
+    for sd in studies:
+        rows = len(sd.patients) if sd.patients is not None else 0
+        progress(sd.study.id, "valid", None, f"{len(sd.results)} reported values"
+                 + (f", {rows} patient rows" if rows else ""))
+    if not checked:
+        progress("all studies", "notice", None, "source documents not found: provenance quotes were not "
+                 "checked (set CARTPOOL_SOURCES or SOURCES=dir)")
+    progress("all studies", "validated", time.perf_counter() - t0)
+    return 0
+
+
+def _move_staged(stage: Path, reports: Path, owned_prefixes: list[str]) -> None:
+    """Move staged figures/tables into reports/ and drop the files this report wrote last time
+    but not this time (`owned_prefixes` are the report's own paths, relative to reports/)."""
+    new = {p.relative_to(stage) for p in stage.rglob("*") if p.is_file()}
+    for rel in sorted(new):
+        dest = reports / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / rel, dest)
+    for prefix in owned_prefixes:
+        base = reports / prefix
+        candidates = base.rglob("*") if base.is_dir() else base.parent.glob(base.name + "*")
+        for p in list(candidates):
+            if p.is_file() and p.relative_to(reports) not in new:
+                p.unlink()
+
+
+def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path, build_dir: Path) -> int:
+    """Execute notebooks/<kind>.ipynb and write its HTML page (and figures and tables) atomically."""
+    name = study_id or "pooled"
+    notebook = root / "notebooks" / f"{kind}.ipynb"
+    stage = build_dir / "stage" / name
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "figures").mkdir(parents=True)
+    (stage / "tables").mkdir(parents=True)
+    params = {"data_dir": DATA_DIR, "output_dir": os.path.relpath(stage, root)}
+    if study_id:
+        params["study_id"] = study_id
+    t0 = time.perf_counter()
+    try:
+        nb = execute(notebook, build_dir / f"{name}.ipynb", params, cwd=root)
+    except NotebookFailed as e:
+        progress(name, "FAILED", time.perf_counter() - t0)
+        print(f"[cartpool] {e}", file=sys.stderr)
+        return 1
+    progress(name, "notebook", time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    if study_id:
+        title = _study_title(nb, study_id)
+        nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html"),
+                ("This study in the pooled table", f"pooled.html#study-{study_id}")]
+    else:
+        title = "cartpool: all studies side by side"
+        nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html")]
+    page = render_html(nb, title=title, nav=nav, running_title=title.replace(" — ", " · "))
+    reports = html_out.parent
+    owned = [f"figures/{name}", f"tables/{name}-"] if study_id else ["figures/pooled", "tables/pooled-"]
+    _move_staged(stage, reports, owned)
+    with atomic_write(html_out, encoding="utf-8") as fh:
+        fh.write(page)
+    shutil.rmtree(stage, ignore_errors=True)
+    progress(name, "html", time.perf_counter() - t1)
+    return 0
+
+
+def _study_title(nb, study_id: str) -> str:
+    import re
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            html = out.get("data", {}).get("text/html", "")
+            if isinstance(html, list):
+                html = "".join(html)
+            m = re.search(r"<h1>(.*?)</h1>", html, re.S)
+            if m:
+                import html as h
+
+                return f"{h.unescape(m.group(1))} — cartpool report {study_id}"
+    return f"cartpool report {study_id}"
+
+
+def build_index(out: Path, *, with_pdf: bool) -> int:
+    from ..report.index import index_page
+
+    t0 = time.perf_counter()
+    studies = load_all(DATA_DIR)
+    page = index_page(studies, with_pdf=with_pdf)
+    with atomic_write(out, encoding="utf-8") as fh:
+        fh.write(page)
+    # A study folder that was removed leaves nothing behind in reports/
+    keep = {s.study.id for s in studies} | {"pooled", "index"}
+    for p in out.parent.glob("*.html"):
+        if p.stem not in keep:
+            p.unlink()
+            pdf = p.with_suffix(".pdf")
+            if pdf.exists():
+                pdf.unlink()
+            shutil.rmtree(out.parent / "figures" / p.stem, ignore_errors=True)
+    progress("index", "html", time.perf_counter() - t0)
+    return 0
+
+
+def build_pdfs(htmls: list[Path]) -> int:
+    from .pdf import HOW_TO_GET_PDFS, find_browser, html_to_pdf
+
+    browser = find_browser()
+    if browser is None:
+        print(f"[cartpool] {HOW_TO_GET_PDFS}", file=sys.stderr)
+        return 1
+    for h in htmls:
+        t0 = time.perf_counter()
+        try:
+            html_to_pdf(h, h.with_suffix(".pdf"), browser=browser)
+        except Exception as e:  # a browser crash names the page and stops the build
+            progress(h.stem, "FAILED", time.perf_counter() - t0)
+            print(f"[cartpool] {e}", file=sys.stderr)
+            return 1
+        progress(h.stem, "pdf", time.perf_counter() - t0)
+    return 0
+
+
+def known_studies() -> list[str]:
+    return study_ids(DATA_DIR)

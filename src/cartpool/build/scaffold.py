@@ -1,0 +1,97 @@
+"""`make new-study ID=...` (a commented template folder) and the committed-notebook check."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+STUDY_TEMPLATE = """\
+# {id}: fill in every field from the source document; see data/README.md for the format.
+# Each fact is either a sourced value (value + location + verbatim quote) or: not reported
+id: {id}
+label: Author 2027                      # short label used in tables and plots
+title: Full title of the paper
+citation: Authors. Title. Journal. Year;vol:pages.
+doi: null                               # 10.xxxx/... or null
+registry_ids: []                        # e.g. [NCT01234567]
+document_type: full_article             # full_article | abstract | summary
+source_document: FILE_NAME.txt          # the file in the sources folder the quotes come from
+design:                                 # prospective | retrospective, or: not reported
+  value: prospective
+  location: Methods
+  quote: "a verbatim phrase from the source that says so"
+phase: not reported
+setting:                                # frontline | relapsed_refractory (required)
+  value: relapsed_refractory
+  location: Abstract
+  quote: "a verbatim phrase"
+disease:                                # any of primary_pcl, secondary_pcl, mm (required)
+  value: [mm]
+  location: Abstract
+  quote: "a verbatim phrase"
+targets:                                # CAR target antigens (required)
+  value: [BCMA]
+  location: Methods
+  quote: "a verbatim phrase"
+products: not reported
+dose: not reported
+lymphodepletion: not reported
+enrolment_period: not reported
+data_cutoff: not reported
+crs_grading: not reported               # ASTCT | Lee 2014 | CTCAE, sourced, or: not reported
+icans_grading: not reported
+ctcae_version: not reported
+time_unit: months                       # the unit the paper reports survival in: days | months
+populations:
+  infused:
+    label: Patients who received CAR-T
+# patients:                             # only if the paper prints a per-patient table; see data/README.md
+"""
+
+RESULTS_TEMPLATE = """\
+# One record per number the paper prints. See data/README.md for every field.
+- id: n_infused
+  population: infused
+  endpoint: patients
+  statistic: count
+  value: 0
+  location: Results
+  quote: "a verbatim phrase containing the number"
+"""
+
+
+def new_study(study_id: str, studies_dir: Path) -> int:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", study_id or ""):
+        print("Give the new study's id as ID=name, lower-case letters, digits and _ only, starting with a letter "
+              "(for example: make new-study ID=smith2027).", file=sys.stderr)
+        return 2
+    folder = studies_dir / study_id
+    if folder.exists():
+        print(f"data/studies/{study_id} already exists; nothing was changed (new-study never overwrites).",
+              file=sys.stderr)
+        return 1
+    folder.mkdir(parents=True)
+    (folder / "study.yaml").write_text(STUDY_TEMPLATE.format(id=study_id), encoding="utf-8")
+    (folder / "results.yaml").write_text(RESULTS_TEMPLATE, encoding="utf-8")
+    print(f"Created data/studies/{study_id}/ with study.yaml and results.yaml templates. Fill them in from the "
+          "source, then run make check.")
+    return 0
+
+
+def check_notebooks(paths: list[Path]) -> int:
+    bad = []
+    for p in paths:
+        nb = json.loads(p.read_text(encoding="utf-8"))
+        for i, c in enumerate(nb.get("cells", [])):
+            if c.get("cell_type") == "code" and (c.get("outputs") or c.get("execution_count")):
+                bad.append(f"{p}: cell {i} has outputs or an execution count")
+    for b in bad:
+        print(b, file=sys.stderr)
+    if bad:
+        print("Strip outputs before committing (for example: jupyter nbconvert --clear-output --inplace FILE).",
+              file=sys.stderr)
+        return 1
+    print(f"[cartpool] notebooks   clean: {len(paths)} notebook(s) carry no outputs")
+    return 0
