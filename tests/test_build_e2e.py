@@ -1,0 +1,138 @@
+"""End to end: `make reports` on a small synthetic study set (test fixtures, not the real data)
+in a temporary copy of the project, reusing this checkout's virtual environment."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cartpool.build.pdf import find_browser
+from cartpool.synthetic import generate
+
+from .conftest import ROOT
+
+PY = sys.executable
+HAS_BROWSER = find_browser() is not None
+EXTERNAL = re.compile(r"""<(script|link|img|iframe)[^>]+(src|href)\s*=\s*["']?(https?:)?//""", re.I)
+
+
+def _make(root: Path, *args, check=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    cmd = ["make", "-C", str(root), f"PY={PY}", f"VENV={Path(PY).parents[1]}", "ENV_DEP=",
+           f"SOURCES={root / 'sources'}", *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    if check and p.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def _snapshot(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+        shutil.copy2(ROOT / name, root / name)
+    for name in ("notebooks", "scripts", "src"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    generate(2, root / "data" / "studies", root / "sources")
+    first = _make(root, "reports")
+    return root, first
+
+
+def test_every_expected_file_exists(project):
+    root, first = project
+    r = root / "reports"
+    expected = ["index.html", "pooled.html", "syn000.html", "syn001.html"]
+    if HAS_BROWSER:
+        expected += ["pooled.pdf", "syn000.pdf", "syn001.pdf"]
+    for name in expected:
+        assert (r / name).is_file() and (r / name).stat().st_size > 1000, name
+    assert list((r / "figures" / "syn000").glob("*.png")) and list((r / "figures" / "pooled").glob("*.png"))
+    assert (r / "tables" / "audit.csv").is_file() and (r / "tables" / "pooled-estimates.csv").is_file()
+    assert (r / "tables" / "syn000-efficacy.csv").is_file()
+    assert (root / "build" / "syn000.ipynb").is_file()
+    # progress: one line per step
+    assert re.search(r"\[cartpool\] syn000 +notebook +\d+\.\d+s", first.stdout)
+    # no temporary file left behind
+    assert not [p for p in r.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_pages_are_offline_and_show_no_code_or_errors(project):
+    root, _ = project
+    for page in (root / "reports").glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert not EXTERNAL.search(html), f"{page.name} loads something from the network"
+        assert "@import url(http" not in html
+        code_cells = re.findall(r'class="(jp-Cell jp-CodeCell[^"]*)"', html)
+        assert all("jp-mod-noInput" in c for c in code_cells), f"code shown in {page.name}"
+        assert not re.search(r'class="[^"]*(jp-InputPrompt|highlight hl-)', html), f"code in {page.name}"
+        assert "Traceback" not in html and not re.search(r'class="[^"]*jp-RenderedText', html), \
+            f"error or stream output in {page.name}"
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html
+        assert "injected-parameters" not in html
+        assert re.search(r"<title>[^<]{5,}</title>", html)
+        if page.stem != "index":
+            assert 'class="cp-toc"' in html
+
+
+def test_second_build_is_a_no_op(project):
+    root, _ = project
+    p = _make(root, "reports")
+    assert "[cartpool]" not in p.stdout
+
+
+def test_clean_builds_are_byte_identical_serial_and_parallel(project):
+    root, _ = project
+    before = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
+                                            if k.endswith(".ipynb")}
+    _make(root, "clean")
+    _make(root, "-j2", "reports")
+    after = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
+                                           if k.endswith(".ipynb")}
+    assert sorted(before) == sorted(after)
+    diff = [k for k in before if before[k] != after[k]]
+    assert not diff, f"differ between two clean builds: {diff}"
+
+
+def test_changing_one_study_rebuilds_it_the_pooled_report_and_the_index_only(project):
+    root, _ = project
+    p = root / "data" / "studies" / "syn001" / "results.yaml"
+    os.utime(p)
+    out = _make(root, "reports").stdout
+    steps = set(re.findall(r"\[cartpool\] (\S+) +(notebook|html|pdf)", out))
+    built = {t for t, _ in steps}
+    assert built == {"syn001", "pooled", "index"}, out
+
+
+def test_corrupted_study_fails_clearly_and_leaves_reports_untouched(project):
+    root, _ = project
+    before = _snapshot(root / "reports")
+    p = root / "data" / "studies" / "syn001" / "results.yaml"
+    good = p.read_text(encoding="utf-8")
+    try:
+        p.write_text(good.replace("statistic: count", "statistic: [count", 1), encoding="utf-8")
+        r = _make(root, "reports", check=False)
+        assert r.returncode != 0
+        assert "syn001/results.yaml" in r.stderr and "not valid YAML" in r.stderr
+        assert "notebook" not in r.stdout  # validation stops the build before any notebook runs
+        assert _snapshot(root / "reports") == before
+    finally:
+        p.write_text(good, encoding="utf-8")
+
+
+def test_failing_notebook_names_study_and_cell_and_writes_no_report(project):
+    root, _ = project
+    env = {**os.environ, "CARTPOOL_SOURCES": str(root / "sources")}
+    r = subprocess.run([PY, "scripts/build.py", "study", "nosuch", "reports/nosuch.html"], cwd=root,
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 1
+    assert "'nosuch' is not a known study" in r.stderr and re.search(r"failed in cell \d+", r.stderr)
+    assert not (root / "reports" / "nosuch.html").exists()
+    assert (root / "build" / "nosuch.failed.ipynb").exists()
