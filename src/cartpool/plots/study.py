@@ -100,7 +100,7 @@ def km_plot(curves: dict[str, object], *, title: str, xlabel: str = "Months sinc
         y = nrow - 1 - i
         for t, n in zip(risk_times, km.n_at_risk(risk_times), strict=True):
             axr.text(t, y, str(n), ha="center", va="center", fontsize=8.5, color=SERIES[i % len(SERIES)])
-        axr.text(ax.get_xlim()[0] - 0.01 * ax.get_xlim()[1], y, label, ha="right", va="center", fontsize=8.5)
+        axr.text(-0.02, y, label, ha="right", va="center", fontsize=8.5, transform=axr.get_yaxis_transform())
     return fig
 
 

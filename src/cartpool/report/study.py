@@ -37,6 +37,16 @@ DOC_TYPES = {"full_article": "Full article", "abstract": "Conference or journal 
 DISEASES = {"primary_pcl": "primary PCL", "secondary_pcl": "secondary PCL", "mm": "multiple myeloma"}
 
 
+BASELINE_LABELS = {
+    "age": "Age", "sex": "Sex", "pcl_type": "PCL type", "paraprotein": "Paraprotein", "r_iss_stage": "R-ISS stage",
+    "iss_stage": "ISS stage", "karnofsky": "Karnofsky performance score", "high_tumor_burden": "High tumour burden",
+    "soft_tissue": "Soft tissue involvement", "complex_karyotype": "Complex karyotype",
+    "renal_impairment": "Renal impairment", "prior_lines": "Prior lines of therapy", "prior_asct": "Prior ASCT",
+    "prior_allo_hsct": "Prior allo-HSCT", "prior_anti_cd38": "Prior anti-CD38 antibody", "emd": "Extramedullary disease",
+    "bcma_expression": "BCMA expression on myeloma cells", "beta2_microglobulin": "β2-microglobulin",
+}
+
+
 class Fragment(str):
     """An HTML string that Jupyter displays as HTML."""
 
@@ -175,8 +185,8 @@ class StudyReport:
         for r in self.sd.results:
             if not (r.endpoint in baseline_eps or r.endpoint.startswith("prior_")):
                 continue
-            label = r.endpoint.replace("_", " ").replace("r iss", "R-ISS").replace("iss", "ISS")
-            label = label[0].upper() + label[1:] + (f": {r.category}" if r.category else "")
+            label = BASELINE_LABELS.get(r.endpoint, r.endpoint.replace("_", " ").capitalize())
+            label += f": {r.category}" if r.category else ""
             rec = self._recompute_baseline(r)
             rows.append({"Characteristic": esc(label),
                          "Population": esc(self.s.populations[r.population].label),
@@ -576,8 +586,13 @@ class StudyReport:
 
     # --- 7. checks against the paper -----------------------------------------------------------
 
+    def _audit_frame(self) -> pd.DataFrame:
+        if not hasattr(self, "_audit_df"):
+            self._audit_df = audit_mod.audit_frame(audit_mod.audit_study(self.sd))
+        return self._audit_df
+
     def audit(self) -> Fragment:
-        df = audit_mod.audit_frame(audit_mod.audit_study(self.sd))
+        df = self._audit_frame()
         if self.out is not None:
             save_table(df, self.out / "tables" / f"{self.id}-audit.csv")
         if df.empty:
@@ -632,7 +647,7 @@ class StudyReport:
             items.append("Study design (prospective or retrospective) is not reported.")
         elif s.design.value == "retrospective":
             items.append("Retrospective design: selection and reporting bias are possible.")
-        df = audit_mod.audit_frame(audit_mod.audit_study(self.sd))
+        df = self._audit_frame()
         k = int((df["status"] == audit_mod.INCONSISTENT).sum()) if not df.empty else 0
         if k:
             items.append(f"{k} reported number(s) could not be reproduced (see Checks against the paper).")
