@@ -3,47 +3,16 @@ in a temporary copy of the project, reusing this checkout's virtual environment.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from cartpool.build.pdf import find_browser
-from cartpool.synthetic import generate
 
-from .conftest import ROOT
+from .conftest import ROOT, _make, _snapshot
 
 PY = sys.executable
 HAS_BROWSER = find_browser() is not None
 EXTERNAL = re.compile(r"""<(script|link|img|iframe)[^>]+(src|href)\s*=\s*["']?(https?:)?//""", re.I)
-
-
-def _make(root: Path, *args, check=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    cmd = ["make", "-C", str(root), f"PY={PY}", f"VENV={Path(PY).parents[1]}", "ENV_DEP=",
-           f"SOURCES={root / 'sources'}", *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-    if check and p.returncode != 0:
-        raise AssertionError(f"make {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-def _snapshot(d: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
-        shutil.copy2(ROOT / name, root / name)
-    for name in ("notebooks", "scripts", "src"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    generate(2, root / "data" / "studies", root / "sources")
-    first = _make(root, "reports")
-    return root, first
 
 
 def test_every_expected_file_exists(project):

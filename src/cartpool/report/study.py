@@ -162,7 +162,7 @@ class StudyReport:
             return ""
         inner = "".join(f'<div><span class="v">{esc(v)}</span><span class="k">{esc(k)}</span></div>'
                         for v, k in boxes[:6])
-        return f'<section aria-label="Study at a glance"><h3>Study at a glance</h3><div class="cp-glance">{inner}</div></section>'
+        return f'<section aria-label="Study at a glance"><h2 id="Study-at-a-glance">Study at a glance</h2><div class="cp-glance">{inner}</div></section>'
 
     def _main_population(self) -> str:
         if self.s.patients:

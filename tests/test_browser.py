@@ -1,0 +1,126 @@
+"""The reports in a real browser: Debian's Chromium driven headless by Playwright (system browser,
+nothing downloaded). Skipped with a reason where no browser exists; CI installs one."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cartpool.build.pdf import find_browser
+
+from .conftest import ROOT
+
+BROWSER = find_browser()
+pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium/Chrome on this machine "
+                                "(Debian: apt-get install chromium; .ci/run installs it)")
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=BROWSER, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic"])
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path, width=1200):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    log = {"requests": [], "errors": [], "console": []}
+    page.on("request", lambda r: log["requests"].append(r.url))
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
+    page.goto(path.as_uri(), wait_until="load")
+    return page, log
+
+
+def _pages(project):
+    root, _ = project
+    return sorted((root / "reports").glob("*.html"))
+
+
+def test_every_page_loads_offline_without_errors_and_is_screenshotted(project, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pages = _pages(project)
+    assert len(pages) >= 4
+    for path in pages:
+        page, log = _open(browser, path)
+        remote = [u for u in log["requests"] if not u.startswith(("file:", "data:"))]
+        assert remote == [], f"{path.name} requested {remote}"
+        assert log["errors"] == [] and log["console"] == [], (path.name, log)
+        page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
+        page.close()
+        assert (ARTIFACTS / f"{path.stem}.png").stat().st_size > 10_000
+
+
+def test_every_link_from_the_index_resolves_and_back(project, browser):
+    root, _ = project
+    page, _ = _open(browser, root / "reports" / "index.html")
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    page.close()
+    local = [h for h in hrefs if not h.startswith(("http:", "https:", "#"))]
+    assert {"pooled.html", "syn000.html", "syn001.html"} <= set(local)
+    for h in local:
+        target = root / "reports" / h.split("#")[0]
+        assert target.is_file(), h
+        if target.suffix == ".html":
+            p, _ = _open(browser, target)
+            back = p.eval_on_selector_all("nav.cp-nav a", "els => els.map(e => e.getAttribute('href'))")
+            assert "index.html" in back and "pooled.html" in back, h
+            p.close()
+
+
+def test_images_have_alt_text_and_size_toc_anchors_exist_headings_in_order_tables_have_headers(project, browser):
+    for path in _pages(project):
+        page, _ = _open(browser, path)
+        imgs = page.evaluate("Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+        for alt, w, h in imgs:
+            assert alt.strip() and not re.match(r"(?i)(figure|image|no description)", alt), (path.name, alt)
+            assert w > 0 and h > 0
+        missing = page.evaluate("""Array.from(document.querySelectorAll('nav.cp-toc a'))
+            .map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id))""")
+        assert missing == [], (path.name, missing)
+        levels = page.evaluate("Array.from(document.querySelectorAll('h1,h2,h3,h4')).map(h => +h.tagName[1])")
+        assert levels and levels[0] == 1 and levels.count(1) == 1, (path.name, levels)
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), (path.name, levels)
+        no_th = page.evaluate("Array.from(document.querySelectorAll('table')).filter(t => !t.querySelector('th')).length")
+        assert no_th == 0, path.name
+        page.close()
+
+
+def test_wide_tables_scroll_instead_of_widening_the_page(project, browser):
+    root, _ = project
+    page, _ = _open(browser, root / "reports" / "syn000.html", width=420)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    page.close()
+    assert overflow <= 2
+
+
+def test_a_sourced_number_shows_its_source_on_focus(project, browser):
+    root, _ = project
+    page, _ = _open(browser, root / "reports" / "syn000.html")
+    src = page.locator(".cp-src").first
+    tip = src.locator(".cp-tip")
+    assert tip.evaluate("e => getComputedStyle(e).display") == "none"
+    src.focus()
+    assert tip.evaluate("e => getComputedStyle(e).display") != "none"
+    assert "syn000.txt" in tip.inner_text()
+    page.close()
+
+
+def test_pdfs_have_a_plausible_page_count_and_the_title(project):
+    from pypdf import PdfReader
+
+    root, _ = project
+    for name, title in (("syn000", "Synthetic CAR-T study 000"), ("pooled", "all studies side by side")):
+        reader = PdfReader(root / "reports" / f"{name}.pdf")
+        assert 2 <= len(reader.pages) <= 60, (name, len(reader.pages))
+        text = " ".join((p.extract_text() or "") for p in reader.pages[:2])
+        assert title.lower() in re.sub(r"\s+", " ", text).lower(), name
+        assert "Page 1 of" in (reader.pages[0].extract_text() or "")
+        links = [a for p in reader.pages for a in (p.get("/Annots") or [])]
+        assert links, f"{name}.pdf keeps no links"
