@@ -53,8 +53,14 @@ $(STAMP_ENV): requirements.lock pyproject.toml
 env: $(STAMP_ENV) ## Create the virtual environment (done automatically by other targets)
 
 # --- reports --------------------------------------------------------------------------------
+# One build at a time per checkout: a second `make reports` waits for the first (build/.lock).
 .PHONY: reports
-reports: $(HTML) $(PDFS) ## Build every report (HTML, and PDF where a Chromium is installed)
+reports: $(ENV_DEP) ## Build every report (HTML, and PDF where a Chromium is installed)
+	@mkdir -p $(BUILD)
+	@$(PY) scripts/build.py lock $(BUILD)/.lock $(MAKE) --no-print-directory _reports
+
+.PHONY: _reports
+_reports: $(HTML) $(PDFS)
 ifeq ($(BROWSER),)
 	@echo "[cartpool] No Chromium or Chrome found: HTML reports are built, PDFs are skipped." \
 	      "To get PDFs install one (Debian/Ubuntu: apt-get install chromium) or set CARTPOOL_BROWSER=/path/to/chrome."

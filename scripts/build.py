@@ -9,6 +9,7 @@
     build.py browser                   print the browser that PDFs would use (empty if none)
     build.py new-study ID              create a commented template study folder
     build.py check-notebooks           committed notebooks carry no outputs
+    build.py lock LOCKFILE CMD...      run CMD holding an exclusive lock (waits for another build)
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def main(argv: list[str]) -> int:
     cmd, args = argv[0], argv[1:]
     from cartpool.build import pipeline
 
+    if cmd == "lock":
+        from cartpool.build.lock import run_locked
+
+        return run_locked(Path(args[0]), args[1:])
     if cmd == "validate":
         return pipeline.validate()
     if cmd == "study":

@@ -8,7 +8,7 @@ import sys
 
 from cartpool.build.pdf import find_browser
 
-from .conftest import ROOT, _make, _snapshot
+from .conftest import _make, _snapshot
 
 PY = sys.executable
 HAS_BROWSER = find_browser() is not None

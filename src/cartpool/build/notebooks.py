@@ -44,6 +44,9 @@ def atomic_write(target: Path, mode: str = "w", **kw):
     """Open a temporary file beside `target`; on success fsync and rename it over `target`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a build killed with SIGKILL
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, mode, **kw) as fh:

@@ -56,7 +56,7 @@ def response_bar(counts: dict[str, int], total: int, title: str):
 def km_plot(curves: dict[str, object], *, title: str, xlabel: str = "Months since CAR-T infusion",
             risk_times=None, p_text: str | None = None, band: bool = True):
     """Kaplan-Meier curves with censor marks, pointwise CI bands and a numbers-at-risk table."""
-    tmax = max(float(km.table["time"].max()) for km in curves.values())
+    tmax = max([float(km.table["time"].max()) for km in curves.values()] + [1.0])
     step = 3 if tmax <= 30 else 6 if tmax <= 60 else 12
     if risk_times is None:
         risk_times = list(np.arange(0, tmax + 1e-9, step))
@@ -134,7 +134,7 @@ def swimmer(d: pd.DataFrame, events: dict[str, list[tuple[float, str]]], *, titl
     ax.set_ylabel("Patient" + (f" ({label_col.replace('_', ' ')})" if label_col else ""))
     ax.set_xlabel(f"{d['time_unit'].iloc[0].capitalize()} since first CAR-T infusion")
     ax.set_title(title, loc="left")
-    ax.set_xlim(0, float(d["os_time"].max()) * 1.08)
+    ax.set_xlim(0, max(float(d["os_time"].max()), 1.0) * 1.08)
     cats = [c for c in RESPONSE_ORDER if c in set(d["best_response"].dropna())]
     handles = [Patch(facecolor=style.response_colour(c), hatch=RESPONSE_HATCH.get(c, ""), label=f"Best response {c}")
                for c in cats]

@@ -1,0 +1,35 @@
+"""One build at a time per checkout: `make reports` runs under an exclusive advisory lock.
+
+A second build started while one runs waits for it (and says so once), then finds everything up
+to date. The lock is a kernel `flock` on build/.lock, released automatically when the holder
+exits or is killed, so an interrupted build never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_locked(lockfile: Path, cmd: list[str]) -> int:
+    lockfile.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lockfile, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[cartpool] another build is running in this checkout ({lockfile}); waiting for it to finish",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        proc = subprocess.Popen(cmd)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches the child through the process group too
+            proc.send_signal(signal.SIGINT)
+            return proc.wait()
+    finally:
+        os.close(fd)
