@@ -30,7 +30,7 @@ class _Scan(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag == "script":
             self.scripts += 1
-        for k, v in attrs:
+        for k, _v in attrs:
             if k.lower().startswith("on"):
                 self.handlers.append((tag, k))
         if tag == "img" and dict(attrs).get("src", "").startswith("x"):
