@@ -99,6 +99,10 @@ test: $(ENV_DEP) ## Run the test suite (unit, statistics against R references, e
 	@$(VENV)/bin/ruff check --quiet src scripts tests
 	@$(PY) -m pytest -q -p no:cacheprovider
 
+.PHONY: fuzz
+fuzz: $(ENV_DEP) ## Long fuzz campaign of the data loader (FUZZ_EXAMPLES=10000 by default)
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+
 .PHONY: lint
 lint: $(ENV_DEP) ## ruff over the code
 	@$(VENV)/bin/ruff check src scripts tests
