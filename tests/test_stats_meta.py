@@ -160,3 +160,13 @@ def test_subgroup_difference_test_and_leave_one_out():
     assert res.q_between == pytest.approx(expected)
     loo = leave_one_out(x, n, labels=list("abcde"), method="logit")
     assert list(loo["omitted"]) == list("abcde") and (loo["k"] == 4).all()
+
+
+def test_fast_leave_one_out_equals_refitting_each_subset():
+    x, n = np.array([9, 11, 8, 127, 8, 0, 5]), np.array([12, 11, 8, 134, 11, 9, 20])
+    fast = leave_one_out(x, n, method="logit")
+    for i, row in fast.iterrows():
+        m = np.arange(len(x)) != i
+        r = pool_proportions(x[m], n[m], method="logit")
+        assert row["estimate"] == pytest.approx(r.estimate) and row["ci_high"] == pytest.approx(r.ci_high)
+        assert row["tau2"] == pytest.approx(r.tau2) and row["i2"] == pytest.approx(r.i2)

@@ -44,6 +44,9 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
     df = sd.patients
     if df is None:
         return None
+    cached = getattr(sd, "_derived", None)
+    if cached is not None:
+        return cached.copy()
     out = pd.DataFrame(index=df.index)
     spec = sd.study.patients.fields
     if "os" in df.columns:
@@ -75,4 +78,5 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
         sample = next((v for v in df[col] if _present(v)), None)
         if sample is None or isinstance(sample, str | int | float | bool):
             out[col] = df[col]
-    return out
+    sd._derived = out
+    return out.copy()

@@ -26,8 +26,12 @@ RESULT_COLUMNS = ["outcome", "view", "subgroup", "analysis", "method", "k", "eve
                   "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "p", "studies"]
 
 
+LOO_GLMM_MAX_K = 30  # above this, leave-one-out uses the closed-form logit model (k GLMM fits is O(k^2))
+
+
 class PooledReport:
-    def __init__(self, studies: list[StudyData], output_dir: Path | str | None = None):
+    def __init__(self, studies: list[StudyData], output_dir: Path | str | None = None, *, draw: bool = True):
+        self.draw = draw  # False: compute every estimate but draw no figure (benchmarks, tests)
         self.studies = studies
         self.by_id = {s.study.id: s for s in studies}
         self.out = Path(output_dir) if output_dir else None
@@ -43,6 +47,11 @@ class PooledReport:
     # --- helpers ------------------------------------------------------------------------------
 
     def _fig(self, fig, name, alt, caption) -> str:
+        if not self.draw:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+            return ""
         self._fig_n += 1
         path = self.out / "figures" / "pooled" / f"{self._fig_n:02d}-{name}.png" if self.out else None
         return figure(fig, alt=alt, caption=f"Figure {self._fig_n}. {caption}", save_to=path)
@@ -147,6 +156,9 @@ class PooledReport:
             res = subgroup_analysis(t["events"], t["total"], t[col], labels=list(t["label"]),
                                     method=PRIMARY_METHOD)
             self._record(key, view, res, "primary (BCMA-directed)", PRIMARY_METHOD)
+            if not self.draw:
+                parts.append(self._interpretation(o.label, res) if view == "disease" else "")
+                continue
             rows = forest_rows(res)
             fig = forest_plot(rows, title=f"{o.label} by {view}",
                               method_line=(f"Random effects: {METHOD_LABELS[PRIMARY_METHOD]}; τ² by maximum "
@@ -212,13 +224,17 @@ class PooledReport:
         if 0 < len(rr) < len(t):
             add("Relapsed/refractory cohorts only (GLMM)", rr, PRIMARY_METHOD)
         out = table(pd.DataFrame(rows), caption="Sensitivity analyses", numeric={"k", "Pooled % (95% CI)", "I²", "τ²"})
-        loo = leave_one_out(t["events"], t["total"], labels=list(t["label"]), method=PRIMARY_METHOD)
+        loo_method = PRIMARY_METHOD if len(t) <= LOO_GLMM_MAX_K else SENSITIVITY_METHOD
+        loo = leave_one_out(t["events"], t["total"], labels=list(t["label"]), method=loo_method)
         lrows = pd.DataFrame({"Study left out": loo["omitted"], "k": loo["k"],
                               "Pooled % (95% CI)": [f"{pct(e)} {ci(lo, hi)}" for e, lo, hi in
                                                     zip(loo["estimate"], loo["ci_low"], loo["ci_high"], strict=True)],
                               "I²": [f"{v:.0f}%" for v in loo["i2"]]})
         self._save(loo.assign(outcome=key), f"leave-one-out-{key}")
-        return out + table(lrows, caption="Leave-one-out (GLMM)", numeric={"k", "Pooled % (95% CI)", "I²"})
+        cap = ("Leave-one-out (GLMM)" if loo_method == PRIMARY_METHOD else
+               f"Leave-one-out (inverse-variance logit: with more than {LOO_GLMM_MAX_K} studies, k GLMM refits "
+               "would dominate the build)")
+        return out + table(lrows, caption=cap, numeric={"k", "Pooled % (95% CI)", "I²"})
 
     def comparability(self) -> Fragment:
         items = [
@@ -277,11 +293,12 @@ class PooledReport:
 
     def _landmarks(self) -> str:
         rows, out = [], []
+        points = {sd.study.id: km_survival(sd) + reported_survival(sd) for sd in self.studies}
         for ep in ("pfs", "os"):
             for t in (12.0, 24.0):
                 items = []
                 for sd in self.studies:
-                    cands = [p for p in km_survival(sd) + reported_survival(sd)
+                    cands = [p for p in points[sd.study.id]
                              if p.endpoint == ep and p.kind == "landmark" and abs(p.time_months - t) < 0.01
                              and p.value is not None and p.ci_low is not None and p.ci_high is not None]
                     if cands:
@@ -370,6 +387,13 @@ class PooledReport:
                               numeric=set(show.columns) - {"Study"}, html_cols={"Study"}))
 
     # --- 5. machine-readable results -----------------------------------------------------------
+
+    def analyse_all(self) -> pd.DataFrame:
+        """Every pooled estimate the report shows, without drawing: the analysis alone."""
+        for o in OUTCOMES:
+            self.outcome(o.key)
+        self._landmarks()
+        return pd.DataFrame(self.results, columns=RESULT_COLUMNS)
 
     def results_table(self) -> Fragment:
         df = pd.DataFrame(self.results, columns=RESULT_COLUMNS)

@@ -413,7 +413,7 @@ def _pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", 
     and its weight in percent (for GLMM, the inverse-variance logit weights under the GLMM
     tau^2, which is how R meta shows GLMM weights).
     """
-    from .proportions import proportion_ci
+    from .proportions import study_cis
 
     x, n = np.asarray(events, float), np.asarray(totals, float)
     if len(x) == 0:
@@ -476,12 +476,12 @@ def _pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", 
     def b(z):
         return float(np.asarray(back(z)).reshape(-1)[0])
 
-    cis = [proportion_ci(int(xi), int(ni), ci_method, level) for xi, ni in zip(x, n, strict=True)]
+    lo, hi = study_cis(x, n, ci_method, level)
     studies = pd.DataFrame({
         "study": list(labels) if labels is not None else list(range(1, k + 1)),
         "events": x.astype(int), "total": n.astype(int),
         "proportion": x / n,
-        "ci_low": [c.ci_low for c in cis], "ci_high": [c.ci_high for c in cis],
+        "ci_low": lo, "ci_high": hi,
         "yi": y, "vi": v, "weight": 100 * weights,
     })
     return MetaResult(
@@ -528,10 +528,39 @@ def subgroup_analysis(events, totals, groups, **kw) -> SubgroupResult:
 
 
 def leave_one_out(events, totals, labels=None, **kw) -> pd.DataFrame:
-    """Pooled proportion with each study left out in turn (metafor `leave1out`)."""
-    x, n = np.asarray(events), np.asarray(totals)
+    """Pooled proportion with each study left out in turn (metafor `leave1out`).
+
+    For the inverse-variance methods the study effects are transformed once and only the
+    random-effects model is refitted per omission (the same numbers as calling
+    `pool_proportions` k times, without rebuilding k study tables).
+    """
+    x, n = np.asarray(events, float), np.asarray(totals, float)
     labels = list(labels) if labels is not None else list(range(1, len(x) + 1))
+    method = kw.get("method", "glmm")
     rows = []
+    if method in ("logit", "ft", "raw") and not kw.get("knha") and len(x) > 2:
+        y, v = {"logit": logit_escalc, "ft": ft_escalc, "raw": raw_escalc}[method](x, n)
+        tau2_method, level = kw.get("tau2", "REML"), kw.get("level", 0.95)
+        for i in range(len(x)):
+            m = np.arange(len(x)) != i
+            yi, vi, xi, ni = y[m], v[m], x[m], n[m]
+            t2 = estimate_tau2(yi, vi, tau2_method)
+            fit = _pool(yi, vi, t2, False, level, kw.get("pi_dist", "z"))
+            q, q_p, i2, h2 = _heterogeneity(yi, vi, t2)
+            if method == "logit":
+                def back(z):
+                    return float(special.expit(z))
+            elif method == "ft":
+                def back(z, _n=len(ni) / np.sum(1 / ni)):
+                    return float(ipft(z, _n)[0])
+            else:
+                def back(z):
+                    return float(np.clip(z, 0, 1))
+            rows.append({"omitted": labels[i], "k": int(m.sum()), "events": int(xi.sum()), "total": int(ni.sum()),
+                         "estimate": back(fit.mu), "ci_low": back(fit.ci[0]), "ci_high": back(fit.ci[1]),
+                         "pi_low": back(fit.pi[0]), "pi_high": back(fit.pi[1]), "tau2": t2, "i2": i2, "h2": h2,
+                         "q": q, "q_p": q_p, "method": method, "tau2_method": tau2_method})
+        return pd.DataFrame(rows)
     for i in range(len(x)):
         m = np.arange(len(x)) != i
         if m.sum() == 0:

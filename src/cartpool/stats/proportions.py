@@ -50,6 +50,15 @@ def proportion_ci(events: int, total: int, method: str = "exact", level: float =
     return ProportionEstimate(events, total, events / total, lo, hi, method, level)
 
 
+def study_cis(events, totals, method: str = "exact", level: float = 0.95):
+    """Vectorised `proportion_ci` limits for many studies at once (one statsmodels call)."""
+    import numpy as np
+
+    x, n = np.asarray(events, float), np.asarray(totals, float)
+    lo, hi = proportion_confint(x, n, alpha=1 - level, method=CI_METHODS[method])
+    return np.clip(np.asarray(lo, float), 0, 1), np.clip(np.asarray(hi, float), 0, 1)
+
+
 def decimals_of(printed: Decimal) -> int:
     """Number of printed decimals: Decimal('33.3') -> 1, Decimal('75') -> 0."""
     exp = printed.as_tuple().exponent
