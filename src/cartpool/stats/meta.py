@@ -547,15 +547,14 @@ def leave_one_out(events, totals, labels=None, **kw) -> pd.DataFrame:
             t2 = estimate_tau2(yi, vi, tau2_method)
             fit = _pool(yi, vi, t2, False, level, kw.get("pi_dist", "z"))
             q, q_p, i2, h2 = _heterogeneity(yi, vi, t2)
-            if method == "logit":
-                def back(z):
+            n_hm = len(ni) / np.sum(1 / ni)
+
+            def back(z, _n=n_hm):
+                if method == "logit":
                     return float(special.expit(z))
-            elif method == "ft":
-                def back(z, _n=len(ni) / np.sum(1 / ni)):
+                if method == "ft":
                     return float(ipft(z, _n)[0])
-            else:
-                def back(z):
-                    return float(np.clip(z, 0, 1))
+                return float(np.clip(z, 0, 1))
             rows.append({"omitted": labels[i], "k": int(m.sum()), "events": int(xi.sum()), "total": int(ni.sum()),
                          "estimate": back(fit.mu), "ci_low": back(fit.ci[0]), "ci_high": back(fit.ci[1]),
                          "pi_low": back(fit.pi[0]), "pi_high": back(fit.pi[1]), "tau2": t2, "i2": i2, "h2": h2,
