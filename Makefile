@@ -99,6 +99,10 @@ test: $(ENV_DEP) ## Run the test suite (unit, statistics against R references, e
 	@$(VENV)/bin/ruff check --quiet src scripts tests
 	@$(PY) -m pytest -q -p no:cacheprovider
 
+.PHONY: bench
+bench: $(ENV_DEP) ## Benchmark the pipeline and write docs/performance.md (about 20 minutes)
+	@$(PY) scripts/bench.py --out docs/performance.md
+
 .PHONY: fuzz
 fuzz: $(ENV_DEP) ## Long fuzz campaign of the data loader (FUZZ_EXAMPLES=10000 by default)
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Benchmark of the whole pipeline; writes docs/performance.md (`make bench`).
+
+    bench.py [--out docs/performance.md] [--repeats 2] [--smoke]
+
+Measures, in one run on one machine (stated in the output): (a) set-up from nothing; (b) cold
+`make reports` and `make -j2 reports` for the real studies; (c) the naive baseline (papermill
+CLI, nbconvert CLI, PDF step per notebook, serially) and the ratio (b)/(c); (d) a no-op
+rebuild; (e) the rebuild after touching one study's data, with the targets that ran; (f) cold
+`-j2` builds of 5, 50 and 200 synthetic studies, per study and the growth factor; (g) the
+pooled analysis alone (library calls, no kernel) for 1,000 synthetic studies with its peak
+memory. Wall-clock figures are noisy: medians over repeats, and ratios.
+
+--smoke runs a tiny version (2 synthetic studies, 20 for the pooled analysis, no set-up and no
+naive baseline) so that the test suite keeps the benchmark from rotting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+VENV = Path(PY).parents[1]
+SEEDS = (ROOT / ".." / "shared" / "seeds").resolve()
+
+
+def sh(cmd, cwd=None, env=None, check=True) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if check and p.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    return dt, p
+
+
+def project(dst: Path, data: str = "real", n: int = 0) -> Path:
+    """A copy of the working tree's code with real or synthetic study data."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+        shutil.copy2(ROOT / name, dst / name)
+    for name in ("notebooks", "scripts", "src"):
+        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if data == "real":
+        shutil.copytree(ROOT / "data", dst / "data")
+    else:
+        from cartpool.synthetic import generate
+
+        generate(n, dst / "data" / "studies", dst / "sources")
+    return dst
+
+
+SMOKE = "--smoke" in sys.argv
+
+
+def make(root: Path, *args, sources: Path | None = None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    if SMOKE:
+        args = ("BROWSER=", *args)  # the smoke run skips PDFs
+    src = sources or (root / "sources" if (root / "sources").is_dir() else SEEDS)
+    return sh(["make", "-C", str(root), f"PY={PY}", f"VENV={VENV}", "ENV_DEP=", f"SOURCES={src}", *args], env=env)
+
+
+def median_of(fn, repeats: int) -> float:
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                   if x.startswith("MemTotal")) / 1024 / 1024
+    except (OSError, StopIteration):
+        mem = float("nan")
+    chromium = shutil.which("chromium") or ""
+    ver = subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip() if chromium else "none"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, {ver}")
+
+
+def naive_baseline(root: Path) -> float:
+    """For each notebook: papermill CLI, nbconvert CLI, PDF step; serially."""
+    out = root / "build" / "naive"
+    out.mkdir(parents=True, exist_ok=True)
+    bin_ = VENV / "bin"
+    env = {**os.environ, "CARTPOOL_SOURCES": str(SEEDS), "MPLBACKEND": "Agg"}
+    browser = shutil.which("chromium")
+    ids = sorted(p.name for p in (root / "data" / "studies").iterdir() if p.is_dir())
+    jobs = [("study", i) for i in ids] + [("pooled", None)]
+    t0 = time.perf_counter()
+    for kind, sid in jobs:
+        name = sid or "pooled"
+        params = ["-r", "data_dir", "data/studies", "-r", "output_dir", ""] + (["-r", "study_id", sid] if sid else [])
+        sh([str(bin_ / "papermill"), f"notebooks/{kind}.ipynb", str(out / f"{name}.ipynb"), *params,
+            "--kernel", "python3", "--cwd", str(root), "--no-progress-bar"], cwd=root, env=env)
+        sh([str(bin_ / "jupyter-nbconvert"), "--to", "html", "--no-input", str(out / f"{name}.ipynb"),
+            "--output-dir", str(out)], cwd=root, env=env)
+        if browser:
+            sh([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync",
+                f"--user-data-dir={out / 'profile'}", "--no-pdf-header-footer",
+                f"--print-to-pdf={out / f'{name}.pdf'}", (out / f"{name}.html").as_uri()], env=env)
+    return time.perf_counter() - t0
+
+
+POOLED_ALONE = """
+import resource, sys, time
+from cartpool.data.load import load_all
+from cartpool.report.pooled import PooledReport
+t0 = time.perf_counter(); s = load_all(sys.argv[1], sources=None); t1 = time.perf_counter()
+df = PooledReport(s, draw=False).analyse_all(); t2 = time.perf_counter()
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} {len(df)}")
+"""
+
+
+def pooled_alone(n: int, work: Path) -> tuple[float, float, float]:
+    from cartpool.synthetic import generate
+
+    d = work / f"pooled-{n}"
+    shutil.rmtree(d, ignore_errors=True)
+    generate(n, d / "studies", d / "sources")
+    _, p = sh([PY, "-c", POOLED_ALONE, str(d / "studies")], env={**os.environ, "MPLBACKEND": "Agg"})
+    load_s, analyse_s, mb, _rows = p.stdout.split()
+    return float(load_s), float(analyse_s), float(mb)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--smoke", action="store_true")
+    a = ap.parse_args()
+    work = ROOT / "build" / ("bench-smoke" if a.smoke else "bench")
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[tuple[str, str, str]] = []
+    notes: list[str] = []
+
+    def log(msg):
+        print(f"[bench] {msg}", flush=True)
+
+    # (a) set-up from nothing
+    if not a.smoke:
+        root = project(work / "setup")
+        t, _ = sh(["make", "-C", str(root), "env"])
+        rows.append(("(a) set-up from nothing (`make env`: venv + pinned packages)", f"{t:.1f} s", "once"))
+        log(f"setup {t:.1f}s")
+        shutil.rmtree(root / ".venv", ignore_errors=True)
+
+    # (b) cold builds of the real studies (smoke: 2 synthetic)
+    root = project(work / "real") if not a.smoke else project(work / "real", "synthetic", 2)
+    n_studies = len([p for p in (root / "data" / "studies").iterdir() if p.is_dir()])
+
+    def cold(*args):
+        make(root, "clean")
+        return make(root, *args, "reports")[0]
+
+    reps = 1 if a.smoke else a.repeats
+    serial = median_of(lambda: cold(), reps)
+    rows.append((f"(b) cold `make reports`, {n_studies} studies", f"{serial:.1f} s", f"median of {reps}"))
+    if not a.smoke:
+        par = median_of(lambda: cold("-j2"), reps)
+        rows.append((f"(b) cold `make -j2 reports`, {n_studies} studies", f"{par:.1f} s", f"median of {reps}"))
+    log(f"cold serial {serial:.1f}s")
+
+    # (c) naive baseline
+    if not a.smoke:
+        naive = naive_baseline(root)
+        rows.append(("(c) naive serial baseline (papermill CLI, nbconvert CLI, Chromium CLI per notebook)",
+                     f"{naive:.1f} s", "once"))
+        rows.append(("(b)/(c): `make -j2 reports` / naive", f"{par / naive:.2f}", "target ≤ 0.5"))
+        rows.append(("(b)/(c): `make reports` (serial) / naive", f"{serial / naive:.2f}", ""))
+        log(f"naive {naive:.1f}s ratio {par / naive:.2f}")
+
+    # (d) no-op
+    noop = median_of(lambda: make(root, "reports")[0], 2 if a.smoke else 5)
+    rows.append(("(d) no-op `make reports`", f"{noop:.2f} s", f"median of {2 if a.smoke else 5}; target < 1 s"))
+
+    # (e) one study touched
+    sid = sorted(p.name for p in (root / "data" / "studies").iterdir() if p.is_dir())[0]
+    (root / "data" / "studies" / sid / "results.yaml").touch()
+    t, p = make(root, "-j2", "reports")
+    ran = sorted({f"{m[0]} {m[1]}" for m in re.findall(r"\[cartpool\] (\S+) +(notebook|html|pdf|validated)", p.stdout)})
+    rows.append((f"(e) rebuild after touching `{sid}` data (-j2)", f"{t:.1f} s", "ran: " + ", ".join(ran)))
+
+    # (f) scaling
+    sizes = (2,) if a.smoke else (5, 50, 200)
+    per = {}
+    for n in sizes:
+        if a.smoke:  # the smoke run reuses its (b) project: the step runs, the number is not the point
+            t, r = serial, root
+        else:
+            r = project(work / f"syn-{n}", "synthetic", n)
+            t, _ = make(r, "-j2", "reports")
+        per[n] = t / n
+        rows.append((f"(f) cold `make -j2 reports`, {n} synthetic studies", f"{t:.1f} s", f"{per[n]:.2f} s per study"))
+        log(f"N={n}: {t:.1f}s ({per[n]:.2f} s/study)")
+        if not a.smoke:
+            shutil.rmtree(r, ignore_errors=True)
+    if len(sizes) > 1:
+        rows.append(("(f) growth: per-study cost at N=200 / at N=5", f"{per[200] / per[5]:.2f}", "target ≤ 1.2"))
+
+    # (g) pooled analysis alone
+    n_g = 20 if a.smoke else 1000
+    load_s, analyse_s, mb = pooled_alone(n_g, work)
+    rows.append((f"(g) pooled analysis alone, {n_g} synthetic studies", f"{analyse_s:.1f} s",
+                 f"plus {load_s:.1f} s loading/validating; peak memory {mb:.0f} MB; targets < 15 s, < 1 GB"))
+    log(f"pooled {n_g}: {analyse_s:.1f}s, {mb:.0f} MB")
+
+    table = "\n".join(f"| {k} | {v} | {c} |" for k, v, c in rows)
+    text = f"""# Performance
+
+Generated by `make bench` (`scripts/bench.py`) on {datetime.date.today().isoformat()}; do not edit by hand.
+
+Machine: {machine()}.
+
+| measurement | result | notes |
+|---|---|---|
+{table}
+
+""" + (Path(ROOT / "docs" / "performance-notes.md").read_text(encoding="utf-8")
+       if (ROOT / "docs" / "performance-notes.md").is_file() and not a.smoke else "") + "\n".join(notes)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
