@@ -62,7 +62,8 @@ def test_clean_builds_are_byte_identical_serial_and_parallel(project):
     before = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
                                             if k.endswith(".ipynb")}
     _make(root, "clean")
-    _make(root, "-j2", "reports")
+    par = _make(root, "-j2", "reports")
+    assert "jobserver unavailable" not in par.stderr, par.stderr  # -j2 must reach the inner make
     after = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
                                            if k.endswith(".ipynb")}
     assert sorted(before) == sorted(after)

@@ -30,7 +30,14 @@ from scipy import stats
 
 from .data.derive import at_least, derive_endpoints
 from .data.load import StudyData
-from .stats.proportions import CI_METHOD_LABELS, consistent_fractions, decimals_of, proportion_ci, rounds_to
+from .stats.proportions import (
+    CI_METHOD_LABELS,
+    consistent_fractions,
+    decimals_of,
+    printed_bounds,
+    proportion_ci,
+    rounds_to,
+)
 from .stats.survival import kaplan_meier
 from .units import DAYS_PER_MONTH, convert
 
@@ -123,6 +130,10 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
 
 
 def _ci_fits(lo: float, hi: float, plo: Decimal, phi: Decimal, scale: float) -> bool:
+    a, b = printed_bounds(plo, scale=scale)
+    c, d = printed_bounds(phi, scale=scale)
+    if not (a <= lo <= b and c <= hi <= d):  # fast float pre-check
+        return False
     return rounds_to(lo, plo, scale=scale) == "exact" and rounds_to(hi, phi, scale=scale) == "exact"
 
 
@@ -189,10 +200,11 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
         limit = max_n or max(2 * N, 60)
         found = None
         target = float(r.value) / scale
+        s_lo, s_hi = printed_bounds(r.value, scale=scale)
         for n in range(2, limit + 1):
             guess = round(target * n)
             for k in (guess - 1, guess, guess + 1):
-                if not 0 < k < n or rounds_to(k / n, r.value, scale=scale) != "exact":
+                if not 0 < k < n or not s_lo <= k / n <= s_hi or rounds_to(k / n, r.value, scale=scale) != "exact":
                     continue
                 for tr in ("log-log", "log", "plain"):
                     lo, hi = _landmark_ci(k / n, n, tr, float(r.ci.level))

@@ -25,7 +25,9 @@ def run_locked(lockfile: Path, cmd: list[str]) -> int:
             print(f"[cartpool] another build is running in this checkout ({lockfile}); waiting for it to finish",
                   file=sys.stderr, flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
-        proc = subprocess.Popen(cmd)
+        # close_fds=False: a parallel make (-j2) passes its jobserver to the inner make as inherited
+        # file descriptors; closing them would silently serialise the build.
+        proc = subprocess.Popen(cmd, close_fds=False)
         try:
             return proc.wait()
         except KeyboardInterrupt:  # Ctrl-C reaches the child through the process group too

@@ -79,8 +79,10 @@ def heterogeneity_text(r) -> str:
 
 def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion (%)", method_line: str = ""):
     n = len(rows)
-    fig = plt.figure(figsize=(11, 0.3 * n + 1.9))
-    gs = fig.add_gridspec(1, 3, width_ratios=[4.3, 3.4, 3.2], wspace=0.02)
+    height = 0.3 * n + 1.6
+    fig = plt.figure(figsize=(11, height))
+    gs = fig.add_gridspec(1, 3, width_ratios=[4.3, 3.4, 3.2], wspace=0.02,
+                          top=1 - 0.45 / height, bottom=0.75 / height)
     axl, ax, axr = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
     for a in (axl, ax, axr):  # transparent, so that long text rows can run across columns
         a.patch.set_alpha(0)
@@ -88,10 +90,10 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     ys = np.arange(n, 0, -1, dtype=float)
     top = n + 1.1
     for a in (axl, axr):
-        a.set_ylim(0.2, top + 0.6)
+        a.set_ylim(0.4, top + 0.4)
         a.set_xlim(0, 1)
         a.axis("off")
-    ax.set_ylim(0.2, top + 0.6)
+    ax.set_ylim(0.4, top + 0.4)
     ax.set_xlim(-0.02, 1.02)
     head = dict(fontsize=9, fontweight="bold", va="center")
     axl.text(0.0, top, "Study", **head)
@@ -132,7 +134,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     for s in ("left", "right", "top"):
         ax.spines[s].set_visible(False)
     ax.set_xlabel(xlabel)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
+    fig.suptitle(title, x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=11, fontweight="bold")
     if method_line:
         fig.text(0.01, 0.005, method_line, fontsize=8, ha="left", va="bottom", color="#444444")
     return fig

@@ -65,6 +65,15 @@ def decimals_of(printed: Decimal) -> int:
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
+def printed_bounds(printed: Decimal, *, scale: float = 100.0) -> tuple[float, float]:
+    """The interval of fractions that print as `printed` on `scale` when rounded at its printed
+    precision: printed +/- half a unit in the last digit (inclusive, with a hair of tolerance).
+    A fast float pre-check for `rounds_to` in search loops."""
+    half = 0.5 * 10.0 ** (-decimals_of(printed))
+    eps = 1e-9
+    return (float(printed) - half - eps) / scale, (float(printed) + half + eps) / scale
+
+
 def rounds_to(value: float, printed: Decimal, *, scale: float = 100.0) -> str | None:
     """How `value` (a fraction) relates to a printed number on `scale` (100 for percent).
 
@@ -95,11 +104,17 @@ def consistent_fractions(
     """All (numerator, denominator) pairs, for the given denominators, whose percentage prints
     as `printed_percent` at its printed precision (GRIM-style check for percentages).
     """
+    import math
+
     out = []
+    lo, hi = printed_bounds(printed_percent)
+    if allow_truncation:  # truncation reaches up to a whole unit above the printed value
+        hi += 0.5 * 10.0 ** (-decimals_of(printed_percent)) / 100.0
     for n in denominators:
         if n <= 0:
             continue
-        for k in range(n + 1):
+        # only the k whose k/n can print as the value: a float window, confirmed exactly below
+        for k in range(max(0, math.floor(lo * n)), min(n, math.ceil(hi * n)) + 1):
             how = rounds_to(k / n, printed_percent)
             if how == "exact" or (allow_truncation and how == "truncated"):
                 out.append((k, n))
