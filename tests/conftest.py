@@ -52,16 +52,22 @@ def _snapshot(d: Path) -> dict[str, bytes]:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="session")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
+def copy_project(root: Path, n_synthetic: int = 2) -> Path:
+    """A copy of this checkout's build code in `root`, with synthetic studies as its data."""
+    from cartpool.synthetic import generate
+
+    root.mkdir(parents=True, exist_ok=True)
     for name in ("Makefile", "requirements.lock", "pyproject.toml"):
         shutil.copy2(ROOT / name, root / name)
     for name in ("notebooks", "scripts", "src"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    from cartpool.synthetic import generate
+    generate(n_synthetic, root / "data" / "studies", root / "sources")
+    return root
 
-    generate(2, root / "data" / "studies", root / "sources")
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("project"))
     first = _make(root, "reports")
     return root, first
 

@@ -2,7 +2,6 @@
 or NaN on the page; concurrent builds are serialised by a lock."""
 
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -16,7 +15,7 @@ from cartpool.report.pooled import PooledReport
 from cartpool.report.study import StudyReport
 from cartpool.synthetic import generate
 
-from .conftest import ROOT, _make, _snapshot
+from .conftest import _make, _snapshot, copy_project
 
 EVIL_TITLE = 'Evil <script>alert(1)</script> & <img src=x onerror="alert(2)"> study'
 EVIL_QUOTE = '<script>alert(1)</script> and 5 of 9 & <img onerror=alert(3)>'
@@ -63,13 +62,7 @@ def _assert_inert(html: str, where: str, shown: str = "&lt;script&gt;alert(1)&lt
 
 
 def test_markup_in_data_is_escaped_through_the_whole_pipeline(tmp_path):
-    root = tmp_path / "p"
-    root.mkdir()
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
-        shutil.copy2(ROOT / name, root / name)
-    for name in ("notebooks", "scripts", "src"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    generate(2, root / "data" / "studies", root / "sources")
+    root = copy_project(tmp_path / "p")
     _plant(root / "data" / "studies", root / "sources")
     _make(root, "_reports", "BROWSER=")
     _assert_inert((root / "reports" / "syn001.html").read_text(encoding="utf-8"), "syn001.html")

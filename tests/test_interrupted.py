@@ -3,7 +3,6 @@ with SIGINT and with SIGKILL, then run again, gives a complete set byte-identica
 uninterrupted build; and at no moment does reports/ hold a partial file."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +12,8 @@ import time
 import pytest
 
 from cartpool.build.pdf import find_browser
-from cartpool.synthetic import generate
 
-from .conftest import ROOT, _make, _snapshot
+from .conftest import _make, _snapshot, copy_project
 
 COMPLETE_ENDINGS = {".html": b"</html>\n", ".pdf": b"%%EOF", ".csv": b"\n", ".png": b"IEND\xaeB`\x82"}
 
@@ -51,12 +49,7 @@ class Watcher(threading.Thread):
 
 @pytest.fixture(scope="module")
 def proj(tmp_path_factory):
-    root = tmp_path_factory.mktemp("interrupt")
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
-        shutil.copy2(ROOT / name, root / name)
-    for name in ("notebooks", "scripts", "src"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    generate(2, root / "data" / "studies", root / "sources")
+    root = copy_project(tmp_path_factory.mktemp("interrupt"))
     _make(root, "reports")
     reference = _snapshot(root / "reports")
     return root, reference
