@@ -16,7 +16,9 @@ STYLE_FILE = "style.css"
 def _median(sd: StudyData, ep: str) -> str:
     main = sd.study.patients.population if sd.study.patients else next(iter(sd.study.populations))
     pts = [p for p in km_survival(sd) if p.endpoint == ep and p.kind == "median"]
-    pts = pts or [p for p in reported_survival(sd) if p.endpoint == ep and p.kind == "median" and p.population == main]
+    rep = [p for p in reported_survival(sd) if p.endpoint == ep and p.kind == "median"]
+    # the main population's median, else the one reported for another whole-cohort population
+    pts = pts or [p for p in rep if p.population == main] or rep[:1]
     if not pts:
         return "—"
     p = pts[0]
@@ -41,21 +43,18 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
         st = a["status"].value_counts() if not a.empty else pd.Series(dtype=int)
         links = f'<a href="{esc(s.id)}.html">HTML</a>' + (f' · <a href="{esc(s.id)}.pdf">PDF</a>' if with_pdf else "")
         rows.append({
-            "Study": f'<a href="{esc(s.id)}.html">{esc(s.label)}</a>',
-            "Disease / setting": esc(f"{s.disease_group} / {s.setting_label}"),
+            "Study": f'<a href="{esc(s.id)}.html">{esc(s.label)}</a><br><small>{links}</small>',
+            "Disease / setting": esc(f"{s.disease_group} / {'R/R' if s.setting.value != 'frontline' else 'Frontline'}"),
             "Targets": esc(", ".join(s.targets.value)),
             "N": esc(n if n is not None else "—"),
             **{k: esc(v) for k, v in cells.items()},
             "Median PFS (mo)": esc(_median(sd, "pfs")),
             "Median OS (mo)": esc(_median(sd, "os")),
-            "Checked": str(len(a)),
-            "Consistent": str(int(st.get(audit_mod.CONSISTENT, 0) + st.get(audit_mod.ROUNDING, 0))),
-            "Inconsistent": str(int(st.get(audit_mod.INCONSISTENT, 0))),
-            "Reports": links,
+            "Audit": (f"{len(a)} checked: {int(st.get(audit_mod.CONSISTENT, 0) + st.get(audit_mod.ROUNDING, 0))} "
+                      f"consistent, {int(st.get(audit_mod.INCONSISTENT, 0))} inconsistent"),
         })
     df = pd.DataFrame(rows)
-    numeric = {"N", "ORR", "CR or better", "CRS ≥3", "Median PFS (mo)", "Median OS (mo)", "Checked",
-               "Consistent", "Inconsistent"}
+    numeric = {"N", "ORR", "CR or better", "CRS ≥3", "Median PFS (mo)", "Median OS (mo)"}
     body = table(df, caption="Studies (key numbers; audit: reported numbers checked against recomputation)",
                  numeric=numeric, html_cols=set(df.columns))
     pdf_link = ' · <a href="pooled.pdf">PDF</a>' if with_pdf else ""
@@ -71,7 +70,7 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
 </head>
 <body class="cartpool">
 <nav class="cp-nav" aria-label="Site"><a href="index.html">Index</a><a href="pooled.html">Pooled comparison</a></nav>
-<main class="cartpool-page">
+<main class="cartpool-page cp-wide">
 <h1>CAR-T cell therapy in plasma cell leukemia and multiple myeloma</h1>
 <p class="cp-prose">What the published evidence says, study by study and side by side. Every number links to
 its source in the study reports; where per-patient data allow, numbers are recomputed and checked
@@ -81,7 +80,7 @@ against what the paper printed.</p>
 setting, survival, and the audit summary.</p>
 <h2 id="studies">Study reports</h2>
 {body}
-<p class="cp-prose"><small>ORR: overall response (PR or better). KM: median recomputed by Kaplan-Meier from the
+<p class="cp-prose"><small>R/R: relapsed/refractory. ORR: overall response (PR or better). KM: median recomputed by Kaplan-Meier from the
 per-patient table; otherwise as reported. NR: not reached. —: not reported. Tables behind every figure are
 in <code>tables/</code>, figures in <code>figures/</code>.</small></p>
 </main>

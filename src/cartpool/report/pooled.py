@@ -272,7 +272,9 @@ class PooledReport:
             fu = [r for r in sd.results if r.endpoint == "follow_up" and r.statistic == "median"]
             fu_txt = f"FU {fu[0].value} {fu[0].unit}" if fu else "FU n/r"
             km = [p for p in km_survival(sd) if p.kind == "median"]
-            rep = [p for p in reported_survival(sd) if p.kind == "median" and p.population == main]
+            meds = [p for p in reported_survival(sd) if p.kind == "median"]
+            rep = [p for p in meds if p.population == main] or [
+                p for p in meds if p.population == meds[0].population] if meds else []
             for p in (km or rep):
                 pts.append((sd.study.label, p, fu_txt))
         for ep, name in (("pfs", "Progression-free survival"), ("os", "Overall survival")):

@@ -152,8 +152,8 @@ class StudyReport:
             if c.available:
                 boxes.append((pct(c.proportion), f"{OUTCOME_BY_KEY[key].label} ({c.events}/{c.total})"))
         for ep in ("pfs", "os"):
-            pts = [p for p in self._survival_points() if p.endpoint == ep and p.kind == "median"
-                   and p.population == self._main_population()]
+            meds = [p for p in self._survival_points() if p.endpoint == ep and p.kind == "median"]
+            pts = [p for p in meds if p.population == self._main_population()] or meds[:1]
             if pts:
                 p = pts[0]
                 v = "NR" if p.value is None else f"{p.value:.1f} mo"
