@@ -17,10 +17,6 @@ import yaml
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "SD", "PD")
 
 
-def _q(s: str) -> str:
-    return s
-
-
 def study_spec(i: int, seed: int = 2026) -> dict:
     rng = np.random.default_rng([seed, i])
     disease = ["primary_pcl", "secondary_pcl", "mm"][i % 3]

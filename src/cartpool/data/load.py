@@ -168,10 +168,6 @@ def _pydantic_issues(file: str, e: ValidationError, data=None) -> list[DataIssue
             continue
         seen.add(key)
         out.append(DataIssue(file, where, msg))
-    # Collapse "field.value must be X" + "field must be 'not reported'" into one message.
-    by_where: dict[str, list[DataIssue]] = {}
-    for i in out:
-        by_where.setdefault(i.where, []).append(i)
     return out
 
 

@@ -11,10 +11,8 @@ import pandas as pd
 
 from .. import audit as audit_mod
 from ..data.load import StudyData, load_all
-from ..data.model import NOT_REPORTED
 from ..outcomes import OUTCOMES, km_curves, km_survival, mixed_targets, outcome_table, reported_survival
-from ..plots.forest import ForestRow, forest_plot, forest_rows, heterogeneity_text, medians_plot
-from ..plots.study import km_plot
+from ..plots.forest import forest_plot, forest_rows, medians_plot
 from ..stats.meta import METHOD_LABELS, leave_one_out, subgroup_analysis
 from ..stats.summaries import approximate_curve, pool_landmark
 from .html import MISSING_TEXT, ci, esc, figure, missing, note, pct, save_table, table
@@ -418,6 +416,3 @@ class PooledReport:
             "estimates on the logit scale. Every method is tested against published outputs of R's metafor, "
             "meta and survival (see the repository's tests).</p>")
 
-
-def _unused():  # pragma: no cover - keeps imports of helpers the notebook may use
-    return ForestRow, heterogeneity_text, km_plot, NOT_REPORTED
