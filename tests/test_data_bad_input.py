@@ -74,48 +74,37 @@ def _rows(root):
     return _csv(root).read_text(encoding="utf-8").splitlines()
 
 
+def _set_cell(root, row: int, col: int, value: str) -> None:
+    """Overwrite one cell of the fixture's patients.csv (row 0 is the header)."""
+    rows = _rows(root)
+    cells = rows[row].split(",")
+    cells[col] = value
+    rows[row] = ",".join(cells)
+    _csv(root).write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
 def test_negative_time(synthetic):
-    rows = _rows(synthetic)
-    cells = rows[1].split(",")
-    cells[3] = "-3"
-    rows[1] = ",".join(cells)
-    _csv(synthetic).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _set_cell(synthetic, 1, 3, "-3")
     _expect(synthetic, "patients.csv", "patient 1", "Survival")
 
 
 def test_missing_time(synthetic):
-    rows = _rows(synthetic)
-    cells = rows[2].split(",")
-    cells[3] = ""
-    rows[2] = ",".join(cells)
-    _csv(synthetic).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _set_cell(synthetic, 2, 3, "")
     _expect(synthetic, "patients.csv", "patient 2", "no survival time")
 
 
 def test_event_without_time(synthetic):
-    rows = _rows(synthetic)
-    cells = rows[1].split(",")
-    cells[2] = "Yes"
-    rows[1] = ",".join(cells)
-    _csv(synthetic).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _set_cell(synthetic, 1, 2, "Yes")
     _expect(synthetic, "patients.csv", "patient 1", "expected a number")
 
 
 def test_response_outside_allowed_set(synthetic):
-    rows = _rows(synthetic)
-    cells = rows[3].split(",")
-    cells[1] = "CRR"
-    rows[3] = ",".join(cells)
-    _csv(synthetic).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _set_cell(synthetic, 3, 1, "CRR")
     _expect(synthetic, "patients.csv", "patient 3", "unknown response 'CRR'")
 
 
 def test_grade_outside_allowed_set(synthetic):
-    rows = _rows(synthetic)
-    cells = rows[1].split(",")
-    cells[4] = "7"
-    rows[1] = ",".join(cells)
-    _csv(synthetic).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _set_cell(synthetic, 1, 4, "7")
     _expect(synthetic, "patients.csv", "patient 1", "grade 0-5")
 
 
@@ -133,11 +122,7 @@ def test_row_count_contradicts_stated_n(synthetic):
 
 
 def test_progression_after_death(synthetic):
-    rows = _rows(synthetic)
-    cells = rows[1].split(",")
-    cells[2] = "999"
-    rows[1] = ",".join(cells)
-    _csv(synthetic).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _set_cell(synthetic, 1, 2, "999")
     _expect(synthetic, "patients.csv", "patient 1", "outside the follow-up")
 
 

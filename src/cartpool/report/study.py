@@ -495,7 +495,7 @@ class StudyReport:
                     continue
                 n = r.denominator or self.sd.population_size(r.population)
                 k = int(r.value) if r.statistic == "count" else r.numerator
-                rows.append({"Event": ep.upper(), "Grade": r.grade or "any",
+                rows.append({"Event": ep.upper(), "Grade": (r.grade or "any").replace(">=", "≥"),
                              "n/N": self._result(r.id, f"{k}/{n}" if k is not None and n else _printed(r)),
                              "%": esc(pct(k / n) if k is not None and n else _printed(r)),
                              "Scale": esc(scale_txt), "Source": esc("reported")})
