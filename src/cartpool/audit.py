@@ -75,7 +75,7 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
         if r.statistic != "proportion" or r.unit != "percent":
             continue
         item = f"{r.endpoint.replace('_', ' ')}{' ' + r.category if r.category else ''}" \
-               f"{' grade ' + r.grade if r.grade else ''} ({sd.study.populations[r.population].label})"
+               f"{' grade ' + r.grade.replace('>=', '≥') if r.grade else ''} ({sd.study.populations[r.population].label})"
         if r.numerator is not None and r.denominator is not None:
             how = rounds_to(r.numerator / r.denominator, r.value)
             val = 100 * r.numerator / r.denominator
@@ -405,7 +405,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
             what = f"best response {r.category}"
         elif r.endpoint in ("crs", "icans"):
             flags = _grade_flags(sub, f"{r.endpoint}_grade", r.grade)
-            what = f"{r.endpoint.upper()} grade {r.grade}"
+            what = f"{r.endpoint.upper()} grade {(r.grade or 'any').replace('>=', '≥')}"
         elif r.endpoint == "death" and r.category:
             continue  # causes of death are not in the per-patient table
         elif r.endpoint in RESPONSE_THRESHOLDS and r.category is None and "best_response" in sub.columns:
