@@ -90,3 +90,14 @@ def test_every_shown_sourced_number_is_in_the_sources_table():
     refs = set(re.findall(r'href="#src-(\d+)"', body))
     table = r.sources()
     assert refs and all(f'id="src-{n}"' in table for n in refs)
+
+
+def test_toc_lists_each_second_level_heading_once_with_its_own_text():
+    from cartpool.build.notebooks import toc_html
+
+    body = ('<h2 id="Study-at-a-glance">Study at a glance</h2><div>11 patients</div>'
+            '<h2 id="Patients">Patients<a class="anchor-link" href="#Patients">¶</a></h2><p>x</p>')
+    toc = toc_html(body)
+    assert toc.count("<li>") == 2
+    assert '<a href="#Study-at-a-glance">Study at a glance</a>' in toc
+    assert '<a href="#Patients">Patients</a>' in toc and "11 patients" not in toc

@@ -147,12 +147,12 @@ def _drop_stderr_and_code_outputs(nb) -> None:
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
 
 
-_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+_H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)  # each heading on its own
 
 
 def toc_html(body: str) -> str:
     """A table of contents from the page's second-level headings."""
-    items = [(hid, re.sub(r"<[^>]+>", "", text).strip()) for hid, text in _H2.findall(body)]
+    items = [(hid, re.sub(r"<[^>]+>", "", text).replace("¶", "").strip()) for hid, text in _H2.findall(body)]
     if not items:
         return ""
     lis = "".join(f'<li><a href="#{hid}">{html.escape(html.unescape(t))}</a></li>' for hid, t in items)
