@@ -3,8 +3,8 @@ round-trip, and derived endpoints follow each paper's definitions."""
 
 import pytest
 
-from cartpool.data.derive import derive_endpoints
 from cartpool.data.load import load_all, load_study, study_ids
+from cartpool.domain.derive import derive_endpoints
 
 from .conftest import DATA, seeds_dir
 

@@ -8,26 +8,21 @@ Definitions, as the source papers state them (quoted in each study's ``study.yam
 * PFS: from infusion to progression or death from any cause. A patient with a progression
   time has an event then; a patient without progression has an event at death, or is
   censored at the last follow-up (the OS time) when alive.
-* Response: IMWG best response. Responder = PR or better; CR or better = CR or sCR;
-  VGPR or better = VGPR, CR or sCR.
-* MRD negativity: any response cell marked "MRD Neg".
+* Response: IMWG best response (`cartpool.domain.response`). Responder = PR or better; CR or
+  better = CR or sCR; VGPR or better = VGPR, CR or sCR.
+* MRD negativity: any response cell of the patient marked "MRD Neg", whatever the response
+  (the papers' own reading); MRD-negative CR (IMWG): MRD negative and CR or better.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .load import StudyData
+from ..data.load import StudyData
+from .response import at_least
 
-RESPONSE_ORDER = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
-_RANK = {c: i for i, c in enumerate(RESPONSE_ORDER)}
-
-
-def at_least(category: str | None, threshold: str) -> bool | None:
-    """Whether an IMWG response category is `threshold` or better (None if unknown)."""
-    if category is None or category not in _RANK:
-        return None
-    return _RANK[category] <= _RANK[threshold]
+#: Role fields that are parsed into structured values and replaced by derived columns.
+STRUCTURED_FIELDS = ("os", "progression", "best_response", "early_response")
 
 
 def _present(v) -> bool:
@@ -35,11 +30,20 @@ def _present(v) -> bool:
 
 
 def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
-    """One row per patient with the derived endpoints the analysis uses; None without patient data.
+    """One row per patient with the derived endpoints; None without per-patient data.
 
-    Columns (where the source allows): time_unit, os_time, os_event, pfs_time, pfs_event,
-    progressed, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
-    crs_grade, icans_grade, plus every declared field that is a plain value (text/number/flag).
+    Parameters
+    ----------
+    sd : StudyData
+        A loaded, validated study.
+
+    Returns
+    -------
+    DataFrame or None
+        Columns, where the source allows: time_unit, os_time, os_event, pfs_time, pfs_event,
+        progressed, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
+        mrd_negative_cr, crs_grade, icans_grade, plus every declared plain field (text, number,
+        flag, grade). Computed once per loaded study and copied on each call.
     """
     df = sd.patients
     if df is None:
@@ -72,8 +76,11 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
             mrd.append(True if any(flags) else (False if flags else None))
         if any(m is not None for m in mrd):
             out["mrd_negative"] = mrd
+            if "cr_or_better" in out.columns:
+                out["mrd_negative_cr"] = [None if m is None or c is None else bool(m and c)
+                                          for m, c in zip(mrd, out["cr_or_better"], strict=True)]
     for col in df.columns:
-        if col in out.columns or col in ("os", "progression", "best_response", "early_response"):
+        if col in out.columns or col in STRUCTURED_FIELDS:
             continue
         sample = next((v for v in df[col] if _present(v)), None)
         if sample is None or isinstance(sample, str | int | float | bool):

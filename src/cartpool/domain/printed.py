@@ -1,0 +1,121 @@
+"""Arithmetic of printed numbers: which fractions a printed percentage can stand for.
+
+Papers print rounded percentages ("33.3%", "84%"). Whether a count k of a population n prints as
+such a value is decided at the printed precision, kept by the data layer as `decimal.Decimal`
+("33.3" has one decimal, "25.0" has one decimal, "84" none). This is the GRIM idea of Brown &
+Heathers (2017) applied to percentages: a printed value is consistent with k/n when rounding
+k/n half-up or half-even at the printed precision gives the printed digits.
+
+References
+----------
+Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+reporting of results in psychology. Soc Psychol Personal Sci. 2017;8(4):363-369.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+
+def decimals_of(printed: Decimal) -> int:
+    """Number of printed decimals: ``Decimal('33.3')`` -> 1, ``Decimal('75')`` -> 0."""
+    exp = printed.as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def printed_bounds(printed: Decimal, *, scale: float = 100.0) -> tuple[float, float]:
+    """The interval of fractions that print as `printed` on `scale` (100 for percent).
+
+    Parameters
+    ----------
+    printed : Decimal
+        The value as printed.
+    scale : float
+        100 for a percentage, 1 for a proportion.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        printed +/- half a unit in the last printed digit, divided by `scale`, widened by a hair
+        for binary floating error. A fast pre-check for `rounds_to` in search loops.
+    """
+    half = 0.5 * 10.0 ** (-decimals_of(printed))
+    eps = 1e-9
+    return (float(printed) - half - eps) / scale, (float(printed) + half + eps) / scale
+
+
+def rounds_to(value: float, printed: Decimal, *, scale: float = 100.0) -> str | None:
+    """How `value` (a fraction) relates to a printed number.
+
+    Parameters
+    ----------
+    value : float
+        The candidate fraction, for example k/n.
+    printed : Decimal
+        The printed value, with its printed digits.
+    scale : float
+        100 for a percentage, 1 for a proportion or a plain number.
+
+    Returns
+    -------
+    str or None
+        ``"exact"`` when rounding half-up or half-even at the printed precision gives the printed
+        digits, ``"truncated"`` when only cutting off the digits does, None otherwise. A tiny
+        tolerance absorbs binary floating error (1/3 is 33.333...).
+    """
+    q = Decimal(1).scaleb(-decimals_of(printed))
+    v = float(value) * scale
+    if v != v or v in (float("inf"), float("-inf")):
+        return None
+    x = Decimal(repr(v))
+    eps = Decimal("1e-9")
+    for mode in (ROUND_HALF_UP, ROUND_HALF_EVEN):
+        for nudge in (Decimal(0), eps, -eps):
+            if (x + nudge).quantize(q, rounding=mode) == printed:
+                return "exact"
+    for nudge in (Decimal(0), eps):
+        if (x + nudge).quantize(q, rounding=ROUND_DOWN) == printed:
+            return "truncated"
+    return None
+
+
+def consistent_fractions(printed_percent: Decimal, denominators, *,
+                         allow_truncation: bool = False) -> list[tuple[int, int]]:
+    """All (k, n) pairs, for the given denominators, whose percentage prints as `printed_percent`.
+
+    Parameters
+    ----------
+    printed_percent : Decimal
+        A printed percentage.
+    denominators : iterable of int
+        The denominators n to try.
+    allow_truncation : bool
+        Also accept k/n whose digits were cut off rather than rounded.
+
+    Returns
+    -------
+    list of (int, int)
+        Every fitting (numerator, denominator), in the order of `denominators`, then k.
+    """
+    out = []
+    lo, hi = printed_bounds(printed_percent)
+    if allow_truncation:  # truncation reaches up to a whole unit above the printed value
+        hi += 0.5 * 10.0 ** (-decimals_of(printed_percent)) / 100.0
+    for n in denominators:
+        if n <= 0:
+            continue
+        for k in range(max(0, math.floor(lo * n)), min(n, math.ceil(hi * n)) + 1):
+            how = rounds_to(k / n, printed_percent)
+            if how == "exact" or (allow_truncation and how == "truncated"):
+                out.append((k, n))
+    return out
+
+
+def numerators_for(printed_percent: Decimal, denominator: int) -> list[int]:
+    """Every count k of `denominator` whose percentage prints as `printed_percent`.
+
+    84% of 128 is 107 (83.6%) or 108 (84.4%): both are returned. An empty list means no count of
+    that denominator prints as the value.
+    """
+    return [k for k, _ in consistent_fractions(printed_percent, [denominator])]

@@ -1,0 +1,157 @@
+"""The outcome registry: every outcome the reports show, defined once.
+
+The study pages (efficacy and safety tables, study at a glance), the index, the pooled analysis,
+the summary of findings and the generated methods text all loop over `OUTCOMES`. Adding an
+outcome means adding one `OutcomeSpec` here (and its tests); see docs/architecture.md.
+
+An outcome is a count of patients with an event out of a population. Each spec says
+- what it is called (`label`, `short`), in which section it belongs and which printed records
+  report it (`endpoint`, `grade` band, only records without a timepoint: "grade >=3 at 1 month"
+  is a different outcome from "grade >=3 ever");
+- how to count it from a per-patient table (`per_patient`: a derived flag column, a grade column,
+  or an adverse-event column of the table);
+- the ordered ways to obtain the count when no per-patient table has it (`derivations`);
+- the study facts that define it and decide comparability across studies (`comparability`:
+  grading scale, MRD method and threshold);
+- flags: shown at a glance and in the summary of findings (`headline`), pooled (`pooled`), and
+  extra sensitivity analyses (`sensitivity`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Ways to obtain a count, in the order an outcome may list them.
+PER_PATIENT = "per_patient"  # computed from the per-patient table
+PRINTED = "printed"  # a printed count, or a count of a printed percentage of a stated N
+RESPONSE_CATEGORIES = "response_categories"  # sum of printed best-response categories
+GRADE_BANDS = "grade_bands"  # sum of printed grade bands (1-2 plus >=3)
+BOUND = "bound"  # a printed value that bounds the outcome (sCR 7/8: CR or better >= 7/8)
+DEATH_CAUSES = "death_causes"  # deaths whose printed cause is not relapse or progression
+
+#: Sensitivity analyses an outcome may ask for, beyond those every outcome gets.
+SAME_SCALE = "same_scale"  # restricted to studies graded on the most common scale
+
+
+@dataclass(frozen=True)
+class PerPatientRule:
+    """How to count an outcome from a per-patient table.
+
+    kind: ``"flag"`` (a derived True/False column, see `cartpool.domain.derive`), ``"grade"``
+    (a derived grade column with the spec's grade band) or ``"adverse_event"`` (a column of the
+    table's adverse events whose name matches one of `names`, graded or yes/no).
+    """
+
+    kind: str
+    column: str = ""
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    key: str
+    label: str
+    short: str
+    section: str  # efficacy | safety
+    endpoint: str
+    grade: str | None = None  # None (not graded), "any", ">=3"
+    per_patient: PerPatientRule | None = None
+    derivations: tuple[str, ...] = (PER_PATIENT, PRINTED)
+    comparability: tuple[str, ...] = ()
+    definition: str = ""  # one plain sentence for the methods text
+    headline: bool = False
+    pooled: bool = True
+    sensitivity: tuple[str, ...] = ()
+
+
+def _ae(*names: str) -> PerPatientRule:
+    return PerPatientRule("adverse_event", names=names)
+
+
+OUTCOMES: tuple[OutcomeSpec, ...] = (
+    OutcomeSpec("orr", "Overall response (PR or better)", "ORR", "efficacy", "orr",
+                per_patient=PerPatientRule("flag", "responder"),
+                derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES),
+                definition="partial response or better by IMWG criteria, best response",
+                headline=True),
+    OutcomeSpec("cr_or_better", "Complete response or better", "CR or better", "efficacy", "cr_or_better",
+                per_patient=PerPatientRule("flag", "cr_or_better"),
+                derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES, BOUND),
+                definition="complete or stringent complete response by IMWG criteria, best response",
+                headline=True),
+    OutcomeSpec("vgpr_or_better", "Very good partial response or better", "VGPR or better", "efficacy",
+                "vgpr_or_better", per_patient=PerPatientRule("flag", "vgpr_or_better"),
+                derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES, BOUND),
+                definition="very good partial response or better by IMWG criteria, best response"),
+    OutcomeSpec("mrd_negative", "MRD negativity", "MRD negative", "efficacy", "mrd_negative",
+                per_patient=PerPatientRule("flag", "mrd_negative"),
+                comparability=("mrd_assessment",),
+                definition="minimal residual disease below the study's detection threshold, as each study "
+                           "defines it (method and threshold differ between studies)",
+                headline=True),
+    OutcomeSpec("crs_any", "Cytokine release syndrome, any grade", "CRS", "safety", "crs", "any",
+                per_patient=PerPatientRule("grade", "crs_grade"),
+                derivations=(PER_PATIENT, PRINTED, GRADE_BANDS), comparability=("crs_grading",),
+                definition="cytokine release syndrome of any grade", headline=True,
+                sensitivity=(SAME_SCALE,)),
+    OutcomeSpec("crs_ge3", "Cytokine release syndrome, grade ≥3", "CRS grade ≥3", "safety", "crs", ">=3",
+                per_patient=PerPatientRule("grade", "crs_grade"), comparability=("crs_grading",),
+                definition="cytokine release syndrome of grade 3 or higher", headline=True,
+                sensitivity=(SAME_SCALE,)),
+    OutcomeSpec("icans_any", "ICANS, any grade", "ICANS", "safety", "icans", "any",
+                per_patient=PerPatientRule("grade", "icans_grade"),
+                derivations=(PER_PATIENT, PRINTED, GRADE_BANDS), comparability=("icans_grading",),
+                definition="immune effector cell-associated neurotoxicity syndrome of any grade",
+                headline=True),
+    OutcomeSpec("neurotoxicity_any", "Neurotoxicity graded on another scale, any grade", "Neurotoxicity",
+                "safety", "neurotoxicity", "any", comparability=("neurotoxicity_grading",),
+                definition="neurotoxicity reported without ICANS grading (CTCAE or unspecified); never "
+                           "pooled with ICANS"),
+    OutcomeSpec("neutropenia_ge3", "Neutropenia, grade ≥3", "Neutropenia ≥3", "safety", "neutropenia", ">=3",
+                per_patient=_ae("neutropenia"), comparability=("ctcae_version",),
+                definition="neutropenia of grade 3 or higher at any time after infusion", headline=True),
+    OutcomeSpec("thrombocytopenia_ge3", "Thrombocytopenia, grade ≥3", "Thrombocytopenia ≥3", "safety",
+                "thrombocytopenia", ">=3", per_patient=_ae("thrombocytopenia"), comparability=("ctcae_version",),
+                definition="thrombocytopenia of grade 3 or higher at any time after infusion", headline=True),
+    OutcomeSpec("anemia_ge3", "Anaemia, grade ≥3", "Anaemia ≥3", "safety", "anemia", ">=3",
+                per_patient=_ae("anemia", "anaemia"), comparability=("ctcae_version",),
+                definition="anaemia of grade 3 or higher at any time after infusion", headline=True),
+    OutcomeSpec("infection_any", "Infection, any grade", "Infection", "safety", "infection", "any",
+                per_patient=_ae("any infection", "infection", "infections"),
+                derivations=(PER_PATIENT, PRINTED, GRADE_BANDS),
+                definition="any infection after infusion"),
+    OutcomeSpec("nrm", "Non-relapse mortality", "NRM", "safety", "non_relapse_mortality",
+                derivations=(PRINTED, DEATH_CAUSES),
+                definition="death from any cause other than relapse or progression", headline=True),
+)
+
+OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}
+
+
+def outcome(key: str) -> OutcomeSpec:
+    """The spec of one outcome; an unknown key names the known ones."""
+    try:
+        return OUTCOME_BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"unknown outcome {key!r}; known outcomes: {', '.join(OUTCOME_BY_KEY)}") from None
+
+
+def by_section(section: str) -> tuple[OutcomeSpec, ...]:
+    return tuple(o for o in OUTCOMES if o.section == section)
+
+
+@dataclass(frozen=True)
+class SurvivalSpec:
+    key: str
+    label: str
+    short: str
+    endpoint: str
+
+
+#: Time-to-event endpoints, and the landmark times (months) pooled and shown in the summary.
+SURVIVAL: tuple[SurvivalSpec, ...] = (
+    SurvivalSpec("pfs", "Progression-free survival", "PFS", "pfs"),
+    SurvivalSpec("os", "Overall survival", "OS", "os"),
+)
+SURVIVAL_BY_KEY = {s.key: s for s in SURVIVAL}
+LANDMARK_MONTHS = (12.0, 24.0)

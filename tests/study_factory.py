@@ -1,0 +1,38 @@
+"""Small study folders written on the fly, for tests of single rules (no source document)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from cartpool.data.load import load_study
+
+BASE = {
+    "label": "Test 2027", "title": "A test study", "citation": "Test. 2027.", "doi": None, "registry_ids": [],
+    "document_type": "abstract", "source_document": "test.txt", "design": "not reported", "phase": "not reported",
+    "setting": {"value": "relapsed_refractory", "location": "Abstract", "quote": "relapsed"},
+    "disease": {"value": ["primary_pcl"], "location": "Abstract", "quote": "primary PCL"},
+    "targets": {"value": ["BCMA"], "location": "Abstract", "quote": "BCMA"},
+    "products": "not reported", "dose": "not reported", "lymphodepletion": "not reported",
+    "enrolment_period": "not reported", "data_cutoff": "not reported", "crs_grading": "not reported",
+    "icans_grading": "not reported", "ctcae_version": "not reported", "time_unit": "months",
+}
+
+
+def make_study(root: Path, results: list[dict], *, populations: dict | None = None, study_id: str = "t2027",
+               **study_fields):
+    """Write and load a study folder with the given result records (each gets a location and a quote)."""
+    folder = Path(root) / study_id
+    folder.mkdir(parents=True, exist_ok=True)
+    study = {"id": study_id, **BASE, **study_fields,
+             "populations": populations or {"all": {"label": "All patients"}}}
+    recs = [{"location": "Results", "quote": "quoted text", **r} for r in results]
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, allow_unicode=True), encoding="utf-8")
+    (folder / "results.yaml").write_text(yaml.safe_dump(recs, allow_unicode=True), encoding="utf-8")
+    return load_study(folder, sources=None)
+
+
+def n_all(n: int, population: str = "all") -> dict:
+    return {"id": f"n_{population}", "population": population, "endpoint": "patients", "statistic": "count",
+            "value": n}

@@ -1,0 +1,176 @@
+"""Each domain rule pinned once (cartpool.domain): IMWG order and thresholds, grade bands, counts
+from printed records, the main population, follow-up, headline median, approximate-curve rule."""
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from cartpool.domain import counts as C
+from cartpool.domain import grades
+from cartpool.domain import survival as S
+from cartpool.domain.population import follow_up, main_population
+from cartpool.domain.printed import consistent_fractions, numerators_for, rounds_to
+from cartpool.domain.registry import OUTCOMES, outcome
+from cartpool.domain.response import RESPONSE_ORDER, at_least, rank
+
+from .study_factory import make_study, n_all
+
+# --- IMWG response ---------------------------------------------------------------------------
+
+
+def test_imwg_order_and_thresholds():
+    assert RESPONSE_ORDER == ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+    assert at_least("sCR", "CR") and at_least("CR", "CR") and not at_least("VGPR", "CR")
+    assert at_least("PR", "PR") and not at_least("MR", "PR")
+    assert at_least("VGPR/PR", "PR") and not at_least("VGPR/PR", "VGPR")  # joined: every part must qualify
+    assert at_least("XX", "PR") is None and at_least(None, "PR") is None
+    assert rank("sCR") < rank("CR") < rank("VGPR/PR") < rank("SD") < rank("unknown")
+
+
+# --- grade bands -----------------------------------------------------------------------------
+
+
+def test_grade_bands():
+    assert grades.span(">=3") == (3, 5) and grades.span("1-2") == (1, 2) and grades.span("any") == (1, 5)
+    assert grades.printed_bands_for(">=3") == (">=3", "3-4", "3-5")
+    assert grades.display(">=3") == "≥3" and grades.display("3-4") == "3–4"
+    g = pd.Series([0, 1, 3, 4, None], dtype="float")
+    assert grades.flags(g, ">=3").tolist()[:4] == [False, False, True, True] and pd.isna(grades.flags(g, ">=3")[4])
+    assert grades.tile(["1", "2"]) and grades.tile(["1-2", ">=3"]) and not grades.tile(["1", "3"])
+
+
+# --- printed numbers -------------------------------------------------------------------------
+
+
+def test_printed_percentages():
+    assert rounds_to(1 / 3, Decimal("33.3")) == "exact"
+    assert rounds_to(5 / 11, Decimal("45.4")) == "truncated"
+    assert numerators_for(Decimal("84"), 128) == [107, 108]  # 83.6% and 84.4% both print as 84%
+    assert numerators_for(Decimal("39.6"), 141) == []
+    assert (10, 12) in consistent_fractions(Decimal("83.3"), range(1, 13))
+
+
+# --- counts from printed records -------------------------------------------------------------
+
+
+def test_counts_from_printed_records(tmp_path):
+    sd = make_study(tmp_path, [
+        n_all(128),
+        {"id": "a", "population": "all", "endpoint": "orr", "statistic": "count", "value": 9, "denominator": 12},
+        {"id": "b", "population": "all", "endpoint": "cr_or_better", "statistic": "proportion", "value": 84,
+         "unit": "percent"},
+        {"id": "c", "population": "all", "endpoint": "mrd_negative", "statistic": "proportion", "value": 39.6,
+         "unit": "percent"},
+        {"id": "d", "population": "all", "endpoint": "crs", "grade": "any", "statistic": "proportion", "value": 50.0,
+         "unit": "percent", "numerator": 64, "denominator": 128},
+    ])
+    a = C.resolve_record(sd, sd.result("a"))
+    assert (a.events, a.total, a.how) == (9, 12, C.HOW_PRINTED)
+    b = C.resolve_record(sd, sd.result("b"))  # ambiguous: the nearest to p x N is used, the other kept
+    assert (b.events, b.total, b.alternatives, b.how) == (108, 128, (107,), C.HOW_PERCENT_AMBIGUOUS)
+    assert "107 or 108 fit; 108 used" in b.detail
+    c = C.resolve_record(sd, sd.result("c"))
+    assert not c.available and "no whole number of 128" in c.detail
+    d = C.resolve_record(sd, sd.result("d"))
+    assert (d.events, d.total) == (64, 128)
+
+
+def test_outcome_counts_by_derivation(tmp_path):
+    sd = make_study(tmp_path, [
+        n_all(12),
+        {"id": "orr", "population": "all", "endpoint": "orr", "statistic": "count", "value": 9, "denominator": 12},
+        {"id": "pr", "population": "all", "endpoint": "best_response", "category": "PR", "statistic": "count",
+         "value": 4},
+        {"id": "vgpr", "population": "all", "endpoint": "best_response", "category": "VGPR", "statistic": "count",
+         "value": 4},
+        {"id": "cr", "population": "all", "endpoint": "best_response", "category": "CR", "statistic": "count",
+         "value": 1},
+        {"id": "crs12", "population": "all", "endpoint": "crs", "grade": "1-2", "statistic": "count", "value": 8},
+        {"id": "crs34", "population": "all", "endpoint": "crs", "grade": "3-4", "statistic": "count", "value": 2},
+        {"id": "deaths", "population": "all", "endpoint": "death", "statistic": "count", "value": 3},
+        {"id": "d1", "population": "all", "endpoint": "death", "category": "disease progression",
+         "statistic": "count", "value": 2},
+        {"id": "d2", "population": "all", "endpoint": "death", "category": "infection", "statistic": "count",
+         "value": 1},
+    ])
+    cr = C.outcome_count(sd, "cr_or_better")
+    assert (cr.events, cr.total, cr.how, cr.bound) == (1, 12, C.HOW_CATEGORIES, None)  # categories cover the ORR
+    crs = C.outcome_count(sd, "crs_any")
+    assert (crs.events, crs.how) == (10, C.HOW_GRADES)
+    ge3 = C.outcome_count(sd, "crs_ge3")
+    assert ge3.events == 2 and "printed as grade 3–4" in ge3.detail
+    nrm = C.outcome_count(sd, "nrm")
+    assert (nrm.events, nrm.total, nrm.how) == (1, 12, C.HOW_DEATH_CAUSES)
+    assert C.outcome_count(sd, "mrd_negative").how == C.HOW_NOT_REPORTED
+
+
+def test_a_single_printed_category_is_a_bound(tmp_path):
+    # "87.5% achieving stringent complete response": CR or better is at least 7 of 8
+    sd = make_study(tmp_path, [n_all(8), {"id": "scr", "population": "all", "endpoint": "best_response",
+                                          "category": "sCR", "statistic": "proportion", "value": 87.5,
+                                          "unit": "percent"}])
+    c = C.outcome_count(sd, "cr_or_better")
+    assert (c.events, c.total, c.bound) == (7, 8, "at least")
+    assert C.outcome_count(sd, "orr").available is False  # a bound is never used for an outcome without one
+
+
+# --- populations, follow-up, survival --------------------------------------------------------
+
+
+def test_main_population_and_follow_up(tmp_path):
+    pops = {"enrolled": {"label": "Enrolled patients"}, "responders": {"label": "Responders", "where": {"x": 1}}}
+    sd = make_study(tmp_path, [
+        n_all(9, "enrolled"),
+        {"id": "fu", "population": "responders", "endpoint": "follow_up", "statistic": "median", "value": 23,
+         "unit": "months"}], populations=pops)
+    assert main_population(sd) == "enrolled"
+    (f,) = follow_up(sd)
+    assert f.population_label == "Responders" and not f.is_main_population and f.months == 23
+
+
+def test_headline_median_rule(tmp_path):
+    pops = {"all": {"label": "All"}, "ppcl": {"label": "Primary PCL", "where": {"pcl_type": "pPCL"}}}
+    sd = make_study(tmp_path, [
+        n_all(11),
+        {"id": "sub", "population": "ppcl", "endpoint": "pfs", "statistic": "median", "value": 9, "unit": "months"},
+        {"id": "main", "population": "all", "endpoint": "pfs", "statistic": "median", "value": 182.625,
+         "unit": "days"}], populations=pops)
+    pts = S.reported_points(sd)
+    assert S.headline_median(sd, pts, "pfs").result_id == "main"  # main population, converted to months
+    assert S.headline_median(sd, pts, "pfs").value == pytest.approx(6.0)
+    km = S.SurvivalPoint("t", "pfs", "median", 7.0, 7.0, None, None, True, S.SOURCE_KM, "all")
+    assert S.headline_median(sd, [km, *pts], "pfs") is km  # recomputed first
+    only_sub = [p for p in pts if p.result_id == "sub"]
+    assert S.headline_median(sd, only_sub, "pfs") is None  # never a subgroup's median
+
+
+def test_approximate_curve_needs_two_milestones_and_stops_at_the_last(tmp_path):
+    sd = make_study(tmp_path, [
+        n_all(12),
+        {"id": "m", "population": "all", "endpoint": "pfs", "statistic": "median", "value": 8.9, "unit": "months"},
+        {"id": "l", "population": "all", "endpoint": "pfs", "statistic": "landmark_rate", "value": 22.2,
+         "unit": "percent", "timepoint": {"value": 2, "unit": "years"}},
+        {"id": "o", "population": "all", "endpoint": "os", "statistic": "landmark_rate", "value": 63.2,
+         "unit": "percent", "timepoint": {"value": 4, "unit": "years"}}])
+    pts = S.reported_points(sd)
+    pfs = S.curve_milestones(pts, "pfs", "all")
+    assert [m[0] for m in pfs] == [8.9, 24.0] and S.approximate_curve_allowed(pfs)
+    assert not S.approximate_curve_allowed(S.curve_milestones(pts, "os", "all"))  # one point: no curve
+    from cartpool.analysis.survival import approximate_curves
+
+    curves = approximate_curves(sd, pts, "all")
+    assert set(curves) == {"pfs"} and curves["pfs"].times.max() == pytest.approx(24.0)
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+
+def test_registry_is_consistent():
+    keys = [o.key for o in OUTCOMES]
+    assert len(keys) == len(set(keys))
+    for o in OUTCOMES:
+        assert o.section in ("efficacy", "safety") and o.label and o.short and o.definition
+        assert o.grade in (None, "any", ">=3")
+    with pytest.raises(KeyError, match="known outcomes"):
+        outcome("cr_or_beter")
