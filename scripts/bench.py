@@ -122,9 +122,9 @@ def naive_baseline(root: Path) -> float:
 POOLED_ALONE = """
 import resource, sys, time
 from cartpool.data.load import load_all
-from cartpool.report.pooled import PooledReport
+from cartpool.analysis.pooled import PooledAnalysis
 t0 = time.perf_counter(); s = load_all(sys.argv[1], sources=None); t1 = time.perf_counter()
-df = PooledReport(s, draw=False).analyse_all(); t2 = time.perf_counter()
+df = PooledAnalysis(s).analyse_all(); t2 = time.perf_counter()
 print(f"{t1 - t0:.3f} {t2 - t1:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} {len(df)}")
 """
 

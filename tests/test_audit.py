@@ -2,7 +2,14 @@
 
 import pytest
 
-from cartpool.audit import CONSISTENT, INCONSISTENT, NOT_CHECKABLE, ROUNDING, audit_frame, audit_study
+from cartpool.analysis.audit import (
+    CONSISTENT,
+    INCONSISTENT,
+    NOT_CHECKABLE,
+    ROUNDING,
+    audit_frame,
+    audit_study,
+)
 from cartpool.data.load import load_study
 from cartpool.synthetic import generate
 

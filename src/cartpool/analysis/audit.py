@@ -28,18 +28,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data.derive import at_least, derive_endpoints
-from .data.load import StudyData
-from .stats.proportions import (
-    CI_METHOD_LABELS,
-    consistent_fractions,
-    decimals_of,
-    printed_bounds,
-    proportion_ci,
-    rounds_to,
-)
-from .stats.survival import kaplan_meier
-from .units import DAYS_PER_MONTH, convert
+from ..data.load import StudyData
+from ..domain import grades
+from ..domain.counts import count_of_record
+from ..domain.derive import derive_endpoints
+from ..domain.population import population_rows
+from ..domain.printed import consistent_fractions, decimals_of, printed_bounds, rounds_to
+from ..domain.response import THRESHOLDS, at_least
+from ..stats.proportions import CI_METHOD_LABELS, proportion_ci
+from ..units import DAYS_PER_MONTH, convert
+from .baseline import QUARTILE_DEFINITIONS, category_match, recompute_baseline
 
 CONSISTENT = "consistent"
 ROUNDING = "consistent within rounding"
@@ -245,20 +243,6 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
 # --- 4. per-patient data against the published summary ----------------------------------------
 
 
-def _population_rows(sd: StudyData, d: pd.DataFrame, pop: str) -> pd.DataFrame | None:
-    if sd.study.patients and pop == sd.study.patients.population:
-        return d
-    p = sd.study.populations.get(pop)
-    if p is None or not p.where:
-        return None
-    m = pd.Series(True, index=d.index)
-    for field, value in p.where.items():
-        if field not in d.columns:
-            return None
-        m &= d[field] == value
-    return d[m]
-
-
 def _median_first_below(km) -> float | None:
     t = km.table
     below = t[t["survival"] <= 0.5 + 1e-12]
@@ -274,13 +258,15 @@ def _time_tolerance_days(d: pd.DataFrame, reported_unit: str) -> float:
 
 
 def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
+    from ..stats.survival import kaplan_meier  # scikit-survival: only where a curve is fitted
+
     rows = []
     unit = d["time_unit"].iloc[0]
     src = sd.study.patients.tables[sd.study.patients.fields["os"].table].location
     for r in sd.results:
         if r.endpoint not in ("pfs", "os") or r.statistic != "median":
             continue
-        sub = _population_rows(sd, d, r.population)
+        sub = population_rows(sd, d, r.population)
         label = f"median {r.endpoint.upper()} ({sd.study.populations[r.population].label})"
         if sub is None or f"{r.endpoint}_time" not in sub.columns:
             rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", "", "per_patient", NOT_CHECKABLE,
@@ -354,7 +340,6 @@ def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
     return rows
 
 
-RESPONSE_THRESHOLDS = {"orr": "PR", "pr_or_better": "PR", "vgpr_or_better": "VGPR", "cr_or_better": "CR"}
 
 _COUNT_ENDPOINTS = {
     "mrd_negative": lambda d: d["mrd_negative"],
@@ -366,34 +351,13 @@ _COUNT_ENDPOINTS = {
 }
 
 
-def _grade_flags(d: pd.DataFrame, col: str, grade: str | None) -> pd.Series | None:
-    if col not in d.columns:
-        return None
-    g = d[col]
-    if grade in (None, "any"):
-        return g >= 1
-    if grade.startswith(">="):
-        return g >= int(grade[2:])
-    if "-" in grade:
-        a, b = map(int, grade.split("-"))
-        return (g >= a) & (g <= b)
-    return g == int(grade)
-
-
-def _category_match(value, category: str) -> bool:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return False
-    v = str(value)
-    return v == category or (v.startswith(category) and not v[len(category)].isalnum())
-
-
 def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
     rows = []
     table_name = ", ".join(t.location for t in sd.study.patients.tables.values())
     for r in sd.results:
         if r.statistic not in ("count", "proportion") or r.timepoint is not None:
             continue
-        sub = _population_rows(sd, d, r.population)
+        sub = population_rows(sd, d, r.population)
         if sub is None:
             continue
         flags = None
@@ -404,11 +368,12 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
             flags = sub["best_response"] == r.category
             what = f"best response {r.category}"
         elif r.endpoint in ("crs", "icans"):
-            flags = _grade_flags(sub, f"{r.endpoint}_grade", r.grade)
+            col = f"{r.endpoint}_grade"
+            flags = grades.flags(sub[col], r.grade) if col in sub.columns else None
             what = f"{r.endpoint.upper()} grade {(r.grade or 'any').replace('>=', '≥')}"
         elif r.endpoint == "death" and r.category:
             continue  # causes of death are not in the per-patient table
-        elif r.endpoint in RESPONSE_THRESHOLDS and r.category is None and "best_response" in sub.columns:
+        elif r.endpoint in THRESHOLDS and r.category is None and "best_response" in sub.columns:
             rows.append(_response_reading_row(sd, r, sub, table_name))
             continue
         elif r.endpoint in _COUNT_ENDPOINTS and r.category is None:
@@ -417,7 +382,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
             except KeyError:
                 flags = None
         elif r.endpoint in sub.columns and r.category is not None:
-            flags = sub[r.endpoint].map(lambda v, c=r.category: _category_match(v, c))
+            flags = sub[r.endpoint].map(lambda v, c=r.category: category_match(v, c))
             what = f"{r.endpoint.replace('_', ' ')} {r.category}"
         elif r.endpoint in sub.columns and sub[r.endpoint].dropna().map(type).eq(bool).all():
             flags = sub[r.endpoint].astype(bool)
@@ -442,7 +407,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
 def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) -> AuditRow:
     """A response count checked under each reading the table allows: best response, and the
     early (e.g. day-28) response where the table has it. Says which reading matches."""
-    thr = RESPONSE_THRESHOLDS[r.endpoint]
+    thr = THRESHOLDS[r.endpoint]
     readings = [("best response", sub["best_response"])]
     raw = sd.patients.loc[sub.index]
     if "early_response" in raw.columns:
@@ -464,71 +429,33 @@ def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
                     f"paper {reported} vs {shown} counted in {table_name} (population: {len(sub)} patients)", r.id)
 
 
-def _quantile_r7(x: np.ndarray, q: float) -> float:
-    return float(np.quantile(x, q, method="linear"))
-
-
 def check_patient_baseline(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
     rows = []
     table_name = ", ".join(t.location for t in sd.study.patients.tables.values())
     for r in sd.results:
-        if r.statistic != "median" or r.endpoint in ("pfs", "os", "dor") or r.endpoint not in d.columns:
+        if r.statistic != "median" or r.endpoint in ("pfs", "os", "dor"):
             continue
-        sub = _population_rows(sd, d, r.population)
-        if sub is None:
+        rec = recompute_baseline(sd, d, r)
+        if rec is None:
             continue
-        x = pd.to_numeric(sub[r.endpoint], errors="coerce").dropna().to_numpy(float)
-        if len(x) == 0:
-            continue
-        med = float(np.median(x))
         label = f"median {r.endpoint.replace('_', ' ')}"
         rep = f"{r.value}"
-        rec = f"{med:g}"
-        fits = rounds_to(med, r.value, scale=1.0) == "exact"
         notes = []
         if r.spread is not None:
-            if r.spread.kind == "range":
-                lo, hi = float(np.min(x)), float(np.max(x))
-                sfit = rounds_to(lo, r.spread.low, scale=1) == "exact" and rounds_to(hi, r.spread.high, scale=1) == "exact"
-                rec += f" (range {lo:g}–{hi:g})"
-                rep += f" (range {r.spread.low}–{r.spread.high})"
-            else:
-                fits_types = []
-                for method in ("linear", "weibull", "hazen", "median_unbiased", "nearest", "lower", "higher", "midpoint"):
-                    q1, q3 = (float(np.quantile(x, q, method=method)) for q in (0.25, 0.75))
-                    if rounds_to(q1, r.spread.low, scale=1) == "exact" and rounds_to(q3, r.spread.high, scale=1) == "exact":
-                        fits_types.append(method)
-                q1, q3 = _quantile_r7(x, 0.25), _quantile_r7(x, 0.75)
-                sfit = bool(fits_types)
-                rec += f" (IQR {q1:g}–{q3:g}, R type 7)"
-                rep += f" (IQR {r.spread.low}–{r.spread.high})"
-                notes.append(f"quartile definitions reproducing the IQR: {', '.join(fits_types)}" if fits_types
-                             else "no common quartile definition reproduces the IQR")
-            fits = fits and sfit
-        st = CONSISTENT if fits else INCONSISTENT
-        note = f"from {len(x)} patients in {table_name}" + ("; " + "; ".join(notes) if notes else "")
-        if not fits:
-            note = f"paper {rep} vs {rec} recomputed from {table_name}" + ("; " + "; ".join(notes) if notes else "")
-        rows.append(AuditRow(sd.study.id, label, rep, rec, "per_patient", st, note, r.id))
+            rep += f" ({'range' if r.spread.kind == 'range' else 'IQR'} {r.spread.low}–{r.spread.high})"
+            if r.spread.kind == "iqr":
+                notes.append("quartile definitions reproducing the IQR: "
+                             + ", ".join(QUARTILE_DEFINITIONS[m] for m in rec.fitting_definitions)
+                             if rec.fitting_definitions else "no common quartile definition reproduces the IQR")
+        st = CONSISTENT if rec.matches else INCONSISTENT
+        note = f"from {rec.n} patients in {table_name}" + ("; " + "; ".join(notes) if notes else "")
+        if not rec.matches:
+            note = f"paper {rep} vs {rec.text} recomputed from {table_name}" + ("; " + "; ".join(notes) if notes else "")
+        rows.append(AuditRow(sd.study.id, label, rep, rec.text, "per_patient", st, note, r.id))
     return rows
 
 
 # --- 5. internal sums --------------------------------------------------------------------------
-
-
-def _count_of(sd: StudyData, rid: str) -> int | None:
-    if rid.startswith("population:"):
-        return sd.population_size(rid.split(":", 1)[1])
-    r = sd.result(rid)
-    if r.statistic == "count":
-        return int(r.value)
-    if r.numerator is not None:
-        return r.numerator
-    n = r.denominator or sd.population_size(r.population)
-    if n and r.unit == "percent":
-        fits = [k for k, _ in consistent_fractions(r.value, [n])]
-        return fits[0] if len(fits) == 1 else None
-    return None
 
 
 def check_sums(sd: StudyData) -> list[AuditRow]:
@@ -536,8 +463,8 @@ def check_sums(sd: StudyData) -> list[AuditRow]:
     sid = sd.study.id
 
     def add(label, parts: list[str], whole: str, check_note="", incomplete: str = ""):
-        vals = [_count_of(sd, p) for p in parts]
-        w = _count_of(sd, whole)
+        vals = [count_of_record(sd, p) for p in parts]
+        w = count_of_record(sd, whole)
         if any(v is None for v in vals) or w is None:
             rows.append(AuditRow(sid, label, "", "", "sums", NOT_CHECKABLE, "a part is printed only as a percentage"
                                  " of an unknown denominator", whole))
@@ -594,7 +521,7 @@ def check_sums(sd: StudyData) -> list[AuditRow]:
         for (ep, loc), grp in groups.items():
             if len(grp) >= 2 and not any(c.category.startswith((">", "<", "≥")) for c in grp):
                 whole = grp[0].denominator
-                vals = [_count_of(sd, g.id) for g in grp]
+                vals = [count_of_record(sd, g.id) for g in grp]
                 if None in vals:
                     continue
                 st = CONSISTENT if sum(vals) == whole else INCONSISTENT
@@ -609,26 +536,12 @@ def check_sums(sd: StudyData) -> list[AuditRow]:
 
 
 def _partition(bands: list) -> list | None:
-    """Grade bands that tile 1..5 without overlap (e.g. 1, 2 or 1-2, >=3), else None."""
-    def span(g: str) -> tuple[int, int]:
-        if g.startswith(">="):
-            return int(g[2:]), 5
-        if "-" in g:
-            a, b = g.split("-")
-            return int(a), int(b)
-        return int(g), int(g)
-
+    """The largest set of printed grade bands that tile the grades from 1 (1, 2 or 1-2, >=3)."""
     for size in range(len(bands), 1, -1):
         for combo in itertools.combinations(bands, size):
-            spans = sorted(span(r.grade) for r in combo)
-            if spans[0][0] == 1 and all(a[1] + 1 == b[0] for a, b in zip(spans, spans[1:], strict=False)):
+            if grades.tile([r.grade for r in combo]):
                 return list(combo)
-    # bands covering only the grades observed (e.g. 1 and 2 when no grade >= 3 exists) do not
-    # tile 1..5; they still must add up when nothing else is printed
-    spans = sorted(span(r.grade) for r in bands)
-    if bands and spans[0][0] == 1 and all(a[1] + 1 == b[0] for a, b in zip(spans, spans[1:], strict=False)):
-        return bands
-    return None
+    return bands if bands and grades.tile([r.grade for r in bands]) else None
 
 
 # --- all checks ------------------------------------------------------------------------------

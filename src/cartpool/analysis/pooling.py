@@ -1,0 +1,177 @@
+"""Pooled proportions as the report shows them: one `Pooled` result per pooled row, computed once
+(memoised on its inputs) and read by every table, figure and CSV.
+
+The statistics are `cartpool.stats`; this module applies them to one row's studies and keeps the
+result in the shape the analysis tables need.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..stats import meta as stats_meta
+
+#: Proportion methods: the primary model and the sensitivity analyses.
+PRIMARY_METHOD = "glmm"
+METHOD_LABELS = {
+    "glmm": "random-intercept logistic regression (GLMM)",
+    "logit": "inverse-variance, logit scale",
+    "ft": "inverse-variance, Freeman-Tukey double arcsine",
+    "raw": "inverse-variance, untransformed proportions",
+}
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One pooled row: what a reader may see, by the data it has (docs/statistics.md).
+
+    `rule` is one of "single study", "no events", "all events", "common effect", "random effects";
+    `note` says it in plain words ("single study", "common effect (k = 2)" ...). Intervals are
+    on the proportion scale; None means "not estimable" (the note says why).
+    """
+
+    rule: str
+    note: str
+    method: str
+    k: int
+    events: int
+    total: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_how: str
+    small_ci_low: float | None = None
+    small_ci_high: float | None = None
+    pi_low: float | None = None
+    pi_high: float | None = None
+    tau2: float | None = None
+    i2: float | None = None
+    q: float | None = None
+    q_p: float | None = None
+    mu: float | None = None  # model scale (logit for GLMM); None when no model was fitted
+    se: float | None = None
+    bayes_estimate: float | None = None
+    bayes_low: float | None = None
+    bayes_high: float | None = None
+    bayes_tau: float | None = None
+    bayes_tau_low: float | None = None
+    bayes_tau_high: float | None = None
+    studies: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
+
+    @property
+    def fitted(self) -> bool:
+        """Whether a model with at least two studies was fitted (eligible for subgroup tests)."""
+        return self.rule in ("common effect", "random effects") and self.mu is not None
+
+    def as_row(self) -> dict:
+        """The plain values of the row, for tidy tables and CSV."""
+        return {k: getattr(self, k) for k in (
+            "rule", "note", "method", "k", "events", "total", "estimate", "ci_low", "ci_high", "ci_how",
+            "small_ci_low", "small_ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p",
+            "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau", "bayes_tau_low", "bayes_tau_high")}
+
+
+def _study_table(x, n, labels) -> pd.DataFrame:
+    from ..stats.proportions import study_cis
+
+    lo, hi = study_cis(x, n)
+    return pd.DataFrame({"study": list(labels), "events": np.asarray(x, int), "total": np.asarray(n, int),
+                         "proportion": np.asarray(x, float) / np.asarray(n, float), "ci_low": lo, "ci_high": hi,
+                         "weight": np.nan})
+
+
+@functools.lru_cache(maxsize=16384)
+def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
+    from scipy import special, stats
+
+    from ..stats.proportions import proportion_ci
+
+    xa, na = np.array(x, float), np.array(n, float)
+    k, ex, tot = len(xa), int(xa.sum()), int(na.sum())
+    labels = list(range(1, k + 1))
+    table = _study_table(xa, na, labels)
+    if k == 1:
+        e = proportion_ci(ex, tot)
+        return Pooled("single study", "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
+                      "Clopper-Pearson exact", studies=table.assign(weight=100.0))
+    if ex == 0 or ex == tot:
+        e = proportion_ci(ex, tot)
+        note = ("no events in any study; random-effects model not estimable" if ex == 0 else
+                "events in every patient of every study; random-effects model not estimable")
+        return Pooled("no events" if ex == 0 else "all events", note, "exact", k, ex, tot, e.estimate, e.ci_low,
+                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table)
+    if k == 2 and method == PRIMARY_METHOD:
+        # common effect (binomial likelihood, logit link): mu = logit(sum x / sum n), Wald SE
+        mu = float(special.logit(ex / tot))
+        se = float(np.sqrt(1 / ex + 1 / (tot - ex)))
+        z = stats.norm.ppf(0.975)
+        w = na / tot * 100
+        return Pooled("common effect", "common effect (k = 2)", method, 2, ex, tot, ex / tot,
+                      float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
+                      "common-effect logistic model, Wald z", mu=mu, se=se, studies=table.assign(weight=w))
+    r = stats_meta.pool_proportions(xa, na, method=method, pi_dist="t")
+    small = stats_meta.pool_proportions(xa, na, method=method, knha=True, pi_dist="t") if method != "glmm" else None
+    if method == "glmm":
+        t = stats.t.ppf(0.975, k - 1)
+        small_lo, small_hi = float(special.expit(r.mu - t * r.se)), float(special.expit(r.mu + t * r.se))
+    else:
+        small_lo, small_hi = small.ci_low, small.ci_high
+    return Pooled("random effects", "" if k >= 3 else "random effects (k = 2)", method, k, ex, tot, r.estimate,
+                  r.ci_low, r.ci_high, "z", small_lo, small_hi,
+                  r.pi_low if k >= 3 else None, r.pi_high if k >= 3 else None, r.tau2, r.i2, r.q, r.q_p,
+                  r.mu, r.se, studies=table.assign(weight=r.studies["weight"].to_numpy()))
+
+
+def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD) -> Pooled:
+    """Pool one row's studies (see `Pooled`); memoised on (events, totals, method).
+
+    Parameters
+    ----------
+    events, totals : sequences of int
+        Each study's events and patients.
+    labels : sequence of str, optional
+        Study labels for the per-study table.
+    method : str
+        "glmm" (primary), "logit", "ft" or "raw".
+    """
+    r = _pool_cached(tuple(int(v) for v in events), tuple(int(v) for v in totals), method)
+    table = r.studies.copy()
+    if labels is not None:
+        table["study"] = list(labels)
+    return Pooled(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "studies": table})
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    tested: bool
+    q: float | None
+    df: int
+    p: float | None
+    note: str
+
+
+def subgroup_test(results: dict[str, Pooled]) -> SubgroupTest:
+    """Test for subgroup differences (Q-between of the subgroup estimates on the model scale,
+    as R meta), only between subgroups that each have at least two studies and a fitted model.
+
+    References
+    ----------
+    Borenstein M, Hedges LV, Higgins JPT, Rothstein HR. Introduction to Meta-Analysis. Wiley;
+    2009, chapter 19.
+    """
+    from scipy import stats
+
+    if len(results) < 2:
+        return SubgroupTest(False, None, 0, None, "not tested (one subgroup)")
+    if not all(r.fitted and r.k >= 2 for r in results.values()):
+        return SubgroupTest(False, None, 0, None, "not tested (fewer than 2 studies in a subgroup)")
+    mus = np.array([r.mu for r in results.values()])
+    ws = 1 / np.array([r.se for r in results.values()]) ** 2
+    pooled = np.sum(ws * mus) / np.sum(ws)
+    q = float(np.sum(ws * (mus - pooled) ** 2))
+    df = len(results) - 1
+    return SubgroupTest(True, q, df, float(stats.chi2.sf(q, df)), "")

@@ -1,0 +1,408 @@
+"""The analysis of one study: every result its report shows, computed once as tidy tables.
+
+`StudyAnalysis` is the fitted object; `cartpool.report.study` renders it (HTML through Jinja2
+templates, CSV straight from the frames, figures from `cartpool.plots`). Each frame keeps the
+ids of the printed records it came from (`result_ids`), so that a renderer can cite them.
+
+    a = analyse_study("hu2026")
+    a.outcomes          # registered outcomes: events, total, exact CI, how obtained
+    a.survival_points   # medians and landmarks, printed and recomputed
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import pandas as pd
+
+from ..data.load import StudyData, load_study_by_id
+from ..data.model import NOT_REPORTED
+from ..domain import counts as C
+from ..domain import grades, registry
+from ..domain import survival as srules
+from ..domain.derive import derive_endpoints
+from ..domain.population import follow_up, main_population, population_label
+from ..domain.response import rank
+from ..units import convert
+from . import survival as surv
+from .audit import audit_frame, audit_study
+from .baseline import recompute_baseline
+
+#: Study facts shown in the header, in order, with their labels.
+FACTS = (
+    ("design", "Design"), ("phase", "Phase"), ("setting", "Setting"), ("disease", "Disease"),
+    ("targets", "CAR target(s)"), ("products", "Product(s)"), ("dose", "Dose"),
+    ("lymphodepletion", "Lymphodepletion"), ("enrolment_period", "Enrolment"), ("data_cutoff", "Data cutoff"),
+    ("crs_grading", "CRS grading"), ("icans_grading", "ICANS grading"), ("ctcae_version", "CTCAE version"),
+)
+
+BASELINE_KINDS = ("baseline",)
+#: Endpoints shown as baseline characteristics when the vocabulary does not say (until it does).
+_BASELINE_FALLBACK = {"age", "sex", "pcl_type", "paraprotein", "r_iss_stage", "iss_stage", "karnofsky",
+                      "high_tumor_burden", "soft_tissue", "complex_karyotype", "renal_impairment", "prior_lines",
+                      "emd", "bcma_expression", "beta2_microglobulin"}
+
+SMALL_SAMPLE = 20  # below this many patients, the limitations say exact CIs are wide
+
+
+def is_baseline(endpoint: str) -> bool:
+    """Whether an endpoint is a baseline characteristic."""
+    try:
+        from ..data.vocabulary import ENDPOINTS  # the data vocabulary, where it exists
+
+        spec = ENDPOINTS.get(endpoint)
+        if spec is not None:
+            return spec.kind == "baseline"
+    except ImportError:
+        pass
+    return endpoint in _BASELINE_FALLBACK or endpoint.startswith("prior_")
+
+
+def _proportion(events: int | None, total: int | None) -> tuple[float | None, float | None, float | None]:
+    if events is None or not total:
+        return None, None, None
+    from ..stats.proportions import proportion_ci
+
+    e = proportion_ci(int(events), int(total))
+    return e.estimate, e.ci_low, e.ci_high
+
+
+def count_row(sd: StudyData, key: str, c: C.ResolvedCount) -> dict:
+    """One registered outcome's count as a tidy row (with its exact 95% CI)."""
+    spec = registry.outcome(key)
+    est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
+    notes = "; ".join(sd.result(i).note for i in c.result_ids if sd.result(i).note)
+    return {
+        "outcome": key, "label": spec.label, "short": spec.short, "section": spec.section,
+        "events": c.events, "total": c.total, "estimate": est, "ci_low": lo, "ci_high": hi,
+        "how": c.how, "detail": c.detail, "bound": c.bound or "", "alternatives": ";".join(map(str, c.alternatives)),
+        "derived": c.derived, "population": c.population or "",
+        "population_label": population_label(sd, c.population) if c.population else "",
+        "subset": c.subset, "result_ids": ";".join(c.result_ids), "note": notes,
+    }
+
+
+class StudyAnalysis:
+    """Every result of one study's report, computed once (each frame on first use).
+
+    Parameters
+    ----------
+    sd : StudyData
+        A loaded, validated study (`cartpool.data.load`).
+    """
+
+    def __init__(self, sd: StudyData):
+        self.sd = sd
+        self.study = sd.study
+        self.id = sd.study.id
+        self.derived = derive_endpoints(sd)
+        self.main_population = main_population(sd)
+
+    # --- the study and its populations -------------------------------------------------------
+
+    @cached_property
+    def facts(self) -> pd.DataFrame:
+        """Study-level facts: value as recorded, or "not reported", with the source of each."""
+        rows = []
+        for name, label in FACTS:
+            v = getattr(self.study, name, NOT_REPORTED)
+            if v is None or isinstance(v, str):
+                rows.append({"field": name, "label": label, "value": None, "status": str(v or NOT_REPORTED),
+                             "location": "", "quote": ""})
+            else:
+                rows.append({"field": name, "label": label, "value": v.value, "status": "reported",
+                             "location": v.location, "quote": v.quote})
+        return pd.DataFrame(rows)
+
+    @cached_property
+    def populations(self) -> pd.DataFrame:
+        """Each population with its stated size (the printed 'patients' count)."""
+        rows = []
+        for pid, p in self.study.populations.items():
+            rec = next((r for r in self.sd.results if r.endpoint == "patients" and r.statistic == "count"
+                        and r.population == pid), None)
+            rows.append({"population": pid, "label": p.label, "kind": getattr(p, "kind", None) or "",
+                         "size": int(rec.value) if rec else None, "result_id": rec.id if rec else "",
+                         "main": pid == self.main_population})
+        return pd.DataFrame(rows)
+
+    @cached_property
+    def follow_up(self) -> list:
+        return follow_up(self.sd)
+
+    @property
+    def n_main(self) -> int | None:
+        return self.sd.population_size(self.main_population)
+
+    # --- baseline ----------------------------------------------------------------------------
+
+    @cached_property
+    def baseline(self) -> pd.DataFrame:
+        """Baseline characteristics as printed, each recomputed from the per-patient table where
+        it holds them."""
+        rows = []
+        for r in self.sd.results:
+            if not is_baseline(r.endpoint):
+                continue
+            rec = recompute_baseline(self.sd, self.derived, r)
+            rows.append({"endpoint": r.endpoint, "category": r.category or "", "population": r.population,
+                         "population_label": population_label(self.sd, r.population), "result_id": r.id,
+                         "recomputed": rec.text if rec else None, "matches": rec.matches if rec else None,
+                         "note": r.note or ""})
+        return pd.DataFrame(rows, columns=["endpoint", "category", "population", "population_label", "result_id",
+                                           "recomputed", "matches", "note"])
+
+    # --- efficacy ----------------------------------------------------------------------------
+
+    @cached_property
+    def response_distribution(self) -> pd.DataFrame:
+        """Best response by IMWG category: from the per-patient table, else the printed categories
+        of one population (every category printed; the rest of that population not reported)."""
+        cols = ["category", "count", "total", "how", "result_id"]
+        d = self.derived
+        if d is not None and "best_response" in d.columns:
+            counts = d["best_response"].value_counts()
+            rows = [{"category": k, "count": int(v), "total": len(d), "how": C.HOW_PER_PATIENT, "result_id": ""}
+                    for k, v in counts.items()]
+        else:
+            cats = [r for r in self.sd.results if r.endpoint == "best_response"]
+            if not cats:
+                return pd.DataFrame(columns=cols)
+            pop = cats[0].population
+            rows = []
+            for r in cats:
+                if r.population != pop:
+                    continue
+                c = C.resolve_record(self.sd, r)
+                if c.available:
+                    rows.append({"category": r.category, "count": c.events, "total": c.total, "how": c.how,
+                                 "result_id": r.id})
+        df = pd.DataFrame(rows, columns=cols)
+        return df.iloc[sorted(range(len(df)), key=lambda i: rank(df["category"].iloc[i]))].reset_index(drop=True)
+
+    def counts(self, *, bcma_only: bool = False) -> dict[str, C.ResolvedCount]:
+        return {o.key: C.outcome_count(self.sd, o.key, bcma_only=bcma_only) for o in registry.OUTCOMES}
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """Every registered outcome (efficacy and safety): events, total, exact 95% CI, how obtained."""
+        return pd.DataFrame([count_row(self.sd, k, c) for k, c in self.counts().items()])
+
+    @cached_property
+    def subgroup_response(self) -> pd.DataFrame:
+        """Response and CR or better by each declared subgroup, from the per-patient table."""
+        cols = ["field", "field_label", "level", "outcome", "events", "total", "estimate", "ci_low", "ci_high"]
+        d = self.derived
+        if d is None or self.study.patients is None or "responder" not in d.columns:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for sg in self.study.patients.subgroups:
+            label = self.study.patients.fields[sg].label or sg
+            for level, sub in d.groupby(sg, sort=True):
+                for key, col in (("orr", "responder"), ("cr_or_better", "cr_or_better")):
+                    k, n = int(sub[col].sum()), len(sub)
+                    est, lo, hi = _proportion(k, n)
+                    rows.append({"field": sg, "field_label": label, "level": level, "outcome": key, "events": k,
+                                 "total": n, "estimate": est, "ci_low": lo, "ci_high": hi})
+        return pd.DataFrame(rows, columns=cols)
+
+    # --- survival ----------------------------------------------------------------------------
+
+    @cached_property
+    def km(self) -> dict:
+        """Kaplan-Meier fits of the whole per-patient table, ``{(endpoint, "all"): KaplanMeier}``."""
+        return surv.km_fits(self.sd)
+
+    @cached_property
+    def km_comparisons(self) -> list:
+        return surv.subgroup_comparisons(self.sd)
+
+    @cached_property
+    def points(self) -> list:
+        return surv.study_points(self.sd, self.km)
+
+    @cached_property
+    def survival_points(self) -> pd.DataFrame:
+        return surv.points_frame(self.sd, self.points)
+
+    @cached_property
+    def approximate_curves(self) -> dict:
+        """Approximate curves through the printed milestones of the main population (only where
+        no per-patient table exists and at least two milestones are printed)."""
+        if self.km:
+            return {}
+        return surv.approximate_curves(self.sd, self.points, self.main_population)
+
+    def headline_median(self, endpoint: str):
+        return srules.headline_median(self.sd, self.points, endpoint)
+
+    # --- safety ------------------------------------------------------------------------------
+
+    @cached_property
+    def crs_icans(self) -> pd.DataFrame:
+        """CRS and ICANS by grade with the grading scale: from the per-patient table, else printed."""
+        cols = ["event", "grade", "events", "total", "scale", "how", "result_id", "note"]
+        rows = []
+        d = self.derived
+        for ep, scale_field in (("crs", "crs_grading"), ("icans", "icans_grading")):
+            scale = getattr(self.study, scale_field)
+            scale_txt = scale.value if scale != NOT_REPORTED else "scale not reported"
+            if d is not None and f"{ep}_grade" in d.columns:
+                g = d[f"{ep}_grade"]
+                for grade in range(1, 6):
+                    k = int((g == grade).sum())
+                    if k:
+                        rows.append({"event": ep, "grade": str(grade), "events": k, "total": len(g),
+                                     "scale": scale_txt, "how": C.HOW_PER_PATIENT, "result_id": "", "note": ""})
+                rows.append({"event": ep, "grade": "any", "events": int((g >= 1).sum()), "total": len(g),
+                             "scale": scale_txt, "how": C.HOW_PER_PATIENT, "result_id": "", "note": ""})
+                continue
+            for r in self.sd.results:
+                if r.endpoint != ep or r.category is not None or r.statistic not in ("count", "proportion"):
+                    continue
+                c = C.resolve_record(self.sd, r)
+                rows.append({"event": ep, "grade": r.grade or "any", "events": c.events, "total": c.total,
+                             "scale": scale_txt, "how": c.describe(), "result_id": r.id, "note": r.note or ""})
+        return pd.DataFrame(rows, columns=cols)
+
+    @cached_property
+    def other_adverse_events(self) -> pd.DataFrame:
+        """Printed adverse events of grade >=3 that no registered outcome covers (including those
+        at a fixed timepoint, such as cytopenia persisting at 1 month)."""
+        cols = ["endpoint", "grade", "timepoint", "events", "total", "estimate", "ci_low", "ci_high", "how",
+                "result_id", "note"]
+        covered = {(o.endpoint, o.grade) for o in registry.OUTCOMES}
+        rows = []
+        for r in self.sd.results:
+            if r.grade not in grades.GRADE_3_OR_HIGHER or r.statistic not in ("count", "proportion"):
+                continue
+            if (r.endpoint, ">=3") in covered and r.timepoint is None:
+                continue
+            c = C.resolve_record(self.sd, r)
+            est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
+            when = f"{r.timepoint.value:g} {r.timepoint.unit}" if r.timepoint else ""
+            rows.append({"endpoint": r.endpoint, "grade": r.grade, "timepoint": when, "events": c.events,
+                         "total": c.total, "estimate": est, "ci_low": lo, "ci_high": hi, "how": c.describe(),
+                         "result_id": r.id, "note": r.note or ""})
+        return pd.DataFrame(rows, columns=cols)
+
+    @cached_property
+    def adverse_event_grid(self) -> pd.DataFrame | None:
+        """Highest grade of each graded adverse event (rows) per patient (columns)."""
+        d = self.derived
+        if d is None:
+            return None
+        ae = [c for c in d.columns if c.startswith("ae:")]
+        graded = [c for c in ae if d[c].dropna().map(lambda v: isinstance(v, int) and not isinstance(v, bool)).all()
+                  and len(d[c].dropna())]
+        cols = [c for c in ("crs_grade", "icans_grade") if c in d.columns] + graded
+        if not cols:
+            return None
+        g = d[cols].T.astype(float)
+        g.index = cols
+        return g
+
+    @cached_property
+    def deaths(self) -> pd.DataFrame:
+        """Deaths and their printed causes, plus deaths counted in the per-patient table."""
+        cols = ["cause", "relapse_related", "population_label", "events", "total", "how", "result_id", "note"]
+        rows = []
+        for r in self.sd.results:
+            if r.endpoint != "death" or r.statistic != "count":
+                continue
+            rows.append({"cause": r.category or "", "relapse_related": C.relapse_related(r) if r.category else None,
+                         "population_label": population_label(self.sd, r.population), "events": int(r.value),
+                         "total": C.record_total(self.sd, r), "how": C.HOW_PRINTED, "result_id": r.id,
+                         "note": r.note or ""})
+        d = self.derived
+        if d is not None and "os_event" in d.columns:
+            rows.append({"cause": "", "relapse_related": None,
+                         "population_label": population_label(self.sd, self.study.patients.population),
+                         "events": int(d["os_event"].sum()), "total": len(d), "how": C.HOW_PER_PATIENT,
+                         "result_id": "", "note": ""})
+        return pd.DataFrame(rows, columns=cols)
+
+    # --- checks and limitations --------------------------------------------------------------
+
+    @cached_property
+    def audit(self) -> pd.DataFrame:
+        """Every printed number the data allow recomputed and compared (`cartpool.analysis.audit`)."""
+        return audit_frame(audit_study(self.sd))
+
+    @cached_property
+    def limitations(self) -> pd.DataFrame:
+        """The limitations that follow from the data, each with the rule that raised it."""
+        s, items = self.study, []
+
+        def add(rule: str, text: str) -> None:
+            items.append({"rule": rule, "text": text})
+
+        n = self.n_main
+        if n is not None and n < SMALL_SAMPLE:
+            add("small_sample", f"Small sample: {n} patients; exact confidence intervals are wide and subgroup "
+                                "results are descriptive.")
+        if s.document_type != "full_article":
+            add("not_full_article", "The source is not a full article: methods, denominators and definitions are "
+                                    "incompletely reported, and several outcomes are not available.")
+        if C.mixed_targets(self.sd):
+            add("mixed_targets", f"Mixed CAR targets ({', '.join(s.targets.value)}): pooled analyses use the "
+                                 "BCMA-directed patients where the per-patient table allows it.")
+        if s.crs_grading == NOT_REPORTED:
+            add("crs_scale", "The CRS grading scale is not reported, so CRS rates are not comparable with confidence.")
+        elif s.crs_grading.value != "ASTCT":
+            add("crs_scale", f"CRS graded by {s.crs_grading.value}, not ASTCT: grade ≥3 rates are not directly "
+                             "comparable with ASTCT-graded studies.")
+        fu = self.follow_up
+        if fu and all(f.months < 24 for f in fu):
+            f = fu[0]
+            add("short_follow_up", f"Short follow-up (median {f.value:g} {f.unit}"
+                                   + ("" if f.is_main_population else f", {f.population_label.lower()}")
+                                   + "): late relapses and deaths are not captured.")
+        elif fu and not fu[0].is_main_population:
+            add("follow_up_population", f"The median follow-up is reported for {fu[0].population_label.lower()} "
+                                        "only, not for all patients.")
+        if not fu and self.derived is None:
+            add("no_follow_up", "The median follow-up is not reported.")
+        if s.design == NOT_REPORTED:
+            add("design", "The study design (prospective or retrospective) is not reported.")
+        elif s.design.value == "retrospective":
+            add("design", "Retrospective design: selection and reporting bias are possible.")
+        from .audit import INCONSISTENT
+
+        k = int((self.audit["status"] == INCONSISTENT).sum()) if not self.audit.empty else 0
+        if k:
+            add("audit", f"{k} printed number(s) could not be reproduced (see Checks against the paper).")
+        return pd.DataFrame(items, columns=["rule", "text"])
+
+    # --- at a glance -------------------------------------------------------------------------
+
+    @cached_property
+    def glance(self) -> pd.DataFrame:
+        """The few numbers of the study at a glance: size, headline outcomes, headline medians."""
+        rows = []
+        if self.n_main is not None:
+            rows.append({"kind": "patients", "value": self.n_main, "events": None, "total": None,
+                         "label": population_label(self.sd, self.main_population), "source": ""})
+        out = self.outcomes.set_index("outcome")
+        for key in ("orr", "cr_or_better", "crs_ge3"):
+            r = out.loc[key]
+            if r["events"] is not None and not pd.isna(r["events"]) and r["total"]:
+                rows.append({"kind": "outcome", "value": r["estimate"], "events": int(r["events"]),
+                             "total": int(r["total"]), "label": r["short"],
+                             "source": "bound" if r["bound"] else ("derived" if r["derived"] else "")})
+        for spec in registry.SURVIVAL:
+            p = self.headline_median(spec.endpoint)
+            if p is not None:
+                rows.append({"kind": "median", "value": p.value, "events": None, "total": None,
+                             "label": f"median {spec.short}", "population": population_label(self.sd, p.population),
+                             "source": "recomputed" if p.recomputed else "reported"})
+        return pd.DataFrame(rows)
+
+    def months(self, value, unit) -> float:
+        return convert(float(value), unit, "months")
+
+
+def analyse_study(study_id: str, *, data_dir: str = "data/studies") -> StudyAnalysis:
+    """Load and validate one study by id and return its analysis; an unknown id raises with the
+    list of known ids."""
+    return StudyAnalysis(load_study_by_id(data_dir, study_id))
