@@ -9,10 +9,12 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
+from cartpool.analysis.pooled import PooledAnalysis
+from cartpool.analysis.study import StudyAnalysis
 from cartpool.data.load import load_all
 from cartpool.report.index import index_page
-from cartpool.report.pooled import PooledReport
-from cartpool.report.study import StudyReport
+from cartpool.report.pooled import PooledPage
+from cartpool.report.study import StudyPage
 from cartpool.synthetic import generate
 
 from .conftest import _make, _snapshot, copy_project
@@ -100,13 +102,9 @@ def test_edge_numbers_build_without_crash_or_nan(tmp_path):
     studies = load_all(tmp_path / "studies", sources=None)
     pages = []
     for sd in studies:
-        r = StudyReport(sd)
-        pages.append("".join([r.header(), r.patients(), r.efficacy(), r.survival(), r.course(), r.safety(),
-                              r.audit(), r.limitations(), r.sources()]))
+        pages.append(str(StudyPage(StudyAnalysis(sd)).render_all()))
     for single in ([studies[0]], studies):  # a single study overall, and one study per subgroup
-        pr = PooledReport(single)
-        pages.append(pr.studies_table() + "".join(pr.outcome(k) for k in ("orr", "crs_ge3", "icans_any"))
-                     + pr.survival() + pr.audit_summary())
+        pages.append(str(PooledPage(PooledAnalysis(single)).render_all()))
     pages.append(index_page(studies, with_pdf=False))
     for html in pages:
         text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", html))

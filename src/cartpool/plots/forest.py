@@ -29,60 +29,80 @@ class ForestRow:
 def _fmt_ci(est, lo, hi) -> str:
     if est is None or not np.isfinite(est):
         return ""
-    return f"{100 * est:.1f} [{100 * lo:.1f}; {100 * hi:.1f}]"
+    return f"{100 * est:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
 
 
-def forest_rows(sub, *, hetero_under_subgroups: bool = True) -> list[ForestRow]:
-    """Rows for a `cartpool.stats.meta.SubgroupResult` (or a MetaResult with `subgroups={}`)."""
-    overall = sub.overall
-    w_overall = dict(zip(overall.studies["study"], overall.studies["weight"], strict=True))
+@dataclass
+class ForestGroup:
+    """One group of a forest plot: its studies and its pooled result (a
+    `cartpool.analysis.pooling.Pooled`), with the words to print under it."""
+
+    label: str
+    pooled: object
+    role_note: str = ""
+
+
+def forest_rows(groups: list[ForestGroup], *, test_text: str = "") -> list[ForestRow]:
+    """Rows of an R-meta-style forest plot: per group a header, its studies (weights within the
+    group), its pooled diamond (or, for a single study, no diamond) with what the estimate is,
+    heterogeneity, and the prediction interval where one is estimable."""
     rows: list[ForestRow] = []
-    multi = len(sub.subgroups) > 1
-    for name, r in sub.subgroups.items():
-        if multi:
-            rows.append(ForestRow("header", name, bold=True))
-        for _, s in r.studies.iterrows():
-            rows.append(ForestRow("study", str(s["study"]), int(s["events"]), int(s["total"]), s["proportion"],
-                                  s["ci_low"], s["ci_high"], w_overall.get(s["study"])))
-        if multi:
-            rows.append(ForestRow("diamond", f"Random effects, {name}", r.events, r.total, r.estimate,
-                                  r.ci_low, r.ci_high, float(sum(w_overall.get(x, 0) for x in r.studies["study"]))))
-            if hetero_under_subgroups:
-                rows.append(ForestRow("text", heterogeneity_text(r)))
-            if r.note:
-                rows.append(ForestRow("text", r.note))
-    rows.append(ForestRow("diamond", "Random effects model", overall.events, overall.total, overall.estimate,
-                          overall.ci_low, overall.ci_high, 100.0, bold=True))
-    if overall.k > 1 and np.isfinite(overall.pi_low):
-        rows.append(ForestRow("prediction", "Prediction interval", est=None, lo=overall.pi_low, hi=overall.pi_high))
-    rows.append(ForestRow("text", heterogeneity_text(overall)))
-    if overall.note:
-        rows.append(ForestRow("text", overall.note))
-    if multi and np.isfinite(sub.q_between):
-        rows.append(ForestRow("text", f"Test for subgroup differences: χ² = {sub.q_between:.2f}, "
-                                      f"df = {sub.df} (p = {_p(sub.p_between)})"))
+    for g in groups:
+        r = g.pooled
+        rows.append(ForestRow("header", g.label + (f" ({g.role_note})" if g.role_note else ""), bold=True))
+        for s in r.studies.itertuples():
+            w = s.weight if r.k > 1 and np.isfinite(s.weight) else None
+            rows.append(ForestRow("study", str(s.study), int(s.events), int(s.total), s.proportion, s.ci_low,
+                                  s.ci_high, w))
+        if r.k == 1:
+            rows.append(ForestRow("text", "Single study: its own proportion with its exact 95% CI; not pooled"))
+            continue
+        label = {"random effects": "Random-effects model", "common effect": "Common-effect model (k = 2)",
+                 "no events": "Combined count (no events)", "all events": "Combined count (all events)"}.get(
+                     r.rule, r.rule)
+        rows.append(ForestRow("diamond", label, r.events, r.total, r.estimate, r.ci_low, r.ci_high, None))
+        if r.pi_low is not None and np.isfinite(r.pi_low):
+            rows.append(ForestRow("prediction", "Prediction interval", lo=r.pi_low, hi=r.pi_high))
+        rows.append(ForestRow("text", heterogeneity_text(r)))
+    if test_text:
+        rows.append(ForestRow("text", test_text))
     return rows
 
 
 def _p(p: float) -> str:
-    if not np.isfinite(p):
-        return "NA"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}"
+    """A p-value as R meta prints it, with its relation sign."""
+    if p is None or not np.isfinite(p):
+        return "p not estimable"
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
 
 
 def heterogeneity_text(r) -> str:
-    if r.k < 2:
+    if r.rule in ("no events", "all events"):
+        return r.note[:1].upper() + r.note[1:]
+    if r.rule == "common effect":
+        return "Common effect: τ² cannot be estimated reliably from two studies"
+    if r.k < 2 or r.tau2 is None:
         return "Heterogeneity: not applicable (one study)"
-    return (f"Heterogeneity: I² = {r.i2:.0f}%, τ² = {r.tau2:.4f}, "
-            f"χ²({r.k - 1}) = {r.q:.2f} (p = {_p(r.q_p)})")
+    return (f"Heterogeneity: I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}, "
+            f"χ²({r.k - 1}) = {r.q:.2f} ({_p(r.q_p)})")
 
 
-def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion (%)", method_line: str = ""):
+#: Printed size of a forest plot: A4 text width, and no text below 8 pt at that size.
+FOREST_WIDTH_IN = 7.0
+FONT_BODY, FONT_SMALL, FONT_HEAD = 8.5, 8.0, 9.0
+
+
+def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion (%)", method_line: str = "",
+                reference: float | None = None):
+    """Draw the rows as a forest plot 7 inches wide (printed at full size, no text below 8 pt).
+
+    `reference` draws R meta's dashed vertical line at a pooled estimate.
+    """
     n = len(rows)
-    height = 0.3 * n + 1.6
-    fig = plt.figure(figsize=(11, height))
-    gs = fig.add_gridspec(1, 3, width_ratios=[4.3, 3.4, 3.2], wspace=0.02,
-                          top=1 - 0.45 / height, bottom=0.75 / height)
+    height = 0.24 * n + 1.3
+    fig = plt.figure(figsize=(FOREST_WIDTH_IN, height))
+    gs = fig.add_gridspec(1, 3, width_ratios=[3.0, 2.1, 1.9], wspace=0.03,
+                          top=1 - 0.42 / height, bottom=0.62 / height, left=0.01, right=0.99)
     axl, ax, axr = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
     for a in (axl, ax, axr):  # transparent, so that long text rows can run across columns
         a.patch.set_alpha(0)
@@ -95,28 +115,30 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
         a.axis("off")
     ax.set_ylim(0.4, top + 0.4)
     ax.set_xlim(-0.02, 1.02)
-    head = dict(fontsize=9, fontweight="bold", va="center")
+    head = dict(fontsize=FONT_HEAD, fontweight="bold", va="center")
     axl.text(0.0, top, "Study", **head)
-    axl.text(0.80, top, "Events", ha="right", **head)
+    axl.text(0.78, top, "Events", ha="right", **head)
     axl.text(0.99, top, "Total", ha="right", **head)
-    axr.text(0.04, top, "Proportion (%) [95% CI]", **head)
+    axr.text(0.02, top, "% (95% CI)", **head)
     axr.text(1.0, top, "Weight", ha="right", **head)
     wmax = max([r.weight or 0 for r in rows if r.kind == "study"] + [1])
+    if reference is not None and np.isfinite(reference):
+        ax.axvline(reference, color="#555555", linestyle="--", linewidth=0.8, zorder=0)
     for y, r in zip(ys, rows, strict=True):
         weight = "bold" if r.bold else "normal"
         if r.kind == "text":
-            axl.text(0.0, y, r.label, fontsize=8, va="center", style="italic", clip_on=False)
+            axl.text(0.0, y, r.label, fontsize=FONT_SMALL, va="center", style="italic", clip_on=False)
             continue
-        axl.text(0.0 if r.kind != "study" else 0.03, y, r.label, fontsize=9, va="center", fontweight=weight)
+        axl.text(0.0 if r.kind != "study" else 0.03, y, r.label, fontsize=FONT_BODY, va="center", fontweight=weight)
         if r.kind == "header":
             continue
         if r.events is not None:
-            axl.text(0.80, y, str(r.events), ha="right", fontsize=9, va="center", fontweight=weight)
-            axl.text(0.99, y, str(r.total), ha="right", fontsize=9, va="center", fontweight=weight)
+            axl.text(0.78, y, str(r.events), ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
+            axl.text(0.99, y, str(r.total), ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
         if r.kind == "study":
             ax.plot([r.lo, r.hi], [y, y], color="black", linewidth=1)
-            side = 0.05 + 0.3 * np.sqrt((r.weight or 0) / wmax)
-            ax.add_patch(plt.Rectangle((r.est - side * 0.045, y - side / 2), side * 0.09, side,
+            side = 0.12 + 0.3 * np.sqrt((r.weight if r.weight is not None else wmax * 0.3) / wmax)
+            ax.add_patch(plt.Rectangle((r.est - side * 0.035, y - side / 2), side * 0.07, side,
                                        facecolor=OKABE_ITO["grey"], edgecolor="black", linewidth=0.5))
         elif r.kind == "diamond":
             ax.fill([r.lo, r.est, r.hi, r.est], [y, y + 0.3, y, y - 0.3],
@@ -124,26 +146,26 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
         elif r.kind == "prediction":
             ax.add_patch(plt.Rectangle((r.lo, y - 0.12), r.hi - r.lo, 0.24, facecolor=OKABE_ITO["vermillion"],
                                        edgecolor="black", linewidth=0.5))
-            axr.text(0.04, y, f"[{100 * r.lo:.1f}; {100 * r.hi:.1f}]", fontsize=9, va="center")
+            axr.text(0.02, y, f"({100 * r.lo:.1f}–{100 * r.hi:.1f})", fontsize=FONT_BODY, va="center")
             continue
-        axr.text(0.04, y, _fmt_ci(r.est, r.lo, r.hi), fontsize=9, va="center", fontweight=weight)
+        axr.text(0.02, y, _fmt_ci(r.est, r.lo, r.hi), fontsize=FONT_BODY, va="center", fontweight=weight)
         if r.weight is not None:
-            axr.text(1.0, y, f"{r.weight:.1f}%", ha="right", fontsize=9, va="center", fontweight=weight)
-    ax.set_xticks(np.linspace(0, 1, 6), [f"{int(x * 100)}" for x in np.linspace(0, 1, 6)])
+            axr.text(1.0, y, f"{r.weight:.1f}%", ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
+    ax.set_xticks(np.linspace(0, 1, 6), [f"{int(x * 100)}" for x in np.linspace(0, 1, 6)], fontsize=FONT_BODY)
     ax.set_yticks([])
-    for s in ("left", "right", "top"):
-        ax.spines[s].set_visible(False)
-    ax.set_xlabel(xlabel)
-    fig.suptitle(title, x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=11, fontweight="bold")
+    for sp in ("left", "right", "top"):
+        ax.spines[sp].set_visible(False)
+    ax.set_xlabel(xlabel, fontsize=FONT_BODY)
+    fig.suptitle(title, x=0.01, y=1 - 0.06 / height, ha="left", va="top", fontsize=10, fontweight="bold")
     if method_line:
-        fig.text(0.01, 0.005, method_line, fontsize=8, ha="left", va="bottom", color="#444444")
+        fig.text(0.01, 0.005, method_line, fontsize=FONT_SMALL, ha="left", va="bottom", color="#444444", wrap=True)
     return fig
 
 
 def medians_plot(items, *, title: str):
     """Median PFS/OS per study with CIs; 'not reached' upper limits as open arrows, medians
     not reached as an open arrow from the lower limit."""
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(items) + 1.5))
+    fig, ax = plt.subplots(figsize=(7.0, 0.42 * len(items) + 1.5))
     xmax = 1.0
     for _lab, est, _lo, hi, _nr in items:
         if est is not None:
@@ -155,7 +177,7 @@ def medians_plot(items, *, title: str):
             start = lo if lo is not None else 0.0
             ax.annotate("", xy=(xmax * 0.95, y), xytext=(start, y),
                         arrowprops=dict(arrowstyle="-|>", color="black", lw=1, fill=False))
-            ax.text(start, y + 0.22, "median not reached", fontsize=8)
+            ax.text(start, y - 0.3, "median not reached", fontsize=8, va="top")
             continue
         if lo is not None:
             ax.plot([lo, est], [y, y], color="black", lw=1.2)
@@ -166,6 +188,7 @@ def medians_plot(items, *, title: str):
             ax.plot([est, hi], [y, y], color="black", lw=1.2)
         ax.plot(est, y, "s", color=OKABE_ITO["blue"], markersize=7)
     ax.set_yticks(range(len(items), 0, -1), [it[0] for it in items], fontsize=8.5)
+    ax.set_ylim(0.3, len(items) + 0.6)
     ax.set_xlim(0, xmax)
     ax.set_xlabel("Months since CAR-T infusion")
     ax.set_title(title, loc="left")

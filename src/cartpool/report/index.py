@@ -3,87 +3,58 @@ and PDF report, and to the pooled comparison."""
 
 from __future__ import annotations
 
-import pandas as pd
+from pathlib import Path
 
-from .. import audit as audit_mod
+from markupsafe import Markup
+
+from ..analysis import audit as audit_mod
+from ..analysis.study import StudyAnalysis
 from ..data.load import StudyData
-from ..outcomes import km_survival, outcome_count, reported_survival
-from .html import esc, pct, table
+from ..domain import registry
+from . import format as fmt
+from .render import Table, render
 
-STYLE_FILE = "style.css"
+STYLE_FILE = Path(__file__).parent / "style.css"
+HEADLINE = ("orr", "cr_or_better", "crs_ge3")
 
 
-def _median(sd: StudyData, ep: str) -> str:
-    main = sd.study.patients.population if sd.study.patients else next(iter(sd.study.populations))
-    pts = [p for p in km_survival(sd) if p.endpoint == ep and p.kind == "median"]
-    rep = [p for p in reported_survival(sd) if p.endpoint == ep and p.kind == "median"]
-    # the main population's median, else the one reported for another whole-cohort population
-    pts = pts or [p for p in rep if p.population == main] or rep[:1]
-    if not pts:
-        return "—"
-    p = pts[0]
+def _median(a: StudyAnalysis, endpoint: str) -> str:
+    p = a.headline_median(endpoint)
+    if p is None:
+        return fmt.MISSING_TEXT
     v = "NR" if p.value is None else f"{p.value:.1f}"
-    return v + (" (KM)" if p.source != "reported" else "")
+    return v + (" (KM)" if p.recomputed else "")
 
 
 def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
-    from pathlib import Path
-
-    css = (Path(__file__).parent / STYLE_FILE).read_text(encoding="utf-8")
+    """The index page: one row per study with its headline numbers (see `HEADLINE`)."""
     rows = []
     for sd in studies:
+        a = StudyAnalysis(sd)
         s = sd.study
-        pop = s.patients.population if s.patients else next(iter(s.populations))
-        n = sd.population_size(pop)
-        cells = {}
-        for key, label in (("orr", "ORR"), ("cr_or_better", "CR or better"), ("crs_ge3", "CRS ≥3")):
-            c = outcome_count(sd, key)
-            cells[label] = f"{pct(c.proportion)} ({c.events}/{c.total})" if c.available else "—"
-        a = audit_mod.audit_frame(audit_mod.audit_study(sd))
-        st = a["status"].value_counts() if not a.empty else pd.Series(dtype=int)
-        links = f'<a href="{esc(s.id)}.html">HTML</a>' + (f' · <a href="{esc(s.id)}.pdf">PDF</a>' if with_pdf else "")
-        rows.append({
-            "Study": f'<a href="{esc(s.id)}.html">{esc(s.label)}</a><br><small>{links}</small>',
-            "Disease / setting": esc(f"{s.disease_group} / {'R/R' if s.setting.value != 'frontline' else 'Frontline'}"),
-            "Targets": esc(", ".join(s.targets.value)),
-            "N": esc(n if n is not None else "—"),
-            **{k: esc(v) for k, v in cells.items()},
-            "Median PFS (mo)": esc(_median(sd, "pfs")),
-            "Median OS (mo)": esc(_median(sd, "os")),
-            "Audit": (f"{len(a)} checked: {int(st.get(audit_mod.CONSISTENT, 0) + st.get(audit_mod.ROUNDING, 0))} "
-                      f"consistent, {int(st.get(audit_mod.INCONSISTENT, 0))} inconsistent"),
-        })
-    df = pd.DataFrame(rows)
-    numeric = {"N", "ORR", "CR or better", "CRS ≥3", "Median PFS (mo)", "Median OS (mo)"}
-    body = table(df, caption="Studies (key numbers; audit: reported numbers checked against recomputation)",
-                 numeric=numeric, html_cols=set(df.columns))
-    pdf_link = ' · <a href="pooled.pdf">PDF</a>' if with_pdf else ""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>cartpool: CAR-T in plasma cell leukemia and multiple myeloma</title>
-<style>
-{css}
-</style>
-</head>
-<body class="cartpool">
-<nav class="cp-nav" aria-label="Site"><a href="index.html">Index</a><a href="pooled.html">Pooled comparison</a></nav>
-<main class="cartpool-page cp-wide">
-<h1>CAR-T cell therapy in plasma cell leukemia and multiple myeloma</h1>
-<p class="cp-prose">What the published evidence says, study by study and side by side. Every number links to
-its source in the study reports; where per-patient data allow, numbers are recomputed and checked
-against what the paper printed.</p>
-<h2 id="pooled">Pooled comparison</h2>
-<p class="cp-prose"><a href="pooled.html">All studies side by side</a>{pdf_link}: forest plots by disease and
-setting, survival, and the audit summary.</p>
-<h2 id="studies">Study reports</h2>
-{body}
-<p class="cp-prose"><small>R/R: relapsed/refractory. ORR: overall response (PR or better). KM: median recomputed by Kaplan-Meier from the
-per-patient table; otherwise as reported. NR: not reached. —: not reported. Tables behind every figure are
-in <code>tables/</code>, figures in <code>figures/</code>.</small></p>
-</main>
-</body>
-</html>
-"""
+        out = a.outcomes.set_index("outcome")
+        cells = []
+        for key in HEADLINE:
+            r = out.loc[key]
+            ok = r["events"] is not None and r["events"] == r["events"] and r["total"]
+            cells.append(("≥ " if r["bound"] == "at least" else "") + f"{fmt.pct(r['estimate'])} "
+                         f"({int(r['events'])}/{int(r['total'])})" if ok else fmt.MISSING_TEXT)
+        st = a.audit["status"].value_counts() if not a.audit.empty else {}
+        links = Markup('<a href="{}.html">HTML</a>').format(s.id)
+        if with_pdf:
+            links += Markup(' · <a href="{}.pdf">PDF</a>').format(s.id)
+        rows.append([
+            Markup('<a href="{0}.html">{1}</a><br><small>{2}</small>').format(s.id, s.label, links),
+            f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}",
+            ", ".join(s.targets.value), fmt.number(a.n_main, 0) if a.n_main is not None else fmt.MISSING_TEXT,
+            *cells, _median(a, "pfs"), _median(a, "os"),
+            f"{len(a.audit)} checked: {int(st.get(audit_mod.CONSISTENT, 0) + st.get(audit_mod.ROUNDING, 0))} "
+            f"consistent, {int(st.get(audit_mod.INCONSISTENT, 0))} inconsistent",
+        ])
+    heads = [registry.outcome(k).short for k in HEADLINE]
+    numeric = {"N", *heads, "Median PFS (months)", "Median OS (months)"}
+    table = Table("Studies (key numbers; checks: printed numbers recomputed and compared)",
+                  ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
+                   "Checks"], rows, numeric=numeric)
+    return str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
+                      with_pdf=with_pdf))

@@ -1,6 +1,9 @@
-"""The pooled cross-study report: studies table, forest plots by disease and by setting,
-comparability rules, survival side by side, audit summary, machine-readable results and a
-data-driven interpretation. Adding a study folder flows into every table and plot."""
+"""The pooled report: renders a `cartpool.analysis.pooled.PooledAnalysis`.
+
+Each method returns a `Fragment` for one notebook cell: HTML from a Jinja2 template, figures from
+`cartpool.plots`, and CSVs written straight from the analysis frames (`pooled-estimates.csv`,
+`pooled-inputs.csv`, ...). Nothing here computes an estimate.
+"""
 
 from __future__ import annotations
 
@@ -8,411 +11,319 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
-from .. import audit as audit_mod
-from ..data.load import StudyData, load_all
-from ..outcomes import OUTCOMES, km_curves, km_survival, mixed_targets, outcome_table, reported_survival
-from ..plots.forest import forest_plot, forest_rows, medians_plot
-from ..stats.meta import METHOD_LABELS, leave_one_out, subgroup_analysis
-from ..stats.summaries import approximate_curve, pool_landmark
-from .html import MISSING_TEXT, ci, esc, figure, missing, note, pct, save_table, table
-from .study import DOC_TYPES, Fragment
+from ..analysis import audit as audit_mod
+from ..analysis import pooled as P
+from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD
+from ..domain import registry
+from ..domain import survival as srules
+from ..plots.forest import ForestGroup, forest_plot, forest_rows, medians_plot
+from . import format as fmt
+from . import labels
+from .render import Figures, Fragment, Table, cell, render, write_csv
 
-PRIMARY_METHOD = "glmm"
-SENSITIVITY_METHOD = "logit"
-RESULT_COLUMNS = ["outcome", "view", "subgroup", "analysis", "method", "k", "events", "total", "estimate",
-                  "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "p", "studies"]
-
-
-LOO_GLMM_MAX_K = 30  # above this, leave-one-out uses the closed-form logit model (k GLMM fits is O(k^2))
+GROUP_NOTES = {P.PRIMARY: "", P.CONTEXT: "context"}
 
 
-class PooledReport:
-    def __init__(self, studies: list[StudyData], output_dir: Path | str | None = None, *, draw: bool = True):
-        self.draw = draw  # False: compute every estimate but draw no figure (benchmarks, tests)
-        self.studies = studies
-        self.by_id = {s.study.id: s for s in studies}
+def _f(x):
+    return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else x
+
+
+class PooledPage:
+    """Renders the pooled analysis.
+
+    Parameters
+    ----------
+    analysis : PooledAnalysis
+    output_dir : path, optional
+        Where figures (``figures/pooled/``) and tables (``tables/pooled-*.csv``) are written.
+    """
+
+    def __init__(self, analysis: P.PooledAnalysis, output_dir: Path | str | None = None):
+        self.a = analysis
         self.out = Path(output_dir) if output_dir else None
-        self.primary = outcome_table(studies, bcma_only=True)
-        self.all_patients = outcome_table(studies, bcma_only=False)
-        self.results: list[dict] = []
-        self._fig_n = 0
+        self.figures = Figures(self.out / "figures" / "pooled" if self.out else None)
 
     @classmethod
-    def load(cls, *, data_dir="data/studies", output_dir=None) -> PooledReport:
-        return cls(load_all(data_dir), output_dir)
+    def load(cls, *, data_dir="data/studies", output_dir=None) -> PooledPage:
+        return cls(P.PooledAnalysis.load(data_dir), output_dir)
 
-    # --- helpers ------------------------------------------------------------------------------
+    def _csv(self, df: pd.DataFrame, name: str) -> None:
+        write_csv(df, self.out / "tables" / f"{name}.csv" if self.out else None)
 
-    def _fig(self, fig, name, alt, caption) -> str:
-        if not self.draw:
-            import matplotlib.pyplot as plt
+    # --- studies -------------------------------------------------------------------------------
 
-            plt.close(fig)
-            return ""
-        self._fig_n += 1
-        path = self.out / "figures" / "pooled" / f"{self._fig_n:02d}-{name}.png" if self.out else None
-        return figure(fig, alt=alt, caption=f"Figure {self._fig_n}. {caption}", save_to=path)
+    def studies(self) -> Fragment:
+        st = self.a.studies
+        self._csv(st, "pooled-studies")
+        rows = []
+        for r in st.itertuples():
+            rows.append([Markup('<a href="{}.html">{}</a>').format(r.study_id, r.study), r.design, r.setting,
+                         r.disease, r.targets, cell(None if pd.isna(r.n) else int(r.n)),
+                         r.follow_up or "not reported", r.crs_grading,
+                         labels.sentence_case(labels.document_type(r.document_type).split(" (")[0])])
+        t = Table("Studies included", ["Study", "Design", "Setting", "Disease", "Target(s)", "N", "Median follow-up",
+                                       "CRS scale", "Source"], rows, numeric={"N"},
+                  row_ids=[f"study-{i}" for i in st["study_id"]], compact=True)
+        return render("pooled_studies.html.j2", table=t)
 
-    def _save(self, df: pd.DataFrame, name: str) -> None:
-        if self.out is not None:
-            save_table(df, self.out / "tables" / f"pooled-{name}.csv")
+    # --- outcomes ------------------------------------------------------------------------------
 
-    # --- 1. studies table -----------------------------------------------------------------------
+    def outcomes(self, section: str | None = None) -> Fragment:
+        """Every pooled outcome of the registry (optionally one section), each with its forest plot,
+        its estimates by group, and what differs between studies."""
+        self._write_estimates()
+        parts = [self.outcome(o.key) for o in registry.OUTCOMES if o.pooled and (section is None or o.section == section)]
+        return Fragment(Markup("").join(parts))
 
-    def studies_table(self) -> Fragment:
-        rows, ids = [], []
-        for sd in self.studies:
-            s = sd.study
-            pop = s.patients.population if s.patients else next(iter(s.populations))
-            n = sd.population_size(pop)
-            fu = [r for r in sd.results if r.endpoint == "follow_up" and r.statistic == "median"]
-            rows.append({
-                "Study": f'<a href="{esc(s.id)}.html">{esc(s.label)}</a>',
-                "Design": esc(getattr(s.design, "value", "not reported")),
-                "Setting": esc(s.setting_label),
-                "Disease": esc(s.disease_group),
-                "Target(s)": esc(", ".join(s.targets.value)),
-                "N": esc(n if n is not None else MISSING_TEXT),
-                "Median follow-up": esc("; ".join(f"{r.value} {r.unit}" for r in fu) or "not reported"),
-                "CRS scale": esc(getattr(s.crs_grading, "value", "not reported")),
-                "Document": esc(DOC_TYPES[s.document_type].split(" (")[0]),
-            })
-            ids.append(f"study-{s.id}")
-        df = pd.DataFrame(rows)
-        html = table(df, caption="Studies included", numeric={"N"}, html_cols=set(df.columns))
-        # give each row an anchor so that study reports can link to their row
-        for rid in ids:
-            html = html.replace("<tr><td><a", f'<tr id="{rid}"><td><a', 1)
-        plain = df.copy()
-        for c in plain.columns:
-            plain[c] = plain[c].str.replace(r"<[^>]+>", "", regex=True)
-        self._save(plain, "studies")
-        return Fragment(html)
-
-    # --- 2. forest plots --------------------------------------------------------------------------
-
-    def _available(self, frame: pd.DataFrame, key: str) -> pd.DataFrame:
-        t = frame[(frame["outcome"] == key)].copy()
-        t = t[t["events"].notna() & t["total"].notna() & (t["total"] > 0)]
-        t["events"], t["total"] = t["events"].astype(int), t["total"].astype(int)
-        return t
-
-    def _record(self, key, view, res, analysis, method):
-        def row(subgroup, r, studies):
-            self.results.append({
-                "outcome": key, "view": view, "subgroup": subgroup, "analysis": analysis, "method": method,
-                "k": r.k, "events": r.events, "total": r.total, "estimate": r.estimate, "ci_low": r.ci_low,
-                "ci_high": r.ci_high, "pi_low": r.pi_low, "pi_high": r.pi_high, "tau2": r.tau2, "i2": r.i2,
-                "q": r.q, "p": r.q_p, "studies": ";".join(map(str, studies))})
-
-        for name, r in res.subgroups.items():
-            if len(res.subgroups) > 1:
-                row(name, r, r.studies["study"])
-        row("all", res.overall, res.overall.studies["study"])
-        if len(res.subgroups) > 1:
-            self.results.append({"outcome": key, "view": view, "subgroup": "test for subgroup differences",
-                                 "analysis": analysis, "method": method, "k": res.overall.k, "q": res.q_between,
-                                 "p": res.p_between, "studies": f"df={res.df}"})
+    def _write_estimates(self) -> None:
+        if getattr(self, "_written", False):
+            return
+        est, inputs = self.a.estimates, self.a.inputs
+        self._csv(est, "pooled-estimates")
+        self._csv(inputs, "pooled-inputs")
+        for key in est["outcome"].unique():
+            self._csv(est[est["outcome"] == key], f"pooled-estimates-{key}")
+        loo = self.a.leave_one_out
+        if not loo.empty:
+            self._csv(loo, "pooled-leave-one-out")
+        self._written = True
 
     def outcome(self, key: str) -> Fragment:
-        """Forest plots of one outcome by disease and by setting, with sensitivity analyses."""
-        o = next(x for x in OUTCOMES if x.key == key)
-        t = self._available(self.primary, key)
-        missing_ = sorted(set(self.primary[self.primary["outcome"] == key]["label"]) - set(t["label"]))
-        miss_txt = (f"Not available from: {', '.join(missing_)} (not reported, or not derivable from what "
-                    "is printed).") if missing_ else "Available from every study."
+        spec = registry.outcome(key)
+        res = self.a.outcome(key)
+        t = res.inputs
+        anchor = f"outcome-{key}"
         if t.empty:
-            return Fragment(missing(f"{o.label}: no study reports it."))
-        parts = [f"<p class='cp-prose'>{esc(miss_txt)}</p>"]
-        if len(t) < 2:
-            r = t.iloc[0]
-            parts.append(missing(f"Only one study ({r['label']}: {r['events']}/{r['total']}) reports this outcome; "
-                                 "nothing to pool."))
-            return Fragment("".join(parts))
-        flags = []
-        if t["setting"].nunique() > 1:
-            flags.append("The overall diamond pools frontline and relapsed/refractory cohorts: read it together "
-                         "with the view by setting below.")
-        if key.startswith("crs") and t["crs_grading"].nunique() > 1:
-            flags.append("CRS grading differs between studies (" + ", ".join(
-                f"{r.label}: {r.crs_grading}" for r in t.itertuples()) + "); see the sensitivity analysis "
-                "restricted to ASTCT-graded studies.")
-        subsets = [f"{r.label}: {r.subset}" for r in t.itertuples() if r.subset != "all patients"]
+            return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=None, table=None, notes=[],
+                          missing="No study reports it.", interpretation="", sensitivity=None)
+        missing = (f"Not available from: {', '.join(res.missing)} (not reported, or not derivable from what is "
+                   "printed)." if res.missing else "Available from every study.")
+        notes = self._notes(spec, t)
+        groups = [ForestGroup(g, r, GROUP_NOTES[res.roles[g]]) for g, r in res.groups.items()]
+        test_text = ""
+        if res.test.tested:
+            test_text = (f"Test for subgroup differences (PCL groups): χ² = {res.test.q:.2f}, df = {res.test.df} "
+                         f"({fmt.p_value(res.test.p)})")
+        elif len([g for g in res.roles.values() if g == P.PRIMARY]) > 1:
+            test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
+        primary = next((r for g, r in res.groups.items() if res.roles[g] == P.PRIMARY and r.k > 1), None)
+        fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
+                          method_line=self._method_line(res), reference=primary.estimate if primary else None)
+        alt = "; ".join(f"{g}: {self._estimate_text(r)}" for g, r in res.groups.items())
+        figure = self.figures.embed(
+            fig, name=f"forest-{key}",
+            alt=f"Forest plot of {labels.lower_first(spec.label)} by disease and setting: {alt}",
+            caption=f"{spec.label}: each study's proportion with its exact 95% CI (squares sized by weight within "
+                    "the group), the pooled estimate of each group with two or more studies (diamond) and its "
+                    "prediction interval where estimable (bar). Plasma cell leukemia groups answer the question; "
+                    "multiple myeloma groups are context. The dashed line marks the pooled estimate of "
+                    "relapsed/refractory PCL." if primary else
+                    f"{spec.label}: each study's proportion with its exact 95% CI; groups with one study are not "
+                    "pooled.")
+        rows = []
+        for g, r in res.groups.items():
+            rows.append([g + (" (context)" if res.roles[g] == P.CONTEXT else ""), str(r.k), fmt.count(r.events, r.total),
+                         self._estimate_text(r), fmt.ci(r.small_ci_low, r.small_ci_high) if r.small_ci_low is not None
+                         else fmt.MISSING_TEXT,
+                         fmt.pct_ci(r.bayes_estimate, r.bayes_low, r.bayes_high) if r.bayes_estimate is not None
+                         else fmt.MISSING_TEXT,
+                         fmt.ci(r.pi_low, r.pi_high) if r.pi_low is not None else fmt.MISSING_TEXT,
+                         labels.sentence_case(r.note) if r.note else ""])
+        table = Table(f"{spec.label}: estimates by group", ["Group", "Studies", "Events/patients",
+                                                            "Estimate (95% CI)", "Small-sample 95% CI",
+                                                            "Bayesian (95% CrI)", "95% prediction interval", "Note"],
+                      rows, numeric={"Studies", "Events/patients", "Estimate (95% CI)", "Small-sample 95% CI",
+                                     "Bayesian (95% CrI)", "95% prediction interval"}, compact=True)
+        return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=table, notes=notes,
+                      missing=missing, interpretation=self._interpretation(spec, res), sensitivity=None)
+
+    @staticmethod
+    def _estimate_text(r) -> str:
+        return fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)
+
+    def _method_line(self, res) -> str:
+        if any(r.rule == "random effects" for r in res.groups.values()):
+            return ("Random effects: logistic-normal model (GLMM), τ² by maximum likelihood; study CIs Clopper-Pearson; "
+                    "prediction interval t-based.")
+        return "Study CIs Clopper-Pearson; groups with one study are shown, not pooled."
+
+    def _notes(self, spec: registry.OutcomeSpec, t: pd.DataFrame) -> list[str]:
+        notes = []
+        for f in spec.comparability:
+            if f in t.columns and t[f].nunique() > 1:
+                what = labels.humanise(f).lower()
+                notes.append(f"Definitions differ between studies ({what}): "
+                             + "; ".join(f"{r.study}: {r[f] if isinstance(r, dict) else getattr(r, f)}"
+                                         for r in t.itertuples()) + ".")
+        subsets = [f"{r.study}: {r.subset}" for r in t.itertuples() if r.subset != "all patients"]
         if subsets:
-            flags.append("Primary analysis restricted to BCMA-directed patients where a cohort mixes targets: "
-                         + "; ".join(subsets) + ".")
-        derived = [f"{r.label} ({r.note})" for r in t.itertuples() if r.source.startswith("derived")]
+            notes.append("Where a cohort mixes CAR targets, the primary analysis uses its BCMA-directed patients: "
+                         + "; ".join(subsets) + ". All patients are a sensitivity analysis.")
+        derived = [f"{r.study} ({r.how}{': ' + r.detail if r.detail else ''})" for r in t.itertuples() if r.derived]
         if derived:
-            flags.append("Counts derived from printed percentages or categories: " + "; ".join(derived) + ".")
-        if flags:
-            parts.append(note("<br>".join(esc(f) for f in flags)))
-        for view, col in (("disease", "disease"), ("setting", "setting")):
-            if view == "setting" and t["setting"].nunique() < 2:
-                parts.append(missing("All studies reporting this outcome share one setting; no view by setting."))
+            notes.append("Counts derived rather than printed: " + "; ".join(derived) + ".")
+        bounds = [f"{r.study} ({r.bound} {r.events}/{r.total})" for r in t.itertuples() if r.bound]
+        if bounds:
+            notes.append("Bounds, not measured counts, enter as printed: " + "; ".join(bounds) + ".")
+        return notes
+
+    def _interpretation(self, spec, res) -> str:
+        bits = []
+        for g, r in res.groups.items():
+            if r.k == 1:
+                bits.append(f"{g}: one study, {fmt.count(r.events, r.total)} ({self._estimate_text(r)})")
+            else:
+                bits.append(f"{g}: {self._estimate_text(r)} from {r.k} studies and {r.total} patients"
+                            + (f" ({r.note})" if r.note else ""))
+        return f"{spec.label}. " + "; ".join(bits) + "."
+
+    # --- sensitivity (appendix) ----------------------------------------------------------------
+
+    def sensitivity(self) -> Fragment:
+        blocks = []
+        for o in registry.OUTCOMES:
+            if not o.pooled:
                 continue
-            res = subgroup_analysis(t["events"], t["total"], t[col], labels=list(t["label"]),
-                                    method=PRIMARY_METHOD)
-            self._record(key, view, res, "primary (BCMA-directed)", PRIMARY_METHOD)
-            if not self.draw:
-                parts.append(self._interpretation(o.label, res) if view == "disease" else "")
+            res = self.a.outcome(o.key)
+            rows = [[r.subgroup, r.analysis, str(int(r.k)), self._row_estimate(r), cell(r.note)]
+                    for r in res.sensitivity.itertuples()]
+            loo = res.leave_one_out
+            loo_rows = [[r.subgroup, r.omitted, str(int(r.k)), fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)]
+                        for r in loo.itertuples()] if not loo.empty else []
+            if not rows and not loo_rows:
                 continue
-            rows = forest_rows(res)
-            fig = forest_plot(rows, title=f"{o.label} by {view}",
-                              method_line=(f"Random effects: {METHOD_LABELS[PRIMARY_METHOD]}; τ² by maximum "
-                                           "likelihood; 95% CI of each study: Clopper-Pearson; prediction interval: "
-                                           "metafor convention (z, √(SE² + τ²))."))
-            subs = "; ".join(f"{g}: {pct(r.estimate)} {ci(r.ci_low, r.ci_high)}, k = {r.k}"
-                             for g, r in res.subgroups.items())
-            ov = res.overall
-            parts.append(self._fig(
-                fig, f"forest-{key}-{view}",
-                alt=(f"Forest plot of {o.label.lower()} by {view}: {subs}; overall {pct(ov.estimate)} "
-                     f"{ci(ov.ci_low, ov.ci_high)}; prediction interval {ci(ov.pi_low, ov.pi_high)}; "
-                     f"test for subgroup differences p = {res.p_between:.2f}"),
-                caption=(f"{o.label}: study proportions with exact 95% CIs (squares sized by weight), pooled "
-                         f"estimates by {view} (diamonds) with their heterogeneity, the overall estimate and the "
-                         "95% prediction interval (bar).")))
-            if view == "disease":
-                parts.append(self._interpretation(o.label, res))
-        parts.append(self._sensitivity(key, t))
-        return Fragment("".join(parts))
+            blocks.append({
+                "label": o.label,
+                "table": Table(f"{o.label}: sensitivity analyses", ["Group", "Analysis", "Studies", "Estimate (95% CI)",
+                                                                    "Note"], rows,
+                               numeric={"Studies", "Estimate (95% CI)"}, compact=True) if rows else None,
+                "loo": Table(f"{o.label}: leave-one-out", ["Group", "Study left out", "Studies", "Estimate (95% CI)"],
+                             loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
+            })
+        return render("pooled_sensitivity.html.j2", blocks=blocks)
 
-    def _interpretation(self, label: str, res) -> str:
-        bits = [f"{g} {pct(r.estimate)} {ci(r.ci_low, r.ci_high)} (k = {r.k}, {r.events}/{r.total})"
-                for g, r in res.subgroups.items()]
-        txt = f"{label}: " + " vs ".join(bits)
-        if np.isfinite(res.p_between):
-            txt += f"; test for subgroup difference p = {res.p_between:.2f}"
-        ov = res.overall
-        txt += (f". Overall {pct(ov.estimate)} {ci(ov.ci_low, ov.ci_high)} with I² = {ov.i2:.0f}%"
-                + (f" and a 95% prediction interval of {ci(ov.pi_low, ov.pi_high)}" if np.isfinite(ov.pi_low) else "")
-                + ".")
-        small = [g for g, r in res.subgroups.items() if r.k < 3]
-        if small:
-            txt += f" Subgroups with fewer than three studies ({', '.join(small)}) give imprecise pooled values."
-        return f"<p class='cp-prose cp-interpret'>{esc(txt)}</p>"
+    @staticmethod
+    def _row_estimate(r) -> str:
+        return fmt.pct_ci(_f(r.estimate), _f(r.ci_low), _f(r.ci_high))
 
-    def _sensitivity(self, key: str, t: pd.DataFrame) -> str:
-        rows = []
-
-        def add(analysis, frame, method):
-            if len(frame) < 2:
-                rows.append({"Analysis": analysis, "k": len(frame), "Pooled % (95% CI)": "fewer than 2 studies",
-                             "I²": MISSING_TEXT, "τ²": MISSING_TEXT})
-                return
-            res = subgroup_analysis(frame["events"], frame["total"], ["all"] * len(frame),
-                                    labels=list(frame["label"]), method=method)
-            self._record(key, "overall", res, analysis, method)
-            r = res.overall
-            rows.append({"Analysis": analysis, "k": r.k,
-                         "Pooled % (95% CI)": f"{pct(r.estimate)} {ci(r.ci_low, r.ci_high)}",
-                         "I²": f"{r.i2:.0f}%", "τ²": f"{r.tau2:.4f}"})
-
-        add("Primary: GLMM, BCMA-directed patients", t, PRIMARY_METHOD)
-        add("Inverse-variance logit (REML τ²)", t, SENSITIVITY_METHOD)
-        add("Freeman-Tukey double arcsine (REML τ²)", t, "ft")
-        allp = self._available(self.all_patients, key)
-        if any(mixed_targets(self.by_id[s]) for s in allp["study_id"]):
-            add("All patients, including non-BCMA targets (GLMM)", allp, PRIMARY_METHOD)
-        if key.startswith("crs"):
-            astct = t[t["crs_grading"] == "ASTCT"]
-            add("ASTCT-graded studies only (GLMM)", astct, PRIMARY_METHOD)
-        rr = t[t["setting"] == "Relapsed/refractory"]
-        if 0 < len(rr) < len(t):
-            add("Relapsed/refractory cohorts only (GLMM)", rr, PRIMARY_METHOD)
-        out = table(pd.DataFrame(rows), caption="Sensitivity analyses", numeric={"k", "Pooled % (95% CI)", "I²", "τ²"})
-        loo_method = PRIMARY_METHOD if len(t) <= LOO_GLMM_MAX_K else SENSITIVITY_METHOD
-        loo = leave_one_out(t["events"], t["total"], labels=list(t["label"]), method=loo_method)
-        lrows = pd.DataFrame({"Study left out": loo["omitted"], "k": loo["k"],
-                              "Pooled % (95% CI)": [f"{pct(e)} {ci(lo, hi)}" for e, lo, hi in
-                                                    zip(loo["estimate"], loo["ci_low"], loo["ci_high"], strict=True)],
-                              "I²": [f"{v:.0f}%" for v in loo["i2"]]})
-        self._save(loo.assign(outcome=key), f"leave-one-out-{key}")
-        cap = ("Leave-one-out (GLMM)" if loo_method == PRIMARY_METHOD else
-               f"Leave-one-out (inverse-variance logit: with more than {LOO_GLMM_MAX_K} studies, k GLMM refits "
-               "would dominate the build)")
-        return out + table(lrows, caption=cap, numeric={"k", "Pooled % (95% CI)", "I²"})
-
-    def comparability(self) -> Fragment:
-        items = [
-            "Pooled only within an outcome defined the same way: grade ≥3 adverse events measured at a later "
-            "timepoint (for example 'persisting at 1 month') are not pooled with 'ever grade ≥3'.",
-            "Subgroups by disease (PCL vs MM) and a second view by setting (frontline vs relapsed/refractory); "
-            "an overall estimate that mixes settings is flagged.",
-            "CRS grading scales are listed per study (ASTCT vs Lee 2014); CRS outcomes have a sensitivity analysis "
-            "restricted to ASTCT-graded studies.",
-            "Cohorts mixing CAR targets enter the primary analysis with their BCMA-directed patients only, taken from "
-            "the per-patient table; the all-patients version is a sensitivity analysis.",
-            "Counts a paper prints only as a percentage are used when exactly one whole number of the stated N "
-            "gives that percentage, and are labelled as derived; otherwise the study is left out of that outcome.",
-            "Primary model: GLMM (random-intercept logistic regression), as in R meta's metaprop; inverse-variance "
-            "logit and Freeman-Tukey as sensitivity analyses; leave-one-out for every outcome.",
-        ]
-        rows = []
-        for sd in self.studies:
-            s = sd.study
-            rows.append({"Study": s.label, "CRS scale": getattr(s.crs_grading, "value", "not reported"),
-                         "ICANS scale": getattr(s.icans_grading, "value", "not reported"),
-                         "CTCAE": getattr(s.ctcae_version, "value", "not reported"),
-                         "Targets": ", ".join(s.targets.value),
-                         "Mixed targets": "yes" if mixed_targets(sd) else "no"})
-        return Fragment("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
-                        + table(pd.DataFrame(rows), caption="Grading scales and targets by study"))
-
-    # --- 3. survival ----------------------------------------------------------------------------
+    # --- survival ------------------------------------------------------------------------------
 
     def survival(self) -> Fragment:
-        parts = []
-        pts = []
-        for sd in self.studies:
-            main = sd.study.patients.population if sd.study.patients else next(iter(sd.study.populations))
-            fu = [r for r in sd.results if r.endpoint == "follow_up" and r.statistic == "median"]
-            fu_txt = f"FU {fu[0].value} {fu[0].unit}" if fu else "FU n/r"
-            km = [p for p in km_survival(sd) if p.kind == "median"]
-            meds = [p for p in reported_survival(sd) if p.kind == "median"]
-            rep = [p for p in meds if p.population == main] or [
-                p for p in meds if p.population == meds[0].population] if meds else []
-            for p in (km or rep):
-                pts.append((sd.study.label, p, fu_txt))
-        for ep, name in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
-            items = [(f"{lab} ({'KM' if p.source != 'reported' else 'reported'}; {fu})", p.value, p.ci_low,
-                      p.ci_high, p.high_not_reached) for lab, p, fu in pts if p.endpoint == ep]
-            if not items:
-                parts.append(missing(f"{name}: no study reports a median."))
+        med = self.a.medians
+        self._csv(med, "pooled-medians")
+        figures = []
+        fu = {r.study: r.follow_up for r in self.a.studies.itertuples()}
+        for spec in registry.SURVIVAL:
+            sub = med[med["endpoint"] == spec.endpoint]
+            if sub.empty:
                 continue
-            fig = medians_plot(items, title=f"Median {name.lower()} by study")
+            items = [(f"{r.study} ({'Kaplan-Meier' if r.source != srules.SOURCE_REPORTED else 'printed'}"
+                      f"{'; follow-up ' + fu[r.study] if fu.get(r.study) else ''})",
+                      _f(r.value), _f(r.ci_low), _f(r.ci_high), bool(r.high_not_reached)) for r in sub.itertuples()]
             desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
-            parts.append(self._fig(fig, f"medians-{ep}", alt=f"Median {name.lower()} with 95% CIs by study: {desc}",
-                                   caption=f"Median {name.lower()} (months) with 95% CI; an open arrow marks a limit "
-                                           "(or a median) not reached. KM = recomputed from the per-patient table. "
-                                           "Median follow-up (FU) beside each study."))
-        parts.append(self._landmarks())
-        parts.append(self._overlay())
-        return Fragment("".join(parts))
+            figures.append(self.figures.embed(
+                medians_plot(items, title=f"Median {spec.label.lower()} by study"), name=f"medians-{spec.key}",
+                alt=f"Median {spec.label.lower()} with 95% CIs by study: {desc}",
+                caption=f"Median {spec.label.lower()} (months) with its 95% CI; an open arrow marks a limit (or a "
+                        "median) not reached. Kaplan-Meier: recomputed from the per-patient table."))
+        lm = self.a.landmarks
+        self._csv(lm, "pooled-landmarks")
+        est = self.a.estimates
+        lrows = []
+        for r in est[est["analysis"].str.startswith("landmark")].itertuples():
+            ep, months = r.outcome.split("_")
+            studies = lm[(lm["endpoint"] == ep) & (lm["months"] == float(months.rstrip("m"))) & (lm["group"] == r.subgroup)]
+            per = "; ".join(f"{s.study} {fmt.pct_ci(s.value, _f(s.ci_low), _f(s.ci_high))}" for s in studies.itertuples())
+            pooled = self._row_estimate(r) if r.rule == "random effects" else labels.sentence_case(r.note)
+            lrows.append([f"{ep.upper()} at {int(months.rstrip('m')) // 12} year{'s' if int(months.rstrip('m')) > 12 else ''}",
+                          r.subgroup, str(int(r.k)), per, pooled])
+        ltable = Table("Landmark survival by group, pooled on the log(−log) scale where two or more studies report it",
+                       ["Landmark", "Group", "Studies", "Each study (95% CI)", "Pooled (95% CI)"], lrows,
+                       numeric={"Studies"}, compact=True) if lrows else None
+        overlay = self._overlay()
+        return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay)
 
-    def _landmarks(self) -> str:
-        rows, out = [], []
-        points = {sd.study.id: km_survival(sd) + reported_survival(sd) for sd in self.studies}
-        for ep in ("pfs", "os"):
-            for t in (12.0, 24.0):
-                items = []
-                for sd in self.studies:
-                    cands = [p for p in points[sd.study.id]
-                             if p.endpoint == ep and p.kind == "landmark" and abs(p.time_months - t) < 0.01
-                             and p.value is not None and p.ci_low is not None and p.ci_high is not None]
-                    if cands:
-                        items.append((sd.study.label, cands[0]))
-                label = f"{ep.upper()} at {t / 12:g} year{'s' if t > 12 else ''}"
-                if len(items) < 2:
-                    rows.append({"Landmark": label, "k": len(items), "Studies": ", ".join(i[0] for i in items) or "none",
-                                 "Pooled (95% CI)": "fewer than 2 studies report it"})
-                    continue
-                s = [p.value for _, p in items]
-                if any(v <= 0 or v >= 1 for v in s):
-                    rows.append({"Landmark": label, "k": len(items), "Studies": ", ".join(i[0] for i in items),
-                                 "Pooled (95% CI)": "not poolable on log(−log): a rate of 0% or 100%"})
-                    continue
-                r = pool_landmark(s, [p.ci_low for _, p in items], [p.ci_high for _, p in items],
-                                  labels=[i[0] for i in items])
-                per = "; ".join(f"{lab} {pct(p.value)} {ci(p.ci_low, p.ci_high)}" for lab, p in items)
-                rows.append({"Landmark": label, "k": r.k, "Studies": per,
-                             "Pooled (95% CI)": f"{pct(r.estimate)} {ci(r.ci_low, r.ci_high)}; I² {r.i2:.0f}%"})
-                self.results.append({"outcome": f"{ep}_{int(t)}m", "view": "overall", "subgroup": "all",
-                                     "analysis": "landmark, log(-log) scale", "method": "inverse variance REML",
-                                     "k": r.k, "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                                     "pi_low": r.pi_low, "pi_high": r.pi_high, "tau2": r.tau2, "i2": r.i2,
-                                     "q": r.q, "p": r.q_p, "studies": ";".join(i[0] for i in items)})
-        df = pd.DataFrame(rows)
-        out.append(table(df, caption="Landmark survival pooled on the log(−log S) scale (random effects, REML); "
-                                     "each study's SE from its 95% CI", numeric={"k"}))
-        return "".join(out)
-
-    def _overlay(self) -> str:
+    def _overlay(self):
         import matplotlib.pyplot as plt
 
+        from ..analysis.survival import approximate_curves, km_fits
         from ..plots.style import LINESTYLES, SERIES
 
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-        described = []
-        for ax, ep, name in ((axes[0], "pfs", "PFS"), (axes[1], "os", "OS")):
-            for i, sd in enumerate(self.studies):
+        fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.4), sharey=True)
+        described, any_curve = [], False
+        for ax, spec in zip(axes, registry.SURVIVAL, strict=True):
+            for i, sd in enumerate(self.a.study_data):
                 c = SERIES[i % len(SERIES)]
-                km = km_curves(sd).get((ep, "all"))
+                km = km_fits(sd).get((spec.endpoint, "all"))
                 if km is not None:
                     tt = np.concatenate([[0.0], km.table["time"].to_numpy(float)])
                     ss = np.concatenate([[1.0], km.table["survival"].to_numpy(float)])
-                    ax.step(tt, ss, where="post", color=c, linewidth=1.8, label=f"{sd.study.label} (KM)")
-                    described.append(f"{sd.study.label} {name} Kaplan-Meier")
+                    ax.step(tt, ss, where="post", color=c, linewidth=1.6, label=f"{sd.study.label} (Kaplan-Meier)")
+                    described.append(f"{sd.study.label} {spec.short} Kaplan-Meier")
+                    any_curve = True
                     continue
-                main = next(iter(sd.study.populations))
-                pts = [p for p in reported_survival(sd) if p.endpoint == ep and p.population == main
-                       and p.value is not None]
-                ms = [(p.time_months, p.value, p.label) for p in pts if p.kind == "landmark"]
-                ms += [(p.value, 0.5, "median") for p in pts if p.kind == "median"]
-                curve = approximate_curve(ms, horizon=max([m[0] for m in ms], default=0) * 1.1) if ms else None
+                from ..domain.population import main_population
+
+                pts = self.a.survival_points[sd.study.id]
+                curve = approximate_curves(sd, pts, main_population(sd)).get(spec.endpoint)
                 if curve is not None:
-                    ax.plot(curve.times, curve.survival, color=c, linestyle=LINESTYLES[1 + i % 3], linewidth=1.4,
+                    ax.plot(curve.times, curve.survival, color=c, linestyle=LINESTYLES[1 + i % 3], linewidth=1.3,
                             label=f"{sd.study.label} (approximate)")
-                    ax.plot([p[0] for p in curve.points], [p[1] for p in curve.points], "o", color=c, markersize=4)
-                    described.append(f"{sd.study.label} {name} approximate through {len(curve.points)} milestones")
-            ax.set_title(name, loc="left")
-            ax.set_xlabel("Months since CAR-T infusion")
+                    ax.plot([p[0] for p in curve.points], [p[1] for p in curve.points], "o", color=c, markersize=3.5)
+                    described.append(f"{sd.study.label} {spec.short} approximate through {len(curve.points)} milestones")
+                    any_curve = True
+            ax.set_title(spec.label, loc="left", fontsize=10)
+            ax.set_xlabel("Months since CAR-T infusion", fontsize=8.5)
+            ax.tick_params(labelsize=8)
             ax.set_ylim(0, 1.03)
             ax.grid(axis="y", color="#e5e5e5")
-            ax.legend(fontsize=7.5)
-        axes[0].set_ylabel("Probability")
-        return (note("Solid steps: Kaplan-Meier curves from per-patient tables. Dashed or dotted lines: approximate "
-                     "piecewise-exponential curves through each study's reported medians and landmark rates (dots) "
-                     "— not patient data.", approx=True)
-                + self._fig(fig, "survival-overlay", alt="Survival curves overlaid: " + "; ".join(described),
-                            caption="Kaplan-Meier curves (solid) and approximate curves through reported milestones "
-                                    "(dashed, not patient data)."))
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
+        axes[0].set_ylabel("Probability", fontsize=8.5)
+        if not any_curve:
+            plt.close(fig)
+            return None
+        return self.figures.embed(fig, name="survival-overlay", alt="Survival curves overlaid: " + "; ".join(described),
+                                  caption="Kaplan-Meier curves from per-patient tables (solid steps) and approximate "
+                                          "curves through printed milestones (dashed, not patient data; drawn only "
+                                          "between at least two printed milestones and never beyond the last).")
 
-    # --- 4. audit summary --------------------------------------------------------------------
+    # --- checks --------------------------------------------------------------------------------
 
     def audit_summary(self) -> Fragment:
-        frames = [audit_mod.audit_frame(audit_mod.audit_study(sd)) for sd in self.studies]
-        df = pd.concat(frames, ignore_index=True) if frames else audit_mod.audit_frame([])
-        if self.out is not None:
-            save_table(df, self.out / "tables" / "audit.csv")
+        df = self.a.audit
+        self._csv(df, "audit")
         if df.empty:
-            return Fragment(missing("No reported number could be checked."))
-        summ = audit_mod.summary(df)
-        labels = {sd.study.id: sd.study.label for sd in self.studies}
-        summ.insert(1, "Study", [f'<a href="{esc(i)}.html#Checks-against-the-paper">{esc(labels[i])}</a>'
-                                 for i in summ["study_id"]])
-        show = summ.drop(columns=["study_id"])
-        return Fragment(table(show, caption="Reported numbers checked per study (details in each study report)",
-                              numeric=set(show.columns) - {"Study"}, html_cols={"Study"}))
+            return render("pooled_audit.html.j2", table=None)
+        summ = df.pivot_table(index="study_id", columns="status", values="item", aggfunc="count", fill_value=0)
+        label = {sd.study.id: sd.study.label for sd in self.a.study_data}
+        rows = []
+        for sid, r in summ.iterrows():
+            rows.append([Markup('<a href="{}.html#Checks-against-the-paper">{}</a>').format(sid, label[sid]),
+                         str(int(r.sum()))] + [str(int(r.get(s, 0))) for s in audit_mod.STATUSES])
+        t = Table("Printed numbers checked per study (details in each study report)",
+                  ["Study", "Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]], rows,
+                  numeric={"Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]})
+        return render("pooled_audit.html.j2", table=t)
 
-    # --- 5. machine-readable results -----------------------------------------------------------
-
-    def analyse_all(self) -> pd.DataFrame:
-        """Every pooled estimate the report shows, without drawing: the analysis alone."""
-        for o in OUTCOMES:
-            self.outcome(o.key)
-        self._landmarks()
-        return pd.DataFrame(self.results, columns=RESULT_COLUMNS)
-
-    def results_table(self) -> Fragment:
-        df = pd.DataFrame(self.results, columns=RESULT_COLUMNS)
-        self._save(df, "estimates")
-        for key in df["outcome"].unique():
-            self._save(df[df["outcome"] == key], f"estimates-{key}")
-        return Fragment(f"<p class='cp-prose'>Every pooled estimate on this page ({len(df)} rows) is in "
-                        "<code>tables/pooled-estimates.csv</code>, one CSV per outcome beside it, with columns "
-                        f"{esc(', '.join(RESULT_COLUMNS))}.</p>")
+    # --- methods -------------------------------------------------------------------------------
 
     def methods(self) -> Fragment:
-        n = len(self.studies)
-        return Fragment(
-            f"<p class='cp-prose'>{n} studies. Proportions pooled with a random-intercept logistic regression "
-            "(GLMM, maximum likelihood, adaptive Gauss-Hermite quadrature with 7 nodes), as R meta's metaprop does by "
-            "default; inverse-variance logit (0.5 added only to studies with 0 or all events) and Freeman-Tukey "
-            "double arcsine (Miller's back-transformation at the harmonic mean n) as sensitivity analyses. "
-            "Heterogeneity: I² from τ² and the typical within-study variance, Cochran's Q. Prediction "
-            "intervals: μ ± z·√(SE² + τ²) (metafor). Test for subgroup differences: Q-between of the subgroup "
-            "estimates on the logit scale. Every method is tested against published outputs of R's metafor, "
-            "meta and survival (see the repository's tests).</p>")
+        """How the studies were pooled, in plain words (the exact methods are in the appendix)."""
+        outcomes = [o for o in registry.OUTCOMES if o.pooled]
+        return render("pooled_methods.html.j2", n=len(self.a.study_data), outcomes=outcomes)
 
+    def statistical_methods(self) -> Fragment:
+        return render("pooled_statistical_methods.html.j2", primary=METHOD_LABELS[PRIMARY_METHOD],
+                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K)
+
+    def results_note(self) -> Fragment:
+        return render("pooled_results_note.html.j2", n=len(self.a.estimates), columns=list(self.a.estimates.columns))
+
+    def render_all(self) -> Fragment:
+        """Every section in the notebook's order (for tests and non-notebook use)."""
+        parts = [self.studies(), self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
+                 self.audit_summary(), self.sensitivity(), self.statistical_methods(), self.results_note()]
+        return Fragment(Markup("").join(parts))

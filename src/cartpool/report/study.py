@@ -1,129 +1,94 @@
-"""The per-study report: each section as an HTML fragment that a notebook cell displays.
+"""The study report: renders a `cartpool.analysis.study.StudyAnalysis`, section by section.
 
-Every section shows what the study's data support and says in one line what the source
-does not report. Numbers carry their source (hover, focus, footnote and the sources table);
-recomputed numbers say how they were computed.
+Each method returns a `Fragment` for one notebook cell: HTML from a Jinja2 template, figures from
+`cartpool.plots`, and the CSV of every table written straight from the analysis frame. Nothing
+here computes a statistic or chooses what to count.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
-from .. import audit as audit_mod
-from ..data.derive import RESPONSE_ORDER, derive_endpoints
-from ..data.load import StudyData, load_study_by_id
-from ..data.model import NOT_REPORTED
-from ..outcomes import (
-    KM_CONF_TYPE,
-    OUTCOME_BY_KEY,
-    km_curves,
-    km_survival,
-    mixed_targets,
-    outcome_count,
-    reported_survival,
-)
+from ..analysis import audit as audit_mod
+from ..analysis.study import FACTS, StudyAnalysis, analyse_study
+from ..domain import registry
+from ..domain import survival as srules
+from ..domain.counts import HOW_PER_PATIENT, HOW_PRINTED
 from ..plots import study as splots
-from ..stats.proportions import proportion_ci
-from ..stats.summaries import approximate_curve
-from ..stats.survival import logrank_test
-from ..units import DAYS_PER_MONTH, convert
-from .html import MISSING_TEXT, Sources, ci, esc, figure, missing, note, pct, save_table, table, wrap_table
+from ..units import DAYS_PER_MONTH
+from . import format as fmt
+from . import labels
+from .render import Citations, Figures, Fragment, Table, cell, render, write_csv
 
-DOC_TYPES = {"full_article": "Full article", "abstract": "Conference or journal abstract",
-             "summary": "Summary page (abstract and key findings; full text not available)"}
-DISEASES = {"primary_pcl": "primary PCL", "secondary_pcl": "secondary PCL", "mm": "multiple myeloma"}
+SURVIVAL_NAMES = {s.endpoint: s.label for s in registry.SURVIVAL}
 
 
-BASELINE_LABELS = {
-    "age": "Age", "sex": "Sex", "pcl_type": "PCL type", "paraprotein": "Paraprotein", "r_iss_stage": "R-ISS stage",
-    "iss_stage": "ISS stage", "karnofsky": "Karnofsky performance score", "high_tumor_burden": "High tumour burden",
-    "soft_tissue": "Soft tissue involvement", "complex_karyotype": "Complex karyotype",
-    "renal_impairment": "Renal impairment", "prior_lines": "Prior lines of therapy", "prior_asct": "Prior ASCT",
-    "prior_allo_hsct": "Prior allo-HSCT", "prior_anti_cd38": "Prior anti-CD38 antibody", "emd": "Extramedullary disease",
-    "bcma_expression": "BCMA expression on myeloma cells", "beta2_microglobulin": "β2-microglobulin",
-}
+class StudyPage:
+    """Renders one study's analysis.
 
+    Parameters
+    ----------
+    analysis : StudyAnalysis
+        The computed results.
+    output_dir : path, optional
+        Where figures (``figures/<id>/``) and tables (``tables/<id>-*.csv``) are written; None
+        writes nothing (interactive use).
+    """
 
-class Fragment(str):
-    """An HTML string that Jupyter displays as HTML."""
-
-    def _repr_html_(self) -> str:
-        return str(self)
-
-
-class StudyReport:
-    def __init__(self, sd: StudyData, output_dir: Path | str | None = None):
-        self.sd = sd
-        self.s = sd.study
-        self.id = sd.study.id
+    def __init__(self, analysis: StudyAnalysis, output_dir: Path | str | None = None):
+        self.a = analysis
+        self.sd = analysis.sd
+        self.s = analysis.study
+        self.id = analysis.id
         self.out = Path(output_dir) if output_dir else None
-        self.src = Sources(sd.study.source_document)
-        self.d = derive_endpoints(sd)
-        self._fig_n = 0
+        self.cites = Citations(f"{self.s.label}, {labels.document_type(self.s.document_type)}")
+        self.figures = Figures(self.out / "figures" / self.id if self.out else None)
 
     @classmethod
-    def load(cls, study_id, *, data_dir="data/studies", output_dir=None) -> StudyReport:
-        """Load and validate a study by id; an unknown id raises with the list of known ids."""
-        return cls(load_study_by_id(data_dir, study_id), output_dir)
+    def load(cls, study_id, *, data_dir="data/studies", output_dir=None) -> StudyPage:
+        return cls(analyse_study(study_id, data_dir=data_dir), output_dir)
 
-    # --- helpers ------------------------------------------------------------------------------
+    # --- helpers -------------------------------------------------------------------------------
 
-    def _fig(self, fig, name: str, alt: str, caption: str) -> str:
-        self._fig_n += 1
-        path = self.out / "figures" / self.id / f"{self._fig_n:02d}-{name}.png" if self.out else None
-        return figure(fig, alt=alt, caption=f"Figure {self._fig_n}. {caption}", save_to=path)
+    def _csv(self, df: pd.DataFrame, name: str) -> None:
+        write_csv(df, self.out / "tables" / f"{self.id}-{name}.csv" if self.out else None)
 
-    def _table(self, df: pd.DataFrame, name: str, **kw) -> str:
-        if self.out is not None:
-            plain = df.copy()
-            for c in kw.get("html_cols", set()):
-                plain[c] = plain[c].map(_strip_tags)
-            save_table(plain, self.out / "tables" / f"{self.id}-{name}.csv")
-        return table(df, **kw)
+    def _fact(self, name: str):
+        v = getattr(self.s, name, None)
+        if v is None or isinstance(v, str):
+            return Markup('<span class="cp-missing">not reported</span>')
+        return self.cites.cite(labels.fact_value(name, v.value), key=f"f:{name}", what=self._fact_label(name),
+                               location=v.location, quote=v.quote)
 
-    def _fact(self, name: str) -> str:
-        v = getattr(self.s, name)
-        if v == NOT_REPORTED or v is None:
-            return '<span class="cp-missing">not reported</span>'
-        val = v.value
-        if isinstance(val, list):
-            val = ", ".join(DISEASES.get(x, x) for x in val)
-        val = {"relapsed_refractory": "relapsed/refractory", "frontline": "frontline"}.get(val, val)
-        return self.src.cite(esc(val), f"study.{name}", v.location, v.quote)
+    @staticmethod
+    def _fact_label(name: str) -> str:
+        return dict(FACTS).get(name, labels.humanise(name))
 
-    def _result(self, rid: str, text: str | None = None) -> str:
-        r = self.sd.result(rid)
-        return self.src.cite_result(esc(text if text is not None else _printed(r)), r)
-
-    def _find(self, endpoint: str, **kw):
-        for r in self.sd.results:
-            if r.endpoint == endpoint and all(getattr(r, k) == v for k, v in kw.items()):
-                yield r
+    def _cited_count(self, events, total, rids, *, how: str = "") -> Markup | str:
+        text = fmt.count(events, total)
+        if text == fmt.MISSING_TEXT:
+            return text
+        return self.cites.records(self.sd, rids, text) if rids else text
 
     # --- 1. header -----------------------------------------------------------------------------
 
     def header(self) -> Fragment:
-        s = self.s
-        doi = (f'<a href="https://doi.org/{esc(s.doi)}">doi:{esc(s.doi)}</a>' if s.doi else
-               '<span class="cp-missing">no DOI in the source</span>')
-        reg = ", ".join(esc(x) for x in s.registry_ids) or '<span class="cp-missing">none stated</span>'
+        s, a = self.s, self.a
         pops = []
-        for r in self.sd.results:
-            if r.endpoint == "patients" and r.statistic == "count":
-                pops.append(f"{esc(s.populations[r.population].label)}: {self._result(r.id)}")
-        fu = [r for r in self.sd.results if r.endpoint == "follow_up" and r.statistic == "median"]
-        fu_html = "; ".join(f"{self._result(r.id, f'{r.value} {r.unit}')} ({esc(s.populations[r.population].label)})"
-                            for r in fu) or '<span class="cp-missing">not reported</span>'
-        grading = (f"CRS: {self._fact('crs_grading')}; ICANS: {self._fact('icans_grading')}; "
-                   f"CTCAE version: {self._fact('ctcae_version')}")
-        items = [
-            ("Citation", f"{esc(s.citation)} {doi}"),
-            ("Trial registration", reg),
-            ("Source document", f"{DOC_TYPES[s.document_type]} ({esc(s.source_document)})"),
-            ("Design", f"{self._fact('design')}; phase {self._fact('phase')}"),
+        for row in a.populations.itertuples():
+            if row.size is None or pd.isna(row.size):
+                continue
+            pops.append(Markup("{}: {}").format(row.label, self.cites.record(self.sd, row.result_id, str(int(row.size)))))
+        fu = [Markup("{} ({})").format(self.cites.record(self.sd, f.result_id, f"{f.value:g} {f.unit}"),
+                                        labels.lower_first(f.population_label)) for f in a.follow_up]
+        facts = [
+            ("Citation", s.citation),
+            ("Trial registration", ", ".join(s.registry_ids) or Markup('<span class="cp-missing">none stated</span>')),
+            ("Source", labels.sentence_case(labels.document_type(s.document_type))),
+            ("Design", Markup("{}; phase {}").format(self._fact("design"), self._fact("phase"))),
             ("Setting", self._fact("setting")),
             ("Disease", self._fact("disease")),
             ("CAR target(s)", self._fact("targets")),
@@ -132,534 +97,360 @@ class StudyReport:
             ("Lymphodepletion", self._fact("lymphodepletion")),
             ("Enrolment", self._fact("enrolment_period")),
             ("Data cutoff", self._fact("data_cutoff")),
-            ("Patients", "; ".join(pops) or '<span class="cp-missing">not reported</span>'),
-            ("Median follow-up", fu_html),
-            ("Grading scales", grading),
+            ("Patients", Markup("; ").join(pops) if pops else Markup('<span class="cp-missing">not reported</span>')),
+            ("Median follow-up", Markup("; ").join(fu) if fu else Markup('<span class="cp-missing">not reported</span>')),
+            ("Grading scales", Markup("CRS: {}; ICANS: {}; CTCAE version: {}").format(
+                self._fact("crs_grading"), self._fact("icans_grading"), self._fact("ctcae_version"))),
         ]
-        facts = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{v}</td></tr>" for k, v in items)
-        return Fragment(f"<h1>{esc(s.title)}</h1><p class='cp-prose'><strong>{esc(s.label)}</strong> · "
-                        f"{esc(s.setting_label)} · {esc(s.disease_group)}</p>"
-                        f"<table class='cp-facts'><caption class='cp-sr'>Study facts</caption><tbody>{facts}</tbody>"
-                        f"</table>{self.glance()}")
+        return render("study_header.html.j2", s=s, doi=s.doi, facts=facts,
+                      subtitle=f"{s.label} · {s.setting_label} · {s.disease_group}")
 
-    def glance(self) -> str:
+    def glance(self) -> Fragment:
         boxes = []
-        n = self.sd.population_size(next(iter(self.s.populations)))
-        if n is not None:
-            boxes.append((str(n), f"patients ({self.s.populations[next(iter(self.s.populations))].label.lower()})"))
-        for key in ("orr", "cr_or_better", "crs_ge3"):
-            c = outcome_count(self.sd, key)
-            if c.available:
-                boxes.append((pct(c.proportion), f"{OUTCOME_BY_KEY[key].label} ({c.events}/{c.total})"))
-        for ep in ("pfs", "os"):
-            meds = [p for p in self._survival_points() if p.endpoint == ep and p.kind == "median"]
-            pts = [p for p in meds if p.population == self._main_population()] or meds[:1]
-            if pts:
-                p = pts[0]
-                v = "NR" if p.value is None else f"{p.value:.1f} mo"
-                boxes.append((v, f"median {ep.upper()} ({'recomputed' if p.source != 'reported' else 'reported'})"))
-        if not boxes:
-            return ""
-        inner = "".join(f'<div><span class="v">{esc(v)}</span><span class="k">{esc(k)}</span></div>'
-                        for v, k in boxes[:6])
-        return f'<section aria-label="Study at a glance"><h2 id="Study-at-a-glance">Study at a glance</h2><div class="cp-glance">{inner}</div></section>'
+        for row in self.a.glance.to_dict("records"):
+            if row["kind"] == "patients":
+                boxes.append((str(row["value"]), f"patients ({labels.lower_first(row['label'])})"))
+            elif row["kind"] == "outcome":
+                q = "≥ " if row["source"] == "bound" else ""
+                boxes.append((q + fmt.pct(row["value"]), f"{row['label']} ({row['events']}/{row['total']})"))
+            else:
+                v = "NR" if row["value"] is None or pd.isna(row["value"]) else f"{row['value']:.1f} mo"
+                what = "not reached" if v == "NR" else row["source"]
+                boxes.append((v, f"{row['label']} ({what}; {labels.lower_first(row['population'])})"))
+        return render("study_glance.html.j2", boxes=boxes[:6])
 
-    def _main_population(self) -> str:
-        if self.s.patients:
-            return self.s.patients.population
-        return next(iter(self.s.populations))
-
-    def _survival_points(self):
-        if not hasattr(self, "_sp"):
-            self._sp = km_survival(self.sd) + reported_survival(self.sd)
-        return self._sp
-
-    # --- 2. patients ---------------------------------------------------------------------------
+    # --- 2. patients -----------------------------------------------------------------------------
 
     def patients(self) -> Fragment:
-        baseline_eps = {"age", "sex", "pcl_type", "paraprotein", "r_iss_stage", "iss_stage", "karnofsky",
-                        "high_tumor_burden", "soft_tissue", "complex_karyotype", "renal_impairment",
-                        "prior_lines", "prior_asct", "prior_allo_hsct", "emd", "bcma_expression",
-                        "beta2_microglobulin"}
+        b = self.a.baseline
+        has_patients = self.a.derived is not None
         rows = []
-        for r in self.sd.results:
-            if not (r.endpoint in baseline_eps or r.endpoint.startswith("prior_")):
-                continue
-            label = BASELINE_LABELS.get(r.endpoint, r.endpoint.replace("_", " ").capitalize())
-            label += f": {r.category}" if r.category else ""
-            rec = self._recompute_baseline(r)
-            rows.append({"Characteristic": esc(label),
-                         "Population": esc(self.s.populations[r.population].label),
-                         "Published": self._result(r.id, _printed(r)),
-                         "Recomputed from per-patient table": rec})
-        parts = []
-        if rows:
-            df = pd.DataFrame(rows)
-            if self.d is None:
-                df = df.drop(columns=["Recomputed from per-patient table"])
-            parts.append(self._table(df, "baseline", caption="Baseline characteristics as published"
-                                     + (", with the same summary computed from the per-patient table"
-                                        if self.d is not None else ""),
-                                     html_cols=set(df.columns)))
-        else:
-            parts.append(missing("The source reports no baseline characteristics."))
-        if self.d is not None:
-            parts.append(self.patient_table())
-        return Fragment("".join(parts))
+        for r in b.itertuples():
+            rec = self.sd.result(r.result_id)
+            row = [labels.characteristic(r.endpoint, r.category), r.population_label,
+                   self.cites.record(self.sd, r.result_id, printed(rec))]
+            if has_patients:
+                row.append(cell(r.recomputed))
+            rows.append(row)
+        cols = ["Characteristic", "Population", "Published"] + (["Recomputed from the per-patient table"]
+                                                                if has_patients else [])
+        self._csv(b.assign(characteristic=[labels.characteristic(e, c) for e, c in zip(b["endpoint"], b["category"],
+                                                                                       strict=True)],
+                           published=[printed(self.sd.result(i)) for i in b["result_id"]]), "baseline")
+        table = Table("Baseline characteristics as published" + (", with the same summary recomputed from the "
+                                                                 "per-patient table" if has_patients else ""),
+                      cols, rows) if rows else None
+        return render("study_patients.html.j2", table=table)
 
-    def _recompute_baseline(self, r) -> str:
-        if self.d is None:
-            return MISSING_TEXT
-        d = self.d
-        if r.population != self._main_population():
-            return MISSING_TEXT
-        if r.endpoint in d.columns:
-            col = d[r.endpoint]
-            if r.statistic == "median":
-                x = pd.to_numeric(col, errors="coerce").dropna()
-                if len(x) == 0:
-                    return MISSING_TEXT
-                q1, q3 = np.quantile(x, [0.25, 0.75])
-                spread = (f"IQR {q1:g}–{q3:g}" if r.spread and r.spread.kind == "iqr"
-                          else f"range {x.min():g}–{x.max():g}")
-                return esc(f"{np.median(x):g} ({spread})")
-            if r.category is not None:
-                k = int(col.map(lambda v, c=r.category: audit_mod._category_match(v, c)).sum())
-            elif col.dropna().map(type).eq(bool).all():
-                k = int(col.fillna(False).astype(bool).sum())
-            else:
-                return MISSING_TEXT
-            return esc(f"{k}/{len(col)} ({pct(k / len(col))})")
-        return MISSING_TEXT
-
-    def patient_table(self) -> str:
-        """The per-patient table as published (every cell as printed)."""
-        out = []
+    def per_patient_tables(self) -> Fragment:
+        """The per-patient tables exactly as published (appendix)."""
+        tables = []
         for name, t in self.sd.tables.items():
-            rows = t.published
-            header = "".join(f"<th scope='col'>{esc(h)}</th>" for h in rows[0])
-            body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
-            out.append(f"<details><summary>{esc(t.location)} as published ({len(rows) - 1} rows)</summary>"
-                       + wrap_table(f"<thead><tr>{header}</tr></thead><tbody>{body}</tbody>",
-                                    caption=f"{t.location}, {self.s.source_document}") + "</details>")
-            if self.out is not None:
-                pd.DataFrame(rows[1:], columns=rows[0]).to_csv(
-                    self.out / "tables" / f"{self.id}-{name}-as-published.csv", index=False, lineterminator="\n")
-        return "".join(out)
+            pub = t.published
+            tables.append(Table(f"{t.location} as published ({len(pub) - 1} rows)", list(pub[0]),
+                                [list(r) for r in pub[1:]], compact=True))
+            self._csv(pd.DataFrame(pub[1:], columns=pub[0]), f"{name}-as-published")
+        return render("study_per_patient.html.j2", tables=tables)
 
     # --- 3. efficacy ---------------------------------------------------------------------------
 
     def efficacy(self) -> Fragment:
-        parts = [self._response_figure(), self._efficacy_table(), self._subgroups()]
-        return Fragment("".join(p for p in parts if p))
+        a = self.a
+        dist = a.response_distribution
+        figure = None
+        if not dist.empty:
+            counts = dict(zip(dist["category"], dist["count"], strict=True))
+            total = int(dist["total"].iloc[0])
+            how = "computed from the per-patient table" if dist["how"].iloc[0] == HOW_PER_PATIENT else "as printed"
+            rest = total - sum(counts.values())
+            desc = ", ".join(f"{k} {v}" for k, v in counts.items())
+            figure = self.figures.embed(
+                splots.response_bar(counts, total, f"Best response (IMWG), {self.s.label}, N = {total}"),
+                name="best-response",
+                alt=f"Stacked bar of best response in {total} patients: {desc}" + (f"; {rest} not reported" if rest else ""),
+                caption=f"Best response by IMWG category ({how}); categories in the same colour order in every report"
+                        + ("; the hatched grey part is patients whose category the source does not give." if rest else "."))
+        eff = a.outcomes[a.outcomes["section"] == "efficacy"]
+        self._csv(eff, "efficacy")
+        table = self._outcome_table(eff, "Response and MRD negativity with exact (Clopper-Pearson) 95% confidence "
+                                         "intervals")
+        sub = a.subgroup_response
+        self._csv(sub, "subgroups")
+        sub_table = None
+        if not sub.empty:
+            sub_table = Table("Response by subgroup, computed from the per-patient table",
+                              ["Subgroup", "Outcome", "n/N", "% (95% CI)"],
+                              [[f"{r.field_label}: {r.level}", registry.outcome(r.outcome).short,
+                                fmt.count(r.events, r.total), fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)]
+                               for r in sub.itertuples()], numeric={"n/N", "% (95% CI)"})
+        mrd = self._mrd_definition()
+        return render("study_efficacy.html.j2", figure=figure, table=table, subgroups=sub_table,
+                      has_patients=a.derived is not None, mrd=mrd)
 
-    def _response_counts(self) -> tuple[dict[str, int], int, str] | None:
-        if self.d is not None and "best_response" in self.d.columns:
-            c = self.d["best_response"].value_counts()
-            return {k: int(v) for k, v in c.items()}, len(self.d), "computed from the per-patient table"
-        cats = list(self._find("best_response"))
-        if not cats:
-            return None
-        pop = cats[0].population
-        total = self.sd.population_size(pop)
-        counts = {}
-        for r in cats:
-            if r.population != pop:
-                continue
-            k = int(r.value) if r.statistic == "count" else r.numerator
-            if k is None and total and r.unit == "percent":
-                from ..stats.proportions import numerator_for
-                k = numerator_for(r.value, total)
-            if k is not None:
-                counts[r.category] = k
-        if not counts or not total:
-            return None
-        return counts, total, "as reported"
+    def _mrd_definition(self) -> str:
+        v = getattr(self.s, "mrd_assessment", None)
+        if v is None or isinstance(v, str):
+            return ""
+        return str(getattr(v, "value", ""))
 
-    def _response_figure(self) -> str:
-        got = self._response_counts()
-        if got is None:
-            return missing("The source does not report the distribution of best responses.")
-        counts, total, how = got
-        fig = splots.response_bar(counts, total, f"Best response (IMWG), {self.s.label}, N = {total}")
-        desc = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: _resp_rank(kv[0])))
-        rest = total - sum(counts.values())
-        return self._fig(fig, "best-response",
-                         alt=f"Stacked bar of best response in {total} patients: {desc}"
-                             + (f"; {rest} not reported" if rest else ""),
-                         caption=f"Best response by IMWG category ({how}); categories in the same colour order in "
-                                 "every report" + ("; the hatched grey part is patients whose category the source "
-                                                   "does not give." if rest else "."))
-
-    def _efficacy_table(self) -> str:
+    def _outcome_table(self, frame: pd.DataFrame, caption: str) -> Table:
         rows = []
-        for key in ("orr", "cr_or_better", "mrd_negative"):
-            c = outcome_count(self.sd, key)
-            label = OUTCOME_BY_KEY[key].label
-            if not c.available:
-                rows.append({"Outcome": esc(label), "n/N": MISSING_TEXT, "% (exact 95% CI)": MISSING_TEXT,
-                             "How obtained": esc("not reported" if c.source == "not reported" else c.note)})
+        for r in frame.itertuples():
+            if r.events is None or pd.isna(r.events):
+                why = r.detail if r.how != "not reported" and r.detail else "not reported"
+                rows.append([r.label, fmt.MISSING_TEXT, fmt.MISSING_TEXT, labels.sentence_case(why)])
                 continue
-            e = proportion_ci(c.events, c.total)
-            cell = f"{pct(e.estimate)} {ci(e.ci_low, e.ci_high)}"
-            nn = f"{c.events}/{c.total}"
-            if c.result_ids:
-                nn = self._result(c.result_ids[0], nn)
-            rows.append({"Outcome": esc(label), "n/N": nn, "% (exact 95% CI)": esc(cell),
-                         "How obtained": esc(c.source + (f" ({c.note})" if c.note and c.source != "reported count" else ""))})
-        df = pd.DataFrame(rows)
-        return self._table(df, "efficacy", caption="Response and MRD with Clopper-Pearson exact 95% CIs",
-                           numeric={"n/N", "% (exact 95% CI)"}, html_cols={"Outcome", "n/N", "How obtained",
-                                                                          "% (exact 95% CI)"})
+            n = self._cited_count(int(r.events), int(r.total), r.result_ids)
+            bound = "≥ " if r.bound == "at least" else "≤ " if r.bound == "at most" else ""
+            how = r.how if r.how == HOW_PER_PATIENT or (r.how == HOW_PRINTED and not r.bound) else \
+                (f"{r.bound} (bound): " if r.bound else "") + r.how + (f" ({r.detail})" if r.detail else "")
+            if r.subset and r.subset != "all patients":
+                how += f"; {r.subset}"
+            if r.note:
+                how += f". Note: {r.note}"
+            rows.append([r.label, n, bound + fmt.pct_ci(r.estimate, r.ci_low, r.ci_high), labels.sentence_case(how)])
+        return Table(caption, ["Outcome", "n/N", "% (exact 95% CI)", "How obtained"], rows,
+                     numeric={"n/N", "% (exact 95% CI)"})
 
-    def _subgroups(self) -> str:
-        if self.d is None or not self.s.patients.subgroups or "responder" not in self.d.columns:
-            return missing("Subgroup response data: the source has no per-patient table, so response by "
-                           "subgroup can only be shown where the paper prints it.")
-        rows = []
-        for sg in self.s.patients.subgroups:
-            label = self.s.patients.fields[sg].label or sg
-            for level, sub in self.d.groupby(sg, sort=True):
-                for key, col in (("Responders", "responder"), ("CR or better", "cr_or_better")):
-                    k, n = int(sub[col].sum()), len(sub)
-                    e = proportion_ci(k, n)
-                    rows.append({"Subgroup": f"{label}: {level}", "Outcome": key, "n/N": f"{k}/{n}",
-                                 "% (exact 95% CI)": f"{pct(e.estimate)} {ci(e.ci_low, e.ci_high)}"})
-        return self._table(pd.DataFrame(rows), "subgroups",
-                           caption="Response by subgroup, computed from the per-patient table",
-                           numeric={"n/N", "% (exact 95% CI)"})
-
-    # --- 4. survival ---------------------------------------------------------------------------
+    # --- 4. survival -----------------------------------------------------------------------------
 
     def survival(self) -> Fragment:
-        parts = []
-        curves = km_curves(self.sd)
-        if curves:
-            parts.append(self._km_figures(curves))
+        a = self.a
+        figures, note_approx = [], None
+        if a.km:
+            defs = self.s.patients.definitions
+            for (ep, _g), km in a.km.items():
+                est, lo, hi = km.median()
+                d_txt = f" Definition ({defs[ep].location}): {defs[ep].value}." if ep in defs else ""
+                figures.append(self.figures.embed(
+                    splots.km_plot({"All patients": km}, title=f"{SURVIVAL_NAMES[ep]}, {self.s.label} (N = {km.n})"),
+                    name=f"km-{ep}",
+                    alt=(f"Kaplan-Meier curve of {SURVIVAL_NAMES[ep].lower()} in {km.n} patients; median "
+                         f"{fmt.months(est)} (95% CI {fmt.months(lo)} to {fmt.months(hi)}); numbers at risk under "
+                         "the time axis"),
+                    caption=(f"{SURVIVAL_NAMES[ep]} computed from the per-patient table (months). Shaded: pointwise "
+                             f"95% confidence band ({srules.KM_CONF_TYPE} transform, Greenwood variance); ticks: "
+                             f"censored patients.{d_txt}")))
+            for comp in a.km_comparisons:
+                label = self.s.patients.fields[comp.field].label or labels.humanise(comp.field)
+                p_text = f"Log-rank {fmt.p_value(comp.p_value)} (χ² = {comp.chisq:.2f}, {comp.df} df)"
+                meds = "; ".join(f"{g}: median {fmt.months(km.median()[0])}" for g, km in comp.fits.items())
+                figures.append(self.figures.embed(
+                    splots.km_plot({f"{label}: {g}": km for g, km in comp.fits.items()},
+                                   title=f"{SURVIVAL_NAMES[comp.endpoint]} by {labels.lower_first(label)}",
+                                   p_text=p_text, band=False),
+                    name=f"km-{comp.endpoint}-by-{comp.field}",
+                    alt=f"Kaplan-Meier curves of {SURVIVAL_NAMES[comp.endpoint].lower()} by "
+                        f"{labels.lower_first(label)}: {meds}; {p_text}",
+                    caption=f"{SURVIVAL_NAMES[comp.endpoint]} by {labels.lower_first(label)} (per-patient table). "
+                            f"{p_text}. Small groups: read as descriptive."))
         else:
-            parts.append(self._milestones())
-        parts.append(self._survival_table())
-        return Fragment("".join(parts))
-
-    def _km_figures(self, curves) -> str:
-        out = []
-        names = {"pfs": "Progression-free survival", "os": "Overall survival"}
-        defs = self.s.patients.definitions
-        for ep in ("pfs", "os"):
-            km = curves.get((ep, "all"))
-            if km is None:
-                continue
-            est, lo, hi = km.median()
-            fig = splots.km_plot({"All patients": km}, title=f"{names[ep]}, {self.s.label} (N = {km.n})")
-            d_txt = f" Definition ({defs[ep].location}): {defs[ep].value}." if ep in defs else ""
-            out.append(self._fig(
-                fig, f"km-{ep}",
-                alt=(f"Kaplan-Meier curve of {names[ep].lower()} in {km.n} patients; median "
-                     f"{_months_txt(est)} (95% CI {_months_txt(lo)} to {_months_txt(hi)}); "
-                     f"numbers at risk shown under the time axis"),
-                caption=(f"{names[ep]} computed from the per-patient table (months). Shaded: pointwise 95% CI "
-                         f"({KM_CONF_TYPE}, Greenwood variance); ticks: censored patients.{d_txt}")))
-        for sg in self.s.patients.subgroups:
-            by = km_curves(self.sd, by=sg)
-            label = self.s.patients.fields[sg].label or sg
-            for ep in ("pfs", "os"):
-                groups = {g: km for (e, g), km in by.items() if e == ep}
-                if len(groups) < 2:
-                    continue
-                sub = self.d.dropna(subset=[sg])
-                lr = logrank_test(sub[f"{ep}_time"], sub[f"{ep}_event"].astype(bool), sub[sg])
-                p_text = f"Log-rank p = {lr.p_value:.3f} (χ² = {lr.chisq:.2f}, {lr.df} df)"
-                fig = splots.km_plot({f"{label}: {g}": km for g, km in groups.items()},
-                                     title=f"{names[ep]} by {label.lower()}", p_text=p_text, band=False)
-                meds = "; ".join(f"{g}: median {_months_txt(km.median()[0])}" for g, km in groups.items())
-                out.append(self._fig(fig, f"km-{ep}-by-{sg}",
-                                     alt=f"Kaplan-Meier curves of {names[ep].lower()} by {label.lower()}: {meds}; {p_text}",
-                                     caption=f"{names[ep]} by {label.lower()} (per-patient table). {p_text}. "
-                                             "Small groups: read as descriptive."))
-        return "".join(out)
-
-    def _milestones(self) -> str:
-        pts = [p for p in reported_survival(self.sd) if p.population == self._main_population() or True]
-        usable = [p for p in pts if (p.kind == "landmark" and p.value is not None)
-                  or (p.kind == "median" and p.value is not None)]
-        if not usable:
-            text = ("The source reports no survival medians or landmark rates"
-                    + (" other than 'not reached'" if pts else "") + ", so no curve can be drawn.")
-            return missing(text)
-        main = self._main_population()
-        curves = {}
-        for ep in sorted({p.endpoint for p in usable}):
-            ms = [(p.time_months, p.value, p.label) for p in usable
-                  if p.endpoint == ep and p.population == main and p.kind == "landmark"]
-            ms += [(p.value, 0.5, "median") for p in usable
-                   if p.endpoint == ep and p.population == main and p.kind == "median"]
-            curves[ep] = approximate_curve(ms, horizon=max(t for t, _, _ in ms) * 1.2) if ms else None
-        shown = [p for p in usable if p.population == main]
-        fig = splots.milestones_plot(shown, curves, title=f"Reported survival milestones, {self.s.label}")
-        built = "; ".join(f"{ep.upper()} through " + ", ".join(f"{lab} ({t:.1f} mo, {100 * s:.1f}%)"
-                                                               for t, s, lab in c.points)
-                          for ep, c in curves.items() if c is not None)
-        return (note("<strong>Approximate curves.</strong> The source gives no per-patient data. The dashed "
-                     "lines are piecewise-exponential curves drawn through the reported milestones only; they "
-                     "are not Kaplan-Meier estimates and must not be read as patient data.", approx=True)
-                + self._fig(fig, "survival-milestones",
-                            alt=f"Reported survival milestones with 95% CIs and approximate curves: {built}",
-                            caption="Reported medians (squares at 50%, with CI; an arrow marks an upper limit not "
-                                    "reached) and landmark rates (dots with 95% CI). Dashed: approximate curve "
-                                    f"through the reported points ({built})."))
-
-    def _survival_table(self) -> str:
+            pts = [p for p in a.points if p.population == a.main_population and p.value is not None]
+            if pts:
+                curves = a.approximate_curves
+                built = "; ".join(f"{ep.upper()} through " + ", ".join(f"{lab} ({t:.1f} months, {100 * s:.1f}%)"
+                                                                      for t, s, lab in c.points)
+                                  for ep, c in curves.items())
+                single = [ep.upper() for ep in sorted({p.endpoint for p in pts}) if ep not in curves]
+                figures.append(self.figures.embed(
+                    splots.milestones_plot(pts, curves, title=f"Reported survival milestones, {self.s.label}"),
+                    name="survival-milestones",
+                    alt="Reported survival milestones with 95% CIs" + (f" and approximate curves: {built}" if built else ""),
+                    caption="Printed medians (squares at 50%, with their CI; an arrow marks an upper limit not "
+                            "reached) and landmark rates (dots with 95% CI)."
+                            + (f" Dashed: approximate curve through the printed points, ending at the last one ({built})."
+                               if built else "")
+                            + (f" {', '.join(single)}: fewer than two printed milestones, so no curve is drawn."
+                               if single else "")))
+                note_approx = bool(curves)
+        sp = a.survival_points
+        self._csv(sp, "survival")
         rows = []
-        for p in self._survival_points():
+        for p in sp.itertuples():
             name = {"pfs": "PFS", "os": "OS", "dor": "DOR"}[p.endpoint]
-            pop = self.s.populations[p.population].label if p.population in self.s.populations else p.population
             if p.kind == "median":
                 what = f"Median {name}"
-                val = "NR" if p.value is None else f"{p.value:.1f} mo"
-                cis = "" if p.ci_low is None and p.ci_high is None else \
-                    f"({_months_txt(p.ci_low, unit=False)}–{'NR' if p.high_not_reached else _months_txt(p.ci_high, unit=False)})"
+                val = fmt.months(None if pd.isna(p.value) else p.value)
+                cis = "" if pd.isna(p.ci_low) and pd.isna(p.ci_high) else \
+                    f"({fmt.months(None if pd.isna(p.ci_low) else p.ci_low, unit=False)}–" \
+                    f"{'NR' if p.high_not_reached else fmt.months(p.ci_high, unit=False)})"
             else:
                 what = f"{name} at {p.time_months:g} months"
-                val = pct(p.value)
-                cis = ci(p.ci_low, p.ci_high) if p.ci_low is not None else ""
-            shown = esc(f"{val} {cis}".strip())
+                val = fmt.pct(p.value)
+                cis = fmt.ci(p.ci_low, p.ci_high) if not pd.isna(p.ci_low) else ""
+            shown = f"{val} {cis}".strip()
+            cell_ = shown
             if p.result_id:
                 r = self.sd.result(p.result_id)
-                orig = _printed(r)
-                shown = self.src.cite_result(shown, r) + (f" <small>(printed: {esc(orig)})</small>"
-                                                          if r.unit == "days" else "")
-            rows.append({"Estimate": esc(what), "Population": esc(pop), "Value (95% CI)": shown,
-                         "Source": esc(p.source)})
-        if not rows:
-            return missing("The source reports no survival estimates.")
-        df = pd.DataFrame(rows)
-        fu = [r for r in self.sd.results if r.endpoint == "follow_up" and r.statistic == "median"]
-        fu_txt = ("; ".join(f"median follow-up {r.value} {r.unit}" for r in fu)) or "median follow-up not reported"
-        return (self._table(df, "survival", caption="Survival: reported and recomputed", numeric={"Value (95% CI)"},
-                            html_cols=set(df.columns))
-                + f"<p class='cp-prose'><small>Times in months; days are converted with 1 month = "
-                  f"{DAYS_PER_MONTH} days (365.25/12). {esc(fu_txt.capitalize())}.</small></p>")
+                cell_ = self.cites.record(self.sd, p.result_id, shown)
+                if r.unit == "days":
+                    cell_ += Markup(" <small>(printed: {})</small>").format(printed(r))
+            rows.append([what, p.population_label, cell_,
+                         "recomputed (Kaplan-Meier, per-patient table)" if p.source != srules.SOURCE_REPORTED
+                         else "printed"])
+        table = Table("Survival: printed and recomputed", ["Estimate", "Population", "Value (95% CI)", "Source"],
+                      rows, numeric={"Value (95% CI)"}) if rows else None
+        fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
+                       for f in a.follow_up) or "median follow-up not reported"
+        return render("study_survival.html.j2", figures=figures, approximate=note_approx, table=table,
+                      follow_up=labels.sentence_case(fu), days_per_month=DAYS_PER_MONTH,
+                      has_patients=bool(a.km))
 
-    # --- 5. per-patient course -----------------------------------------------------------------
+    # --- 5. per-patient course -------------------------------------------------------------------
 
     def course(self) -> Fragment:
-        if self.d is None or "os_time" not in self.d.columns:
-            return Fragment(missing("No swimmer plot: the source has no per-patient follow-up data."))
+        d = self.a.derived
+        if d is None or "os_time" not in d.columns:
+            return render("study_course.html.j2", figure=None)
         events: dict[str, list] = {}
         raw = self.sd.patients
         if "subsequent" in raw.columns:
             for pid, v in raw["subsequent"].items():
-                if v is not None and not (isinstance(v, float) and np.isnan(v)):
+                if v is not None and not (isinstance(v, float) and pd.isna(v)):
                     kind = "allo-HSCT" if "hsct" in v.label.lower() or "transplant" in v.label.lower() \
                         else "second CAR-T"
                     events.setdefault(str(pid), []).append((v.time, kind))
-        label_col = next((c for c in ("target", "pcl_type") if c in self.d.columns), None)
-        fig = splots.swimmer(self.d, events, title=f"Course of each patient after CAR-T, {self.s.label}",
-                             label_col=label_col)
-        n_prog = int(self.d.get("progressed", pd.Series(dtype=bool)).sum())
-        n_dead = int(self.d["os_event"].sum())
-        return Fragment(self._fig(
-            fig, "swimmer",
-            alt=(f"Swimmer plot of {len(self.d)} patients: bars show follow-up coloured by best response; "
-                 f"{n_prog} progressions, {n_dead} deaths, {sum(len(v) for v in events.values())} subsequent "
-                 "therapies marked"),
-            caption="One bar per patient, from the first CAR-T infusion to death or last follow-up, coloured by "
-                    "best response. Markers: progression (triangle), death (cross), alive at last follow-up "
-                    "(arrow), second CAR-T infusion (diamond), allo-HSCT (star). From the per-patient table."))
+        label_col = next((c for c in ("target", "pcl_type") if c in d.columns), None)
+        n_prog = int(d.get("progressed", pd.Series(dtype=bool)).sum())
+        n_dead = int(d["os_event"].sum())
+        fig = self.figures.embed(
+            splots.swimmer(d, events, title=f"Course of each patient after CAR-T, {self.s.label}", label_col=label_col),
+            name="swimmer",
+            alt=(f"Swimmer plot of {len(d)} patients: bars show follow-up coloured by best response; {n_prog} "
+                 f"progressions, {n_dead} deaths, {sum(len(v) for v in events.values())} subsequent therapies marked"),
+            caption="One bar per patient, from the first CAR-T infusion to death or last follow-up, coloured by best "
+                    "response. Markers: progression (triangle), death (cross), alive at last follow-up (arrow), second "
+                    "CAR-T infusion (diamond), allo-HSCT (star). From the per-patient table.")
+        return render("study_course.html.j2", figure=fig)
 
-    # --- 6. safety -----------------------------------------------------------------------------
+    # --- 6. safety -------------------------------------------------------------------------------
 
     def safety(self) -> Fragment:
-        parts = [self._crs_icans(), self._ae_table(), self._ae_grid(), self._deaths()]
-        return Fragment("".join(p for p in parts if p))
+        a = self.a
+        ci_ = a.crs_icans
+        self._csv(ci_, "crs-icans")
+        crs_rows = []
+        for r in ci_.itertuples():
+            crs_rows.append([r.event.upper(), labels.grade(r.grade),
+                             self._cited_count(r.events, r.total, r.result_id),
+                             fmt.pct(None if r.events is None or pd.isna(r.events) or not r.total
+                                     else r.events / r.total),
+                             r.scale, labels.sentence_case(r.how) + (f". Note: {r.note}" if r.note else "")])
+        crs = Table("Cytokine release syndrome (CRS) and ICANS by grade", ["Event", "Grade", "n/N", "%", "Scale",
+                                                                            "How obtained"],
+                    crs_rows, numeric={"n/N", "%"}) if crs_rows else None
+        saf = a.outcomes[a.outcomes["section"] == "safety"]
+        saf = saf[~saf["outcome"].isin(["crs_any", "crs_ge3", "icans_any"]) | saf["events"].isna()]
+        self._csv(a.outcomes[a.outcomes["section"] == "safety"], "safety")
+        safety = self._outcome_table(saf[saf["events"].notna()],
+                                     "Other safety outcomes with exact (Clopper-Pearson) 95% confidence intervals")
+        not_rep = [r.label for r in saf.itertuples() if r.events is None or pd.isna(r.events)]
+        other = a.other_adverse_events
+        self._csv(other, "adverse-events")
+        other_rows = []
+        for r in other.itertuples():
+            label = labels.endpoint(r.endpoint) + f", grade {labels.grade(r.grade)}" + (f", at {r.timepoint}"
+                                                                                          if r.timepoint else "")
+            other_rows.append([label, self._cited_count(r.events, r.total, r.result_id)
+                               if r.events is not None and not pd.isna(r.events) else
+                               self.cites.record(self.sd, r.result_id, printed(self.sd.result(r.result_id))),
+                               fmt.pct_ci(r.estimate, r.ci_low, r.ci_high), labels.sentence_case(r.how)])
+        other_t = Table("Other adverse events of grade ≥3 as printed", ["Adverse event", "n/N", "% (exact 95% CI)",
+                                                                         "How obtained"],
+                        other_rows, numeric={"n/N", "% (exact 95% CI)"}) if other_rows else None
+        grid = None
+        g = a.adverse_event_grid
+        if g is not None:
+            names = [labels.endpoint(c.removeprefix("ae:").strip().lower().replace(" ", "_")) if c.startswith("ae:")
+                     else {"crs_grade": "CRS", "icans_grade": "ICANS"}[c] for c in g.index]
+            g = g.set_axis(names, axis=0)
+            scale = (f"CRS/ICANS: {getattr(self.s.crs_grading, 'value', 'scale not reported')}; others: CTCAE"
+                     + (f" v{self.s.ctcae_version.value}" if not isinstance(self.s.ctcae_version, str) else ""))
+            worst = {idx: int(row.max()) for idx, row in g.iterrows() if row.notna().any()}
+            grid = self.figures.embed(
+                splots.ae_grid(g, title=f"Adverse events by patient and grade, {self.s.label}", scale_note=scale),
+                name="ae-grid",
+                alt="Grid of patients by adverse event coloured by grade; highest grade per event: "
+                    + ", ".join(f"{k} {v}" for k, v in worst.items()),
+                caption=f"Highest grade of each adverse event per patient (per-patient table; {scale}). Blank: none.")
+        deaths = a.deaths
+        self._csv(deaths, "deaths")
+        death_rows = []
+        for r in deaths.itertuples():
+            what = labels.sentence_case(r.cause) if r.cause else "All causes"
+            if r.relapse_related is not None and not pd.isna(r.relapse_related):
+                what += " (relapse or progression)" if r.relapse_related else " (not relapse-related)"
+            n = (self.cites.record(self.sd, r.result_id, fmt.count(r.events, r.total) if r.total else str(r.events))
+                 if r.result_id else fmt.count(r.events, r.total))
+            death_rows.append([what, r.population_label, n,
+                               "recomputed from the per-patient table" if r.how == HOW_PER_PATIENT else "printed"])
+        deaths_t = Table("Deaths and their causes", ["Deaths", "Population", "n", "Source"], death_rows,
+                         numeric={"n"}) if death_rows else None
+        return render("study_safety.html.j2", crs=crs, safety=safety if len(safety.rows) else None,
+                      not_reported=not_rep, other=other_t, grid=grid, deaths=deaths_t)
 
-    def _crs_icans(self) -> str:
-        rows = []
-        for ep, scale_field in (("crs", "crs_grading"), ("icans", "icans_grading")):
-            scale = getattr(self.s, scale_field)
-            scale_txt = scale.value if scale != NOT_REPORTED else "scale not reported"
-            if self.d is not None and f"{ep}_grade" in self.d.columns:
-                g = self.d[f"{ep}_grade"]
-                for grade in range(1, 6):
-                    k = int((g == grade).sum())
-                    if k:
-                        rows.append({"Event": ep.upper(), "Grade": str(grade), "n/N": f"{k}/{len(g)}",
-                                     "%": pct(k / len(g)), "Scale": scale_txt,
-                                     "Source": "computed from the per-patient table"})
-                k = int((g >= 1).sum())
-                rows.append({"Event": ep.upper(), "Grade": "any", "n/N": f"{k}/{len(g)}", "%": pct(k / len(g)),
-                             "Scale": scale_txt, "Source": "computed from the per-patient table"})
-                continue
-            for r in self._find(ep):
-                if r.category is not None:
-                    continue
-                n = r.denominator or self.sd.population_size(r.population)
-                k = int(r.value) if r.statistic == "count" else r.numerator
-                rows.append({"Event": ep.upper(), "Grade": (r.grade or "any").replace(">=", "≥"),
-                             "n/N": self._result(r.id, f"{k}/{n}" if k is not None and n else _printed(r)),
-                             "%": esc(pct(k / n) if k is not None and n else _printed(r)),
-                             "Scale": esc(scale_txt), "Source": esc("reported")})
-        if not rows:
-            return missing("CRS and ICANS: not reported by the source.")
-        df = pd.DataFrame(rows)
-        html_cols = set(df.columns) if any("cp-src" in str(v) for v in df["n/N"]) else set()
-        if html_cols:
-            for c in ("Event", "Grade"):
-                df[c] = df[c].map(esc)
-        return self._table(df, "crs-icans", caption="Cytokine release syndrome and ICANS by grade",
-                           numeric={"n/N", "%"}, html_cols=html_cols)
-
-    def _ae_table(self) -> str:
-        rows = []
-        for key in ("neutropenia_ge3", "thrombocytopenia_ge3", "anemia_ge3"):
-            c = outcome_count(self.sd, key)
-            label = OUTCOME_BY_KEY[key].label
-            if c.available:
-                e = proportion_ci(c.events, c.total)
-                nn = self._result(c.result_ids[0], f"{c.events}/{c.total}") if c.result_ids else f"{c.events}/{c.total}"
-                rows.append({"Adverse event": esc(label), "n/N": nn,
-                             "% (exact 95% CI)": esc(f"{pct(e.estimate)} {ci(e.ci_low, e.ci_high)}"),
-                             "How obtained": esc(c.source + (f" ({c.note})" if c.source != "reported count" and c.note else ""))})
-            else:
-                rows.append({"Adverse event": esc(label), "n/N": MISSING_TEXT, "% (exact 95% CI)": MISSING_TEXT,
-                             "How obtained": esc(c.note or "not reported")})
-        seen = {"neutropenia", "thrombocytopenia", "anemia", "crs", "icans"}
-        for r in self.sd.results:
-            if r.grade not in (">=3", "3-4", "3-5") or r.endpoint in seen or r.statistic not in ("count", "proportion"):
-                continue
-            n = r.denominator or self.sd.population_size(r.population)
-            k = int(r.value) if r.statistic == "count" else r.numerator
-            if k is None and n and r.unit == "percent":
-                from ..stats.proportions import numerator_for
-                k = numerator_for(r.value, n)
-            when = f" at {r.timepoint.value} {r.timepoint.unit}" if r.timepoint else ""
-            label = f"{r.endpoint.replace('_', ' ').capitalize()} grade {r.grade.replace('>=', '≥')}{when}"
-            if k is not None and n:
-                e = proportion_ci(k, n)
-                rows.append({"Adverse event": esc(label), "n/N": self._result(r.id, f"{k}/{n}"),
-                             "% (exact 95% CI)": esc(f"{pct(e.estimate)} {ci(e.ci_low, e.ci_high)}"),
-                             "How obtained": esc("reported" if r.numerator or r.statistic == "count"
-                                                 else "derived from the printed percentage")})
-            else:
-                rows.append({"Adverse event": esc(label), "n/N": self._result(r.id, _printed(r)),
-                             "% (exact 95% CI)": MISSING_TEXT,
-                             "How obtained": esc(f"{r.value}% printed; no whole number of {n} fits" if n else
-                                                 "denominator unknown")})
-        df = pd.DataFrame(rows)
-        return self._table(df, "adverse-events", caption="Grade ≥3 adverse events with Clopper-Pearson exact 95% CIs",
-                           numeric={"n/N", "% (exact 95% CI)"}, html_cols=set(df.columns))
-
-    def _ae_grid(self) -> str:
-        if self.d is None:
-            return ""
-        cols = [c for c in self.d.columns if c.startswith("ae:")]
-        graded = [c for c in cols if self.d[c].dropna().map(lambda v: isinstance(v, int | np.integer)
-                                                            and not isinstance(v, bool)).all()]
-        grid_cols = [c for c in ("crs_grade", "icans_grade") if c in self.d.columns] + graded
-        if not grid_cols:
-            return ""
-        g = self.d[grid_cols].T.astype(float)
-        g.index = [c.removeprefix("ae:").replace("crs_grade", "CRS").replace("icans_grade", "ICANS") for c in grid_cols]
-        scale = (f"CRS/ICANS: {getattr(self.s.crs_grading, 'value', 'n/r')}; "
-                 f"others: CTCAE v{getattr(self.s.ctcae_version, 'value', '?')}")
-        fig = splots.ae_grid(g, title=f"Adverse events by patient and grade, {self.s.label}", scale_note=scale)
-        worst = {idx: int(np.nanmax(row)) for idx, row in g.iterrows()}
-        return self._fig(fig, "ae-grid",
-                         alt="Grid of patients by adverse event coloured by grade; highest grade per event: "
-                             + ", ".join(f"{k} {v}" for k, v in worst.items()),
-                         caption=f"Highest grade of each adverse event per patient (per-patient table; {scale}). "
-                                 "Blank: none.")
-
-    def _deaths(self) -> str:
-        rows = []
-        for r in self._find("death"):
-            rows.append({"Deaths": esc(r.category or "all causes"),
-                         "Population": esc(self.s.populations[r.population].label),
-                         "n": self._result(r.id, str(r.value) + (f"/{r.denominator}" if r.denominator else ""))})
-        if self.d is not None and "os_event" in self.d.columns:
-            rows.append({"Deaths": "all causes (recomputed)", "Population": esc(self.s.populations[self._main_population()].label),
-                         "n": f"{int(self.d['os_event'].sum())}/{len(self.d)}"})
-        if not rows:
-            return missing("Deaths and their causes: not reported by the source.")
-        return "<h3>Deaths</h3>" + self._table(pd.DataFrame(rows), "deaths", caption="Deaths and causes",
-                                               numeric={"n"}, html_cols={"Deaths", "Population", "n"})
-
-    # --- 7. checks against the paper -----------------------------------------------------------
-
-    def _audit_frame(self) -> pd.DataFrame:
-        if not hasattr(self, "_audit_df"):
-            self._audit_df = audit_mod.audit_frame(audit_mod.audit_study(self.sd))
-        return self._audit_df
+    # --- 7. checks against the paper ---------------------------------------------------------------
 
     def audit(self) -> Fragment:
-        df = self._audit_frame()
-        if self.out is not None:
-            save_table(df, self.out / "tables" / f"{self.id}-audit.csv")
+        df = self.a.audit
+        self._csv(df, "audit")
         if df.empty:
-            return Fragment(missing("No reported number could be checked."))
+            return render("study_audit.html.j2", findings=[], summary="", empty=True)
         counts = df["status"].value_counts()
         summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in audit_mod.STATUSES)
+        findings = []
+        for r in df[df["status"] == audit_mod.INCONSISTENT].itertuples():
+            rep = self.cites.record(self.sd, r.result_id, r.reported) if r.result_id and r.reported else r.reported
+            findings.append(Markup("<strong>{}</strong>: printed {}; recomputed {}. {}").format(
+                labels.sentence_case(r.item), rep, r.recomputed or fmt.MISSING_TEXT, labels.sentence_case(r.note)))
+        return render("study_audit.html.j2", findings=findings, summary=f"{len(df)} checks: {summary}.", empty=False)
+
+    def audit_appendix(self) -> Fragment:
+        df = self.a.audit
+        if df.empty:
+            return Fragment("")
         order = {s: i for i, s in enumerate([audit_mod.INCONSISTENT, audit_mod.ROUNDING, audit_mod.NOT_CHECKABLE,
                                              audit_mod.CONSISTENT])}
         df = df.sort_values("status", key=lambda s: s.map(order), kind="stable")
         cls = {audit_mod.CONSISTENT: "consistent", audit_mod.ROUNDING: "rounding",
                audit_mod.INCONSISTENT: "inconsistent", audit_mod.NOT_CHECKABLE: "notcheckable"}
-        show = pd.DataFrame({
-            "Item": df["item"].map(esc),
-            "Reported": [self._result(rid, rep) if rid and rep else esc(rep)
-                         for rid, rep in zip(df["result_id"], df["reported"], strict=True)],
-            "Recomputed": df["recomputed"].map(esc),
-            "Check": df["check"].map(esc),
-            "Status": [f'<span class="cp-status-{cls[s]}">{esc(s)}</span>' for s in df["status"]],
-            "Note": df["note"].map(esc),
-        })
-        return Fragment(f"<p class='cp-prose'>{len(df)} checks: {esc(summary)}. The analysis keeps the "
-                        "published values; this table only reports.</p>"
-                        + table(show, caption="Reported next to recomputed", html_cols=set(show.columns)))
+        rows = [[labels.sentence_case(r.item),
+                 self.cites.record(self.sd, r.result_id, r.reported) if r.result_id and r.reported else cell(r.reported),
+                 cell(r.recomputed),
+                 Markup('<span class="cp-status-{}">{}</span>').format(cls[r.status], r.status),
+                 labels.sentence_case(r.note)] for r in df.itertuples()]
+        return render("study_audit_appendix.html.j2",
+                      table=Table("Every check: printed next to recomputed", ["Item", "Printed", "Recomputed",
+                                                                              "Status", "Note"], rows, compact=True))
 
-    # --- 8. limitations ------------------------------------------------------------------------
+    # --- 8. limitations ----------------------------------------------------------------------------
 
     def limitations(self) -> Fragment:
-        items = []
-        s = self.s
-        n = self.sd.population_size(self._main_population())
-        if n is not None and n < 20:
-            items.append(f"Small sample: {n} patients; exact CIs are wide and subgroup results are descriptive.")
-        if s.document_type != "full_article":
-            items.append(f"Source is a {DOC_TYPES[s.document_type].lower()}: methods, denominators and definitions "
-                         "are incompletely reported; several outcomes are not available.")
-        if mixed_targets(self.sd):
-            items.append(f"Mixed CAR targets ({', '.join(s.targets.value)}): pooled analyses use the BCMA-directed "
-                         "patients where the per-patient table allows it.")
-        if s.products != NOT_REPORTED and (";" in s.products.value or " or " in s.products.value):
-            items.append(f"More than one product: {s.products.value}.")
-        if s.crs_grading == NOT_REPORTED:
-            items.append("The CRS grading scale is not reported, so CRS rates are not comparable with confidence.")
-        elif s.crs_grading.value != "ASTCT":
-            items.append(f"CRS graded by {s.crs_grading.value}, not ASTCT: grade ≥3 rates are not directly "
-                         "comparable with ASTCT-graded studies.")
-        fu = [r for r in self.sd.results if r.endpoint == "follow_up" and r.statistic == "median"]
-        if fu and all(convert(float(r.value), r.unit, "months") < 24 for r in fu):
-            items.append(f"Short follow-up (median {fu[0].value} {fu[0].unit}): late relapses and deaths are not captured.")
-        if not fu and self.d is None:
-            items.append("Median follow-up is not reported.")
-        if self.s.design == NOT_REPORTED:
-            items.append("Study design (prospective or retrospective) is not reported.")
-        elif s.design.value == "retrospective":
-            items.append("Retrospective design: selection and reporting bias are possible.")
-        df = self._audit_frame()
-        k = int((df["status"] == audit_mod.INCONSISTENT).sum()) if not df.empty else 0
-        if k:
-            items.append(f"{k} reported number(s) could not be reproduced (see Checks against the paper).")
-        return Fragment("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>")
+        lim = self.a.limitations
+        self._csv(lim, "limitations")
+        return render("study_limitations.html.j2", items=list(lim["text"]))
 
-    # --- 9. sources ----------------------------------------------------------------------------
+    # --- 9. sources --------------------------------------------------------------------------------
 
     def sources(self) -> Fragment:
-        return Fragment(self.src.table())
+        rows = [[str(e["n"]), labels.sentence_case(e["what"]), e["location"], f"“{e['quote']}”",
+                 e["note"] or ""] for e in self.cites.entries]
+        t = Table(f"Sources of the numbers on this page ({self.cites.source})", ["#", "What", "Where", "Verbatim quote",
+                                                                                 "Note"],
+                  rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in self.cites.entries], compact=True)
+        return render("study_sources.html.j2", table=t if rows else None, citation=self.s.citation)
 
 
-def _printed(r) -> str:
+    def render_all(self) -> Fragment:
+        """Every section in the notebook's order (for tests and non-notebook use)."""
+        parts = [self.header(), self.glance(), self.efficacy(), self.survival(), self.safety(), self.audit(),
+                 self.patients(), self.course(), self.limitations(), self.audit_appendix(),
+                 self.per_patient_tables(), self.sources()]
+        return Fragment(Markup("").join(parts))
+
+
+def printed(r) -> str:
+    """A record's value as the source printed it: "75.0% (9/12)", "290 days (95% CI 90–NR)"."""
     v = str(r.value)
     if r.statistic in ("proportion", "landmark_rate") and r.unit == "percent":
         v += "%"
@@ -667,26 +458,10 @@ def _printed(r) -> str:
         v += f" {r.unit}"
     if r.numerator is not None and r.denominator is not None:
         v += f" ({r.numerator}/{r.denominator})"
+    elif r.statistic == "count" and r.denominator is not None:
+        v += f"/{r.denominator}"
     if r.spread is not None:
         v += f" ({'IQR' if r.spread.kind == 'iqr' else 'range'} {r.spread.low}–{r.spread.high})"
     if r.ci is not None:
         v += f" (95% CI {r.ci.low if r.ci.low is not None else '—'}–{r.ci.high if r.ci.high is not None else '—'})"
     return v
-
-
-def _resp_rank(cat: str) -> int:
-    first = cat.split("/")[0]
-    return RESPONSE_ORDER.index(first) if first in RESPONSE_ORDER else 99
-
-
-def _months_txt(v, unit: bool = True) -> str:
-    return "NR" if v is None else f"{v:.1f}" + (" months" if unit else "")
-
-
-def _strip_tags(v) -> str:
-    import html as _h
-    import re
-
-    s = re.sub(r'<span class="cp-tip".*?</span>', "", str(v), flags=re.S)
-    s = re.sub(r"<sup.*?</sup>", "", s, flags=re.S)
-    return _h.unescape(re.sub(r"<[^>]+>", "", s)).strip()

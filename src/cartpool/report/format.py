@@ -1,0 +1,78 @@
+"""How numbers are written on every page, in one place (plain text; templates escape it).
+
+Conventions: percentages to one decimal ("75.0%"); intervals in parentheses with an en dash,
+"(42.8–94.5)", in text, tables and figures alike; "NR" for a median or limit not reached; "—"
+for a value the source does not report; months to one decimal.
+"""
+
+from __future__ import annotations
+
+import math
+
+NR_TEXT = "NR"
+MISSING_TEXT = "—"
+
+
+def is_missing(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return isinstance(x, float) and not math.isfinite(x) or (x != x)
+    except TypeError:
+        return False
+
+
+def pct(p, digits: int = 1) -> str:
+    """A fraction as a percentage: 0.75 -> "75.0%"."""
+    return MISSING_TEXT if is_missing(p) else f"{100 * float(p):.{digits}f}%"
+
+
+def ci(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = False) -> str:
+    """An interval: "(42.8–94.5)"; an upper limit not reached prints as NR when `nr_high`."""
+    def f(v, is_high=False):
+        if v is None and is_high and nr_high:
+            return NR_TEXT
+        if is_missing(v):
+            return MISSING_TEXT
+        return f"{100 * float(v):.{digits}f}" if as_pct else f"{float(v):.{digits}f}"
+
+    return f"({f(lo)}–{f(hi, True)})"
+
+
+def pct_ci(p, lo, hi) -> str:
+    """"75.0% (42.8–94.5)", or "—" without an estimate."""
+    return MISSING_TEXT if is_missing(p) else f"{pct(p)} {ci(lo, hi)}"
+
+
+def months(v, *, unit: bool = True) -> str:
+    """A time in months: 8.94 -> "8.9 months"; None (not reached) -> "NR"."""
+    if v is None:
+        return NR_TEXT
+    if is_missing(v):
+        return MISSING_TEXT
+    return f"{float(v):.1f}" + (" months" if unit else "")
+
+
+def count(events, total) -> str:
+    """"9/12", or "—"."""
+    if is_missing(events) or is_missing(total):
+        return MISSING_TEXT
+    return f"{int(events)}/{int(total)}"
+
+
+def p_value(p) -> str:
+    """A p-value with its sign: "p = 0.03", "p < 0.0001"; "not estimable" when missing."""
+    if is_missing(p):
+        return "p not estimable"
+    p = float(p)
+    if p < 1e-4:
+        return "p < 0.0001"
+    return f"p = {p:.4f}" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def number(x, digits: int = 1) -> str:
+    if x is None:
+        return NR_TEXT
+    if is_missing(x):
+        return MISSING_TEXT
+    return f"{float(x):.{digits}f}"

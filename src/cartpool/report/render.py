@@ -1,0 +1,167 @@
+"""Rendering machinery shared by every page: the Jinja2 environment (autoescape on), fragments a
+notebook displays, figures embedded as PNG, CSV files written straight from analysis frames, and
+citations that link each number to its source.
+
+Markup is built here and in the templates only; text from data is always escaped by Jinja2.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import Markup, escape
+
+from . import format as fmt
+
+TEMPLATES = Path(__file__).parent / "templates" / "sections"
+
+
+class Fragment(Markup):
+    """A piece of a page that Jupyter displays as HTML (and nbconvert renders as such)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+_ENV = None
+
+
+def env():
+    """The Jinja2 environment of the section templates (autoescape on, strict undefined)."""
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                                  undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                  keep_trailing_newline=False)
+        _ENV.filters.update(pct=fmt.pct, ci=fmt.ci, pct_ci=fmt.pct_ci, months=fmt.months, count=fmt.count,
+                            p_value=fmt.p_value, number=fmt.number)
+        _ENV.globals.update(MISSING=fmt.MISSING_TEXT)
+    return _ENV
+
+
+def render(template: str, **context) -> Fragment:
+    """Render a section template to a fragment."""
+    return Fragment(env().get_template(template).render(**context))
+
+
+# --- citations ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Citations:
+    """The sources of the numbers on one page: each cited once, numbered, and listed at the end.
+
+    `source` names the document as a citation ("Hu 2026, Haematologica"), never by file name.
+    """
+
+    source: str
+    entries: list[dict] = field(default_factory=list)
+    _index: dict[str, int] = field(default_factory=dict)
+
+    def ref(self, key: str, what: str, location: str, quote: str, note: str = "") -> int:
+        if key not in self._index:
+            self.entries.append({"n": len(self.entries) + 1, "what": what, "location": location, "quote": quote,
+                                 "note": note})
+            self._index[key] = len(self.entries)
+        return self._index[key]
+
+    def cite(self, text, *, key: str, what: str, location: str, quote: str, note: str = "") -> Markup:
+        """`text` with its source on hover or keyboard focus, and a footnote number that links to
+        the sources list."""
+        n = self.ref(key, what, location, quote, note)
+        tip = escape(f"{self.source}, {location}: “{quote}”" + (f" Note: {note}" if note else ""))
+        return Markup(f'<span class="cp-src" tabindex="0">{escape(text)}<span class="cp-tip" role="tooltip">{tip}'
+                      f'</span></span><sup class="cp-fn"><a href="#src-{n}" aria-label="source {n}">[{n}]</a></sup>')
+
+    def record(self, sd, rid: str, text) -> Markup:
+        """`text` cited to the printed record `rid` of study `sd`."""
+        from . import labels
+
+        r = sd.result(rid)
+        return self.cite(text, key=f"r:{rid}", what=labels.record(sd, r), location=r.location, quote=r.quote,
+                         note=r.note or "")
+
+    def records(self, sd, rids, text) -> Markup:
+        """`text` cited to every record in `rids` (a ";"-joined string or a list); plain text if none."""
+        ids = [i for i in (rids.split(";") if isinstance(rids, str) else rids) if i]
+        if not ids:
+            return Markup(escape(text))
+        out = self.record(sd, ids[0], text)
+        for rid in ids[1:]:
+            n = self.ref(f"r:{rid}", self._what(sd, rid), sd.result(rid).location, sd.result(rid).quote,
+                         sd.result(rid).note or "")
+            out += Markup(f'<sup class="cp-fn"><a href="#src-{n}" aria-label="source {n}">[{n}]</a></sup>')
+        return out
+
+    @staticmethod
+    def _what(sd, rid):
+        from . import labels
+
+        return labels.record(sd, sd.result(rid))
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """Numbers a page's figures, embeds them as PNG and saves each one under `folder`."""
+
+    folder: Path | None
+    n: int = 0
+    dpi: int = 110
+
+    def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
+        import matplotlib.pyplot as plt
+
+        self.n += 1
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        data = buf.getvalue()
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"{self.n:02d}-{name}.png").write_bytes(data)
+        return {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "alt": alt,
+                "caption": f"Figure {self.n}. {caption}"}
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def write_csv(df: pd.DataFrame, path: Path | None) -> None:
+    """Write an analysis frame as CSV (stable formatting, LF line endings). Straight from the
+    frame: labels keep every character, nothing is unescaped from HTML."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+@dataclass
+class Table:
+    """A table for the `table` macro: column headers, rows of cells (text or Markup), right-aligned
+    columns, optional row ids and classes."""
+
+    caption: str
+    columns: list[str]
+    rows: list[list]
+    numeric: set[str] = field(default_factory=set)
+    row_ids: list[str] | None = None
+    row_classes: list[str] | None = None
+    compact: bool = False
+
+
+def cell(v):
+    """A table cell: Markup stays as it is; None/NaN become the missing sign; the rest is text."""
+    if isinstance(v, Markup):
+        return v
+    if fmt.is_missing(v):
+        return fmt.MISSING_TEXT
+    return str(v)
