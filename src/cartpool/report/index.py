@@ -56,5 +56,6 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
     table = Table("Studies (key numbers; checks: printed numbers recomputed and compared)",
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
                    "Checks"], rows, numeric=numeric)
-    return str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
+    page = str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
                       with_pdf=with_pdf))
+    return page.rstrip("\n") + "\n"  # a complete HTML file ends "</html>\n" (Jinja drops the last newline)
