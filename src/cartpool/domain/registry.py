@@ -127,6 +127,16 @@ OUTCOMES: tuple[OutcomeSpec, ...] = (
 
 OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}
 
+#: Study facts that define an outcome, in plain words. A difference in one of these makes studies'
+#: results less comparable (GRADE indirectness); the CTCAE version is recorded for comparability
+#: but does not change what grade >=3 means for a cytopenia, so it is not listed here.
+DEFINING_FACTS = {
+    "crs_grading": "CRS grading scale",
+    "icans_grading": "ICANS grading scale",
+    "neurotoxicity_grading": "neurotoxicity grading scale",
+    "mrd_assessment": "MRD method and threshold",
+}
+
 
 def outcome(key: str) -> OutcomeSpec:
     """The spec of one outcome; an unknown key names the known ones."""

@@ -15,7 +15,9 @@ from markupsafe import Markup
 
 from ..analysis import audit as audit_mod
 from ..analysis import pooled as P
+from ..analysis.appraisal import Appraisal
 from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD
+from ..domain import certainty as G
 from ..domain import registry
 from ..domain import survival as srules
 from ..plots.forest import ForestGroup, forest_plot, forest_rows, medians_plot
@@ -24,6 +26,15 @@ from . import labels
 from .render import Figures, Fragment, Table, cell, render, write_csv
 
 GROUP_NOTES = {P.PRIMARY: "", P.CONTEXT: "context"}
+
+
+def _certainty_mark(rating: str) -> Markup:
+    """GRADE's certainty symbols (⊕⊕◯◯) with the rating in words."""
+    if not rating:
+        return Markup("")
+    n = G.LEVELS.index(rating) + 1
+    return Markup('<span class="cp-grade" aria-hidden="true">{}</span> {}').format("⊕" * n + "◯" * (4 - n),
+                                                                                    labels.sentence_case(rating))
 
 
 def _f(x):
@@ -44,6 +55,7 @@ class PooledPage:
         self.a = analysis
         self.out = Path(output_dir) if output_dir else None
         self.figures = Figures(self.out / "figures" / "pooled" if self.out else None)
+        self.appraisal = Appraisal(analysis)
 
     @classmethod
     def load(cls, *, data_dir="data/studies", output_dir=None) -> PooledPage:
@@ -51,6 +63,62 @@ class PooledPage:
 
     def _csv(self, df: pd.DataFrame, name: str) -> None:
         write_csv(df, self.out / "tables" / f"{name}.csv" if self.out else None)
+
+    # --- scope and summary of findings ----------------------------------------------------------
+
+    def scope(self) -> Fragment:
+        """The question, which studies are included and how they were chosen, what kind of document
+        each is, and the relevant studies known but not included."""
+        st = self.a.studies
+        kinds = st.groupby("document_type")["study"].apply(list)
+        documents = [f"{labels.sentence_case(labels.document_type(k).split(' (')[0])}: {', '.join(v)}"
+                     for k, v in kinds.items()]
+        groups = st.groupby("group", sort=False)["study"].apply(list)
+        order = sorted(groups.index, key=P._group_key)
+        return render("pooled_scope.html.j2", n=len(st), groups=[(g, groups[g]) for g in order],
+                      documents=documents, excluded=self._known_not_included())
+
+    def _known_not_included(self) -> Table | None:
+        return None
+
+    def summary_of_findings(self) -> Fragment:
+        """The summary-of-findings table: each key outcome in each primary population, with its
+        GRADE certainty and the reasons (`cartpool.analysis.appraisal`)."""
+        sof = self.appraisal.summary
+        self._csv(sof, "summary-of-findings")
+        rows, classes, previous = [], [], None
+        for r in sof.itertuples():
+            if r.k == 0:
+                est = "Not reported"
+            elif r.events is not None and r.events == r.events:
+                est = f"{self._bounded(r)}{fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)}"
+                est += f" ({int(r.events)}/{int(r.patients)})" if r.k == 1 else ""
+            else:
+                est = fmt.pct_ci(r.estimate, _f(r.ci_low), _f(r.ci_high))
+            how = "" if r.k == 0 else labels.sentence_case(r.note) if r.note else ""
+            rows.append(["" if r.outcome_label == previous else r.outcome_label, r.population,
+                         "—" if r.k == 0 else f"{r.k} ({r.patients})",
+                         est + (f"; {how.lower()}" if how and how.lower() != "single study" else ""),
+                         _certainty_mark(r.certainty), labels.sentence_case(r.reasons_short) if r.k else ""])
+            previous = r.outcome_label
+            classes.append(f"cp-certainty-{r.certainty.replace(' ', '-')}" if r.certainty else "")
+        table = Table("Summary of findings: CAR-T cell therapy in plasma cell leukemia, by setting",
+                      ["Outcome", "Population", "Studies (patients)", "Estimate (95% CI)", "Certainty",
+                       "Rated down for"], rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True)
+        counts = sof[sof["certainty"] != ""]["certainty"].value_counts()
+        return render("pooled_sof.html.j2", table=table, counts=[(c, int(counts.get(c, 0))) for c in
+                                                                 reversed(G.LEVELS) if counts.get(c, 0)])
+
+    @staticmethod
+    def _bounded(r) -> str:
+        return "at least " if r.bound else ""
+
+    def limits(self) -> Fragment:
+        """What this evidence cannot support, in plain words."""
+        st = self.a.studies
+        return render("pooled_limits.html.j2", k=len(st), max_k=int(st.groupby("group").size().max()),
+                      small=int((st["n"].fillna(0) < 20).sum()),
+                      abstracts=list(st.loc[st["document_type"] != "full_article", "study"]))
 
     # --- studies -------------------------------------------------------------------------------
 
@@ -317,13 +385,13 @@ class PooledPage:
 
     def statistical_methods(self) -> Fragment:
         return render("pooled_statistical_methods.html.j2", primary=METHOD_LABELS[PRIMARY_METHOD],
-                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K)
+                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K, grade=G)
 
     def results_note(self) -> Fragment:
         return render("pooled_results_note.html.j2", n=len(self.a.estimates), columns=list(self.a.estimates.columns))
 
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""
-        parts = [self.studies(), self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
+        parts = [self.scope(), self.summary_of_findings(), self.limits(), self.studies(), self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
                  self.audit_summary(), self.sensitivity(), self.statistical_methods(), self.results_note()]
         return Fragment(Markup("").join(parts))
