@@ -22,8 +22,8 @@ For proportions (`pool_proportions`):
   studies with 0 or all events (metafor's ``add=1/2, to="only0"``).
 * ``"ft"``: Freeman-Tukey double arcsine (metafor measure "PFT") with Miller's (1978)
   back-transformation at the harmonic mean of the sample sizes (`transf.ipft.hm`).
-* ``"raw"``: untransformed proportions; studies at 0 or 1 get the same 0.5 correction for
-  their variance, which would otherwise be 0.
+* ``"raw"``: untransformed proportions; studies with 0 or all events enter as (x + 0.5)/(n + 1),
+  as metafor's escalc default for measure "PR" (their variance would otherwise be 0).
 
 statsmodels' `combine_effects` provides DL and a fixed-effect pooling, but not REML or ML tau^2
 (and its DL can go negative), GLMM, proportion transforms, back-transforms or prediction
@@ -32,14 +32,13 @@ intervals; those are written here.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-TAU2_METHODS = ("REML", "ML", "DL", "PM")
+TAU2_METHODS = ("REML", "ML", "DL", "PM", "EE")
 PROPORTION_METHODS = ("glmm", "logit", "ft", "raw")
 METHOD_LABELS = {
     "glmm": "GLMM (random-intercept logistic regression, ML, adaptive Gauss-Hermite quadrature)",
@@ -118,57 +117,133 @@ def _q_at(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
     return float(np.sum(w * (y - mu) ** 2))
 
 
+#: metafor's rma.uni control defaults: the convergence threshold of Fisher scoring, the tolerance of
+#: uniroot() for Paule-Mandel, the search interval and the iteration limit. metafor stops at these
+#: tolerances, so a tau^2 of order 1e-5 (raw proportions) is only as precise as they are; using
+#: them here reproduces metafor's numbers rather than a different, equally valid root.
+_METAFOR_THRESHOLD = 1e-5
+_METAFOR_TOL = np.finfo(float).eps ** 0.25
+_METAFOR_TAU2_MAX = 100.0
+_METAFOR_MAXITER = 100
+
+
+def _zeroin(f, a: float, b: float, tol: float, maxit: int) -> float:
+    """Brent's root finder exactly as R's `uniroot` (R_zeroin2 in R's src/library/stats/src/zeroin.c).
+
+    Ported by hand because scipy's `brentq`, the same method, takes different interpolation steps:
+    at metafor's loose tolerance (1.2e-4) the two return different roots within it, and a tau^2 of
+    order 1e-4 (raw proportions) then gives a visibly different prediction interval.
+    """
+    eps = np.finfo(float).eps
+    fa, fb = f(a), f(b)
+    c, fc = a, fa
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    for _ in range(maxit + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:  # linear interpolation
+                t1 = fb / fa
+                p, q = cb * t1, 1.0 - t1
+            else:  # inverse quadratic interpolation
+                q, t1, t2 = fa / fc, fb / fc, fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b
+
+
 def _tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
-    """Paule-Mandel: the tau^2 at which generalised Q equals its expectation k-1."""
+    """Paule-Mandel: the tau^2 at which generalised Q equals its expectation k-1, found as metafor
+    does (uniroot on [0, 100] at its tolerance)."""
     k = len(y)
-    if _q_at(y, v, 0.0) <= k - 1:
+    if _q_at(y, v, 0.0) < k - 1:
         return 0.0
-    hi = max(1.0, 10 * np.var(y, ddof=1))
-    while _q_at(y, v, hi) > k - 1:
+    hi = _METAFOR_TAU2_MAX
+    while _q_at(y, v, hi) > k - 1:  # beyond metafor's interval (metafor would stop with an error)
         hi *= 10
-    return float(optimize.brentq(lambda t: _q_at(y, v, t) - (k - 1), 0.0, hi, xtol=1e-12))
+    return float(_zeroin(lambda t: _q_at(y, v, t) - (k - 1), 0.0, hi, _METAFOR_TOL, _METAFOR_MAXITER))
 
 
-def _tau2_fisher(y: np.ndarray, v: np.ndarray, reml: bool, start: float) -> float:
-    """REML/ML by Fisher scoring with step halving, as metafor's `rma.uni` (intercept only)."""
-    tau2 = max(0.0, start)
-    for _ in range(1000):
+def _tau2_he(y: np.ndarray, v: np.ndarray) -> float:
+    """Hedges' estimator (Hedges & Olkin 1985), truncated at 0: metafor's start for ML and REML."""
+    k = len(y)
+    rss = np.sum((y - y.mean()) ** 2)
+    return max(0.0, float((rss - np.sum(v) * (k - 1) / k) / (k - 1)))
+
+
+def _tau2_fisher(y: np.ndarray, v: np.ndarray, reml: bool) -> float:
+    """REML/ML by Fisher scoring as metafor's `rma.uni` (intercept only): start at Hedges' estimator,
+    halve a step that would make tau^2 negative, stop when tau^2 changes by less than 1e-5.
+
+    metafor then compares the likelihood with tau^2 = 0 and, if that is higher, sets tau^2 = 0 with a
+    warning ("Fisher scoring ... may have gotten stuck at a local maximum"); the same check is made
+    here, silently.
+    """
+    tau2 = _tau2_he(y, v)
+    change = _METAFOR_THRESHOLD + 1
+    iterations = 0
+    while change > _METAFOR_THRESHOLD and iterations <= _METAFOR_MAXITER:
+        iterations += 1
         w = 1 / (v + tau2)
         sw = np.sum(w)
-        mu = np.sum(w * y) / sw
-        r = y - mu
-        # P = W - W 1 1' W / sum(W); P y = w * r
-        py = w * r
+        py = w * (y - np.sum(w * y) / sw)  # P y, with P = W - W 1 1' W / sum(W)
         if reml:
             tr_p = sw - np.sum(w**2) / sw
             tr_pp = np.sum(w**2) - 2 * np.sum(w**3) / sw + (np.sum(w**2) / sw) ** 2
             adj = (np.sum(py**2) - tr_p) / tr_pp
         else:
             adj = (np.sum(py**2) - sw) / np.sum(w**2)
-        step = adj
-        while tau2 + step < 0:
-            step /= 2
-            if abs(step) < 1e-14:
-                step = -tau2
-                break
-        tau2_new = tau2 + step
-        if abs(tau2_new - tau2) < 1e-12 * max(1.0, tau2):
-            return max(0.0, tau2_new)
-        tau2 = tau2_new
-    return max(0.0, tau2)
+        while tau2 + adj < 0:
+            adj /= 2
+        change = abs(adj)
+        tau2 += adj
+    if tau2 > _METAFOR_THRESHOLD and _loglik(y, v, 0.0, reml) - _loglik(y, v, tau2, reml) > _METAFOR_TOL:
+        return 0.0
+    return float(tau2)
+
+
+def _loglik(y: np.ndarray, v: np.ndarray, tau2: float, reml: bool) -> float:
+    """(Restricted) log-likelihood of the normal-normal model at tau2, mu profiled out (no constants)."""
+    w = 1 / (v + tau2)
+    mu = np.sum(w * y) / np.sum(w)
+    ll = -0.5 * np.sum(np.log(v + tau2)) - 0.5 * np.sum(w * (y - mu) ** 2)
+    return float(ll - 0.5 * np.log(np.sum(w))) if reml else float(ll)
 
 
 def estimate_tau2(y, v, method: str = "REML") -> float:
     """Between-study variance tau^2 for an intercept-only random-effects model, truncated at 0."""
     y, v = np.asarray(y, float), np.asarray(v, float)
-    if len(y) < 2:
+    if len(y) < 2 or method == "EE":  # "EE": equal-effects (common-effect) model, as metafor
         return 0.0
     if method == "DL":
         return _tau2_dl(y, v)
     if method == "PM":
         return _tau2_pm(y, v)
     if method in ("REML", "ML"):
-        return _tau2_fisher(y, v, reml=method == "REML", start=_tau2_dl(y, v))
+        return _tau2_fisher(y, v, reml=method == "REML")
     raise ValueError(f"unknown tau2 method {method!r}; use one of {', '.join(TAU2_METHODS)}")
 
 
@@ -209,7 +284,7 @@ def _pool(y: np.ndarray, v: np.ndarray, tau2: float, knha: bool, level: float, p
     else:
         crit = stats.norm.ppf(0.5 + level / 2)
     ci = (mu - crit * se, mu + crit * se)
-    if pi_dist == "t" and k > 1:
+    if (pi_dist == "t" or knha) and k > 1:  # metafor: test="knha" gives t quantiles for the PI too
         pcrit = stats.t.ppf(0.5 + level / 2, k - 1)
     else:
         pcrit = stats.norm.ppf(0.5 + level / 2)
@@ -283,19 +358,22 @@ def ipft(y, n_hm: float) -> np.ndarray:
 
 
 def raw_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
+    """Raw proportions and variances p(1-p)/n, with metafor's escalc default for measure "PR"
+    (add=1/2, to="only0"): studies with 0 or all events enter as (x + 0.5)/(n + 1), both in the
+    proportion and in its variance (otherwise their variance would be 0)."""
     x, n = np.asarray(events, float), np.asarray(totals, float)
     zero = (x == 0) | (x == n)
-    p = x / n
-    pa = np.where(zero, (x + 0.5) / (n + 1), p)
-    v = pa * (1 - pa) / np.where(zero, n + 1, n)
-    return p, v
+    xa, na = np.where(zero, x + 0.5, x), np.where(zero, n + 1.0, n)
+    p = xa / na
+    return p, p * (1 - p) / na
 
 
 # Gauss-Hermite nodes for the adaptive quadrature (physicists' weights, for exp(-x^2)).
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(7)
 
 
-def _glmm_study_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray, nodes: int = 7) -> np.ndarray:
+def _glmm_study_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray, nodes: int = 7,
+                       start: np.ndarray | None = None, return_mode: bool = False):
     """Per-study log marginal likelihood of the binomial-normal model, integrating the random
     intercept b ~ N(0, tau^2) by adaptive Gauss-Hermite quadrature: nodes are centred at the
     mode of each study's integrand and scaled by its curvature (Liu & Pierce 1994), which is
@@ -304,20 +382,31 @@ def _glmm_study_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray, node
     log_choose = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     if tau < 1e-8:  # no heterogeneity: plain binomial likelihood
         eta = np.full_like(x, mu)
-        return log_choose + x * eta - n * np.logaddexp(0, eta)
+        ll = log_choose + x * eta - n * np.logaddexp(0, eta)
+        return (ll, start if start is not None else np.zeros_like(x)) if return_mode else ll
 
     def h(b):  # log integrand (without the constant); b has one row per study
         eta = mu + b
         return x[:, None] * eta - n[:, None] * np.logaddexp(0, eta) - 0.5 * (b / tau) ** 2
 
-    # mode of h by Newton's method per study
-    b = np.zeros_like(x)
-    for _ in range(50):
+    # Mode of h per study. h is strictly concave in b, so its gradient g is decreasing and the mode
+    # lies in [-n tau^2 - 1, x tau^2 + 1]; Newton's method safeguarded by bisection in that bracket
+    # converges for any data (plain Newton diverges when a study is at 0% or 100%).
+    t2 = tau**2
+    lo, hi = -n * t2 - 1.0, x * t2 + 1.0
+    b = np.clip(np.zeros_like(x) if start is None else start, lo, hi)  # a warm start saves most steps
+    g_before = np.full_like(x, np.inf)
+    for _ in range(300):
         p = special.expit(mu + b)
-        g = x - n * p - b / tau**2
-        hess = -n * p * (1 - p) - 1 / tau**2
-        step = g / hess
-        b = b - step
+        g = x - n * p - b / t2
+        lo, hi = np.where(g > 0, b, lo), np.where(g < 0, b, hi)
+        new = b + g / (n * p * (1 - p) + 1 / t2)
+        # bisect where Newton leaves the bracket or did not halve the gradient (it can cycle)
+        bisect = (new < lo) | (new > hi) | (np.abs(g) > 0.5 * g_before)
+        new = np.where(bisect, 0.5 * (lo + hi), new)
+        g_before = np.abs(g)
+        step = new - b
+        b = new
         if np.max(np.abs(step)) < 1e-10:
             break
     p = special.expit(mu + b)
@@ -326,93 +415,177 @@ def _glmm_study_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray, node
     vals = h(pts) + gh_x[None, :] ** 2  # exp(x^2) factor of the Hermite rule
     m = np.max(vals, axis=1, keepdims=True)
     integral = np.log(np.sum(gh_w[None, :] * np.exp(vals - m), axis=1)) + m[:, 0]
-    return log_choose + integral + np.log(np.sqrt(2) * sigma) - 0.5 * np.log(2 * np.pi * tau**2)
+    ll = log_choose + integral + np.log(np.sqrt(2) * sigma) - 0.5 * np.log(2 * np.pi * tau**2)
+    return (ll, b) if return_mode else ll
 
 
-def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
-    """ML fit of (mu, tau^2); returns mu, its SE from the observed information, and tau^2."""
+class GLMMNotEstimable(ValueError):
+    """The binomial-normal likelihood has no maximum for these data (for example every study at 0%
+    or at 100%, or the likelihood still rising at the largest heterogeneity allowed)."""
+
+
+#: Search bounds of the GLMM fit: the pooled logit and tau (the SD of the study logits).
+_MU_BOUND = 30.0
+_TAU_MAX = 30.0
+#: Profile grid over tau: zero, then log-spaced up to `_TAU_MAX`.
+_TAU_GRID = np.concatenate([[0.0], np.geomspace(0.05, _TAU_MAX, 10)])
+
+
+class _GLMMLikelihood:
+    """The negative log-likelihood of one data set, warm-starting each quadrature's mode search
+    from the previous call's modes (successive calls of an optimiser are close together)."""
+
+    def __init__(self, x: np.ndarray, n: np.ndarray):
+        self.x, self.n, self.modes = x, n, None
+
+    def __call__(self, mu: float, tau: float) -> float:
+        ll, self.modes = _glmm_study_loglik(mu, tau, self.x, self.n, start=self.modes, return_mode=True)
+        return -float(np.sum(ll))
+
+    def profile(self, tau: float, xatol: float) -> tuple[float, float]:
+        """max over mu at a fixed tau: (mu, negative log-likelihood)."""
+        r = optimize.minimize_scalar(lambda m: self(m, tau), bounds=(-_MU_BOUND, _MU_BOUND), method="bounded",
+                                     options={"xatol": xatol})
+        return float(r.x), float(r.fun)
+
+
+def _glmm_nll(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
+    return -float(np.sum(_glmm_study_loglik(mu, tau, x, n)))
+
+
+def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float, float]:
+    """Maximum-likelihood fit of the binomial-normal model: (mu, SE of mu, tau^2, log-likelihood).
+
+    Written by hand because no Python library fits this model with adaptive quadrature
+    (statsmodels' BinomialBayesMixedGLM is variational Bayes, not ML). The likelihood is often flat
+    with CAR-T data (several studies at 100%, 6-12 patients each), where a local optimiser stops
+    early, so the fit profiles the likelihood over tau on a grid from 0 to 30, maximising over mu
+    at each point, and then refines the best point jointly in (mu, log tau). The SE of mu comes from
+    the observed information in (mu, log tau), a well-conditioned scale, with steps suited to the
+    curvature; at tau = 0 only the mu-mu element is used. A maximum at the search bounds (the
+    pooled logit running off to +-infinity, or tau still rising at its largest value) raises
+    `GLMMNotEstimable`, as does an information matrix that is not positive definite.
+
+    References
+    ----------
+    Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event outcome in the framework
+    of the generalized linear mixed model with applications in sparse data. Stat Med
+    2010;29:3046-3067.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw 2010;36(3).
+    Bates D, Maechler M, Bolker B, Walker S. Fitting linear mixed-effects models using lme4. J Stat
+    Softw 2015;67(1) (adaptive Gauss-Hermite quadrature with nAGQ = 7 as used by rma.glmm).
+    """
+    if np.all(x == 0) or np.all(x == n):
+        raise GLMMNotEstimable("every study has " + ("no" if np.all(x == 0) else "all") + " events")
+    lik = _GLMMLikelihood(x, n)
+    profile = [(lik.profile(t, 1e-4), t) for t in _TAU_GRID]
+    (mu0, f0), t0 = min(profile, key=lambda p: p[0][1])
+    if t0 == 0.0:
+        start_lt = np.log(_TAU_GRID[1] / 4)
+    else:
+        start_lt = np.log(t0)
 
     def nll(theta):
-        return -np.sum(_glmm_study_loglik(theta[0], np.exp(theta[1]), x, n))
+        return lik(theta[0], float(np.exp(theta[1])))
 
-    y0, v0 = logit_escalc(x, n)
-    mu0 = float(np.sum(y0 / v0) / np.sum(1 / v0))
-    # one start from the inverse-variance logit estimate and its DL tau; Nelder-Mead is robust
-    # to the flat likelihood of small studies, and the tau = 0 boundary is checked below
-    t0 = max(np.sqrt(_tau2_dl(y0, v0)), 0.05)
-    best = optimize.minimize(nll, x0=[mu0, np.log(t0)], method="Nelder-Mead",
-                             options={"xatol": 1e-8, "fatol": 1e-11, "maxiter": 3000})
-    mu_hat, log_tau = best.x
-    # tau -> 0 boundary: compare with the tau = 0 (equal-effects) fit
-    r0 = optimize.minimize_scalar(lambda m: -np.sum(_glmm_study_loglik(m, 0.0, x, n)),
-                                  bounds=(mu0 - 20, mu0 + 20), method="bounded",
-                                  options={"xatol": 1e-10})
-    tau = float(np.exp(log_tau))
-    if r0.fun <= best.fun + 1e-9 or tau < 1e-4:
-        mu_hat, tau = float(r0.x), 0.0
-
-    # SE of mu from the observed information matrix (numerical Hessian in (mu, tau^2)),
-    # as lme4/rma.glmm report; at tau^2 = 0 only the mu-mu element is used.
-    def nll2(mu, t2):
-        return -np.sum(_glmm_study_loglik(mu, np.sqrt(max(t2, 0.0)), x, n))
-
-    t2 = tau**2
-    hm = 1e-4
-    if t2 > 1e-6:
-        ht = max(1e-5, 1e-3 * t2)
-        f = nll2
-        h_mm = (f(mu_hat + hm, t2) - 2 * f(mu_hat, t2) + f(mu_hat - hm, t2)) / hm**2
-        h_tt = (f(mu_hat, t2 + ht) - 2 * f(mu_hat, t2) + f(mu_hat, t2 - ht)) / ht**2
-        h_mt = (f(mu_hat + hm, t2 + ht) - f(mu_hat + hm, t2 - ht)
-                - f(mu_hat - hm, t2 + ht) + f(mu_hat - hm, t2 - ht)) / (4 * hm * ht)
-        info = np.array([[h_mm, h_mt], [h_mt, h_tt]])
-        try:
-            cov = np.linalg.inv(info)
-            var_mu = cov[0, 0] if cov[0, 0] > 0 else 1 / h_mm
-        except np.linalg.LinAlgError:
-            var_mu = 1 / h_mm
+    # Nelder-Mead from the best grid point, with a simplex the size of the grid's spacing: robust
+    # on flat likelihoods, where gradient-based methods stop on finite-difference noise
+    simplex = np.array([[mu0, start_lt], [mu0 + 0.5, start_lt], [mu0, start_lt + 0.5]])
+    r = optimize.minimize(lambda th: nll([np.clip(th[0], -_MU_BOUND, _MU_BOUND),
+                                          np.clip(th[1], np.log(1e-6), np.log(_TAU_MAX))]),
+                          x0=simplex[0], method="Nelder-Mead",
+                          options={"initial_simplex": simplex, "xatol": 1e-7, "fatol": 1e-12, "maxiter": 2000})
+    mu_hat, lt = float(r.x[0]), float(r.x[1])
+    best = float(r.fun)
+    # the tau = 0 boundary (equal-effects model) wins when its likelihood is at least as high
+    m_zero, f_zero = lik.profile(0.0, 1e-10)
+    if f_zero <= best + 1e-9 or np.exp(lt) < 1e-4:
+        mu_hat, tau, best = m_zero, 0.0, f_zero
     else:
-        h_mm = (nll2(mu_hat + hm, 0) - 2 * nll2(mu_hat, 0) + nll2(mu_hat - hm, 0)) / hm**2
-        var_mu = 1 / h_mm
-    return float(mu_hat), float(np.sqrt(var_mu)), float(t2)
+        tau = float(np.exp(lt))
+    if abs(mu_hat) > _MU_BOUND - 1e-3:
+        raise GLMMNotEstimable("the pooled logit has no finite maximum")
+    if tau > _TAU_MAX * 0.999:
+        raise GLMMNotEstimable("the likelihood keeps rising with the heterogeneity")
+
+    hm = 1e-3 * max(1.0, abs(mu_hat))
+    if tau == 0.0:
+        h_mm = (_glmm_nll(mu_hat + hm, 0, x, n) - 2 * best + _glmm_nll(mu_hat - hm, 0, x, n)) / hm**2
+        var_mu = 1 / h_mm if h_mm > 0 else -1.0
+    else:
+        th = np.array([mu_hat, np.log(tau)])
+        hs = np.array([hm, 1e-2])  # log tau: a larger step keeps quadrature noise out of a small curvature
+        f00 = nll(th)
+        info = np.empty((2, 2))
+        for i in range(2):
+            e_i = np.eye(2)[i] * hs[i]
+            info[i, i] = (nll(th + e_i) - 2 * f00 + nll(th - e_i)) / hs[i] ** 2
+        e0, e1 = np.eye(2)[0] * hs[0], np.eye(2)[1] * hs[1]
+        info[0, 1] = info[1, 0] = (nll(th + e0 + e1) - nll(th + e0 - e1) - nll(th - e0 + e1)
+                                   + nll(th - e0 - e1)) / (4 * hs[0] * hs[1])
+        det = info[0, 0] * info[1, 1] - info[0, 1] ** 2
+        var_mu = info[1, 1] / det if det > 0 and info[0, 0] > 0 else -1.0
+    if not (var_mu > 0 and np.isfinite(var_mu)):
+        raise GLMMNotEstimable("the information matrix is not positive definite at the maximum")
+    return float(mu_hat), float(np.sqrt(var_mu)), float(tau**2), -best
 
 
 def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,
                      level: float = 0.95, pi_dist: str = "z", labels=None,
                      ci_method: str = "exact") -> MetaResult:
-    """See `_pool_proportions`; results are memoised on the inputs (the same subgroup is often
-    pooled by several views of one report), and each call gets its own copy."""
-    import copy
-
-    key = (tuple(float(v) for v in np.asarray(events).ravel()), tuple(float(v) for v in np.asarray(totals).ravel()),
-           method, tau2, knha, level, pi_dist, None if labels is None else tuple(map(str, labels)), ci_method)
-    r = _pool_cached(key)
-    out = copy.copy(r)
-    out.studies = r.studies.copy()
-    if labels is not None:
-        out.studies["study"] = list(labels)
-    return out
-
-
-@functools.lru_cache(maxsize=8192)
-def _pool_cached(key) -> MetaResult:
-    x, n, method, tau2, knha, level, pi_dist, labels, ci_method = key
-    return _pool_proportions(np.array(x), np.array(n), method, tau2, knha, level, pi_dist,
-                             None if labels is None else list(labels), ci_method)
-
-
-def _pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,
-                      level: float = 0.95, pi_dist: str = "z", labels=None,
-                      ci_method: str = "exact") -> MetaResult:
     """Random-effects pooled proportion from per-study `events` out of `totals`.
 
-    `method` is "glmm" (default), "logit", "ft" or "raw" (see the module docstring). For "glmm"
-    tau^2 is always estimated by maximum likelihood (as `metaprop`/`rma.glmm`); `tau2` applies
-    to the inverse-variance methods. The returned `studies` DataFrame gives each study's own
-    proportion with its `ci_method` interval (Clopper-Pearson exact by default, as metaprop)
-    and its weight in percent (for GLMM, the inverse-variance logit weights under the GLMM
-    tau^2, which is how R meta shows GLMM weights).
+    Parameters
+    ----------
+    events, totals : array_like of int
+        Each study's events and patients.
+    method : {"glmm", "logit", "ft", "raw"}
+        The model (see the module docstring). For "glmm" tau^2 is always estimated by maximum
+        likelihood (as `rma.glmm`); `tau2` applies to the inverse-variance methods.
+    tau2 : {"REML", "ML", "DL", "PM"}
+        tau^2 estimator of the inverse-variance methods.
+    knha : bool
+        Small-sample inference. For the inverse-variance methods the Knapp-Hartung adjusted
+        standard error with t(k-1) quantiles (metafor ``test="knha"``); for the GLMM the same
+        standard error with t(k-1) quantiles (metafor ``rma.glmm(test="t")``). Prediction
+        intervals then use t(k-1) too, as metafor does.
+    level : float
+        Confidence level.
+    pi_dist : {"z", "t"}
+        Quantiles of the prediction interval when `knha` is False.
+    labels : sequence, optional
+        Study labels for the per-study table.
+    ci_method : str
+        Interval of each study's own proportion (Clopper-Pearson exact by default, as `metaprop`).
+
+    Returns
+    -------
+    MetaResult
+        Estimate, CI and PI on the proportion scale; `studies` gives each study's proportion,
+        interval and weight in percent (for GLMM the inverse-variance logit weights under the GLMM
+        tau^2, which is how R meta shows GLMM weights).
+
+    Raises
+    ------
+    GLMMNotEstimable
+        For "glmm" when the likelihood has no finite maximum (every study at 0 events or every
+        study at 100%) or the information matrix is not positive definite. Callers decide what a
+        reader sees instead (`cartpool.analysis.pooling`); no continuity-corrected value is
+        substituted here.
+
+    References
+    ----------
+    Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event outcome in the framework
+    of the generalized linear mixed model. Stat Med. 2010;29:3046-67.
+    Hartung J, Knapp G. A refined method for the meta-analysis of controlled clinical trials with
+    binary outcome. Stat Med. 2001;20:3875-89.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
     """
+    return _pool_proportions(events, totals, method, tau2, knha, level, pi_dist, labels, ci_method)
+
+
+def _pool_proportions(events, totals, method: str, tau2: str, knha: bool, level: float, pi_dist: str,
+                      labels, ci_method: str) -> MetaResult:
     from .proportions import study_cis
 
     x, n = np.asarray(events, float), np.asarray(totals, float)
@@ -426,22 +599,12 @@ def _pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", 
     crit = stats.norm.ppf(0.5 + level / 2)
 
     note = ""
-    if method == "glmm" and (np.all(x == 0) or np.all(x == n)):
-        # The binomial-normal likelihood has no maximum when every study has 0 (or all) events:
-        # the pooled logit runs off to -inf (+inf). R's rma.glmm fails here too. Fall back to the
-        # inverse-variance logit with its 0.5 correction and say so.
-        method, note = "logit", ("GLMM not estimable (every study has " + ("no" if np.all(x == 0) else "all")
-                                 + " events): inverse-variance logit with 0.5 added to each cell shown instead")
     if method == "glmm":
-        mu, se, t2 = _glmm_fit(x, n)
+        mu, se, t2, _ = _glmm_fit(x, n)
         y, v = logit_escalc(x, n)
-        if knha and k > 1:
-            w = 1 / (v + t2)
-            se = float(np.sqrt(np.sum(w * (y - mu) ** 2) / ((k - 1) * np.sum(w))))
-            c = stats.t.ppf(0.5 + level / 2, k - 1)
-        else:
-            c = crit
-        pc = stats.t.ppf(0.5 + level / 2, k - 1) if (pi_dist == "t" and k > 1) else crit
+        # metafor rma.glmm(test="t"): the same standard error, t(k-1) quantiles for CI and PI
+        c = stats.t.ppf(0.5 + level / 2, k - 1) if (knha and k > 1) else crit
+        pc = stats.t.ppf(0.5 + level / 2, k - 1) if ((knha or pi_dist == "t") and k > 1) else crit
         ci = (mu - c * se, mu + c * se)
         half = pc * np.sqrt(se**2 + t2)
         pi = (mu - half, mu + half)

@@ -52,11 +52,36 @@ def se_from_ci(estimate: float, low: float | None, high: float | None, *, scale:
     return abs(g_est - _fwd(side, scale)) / z
 
 
-def pool_landmark(rates, lows, highs, *, tau2: str = "REML", level: float = 0.95, labels=None) -> MetaResult:
+def pool_landmark(rates, lows, highs, *, tau2: str = "REML", knha: bool = False, pi_dist: str = "z",
+                  level: float = 0.95, labels=None) -> MetaResult:
     """Pool landmark survival rates S_i (fractions) with their CIs on the log(-log S) scale.
 
-    Each study's SE comes from its printed CI (`se_from_ci`, log-log scale); the pooled value
-    and its CI and prediction interval are back-transformed to survival probabilities.
+    Parameters
+    ----------
+    rates, lows, highs : array_like of float
+        Each study's survival at the landmark and its printed CI, as fractions in (0, 1).
+    tau2 : {"REML", "ML", "DL", "PM", "EE"}
+        tau^2 estimator ("EE": common-effect model).
+    knha : bool
+        Hartung-Knapp adjusted CI with t(k-1) quantiles (metafor ``test="knha"``).
+    pi_dist : {"z", "t"}
+        Quantiles of the prediction interval.
+    level : float
+        Confidence level.
+    labels : sequence, optional
+        Study labels.
+
+    Returns
+    -------
+    MetaResult
+        Pooled survival, CI and prediction interval back-transformed to probabilities. Each study's
+        SE comes from its printed CI (`se_from_ci`, log-log scale).
+
+    References
+    ----------
+    Combescure C, Foucher Y, Jackson D. Meta-analysis of single-arm survival studies: a
+    distribution-free approach for estimating summary survival curves with random effects.
+    Stat Med 2014;33:2521-37 (pooling survival at fixed times on a transformed scale).
     """
     s = np.asarray(rates, float)
     if np.any((s <= 0) | (s >= 1)):
@@ -64,7 +89,7 @@ def pool_landmark(rates, lows, highs, *, tau2: str = "REML", level: float = 0.95
     y = np.log(-np.log(s))
     se = np.array([se_from_ci(si, lo, hi, scale="log-log", level=level)
                    for si, lo, hi in zip(s, lows, highs, strict=True)])
-    r = meta_generic(y, se**2, tau2=tau2, level=level, labels=labels)
+    r = meta_generic(y, se**2, tau2=tau2, knha=knha, pi_dist=pi_dist, level=level, labels=labels)
 
     def back(v):
         return float(np.exp(-np.exp(v)))
@@ -74,7 +99,7 @@ def pool_landmark(rates, lows, highs, *, tau2: str = "REML", level: float = 0.95
         estimate=back(r.mu), ci_low=back(r.ci_high), ci_high=back(r.ci_low),
         pi_low=back(r.pi_high), pi_high=back(r.pi_low), tau2=r.tau2, i2=r.i2, h2=r.h2,
         q=r.q, q_p=r.q_p, k=r.k, mu=r.mu, se=r.se, method="log(-log) inverse variance",
-        tau2_method=tau2, scale="log-log", level=level, knha=False, studies=r.studies,
+        tau2_method=tau2, scale="log-log", level=level, knha=knha, studies=r.studies,
     )
 
 

@@ -30,35 +30,42 @@ _TOL = np.sqrt(np.finfo(float).eps)  # R: sqrt(.Machine$double.eps)
 def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = _TOL) -> float | None:
     """Where a horizontal line at CDF level `p` meets the step curve (x, y), y = 1 - S.
 
-    Port of the rule in R survival's `quantile.survfit` (its helper `findq`): duplicated y
-    values (censoring times) are dropped; a flat stretch exactly at `p` gives the midpoint.
+    A line-by-line port of R survival's `findq` (the helper of `quantile.survfit`), including how
+    R's ``approx(method="constant", f=1)`` treats its input: duplicated y values are dropped (a
+    missing value counts as one value), missing values are then ignored, and the remaining points
+    are sorted by level, so a confidence band that is not monotone is read in sorted order. A flat
+    stretch exactly at `p` gives its midpoint; at the end of the curve, the midpoint between its
+    start and the last time. None is R's NA ("not reached").
     """
-    keep = ~np.isnan(y)
-    xmax = x[-1]
-    x, y = x[keep], y[keep]
-    if len(y) == 0 or np.max(y) < p:
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
         return None
-    _, first = np.unique(y, return_index=True)
-    first = np.sort(first)
-    x, y = x[first], y[first]
+    xmax = x[-1]
+    seen, keep = set(), []
+    for i, v in enumerate(y):  # R duplicated(): the first of each value, NA being a value
+        key = None if np.isnan(v) else float(v)
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    x, y = x[keep], y[keep]
     n = len(y)
+
+    def approx_index(levels: np.ndarray) -> int | None:
+        # approx(levels, 1:n, p, method="constant", f=1): drop NA pairs, sort by level, take the
+        # point at the first level >= p; NA outside the range of the levels
+        ok = ~np.isnan(levels)
+        lv, idx = levels[ok], np.arange(n)[ok]
+        order = np.argsort(lv, kind="stable")
+        lv, idx = lv[order], idx[order]
+        if len(lv) == 0 or p < lv[0] or p > lv[-1]:
+            return None
+        return int(idx[np.searchsorted(lv, p, side="left")])
+
     if p == 0:
         return float(x[0])
-
-    def right_constant(levels: np.ndarray) -> int | None:
-        # approx(levels, 1:n, p, method="constant", f=1): smallest i with levels[i] >= p,
-        # NA outside [levels[0], levels[-1]]
-        if p < levels[0] or p > levels[-1]:
-            return None
-        return int(np.searchsorted(levels, p, side="left"))
-
-    i1 = right_constant(y + tol)
-    i2 = right_constant(y - tol)
-    if i1 is None:
-        return None
-    if abs(p - y[n - 1]) < tol and i1 == n - 1:  # flat at the end of the curve
-        return float((x[i1] + xmax) / 2)
-    if i2 is None:
+    i1, i2 = approx_index(y + tol), approx_index(y - tol)
+    if not np.isnan(y[n - 1]) and abs(p - y[n - 1]) < tol:  # flat at the end of the curve
+        return None if i1 is None else float((x[i1] + xmax) / 2)
+    if i1 is None or i2 is None:
         return None
     return float((x[i1] + x[i2]) / 2)
 
@@ -89,10 +96,15 @@ class KaplanMeier:
     def median(self) -> tuple[float | None, float | None, float | None]:
         return self.quantile(0.5)
 
-    def survival_at(self, time: float) -> tuple[float | None, float | None, float | None]:
-        """S(time) with its pointwise CI; None beyond the last observed time."""
+    def survival_at(self, time: float, *, extend: bool = False) -> tuple[float | None, float | None, float | None]:
+        """S(time) with its pointwise CI.
+
+        Beyond the last observed time the curve is unknown and the result is None, unless `extend`
+        is true: then the last value is carried forward, as R's ``summary(fit, times, extend=TRUE)``
+        (a curve that reached 0 stays at 0, with no interval).
+        """
         t = self.table
-        if time < 0 or len(t) == 0 or time > t["time"].iloc[-1]:
+        if time < 0 or len(t) == 0 or (time > t["time"].iloc[-1] and not extend):
             return None, None, None
         before = t[t["time"] <= time]
         if before.empty:
