@@ -32,7 +32,7 @@ from ..domain import survival as srules
 from ..domain.population import follow_up, main_population
 from . import survival as surv
 from .audit import audit_frame, audit_study
-from .pooling import PRIMARY_METHOD, Pooled, SubgroupTest, pool, subgroup_test
+from .pooling import MIN_STUDIES_RANDOM_EFFECTS, PRIMARY_METHOD, Pooled, SubgroupTest, pool, subgroup_test
 
 PRIMARY, CONTEXT, SENSITIVITY = "primary", "context", "sensitivity"
 ALL_STUDIES = "all studies"
@@ -363,10 +363,19 @@ class PooledAnalysis:
                              "ci_low": r["ci_low"] if len(sub) == 1 else None,
                              "ci_high": r["ci_high"] if len(sub) == 1 else None, "studies": ";".join(sub["study"])})
                 continue
-            res = pool_landmark(usable["value"], usable["ci_low"], usable["ci_high"], labels=list(usable["study"]))
+            args = (usable["value"], usable["ci_low"], usable["ci_high"])
+            if len(usable) < MIN_STUDIES_RANDOM_EFFECTS:  # tau^2 is not estimable from two studies
+                res = pool_landmark(*args, tau2="EE", labels=list(usable["study"]))
+                rows.append({**base, "rule": "common effect", "note": f"common effect (k = {res.k})", "k": res.k,
+                             "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
+                             "q": res.q, "q_p": res.q_p, "studies": ";".join(usable["study"])})
+                continue
+            res = pool_landmark(*args, pi_dist="t", labels=list(usable["study"]))
+            small = pool_landmark(*args, knha=True, labels=list(usable["study"]))
             rows.append({**base, "rule": "random effects", "note": "", "k": res.k, "estimate": res.estimate,
-                         "ci_low": res.ci_low, "ci_high": res.ci_high,
-                         "pi_low": res.pi_low if res.k >= 3 else None, "pi_high": res.pi_high if res.k >= 3 else None,
+                         "ci_low": res.ci_low, "ci_high": res.ci_high, "ci_how": "z",
+                         "small_ci_low": small.ci_low, "small_ci_high": small.ci_high,
+                         "pi_low": res.pi_low, "pi_high": res.pi_high,
                          "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_p,
                          "studies": ";".join(usable["study"])})
         return rows

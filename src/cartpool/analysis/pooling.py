@@ -14,6 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..stats import meta as stats_meta
+from ..stats.bayes import MU_PRIOR_SD, TAU_PRIOR_SCALE
+
+#: The Bayesian model's priors, as the methods text states them.
+BAYES_PRIORS = {"MU_PRIOR_SD": MU_PRIOR_SD, "TAU_PRIOR_SCALE": TAU_PRIOR_SCALE}
 
 #: Proportion methods: the primary model and the sensitivity analyses.
 PRIMARY_METHOD = "glmm"
@@ -84,46 +88,70 @@ def _study_table(x, n, labels) -> pd.DataFrame:
                          "weight": np.nan})
 
 
+#: Rows with at least this many studies get the random-effects model; fewer get the rules below.
+MIN_STUDIES_RANDOM_EFFECTS = 3
+
+
 @functools.lru_cache(maxsize=16384)
 def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
+    """The rules of docs/statistics.md, by the data the row has:
+
+    * k = 1: the study's own proportion with its Clopper-Pearson interval ("single study");
+    * every study at 0 events, or every study at 100%: the combined count with its exact interval
+      (the random-effects model has no maximum);
+    * k = 2: a common-effect model (tau^2 cannot be estimated from two studies), no prediction
+      interval;
+    * k >= 3: the random-effects model, with the z interval (metafor's default), the small-sample
+      interval (GLMM test="t"; Hartung-Knapp for inverse variance) and a t-based prediction interval.
+      A GLMM without a finite maximum is shown as "not estimable", with no interval.
+
+    Every row with k >= 2 also gets the Bayesian binomial-normal model (half-normal(0.5) prior on
+    tau), a sensitivity analysis for few studies.
+    """
     from scipy import special, stats
 
+    from ..stats.bayes import pool_bayes
     from ..stats.proportions import proportion_ci
 
     xa, na = np.array(x, float), np.array(n, float)
     k, ex, tot = len(xa), int(xa.sum()), int(na.sum())
-    labels = list(range(1, k + 1))
-    table = _study_table(xa, na, labels)
+    table = _study_table(xa, na, list(range(1, k + 1)))
     if k == 1:
         e = proportion_ci(ex, tot)
         return Pooled("single study", "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
                       "Clopper-Pearson exact", studies=table.assign(weight=100.0))
+    bayes = pool_bayes(xa, na).as_row()
     if ex == 0 or ex == tot:
         e = proportion_ci(ex, tot)
         note = ("no events in any study; random-effects model not estimable" if ex == 0 else
                 "events in every patient of every study; random-effects model not estimable")
         return Pooled("no events" if ex == 0 else "all events", note, "exact", k, ex, tot, e.estimate, e.ci_low,
-                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table)
-    if k == 2 and method == PRIMARY_METHOD:
-        # common effect (binomial likelihood, logit link): mu = logit(sum x / sum n), Wald SE
-        mu = float(special.logit(ex / tot))
-        se = float(np.sqrt(1 / ex + 1 / (tot - ex)))
-        z = stats.norm.ppf(0.975)
+                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table, **bayes)
+    if k < MIN_STUDIES_RANDOM_EFFECTS:
         w = na / tot * 100
-        return Pooled("common effect", "common effect (k = 2)", method, 2, ex, tot, ex / tot,
-                      float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
-                      "common-effect logistic model, Wald z", mu=mu, se=se, studies=table.assign(weight=w))
-    r = stats_meta.pool_proportions(xa, na, method=method, pi_dist="t")
-    small = stats_meta.pool_proportions(xa, na, method=method, knha=True, pi_dist="t") if method != "glmm" else None
-    if method == "glmm":
-        t = stats.t.ppf(0.975, k - 1)
-        small_lo, small_hi = float(special.expit(r.mu - t * r.se)), float(special.expit(r.mu + t * r.se))
-    else:
-        small_lo, small_hi = small.ci_low, small.ci_high
-    return Pooled("random effects", "" if k >= 3 else "random effects (k = 2)", method, k, ex, tot, r.estimate,
-                  r.ci_low, r.ci_high, "z", small_lo, small_hi,
-                  r.pi_low if k >= 3 else None, r.pi_high if k >= 3 else None, r.tau2, r.i2, r.q, r.q_p,
-                  r.mu, r.se, studies=table.assign(weight=r.studies["weight"].to_numpy()))
+        if method == PRIMARY_METHOD:
+            # common effect with a binomial likelihood and logit link: mu = logit(sum x / sum n), Wald SE
+            mu = float(special.logit(ex / tot))
+            se = float(np.sqrt(1 / ex + 1 / (tot - ex)))
+            z = stats.norm.ppf(0.975)
+            return Pooled("common effect", f"common effect (k = {k})", method, k, ex, tot, ex / tot,
+                          float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
+                          "common-effect logistic model, Wald z", mu=mu, se=se,
+                          studies=table.assign(weight=w), **bayes)
+        r = stats_meta.pool_proportions(xa, na, method=method, tau2="EE")
+        return Pooled("common effect", f"common effect (k = {k})", method, k, ex, tot, r.estimate, r.ci_low,
+                      r.ci_high, "common-effect inverse-variance model, z", mu=r.mu, se=r.se, q=r.q, q_p=r.q_p,
+                      studies=table.assign(weight=r.studies["weight"].to_numpy()), **bayes)
+    try:
+        r = stats_meta.pool_proportions(xa, na, method=method, pi_dist="t")
+        small = stats_meta.pool_proportions(xa, na, method=method, knha=True)
+    except stats_meta.GLMMNotEstimable as err:
+        nan = float("nan")
+        return Pooled("not estimable", f"random-effects model not estimable ({err})", method, k, ex, tot,
+                      nan, nan, nan, "", studies=table, **bayes)
+    return Pooled("random effects", "", method, k, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
+                  small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, r.mu, r.se,
+                  studies=table.assign(weight=r.studies["weight"].to_numpy()), **bayes)
 
 
 def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD) -> Pooled:

@@ -49,15 +49,18 @@ def forest_rows(groups: list[ForestGroup], *, test_text: str = "") -> list[Fores
     rows: list[ForestRow] = []
     for g in groups:
         r = g.pooled
-        rows.append(ForestRow("header", g.label + (f" ({g.role_note})" if g.role_note else ""), bold=True))
+        notes = [g.role_note] * bool(g.role_note) + ["one study, not pooled"] * (r.k == 1)
+        rows.append(ForestRow("header", g.label + (f" ({'; '.join(notes)})" if notes else ""), bold=True))
         for s in r.studies.itertuples():
             w = s.weight if r.k > 1 and np.isfinite(s.weight) else None
             rows.append(ForestRow("study", str(s.study), int(s.events), int(s.total), s.proportion, s.ci_low,
                                   s.ci_high, w))
         if r.k == 1:
-            rows.append(ForestRow("text", "Single study: its own proportion with its exact 95% CI; not pooled"))
             continue
-        label = {"random effects": "Random-effects model", "common effect": "Common-effect model (k = 2)",
+        if r.rule == "not estimable":
+            rows.append(ForestRow("text", r.note[:1].upper() + r.note[1:]))
+            continue
+        label = {"random effects": "Random-effects model", "common effect": f"Common-effect model (k = {r.k})",
                  "no events": "Combined count (no events)", "all events": "Combined count (all events)"}.get(
                      r.rule, r.rule)
         rows.append(ForestRow("diamond", label, r.events, r.total, r.estimate, r.ci_low, r.ci_high, None))
@@ -99,7 +102,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     `reference` draws R meta's dashed vertical line at a pooled estimate.
     """
     n = len(rows)
-    height = 0.24 * n + 1.3
+    height = 0.21 * n + 1.2
     fig = plt.figure(figsize=(FOREST_WIDTH_IN, height))
     gs = fig.add_gridspec(1, 3, width_ratios=[3.0, 2.1, 1.9], wspace=0.03,
                           top=1 - 0.42 / height, bottom=0.62 / height, left=0.01, right=0.99)

@@ -16,11 +16,11 @@ from markupsafe import Markup
 from ..analysis import audit as audit_mod
 from ..analysis import pooled as P
 from ..analysis.appraisal import Appraisal
-from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD
+from ..analysis.pooling import BAYES_PRIORS, METHOD_LABELS, PRIMARY_METHOD
 from ..domain import certainty as G
 from ..domain import registry
 from ..domain import survival as srules
-from ..plots.forest import ForestGroup, forest_plot, forest_rows, medians_plot
+from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, medians_plot
 from . import format as fmt
 from . import labels
 from .render import Figures, Fragment, Table, cell, render, write_csv
@@ -35,6 +35,10 @@ def _certainty_mark(rating: str) -> Markup:
     n = G.LEVELS.index(rating) + 1
     return Markup('<span class="cp-grade" aria-hidden="true">{}</span> {}').format("⊕" * n + "◯" * (4 - n),
                                                                                     labels.sentence_case(rating))
+
+
+#: A cell whose statistic does not apply to the row (one study, two studies, no model).
+NOT_APPLICABLE = "n/a"
 
 
 def _f(x):
@@ -142,8 +146,41 @@ class PooledPage:
         """Every pooled outcome of the registry (optionally one section), each with its forest plot,
         its estimates by group, and what differs between studies."""
         self._write_estimates()
-        parts = [self.outcome(o.key) for o in registry.OUTCOMES if o.pooled and (section is None or o.section == section)]
+        specs = [o for o in registry.OUTCOMES if o.pooled and (section is None or o.section == section)]
+        pooled = [o for o in specs if any(r.k > 1 for r in self.a.outcome(o.key).groups.values())]
+        single = [o for o in specs if o not in pooled]
+        parts = [self.outcome(o.key) for o in pooled]
+        if single:
+            parts.append(self._single_study_figure(single, section))
+            parts += [self.outcome(o.key, draw=False) for o in single]
         return Fragment(Markup("").join(parts))
+
+    def _single_study_figure(self, specs: list[registry.OutcomeSpec], section: str | None) -> Fragment:
+        """One forest plot for the outcomes that no group pools (each group has one study): each
+        study's proportion with its exact CI, grouped by outcome, instead of one plot each."""
+        rows, described = [], []
+        for o in specs:
+            res = self.a.outcome(o.key)
+            if res.inputs.empty:
+                continue
+            rows.append(ForestRow("header", o.label, bold=True))
+            for g, r in res.groups.items():
+                for s in r.studies.itertuples():
+                    where = g + (", context" if res.roles[g] == P.CONTEXT else "")
+                    rows.append(ForestRow("study", f"{s.study} ({where})", int(s.events), int(s.total),
+                                          s.proportion, s.ci_low, s.ci_high))
+                    described.append(f"{o.label}, {s.study}: {fmt.count(s.events, s.total)}")
+        if not rows:
+            return Fragment(Markup(""))
+        what = f"{section} outcomes" if section else "Outcomes"
+        fig = forest_plot(rows, title=f"{labels.sentence_case(what)} that no group pools: one study per group",
+                          method_line="Study CIs Clopper-Pearson; one study per group: not pooled.")
+        figure = self.figures.embed(
+            fig, name=f"forest-single-{section or 'all'}", alt="Forest plot: " + "; ".join(described),
+            caption=f"{labels.sentence_case(what)} for which every group of studies has one study: each study's "
+                    "proportion with its exact 95% CI, by outcome. With one study in a group nothing is pooled; "
+                    "the outcomes are drawn together here and described one by one below.")
+        return render("pooled_single_figure.html.j2", figure=figure)
 
     def _write_estimates(self) -> None:
         if getattr(self, "_written", False):
@@ -158,7 +195,7 @@ class PooledPage:
             self._csv(loo, "pooled-leave-one-out")
         self._written = True
 
-    def outcome(self, key: str) -> Fragment:
+    def outcome(self, key: str, *, draw: bool = True) -> Fragment:
         spec = registry.outcome(key)
         res = self.a.outcome(key)
         t = res.inputs
@@ -177,6 +214,9 @@ class PooledPage:
         elif len([g for g in res.roles.values() if g == P.PRIMARY]) > 1:
             test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
         primary = next((r for g, r in res.groups.items() if res.roles[g] == P.PRIMARY and r.k > 1), None)
+        if not draw:
+            return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=None, table=self._group_table(spec, res),
+                          notes=notes, missing=missing, interpretation=self._interpretation(spec, res), sensitivity=None)
         fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
                           method_line=self._method_line(res), reference=primary.estimate if primary else None)
         alt = "; ".join(f"{g}: {self._estimate_text(r)}" for g, r in res.groups.items())
@@ -190,26 +230,36 @@ class PooledPage:
                     "relapsed/refractory PCL." if primary else
                     f"{spec.label}: each study's proportion with its exact 95% CI; groups with one study are not "
                     "pooled.")
+        return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure,
+                      table=self._group_table(spec, res), notes=notes, missing=missing,
+                      interpretation=self._interpretation(spec, res), sensitivity=None)
+
+    def _group_table(self, spec: registry.OutcomeSpec, res) -> Table:
         rows = []
         for g, r in res.groups.items():
             rows.append([g + (" (context)" if res.roles[g] == P.CONTEXT else ""), str(r.k), fmt.count(r.events, r.total),
-                         self._estimate_text(r), fmt.ci(r.small_ci_low, r.small_ci_high) if r.small_ci_low is not None
-                         else fmt.MISSING_TEXT,
-                         fmt.pct_ci(r.bayes_estimate, r.bayes_low, r.bayes_high) if r.bayes_estimate is not None
-                         else fmt.MISSING_TEXT,
-                         fmt.ci(r.pi_low, r.pi_high) if r.pi_low is not None else fmt.MISSING_TEXT,
+                         self._estimate_text(r), *self._few_study_cells(r),
+                         fmt.ci(r.pi_low, r.pi_high) if _f(r.pi_low) is not None else NOT_APPLICABLE,
                          labels.sentence_case(r.note) if r.note else ""])
-        table = Table(f"{spec.label}: estimates by group", ["Group", "Studies", "Events/patients",
-                                                            "Estimate (95% CI)", "Small-sample 95% CI",
-                                                            "Bayesian (95% CrI)", "95% prediction interval", "Note"],
-                      rows, numeric={"Studies", "Events/patients", "Estimate (95% CI)", "Small-sample 95% CI",
-                                     "Bayesian (95% CrI)", "95% prediction interval"}, compact=True)
-        return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=table, notes=notes,
-                      missing=missing, interpretation=self._interpretation(spec, res), sensitivity=None)
+        return Table(f"{spec.label}: estimates by group", ["Group", "Studies", "Events/patients",
+                                                           "Estimate (95% CI)", "Small-sample 95% CI",
+                                                           "Bayesian (95% CrI)", "95% prediction interval", "Note"],
+                     rows, numeric={"Studies", "Events/patients", "Estimate (95% CI)", "Small-sample 95% CI",
+                                    "Bayesian (95% CrI)", "95% prediction interval"}, compact=True)
 
     @staticmethod
     def _estimate_text(r) -> str:
+        if r.rule == "not estimable":
+            return "not estimable"
         return fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)
+
+    @staticmethod
+    def _few_study_cells(r) -> list[str]:
+        """The small-sample interval and the Bayesian estimate of a row (tuple or `Pooled`)."""
+        small = fmt.ci(r.small_ci_low, r.small_ci_high) if _f(r.small_ci_low) is not None else NOT_APPLICABLE
+        bayes = (fmt.pct_ci(r.bayes_estimate, r.bayes_low, r.bayes_high) if _f(r.bayes_estimate) is not None
+                 else NOT_APPLICABLE)
+        return [small, bayes]
 
     def _method_line(self, res) -> str:
         if any(r.rule == "random effects" for r in res.groups.values()):
@@ -221,14 +271,14 @@ class PooledPage:
         notes = []
         for f in spec.comparability:
             if f in t.columns and t[f].nunique() > 1:
-                what = labels.humanise(f).lower()
+                what = registry.DEFINING_FACTS.get(f, labels.humanise(f).lower())
                 notes.append(f"Definitions differ between studies ({what}): "
                              + "; ".join(f"{r.study}: {r[f] if isinstance(r, dict) else getattr(r, f)}"
                                          for r in t.itertuples()) + ".")
         subsets = [f"{r.study}: {r.subset}" for r in t.itertuples() if r.subset != "all patients"]
         if subsets:
-            notes.append("Where a cohort mixes CAR targets, the primary analysis uses its BCMA-directed patients: "
-                         + "; ".join(subsets) + ". All patients are a sensitivity analysis.")
+            notes.append("Cohorts that mix CAR targets enter with their BCMA-directed patients ("
+                         + "; ".join(subsets) + "); all their patients enter a sensitivity analysis.")
         derived = [f"{r.study} ({r.how}{': ' + r.detail if r.detail else ''})" for r in t.itertuples() if r.derived]
         if derived:
             notes.append("Counts derived rather than printed: " + "; ".join(derived) + ".")
@@ -238,14 +288,24 @@ class PooledPage:
         return notes
 
     def _interpretation(self, spec, res) -> str:
-        bits = []
+        """The estimate in each PCL population with its GRADE certainty; MM only as context."""
+        bits, context = [], []
         for g, r in res.groups.items():
-            if r.k == 1:
-                bits.append(f"{g}: one study, {fmt.count(r.events, r.total)} ({self._estimate_text(r)})")
+            text = (f"{fmt.count(r.events, r.total)} patients in one study, {self._estimate_text(r)}" if r.k == 1 else
+                    f"{self._estimate_text(r)} from {r.k} studies and {r.total} patients"
+                    + (f" ({r.note})" if r.note else "")
+                    + (f"; Bayesian few-studies estimate {fmt.pct_ci(r.bayes_estimate, r.bayes_low, r.bayes_high)}"
+                       if _f(r.bayes_estimate) is not None else ""))
+            if res.roles[g] == P.PRIMARY:
+                c = self.appraisal.certainty(spec.key, g)
+                bits.append(f"in {labels.lower_first(g)}, {text}"
+                            + (f"; {c['certainty']} certainty" if c is not None else ""))
             else:
-                bits.append(f"{g}: {self._estimate_text(r)} from {r.k} studies and {r.total} patients"
-                            + (f" ({r.note})" if r.note else ""))
-        return f"{spec.label}. " + "; ".join(bits) + "."
+                context.append(f"{labels.lower_first(g)}, {text}")
+        out = f"{spec.label}: " + ("; ".join(bits) if bits else "no PCL study reports it") + "."
+        if context:
+            out += " For context, " + "; ".join(context) + "."
+        return out
 
     # --- sensitivity (appendix) ----------------------------------------------------------------
 
@@ -255,8 +315,8 @@ class PooledPage:
             if not o.pooled:
                 continue
             res = self.a.outcome(o.key)
-            rows = [[r.subgroup, r.analysis, str(int(r.k)), self._row_estimate(r), cell(r.note)]
-                    for r in res.sensitivity.itertuples()]
+            rows = [[r.subgroup, r.analysis, str(int(r.k)), self._row_estimate(r), *self._few_study_cells(r),
+                     cell(r.note)] for r in res.sensitivity.itertuples()]
             loo = res.leave_one_out
             loo_rows = [[r.subgroup, r.omitted, str(int(r.k)), fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)]
                         for r in loo.itertuples()] if not loo.empty else []
@@ -265,8 +325,10 @@ class PooledPage:
             blocks.append({
                 "label": o.label,
                 "table": Table(f"{o.label}: sensitivity analyses", ["Group", "Analysis", "Studies", "Estimate (95% CI)",
+                                                                    "Small-sample 95% CI", "Bayesian (95% CrI)",
                                                                     "Note"], rows,
-                               numeric={"Studies", "Estimate (95% CI)"}, compact=True) if rows else None,
+                               numeric={"Studies", "Estimate (95% CI)", "Small-sample 95% CI", "Bayesian (95% CrI)"},
+                               compact=True) if rows else None,
                 "loo": Table(f"{o.label}: leave-one-out", ["Group", "Study left out", "Studies", "Estimate (95% CI)"],
                              loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
             })
@@ -304,7 +366,12 @@ class PooledPage:
             ep, months = r.outcome.split("_")
             studies = lm[(lm["endpoint"] == ep) & (lm["months"] == float(months.rstrip("m"))) & (lm["group"] == r.subgroup)]
             per = "; ".join(f"{s.study} {fmt.pct_ci(s.value, _f(s.ci_low), _f(s.ci_high))}" for s in studies.itertuples())
-            pooled = self._row_estimate(r) if r.rule == "random effects" else labels.sentence_case(r.note)
+            if r.rule == "random effects":
+                pooled = f"{self._row_estimate(r)}; small-sample {fmt.ci(r.small_ci_low, r.small_ci_high)}"
+            elif r.rule == "common effect":
+                pooled = f"{self._row_estimate(r)}, {r.note}"
+            else:
+                pooled = labels.sentence_case(r.note)
             lrows.append([f"{ep.upper()} at {int(months.rstrip('m')) // 12} year{'s' if int(months.rstrip('m')) > 12 else ''}",
                           r.subgroup, str(int(r.k)), per, pooled])
         ltable = Table("Landmark survival by group, pooled on the log(−log) scale where two or more studies report it",
@@ -385,7 +452,7 @@ class PooledPage:
 
     def statistical_methods(self) -> Fragment:
         return render("pooled_statistical_methods.html.j2", primary=METHOD_LABELS[PRIMARY_METHOD],
-                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K, grade=G)
+                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K, grade=G, bayes=BAYES_PRIORS)
 
     def results_note(self) -> Fragment:
         return render("pooled_results_note.html.j2", n=len(self.a.estimates), columns=list(self.a.estimates.columns))
