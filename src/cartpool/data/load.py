@@ -22,8 +22,8 @@ from . import vocabulary as V
 from .appraisal import Appraisal
 from .coverage import Coverage
 from .errors import DataIssue, StudyDataError, UnknownStudyError
-from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
 from .model import ID_HELP as V_ID_HELP
+from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
 from .parse import PARSE, CellError
 from .quotes import value_problems
 
@@ -209,6 +209,8 @@ def _pydantic_issues(file: str, e: ValidationError, data=None) -> list[DataIssue
         # was a block of fields, only the block's own errors matter.
         if err.get("type") == "literal_error" and isinstance(err.get("input"), dict):
             continue
+        if err.get("type") == "literal_error" and (err.get("ctx") or {}).get("expected") == "'NR'":
+            continue  # the number branch's message already says that NR is allowed for a median
         where, msg = _loc(err["loc"], data), _message(err)
         # A field that is "Sourced or not reported" fails both branches; report it once.
         if err.get("type") == "literal_error" and "not reported" in msg and any(
@@ -570,11 +572,15 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
             if not isinstance(rec, dict):
                 issues.append(DataIssue(RESULTS_FILE, f"record {i + 1}", "must be a mapping of fields"))
                 continue
+            rid = rec.get("id")
+            label = f"record {i + 1}" + (f" (id {rid})" if isinstance(rid, str) else "")
+            if rec.get("endpoint") == "patients" and rec.get("value") == 0:
+                issues.append(DataIssue(RESULTS_FILE, f"{label}, value",
+                                        "a population of 0 patients: type the number of patients the source states"))
+                continue
             try:
                 results.append(ReportedResult.model_validate(rec))
             except ValidationError as e:
-                rid = rec.get("id")
-                label = f"record {i + 1}" + (f" (id {rid})" if isinstance(rid, str) else "")
                 for iss in _pydantic_issues(RESULTS_FILE, e):
                     issues.append(DataIssue(RESULTS_FILE, f"{label}, {iss.where}" if iss.where else label,
                                             iss.problem))
@@ -582,14 +588,14 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
                 issues.append(DataIssue(RESULTS_FILE, f"record {i + 1}", "is nested too deeply"))
     if study is not None:
         _check_results(study, results, issues)
+    appraisal = _load_side_file(folder, APPRAISAL_FILE, Appraisal, issues,
+                                "the risk-of-bias appraisal (copy the template from data/README.md)")
+    coverage = _load_side_file(folder, COVERAGE_FILE, Coverage, issues,
+                               "the coverage list of passages left out (see data/README.md)")
     if issues:
         raise StudyDataError(issues)
 
-    sd = StudyData(folder=folder, study=study, results=results)
-    sd.appraisal = _load_side_file(folder, APPRAISAL_FILE, Appraisal, issues,
-                                   "the risk-of-bias appraisal (copy the template from data/README.md)")
-    sd.coverage = _load_side_file(folder, COVERAGE_FILE, Coverage, issues,
-                                  "the coverage list of passages left out (see data/README.md)")
+    sd = StudyData(folder=folder, study=study, results=results, appraisal=appraisal, coverage=coverage)
 
     referenced = {STUDY_FILE, RESULTS_FILE, APPRAISAL_FILE, COVERAGE_FILE}
     if study.patients is not None:

@@ -22,9 +22,9 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-T = TypeVar("T")
-
 from .vocabulary import NOT_IN_SOURCE, NOT_REPORTED, RESPONSE_CATEGORIES  # noqa: F401 (re-exported)
+
+T = TypeVar("T")
 
 # "not reported": the paper does not report it; "not in source": the source we have (an abstract
 # or summary of a fuller report) does not contain it. Kept apart, shown apart.
