@@ -52,6 +52,7 @@ class Coverage(BaseModel):
 
 
 def normalise_ws(s: str) -> str:
+    """Whitespace runs as one space: quotes match across line breaks and tabs."""
     return re.sub(r"\s+", " ", s).strip()
 
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from . import vocabulary as V
 from .appraisal import Appraisal
-from .coverage import Coverage
+from .coverage import Coverage, normalise_ws
 from .errors import DataIssue, StudyDataError, UnknownStudyError
 from .model import ID_HELP as V_ID_HELP
 from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
@@ -422,10 +422,6 @@ class StudyData:
             out += [i.quote for i in self.appraisal.items.values() if i.quote]
         out += [f.quote for f in self.study.risk_factors]
         return out
-
-
-def normalise_ws(s: str) -> str:
-    return re.sub(r"\s+", " ", s).strip()
 
 
 def source_folders() -> list[Path]:
