@@ -26,11 +26,21 @@ def make_study(root: Path, results: list[dict], *, populations: dict | None = No
     folder = Path(root) / study_id
     folder.mkdir(parents=True, exist_ok=True)
     study = {"id": study_id, **BASE, **study_fields,
-             "populations": populations or {"all": {"label": "All patients"}}}
+             "populations": {k: {"kind": "subgroup" if v.get("where") else "other", **v} for k, v in
+                             (populations or {"all": {"label": "All patients", "kind": "infused"}}).items()}}
     recs = [{"location": "Results", "quote": "quoted text", **r} for r in results]
     (folder / "study.yaml").write_text(yaml.safe_dump(study, allow_unicode=True), encoding="utf-8")
     (folder / "results.yaml").write_text(yaml.safe_dump(recs, allow_unicode=True), encoding="utf-8")
+    _write_side_files(folder)
     return load_study(folder, sources=None)
+
+
+def _write_side_files(folder: Path) -> None:
+    """The risk-of-bias and coverage files every study folder needs (cartpool.synthetic writes them)."""
+    from cartpool.synthetic import appraisal
+
+    (folder / "appraisal.yaml").write_text(yaml.safe_dump(appraisal({"per_patient": True})), encoding="utf-8")
+    (folder / "coverage.yaml").write_text("left_out: []\n", encoding="utf-8")
 
 
 def n_all(n: int, population: str = "all") -> dict:

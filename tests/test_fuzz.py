@@ -23,7 +23,7 @@ from cartpool.data.load import load_study
 from cartpool.synthetic import generate
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-FILES = ("study.yaml", "results.yaml", "patients.csv")
+FILES = ("study.yaml", "results.yaml", "patients.csv", "appraisal.yaml", "coverage.yaml")
 _TEMPLATE: dict[str, Path] = {}
 
 

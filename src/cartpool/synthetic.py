@@ -69,7 +69,7 @@ def write_study(spec: dict, studies_dir: Path, sources_dir: Path) -> Path:
         "crs_grading": sourced("ASTCT" if spec["i"] % 3 else "Lee 2014",
                                f"{sid} graded CRS by {'ASTCT' if spec['i'] % 3 else 'Lee 2014'}"),
         "icans_grading": "not reported", "ctcae_version": "not reported",
-        "time_unit": "months", "populations": {"infused": {"label": "Infused patients"}},
+        "time_unit": "months", "populations": {"infused": {"label": "Infused patients", "kind": "infused"}},
     }
     k_resp = sum(r in ("sCR", "CR", "VGPR", "PR") for r in spec["resp"])
     k_cr = sum(r in ("sCR", "CR") for r in spec["resp"])
@@ -116,12 +116,29 @@ def write_study(spec: dict, studies_dir: Path, sources_dir: Path) -> Path:
                         "quote": f"{sid}: median OS {14.5 + spec['i'] % 7} months"})
         quotes.append(results[-1]["quote"])
     (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    header = f"Synthetic source document for {sid}."
+    (folder / "appraisal.yaml").write_text(yaml.safe_dump(appraisal(spec), sort_keys=False), encoding="utf-8")
+    (folder / "coverage.yaml").write_text(yaml.safe_dump(
+        {"left_out": [{"location": "Header", "reason": "front_matter", "quote": header}]}, sort_keys=False),
+        encoding="utf-8")
     (folder / "results.yaml").write_text(yaml.safe_dump(results, sort_keys=False, allow_unicode=True),
                                          encoding="utf-8")
     sources_dir.mkdir(parents=True, exist_ok=True)
-    (sources_dir / doc_name).write_text(f"Synthetic source document for {sid}.\n" + "\n".join(quotes) + "\n",
-                                        encoding="utf-8")
+    (sources_dir / doc_name).write_text(header + "\n" + "\n".join(quotes) + "\n", encoding="utf-8")
     return folder
+
+
+def appraisal(spec: dict) -> dict:
+    """A risk-of-bias appraisal for a synthetic study: per-patient studies answer 'yes' more often."""
+    from .data.appraisal import QUESTIONS
+
+    items = {}
+    for j, q in enumerate(QUESTIONS):
+        yes = spec["per_patient"] or j % 2 == 0
+        items[q] = {"judgement": "yes" if yes else "unclear",
+                    "reason": "Synthetic study: stated in the generated source." if yes
+                    else "Synthetic study: the generated source is silent."}
+    return {"tool": "jbi_case_series", "items": items}
 
 
 def generate(n_studies: int, studies_dir: Path, sources_dir: Path, seed: int = 2026) -> list[str]:

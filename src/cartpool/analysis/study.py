@@ -246,7 +246,7 @@ class StudyAnalysis:
         d = self.derived
         for ep, scale_field in (("crs", "crs_grading"), ("icans", "icans_grading")):
             scale = getattr(self.study, scale_field)
-            scale_txt = scale.value if scale != NOT_REPORTED else "scale not reported"
+            scale_txt = scale.value if not isinstance(scale, str) else "scale not reported"
             if d is not None and f"{ep}_grade" in d.columns:
                 g = d[f"{ep}_grade"]
                 for grade in range(1, 6):
@@ -347,7 +347,7 @@ class StudyAnalysis:
         if C.mixed_targets(self.sd):
             add("mixed_targets", f"Mixed CAR targets ({', '.join(s.targets.value)}): pooled analyses use the "
                                  "BCMA-directed patients where the per-patient table allows it.")
-        if s.crs_grading == NOT_REPORTED:
+        if isinstance(s.crs_grading, str):  # not reported, or not in source
             add("crs_scale", "The CRS grading scale is not reported, so CRS rates are not comparable with confidence.")
         elif s.crs_grading.value != "ASTCT":
             add("crs_scale", f"CRS graded by {s.crs_grading.value}, not ASTCT: grade ≥3 rates are not directly "
@@ -363,7 +363,7 @@ class StudyAnalysis:
                                         "only, not for all patients.")
         if not fu and self.derived is None:
             add("no_follow_up", "The median follow-up is not reported.")
-        if s.design == NOT_REPORTED:
+        if isinstance(s.design, str):  # not reported, or not in source
             add("design", "The study design (prospective or retrospective) is not reported.")
         elif s.design.value == "retrospective":
             add("design", "Retrospective design: selection and reporting bias are possible.")

@@ -9,15 +9,19 @@ from pathlib import Path
 
 STUDY_TEMPLATE = """\
 # {id}: fill in every field from the source document; see data/README.md for the format.
-# Each fact is either a sourced value (value + location + verbatim quote) or: not reported
+# Each fact is either a sourced value (value + location + verbatim quote) or one of:
+#   not reported    the paper does not report it
+#   not in source   the source you have (an abstract or summary) does not contain it
+# The placeholders below fail validation until you replace them.
 id: {id}
-label: Author 2027                      # short label used in tables and plots
+label: Author 2027                      # short label used in tables and plots, e.g. Smith 2027
 title: Full title of the paper
+title_descriptive: false                # true if the source prints no title and you wrote one
 citation: Authors. Title. Journal. Year;vol:pages.
 doi: null                               # 10.xxxx/... or null
 registry_ids: []                        # e.g. [NCT01234567]
-document_type: full_article             # full_article | abstract | summary
-source_document: FILE_NAME.txt          # the file in the sources folder the quotes come from
+document_type: full_article             # full_article | abstract | summary | registry_record | fact_sheet
+source_document: FILE_NAME.txt          # the source's file name: in this folder or a CARTPOOL_SOURCES folder
 design:                                 # prospective | retrospective, or: not reported
   value: prospective
   location: Methods
@@ -27,7 +31,7 @@ setting:                                # frontline | relapsed_refractory (requi
   value: relapsed_refractory
   location: Abstract
   quote: "a verbatim phrase"
-disease:                                # any of primary_pcl, secondary_pcl, mm (required)
+disease:                                # any of primary_pcl, secondary_pcl, unspecified_pcl, mm (required)
   value: [mm]
   location: Abstract
   quote: "a verbatim phrase"
@@ -40,25 +44,48 @@ dose: not reported
 lymphodepletion: not reported
 enrolment_period: not reported
 data_cutoff: not reported
-crs_grading: not reported               # ASTCT | Lee 2014 | CTCAE, sourced, or: not reported
-icans_grading: not reported
+crs_grading: not reported               # ASTCT | Lee 2014 | CTCAE | Penn | MSKCC, sourced, or: not reported
+icans_grading: not reported             # ASTCT | CARTOX
+neurotoxicity_grading: not reported     # CTCAE | CARTOX | unspecified: neurotoxicity not graded as ICANS
+icaht_grading: not reported             # EHA/EBMT 2023
 ctcae_version: not reported
+mrd_assessment: not reported            # value: {{method: NGF, sensitivity: "10^-5", definition: mrd_negative_cr}}
 time_unit: months                       # the unit the paper reports survival in: days | months
 populations:
   infused:
     label: Patients who received CAR-T
+    kind: infused                       # enrolled | infused | treated | evaluable | responders | subgroup | other
+# risk_factors: []                      # factors the paper tested; see data/README.md
 # patients:                             # only if the paper prints a per-patient table; see data/README.md
 """
 
 RESULTS_TEMPLATE = """\
 # One record per number the paper prints. See data/README.md for every field.
+# Each number in a record must appear in its quote (or the record says how it follows: derived:).
 - id: n_infused
   population: infused
   endpoint: patients
   statistic: count
-  value: 0
+  value: 0                              # the number of patients the source states
   location: Results
   quote: "a verbatim phrase containing the number"
+"""
+
+APPRAISAL_TEMPLATE = """\
+# Risk of bias: JBI Critical Appraisal Checklist for Case Series (Munn et al., JBI Evidence
+# Synthesis 2020). Answer each question yes | no | unclear | not_applicable, say why in plain
+# words, and add location + a verbatim quote where the paper supports the answer. An abstract
+# or summary gets "unclear" where it is silent. See data/README.md.
+tool: jbi_case_series
+items:
+""" + "".join(f"  q{i}:\n    judgement: unclear\n    reason: FILL IN\n" for i in range(1, 11))
+
+COVERAGE_TEMPLATE = """\
+# Passages of the source left out of the data on purpose, each with a reason (background,
+# methods, discussion, references, repeats_data, per_patient_table, pharmacokinetics, laboratory,
+# individual_case, front_matter, funding, site_text, out_of_scope + note). Every other sentence
+# with a number must be cited by a record. See data/README.md.
+left_out: []
 """
 
 
@@ -75,8 +102,10 @@ def new_study(study_id: str, studies_dir: Path) -> int:
     folder.mkdir(parents=True)
     (folder / "study.yaml").write_text(STUDY_TEMPLATE.format(id=study_id), encoding="utf-8")
     (folder / "results.yaml").write_text(RESULTS_TEMPLATE, encoding="utf-8")
-    print(f"Created data/studies/{study_id}/ with study.yaml and results.yaml templates. Fill them in from the "
-          "source, then run make check.")
+    (folder / "appraisal.yaml").write_text(APPRAISAL_TEMPLATE, encoding="utf-8")
+    (folder / "coverage.yaml").write_text(COVERAGE_TEMPLATE, encoding="utf-8")
+    print(f"Created data/studies/{study_id}/ with study.yaml, results.yaml, appraisal.yaml and coverage.yaml "
+          "templates. Fill them in from the source, then run make check.")
     return 0
 
 

@@ -18,12 +18,19 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from . import vocabulary as V
+from .appraisal import Appraisal
+from .coverage import Coverage, normalise_ws
 from .errors import DataIssue, StudyDataError, UnknownStudyError
+from .model import ID_HELP as V_ID_HELP
 from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
 from .parse import PARSE, CellError
+from .quotes import value_problems
 
 STUDY_FILE = "study.yaml"
 RESULTS_FILE = "results.yaml"
+APPRAISAL_FILE = "appraisal.yaml"
+COVERAGE_FILE = "coverage.yaml"
 MAX_FILE_BYTES = 5_000_000
 
 
@@ -135,28 +142,75 @@ def _loc(loc: tuple, data=None) -> str:
     return out
 
 
+#: What to type, for each kind of pydantic type error (never a Python type name or a pattern).
+_WHAT_TO_TYPE = {
+    "int": "a whole number, for example 12",
+    "decimal": "a number as printed, for example 12 or 33.3 (NR only for a median not reached)",
+    "float": "a number as printed, for example 0.95",
+    "string": "text (put it in quotes if it starts with a symbol)",
+    "bool": "true or false",
+    "list": "a list, for example [BCMA] or [primary_pcl, secondary_pcl]",
+    "dict": "a block of fields, one per line (key: value)",
+    "model": "a block of fields, one per line (key: value)",
+    "model_attributes": "a block of fields, one per line (key: value)",
+}
+
+
+def _shown(got) -> str:
+    if isinstance(got, dict):
+        return "a block of fields"
+    if isinstance(got, list):
+        return "a list"
+    if got is None:
+        return "nothing"
+    shown = repr(str(got)) if not isinstance(got, bool | int) else str(got).lower()
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
 def _message(err: dict) -> str:
+    """A pydantic error as what to type. Never shows a regular expression or a Python type."""
     t, msg = err.get("type", ""), err.get("msg", "")
+    got = err.get("input")
     if t == "missing":
         return "this required field is missing"
     if t == "extra_forbidden":
         return "unknown field (check its spelling against data/README.md)"
     if t == "literal_error":
-        return msg.replace("Input should be", "must be")
+        expected = (err.get("ctx") or {}).get("expected", "")
+        return f"must be one of {expected}; found {_shown(got)}"
     if t in ("value_error", "assertion_error"):
-        return msg.removeprefix("Value error, ")
-    if t.startswith("finite_number") or "nan" in msg.lower() or "inf" in msg.lower():
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if t == "model_type" and isinstance(got, str):
+        return ("must be a block of fields (value, location, quote) or, where the source does not give it, "
+                f"not reported (the paper does not report it) or not in source; found {_shown(got)}")
+    if t.startswith("finite_number") or (isinstance(got, float) and got != got) or got in (float("inf"),
+                                                                                        float("-inf")):
         return "must be a finite number (NaN and infinity are not allowed)"
-    got = err.get("input")
-    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{msg.replace('Input should be', 'must be')}; found {shown}"
+    if t in ("too_short", "string_too_short"):
+        return f"must not be empty; found {_shown(got)}"
+    if t in ("greater_than", "greater_than_equal"):
+        limit = (err.get("ctx") or {}).get("gt", (err.get("ctx") or {}).get("ge"))
+        return f"must be {'above' if t == 'greater_than' else 'at least'} {limit}; found {_shown(got)}"
+    if t in ("less_than", "less_than_equal"):
+        limit = (err.get("ctx") or {}).get("lt", (err.get("ctx") or {}).get("le"))
+        return f"must be {'below' if t == 'less_than' else 'at most'} {limit}; found {_shown(got)}"
+    for prefix, words in _WHAT_TO_TYPE.items():
+        if t.startswith(prefix):
+            return f"must be {words}; found {_shown(got)}"
+    if t == "string_pattern_mismatch":
+        return f"must be {V_ID_HELP}; found {_shown(got)}"
+    return f"is not valid here; found {_shown(got)} (see data/README.md for what this field takes)"
 
 
 def _pydantic_issues(file: str, e: ValidationError, data=None) -> list[DataIssue]:
     out, seen = [], set()
     for err in e.errors():
+        # A field that is "a sourced value, or not reported" fails both branches; when the value
+        # was a block of fields, only the block's own errors matter.
+        if err.get("type") == "literal_error" and isinstance(err.get("input"), dict):
+            continue
+        if err.get("type") == "literal_error" and (err.get("ctx") or {}).get("expected") == "'NR'":
+            continue  # the number branch's message already says that NR is allowed for a median
         where, msg = _loc(err["loc"], data), _message(err)
         # A field that is "Sourced or not reported" fails both branches; report it once.
         if err.get("type") == "literal_error" and "not reported" in msg and any(
@@ -336,6 +390,11 @@ class StudyData:
     results: list[ReportedResult]
     tables: dict[str, PatientTableData] = field(default_factory=dict)
     patients: object = None  # pandas DataFrame of parsed per-patient fields, or None
+    appraisal: Appraisal | None = None  # risk of bias (appraisal.yaml)
+    coverage: Coverage | None = None  # passages of the source left out on purpose (coverage.yaml)
+    source: Path | None = None  # the source document found for this study, if any
+    quotes_verified: bool = False  # every quote was found in the source document
+    notices: list[DataIssue] = field(default_factory=list)  # not failures: e.g. the source is missing
 
     def population_size(self, population: str) -> int | None:
         """The stated number of patients in a population: its 'patients' count record."""
@@ -350,40 +409,77 @@ class StudyData:
                 return r
         raise KeyError(rid)
 
+    def quotes(self) -> list[str]:
+        """Every verbatim quote the study's data cite (results, facts, definitions, appraisal)."""
+        out = [r.quote for r in self.results]
+        for name in type(self.study).model_fields:
+            v = getattr(self.study, name)
+            if hasattr(v, "quote"):
+                out.append(v.quote)
+        if self.study.patients:
+            out += [v.quote for v in self.study.patients.definitions.values()]
+        if self.appraisal:
+            out += [i.quote for i in self.appraisal.items.values() if i.quote]
+        out += [f.quote for f in self.study.risk_factors]
+        return out
 
-def normalise_ws(s: str) -> str:
-    return re.sub(r"\s+", " ", s).strip()
+
+def source_folders() -> list[Path]:
+    """The folders searched for source documents: every folder in $CARTPOOL_SOURCES (several
+    separated by the system's path separator, ':' on Linux), else ../shared/seeds beside the project."""
+    env = os.environ.get("CARTPOOL_SOURCES")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    here = Path(__file__).resolve().parents[3] / ".." / "shared" / "seeds"
+    return [here] if here.is_dir() else []
 
 
 def sources_dir() -> Path | None:
-    """Where the source documents are: $CARTPOOL_SOURCES, else ../shared/seeds beside the project."""
-    env = os.environ.get("CARTPOOL_SOURCES")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[3] / ".." / "shared" / "seeds"
-    return here if here.is_dir() else None
+    """The first existing source folder (kept for callers that want one folder)."""
+    return next((p for p in source_folders() if p.is_dir()), None)
 
 
-def _check_quotes(sd: StudyData, src: Path, issues: list[DataIssue]) -> None:
-    doc = src / sd.study.source_document
-    if not doc.is_file():
-        issues.append(DataIssue(STUDY_FILE, "source_document",
-                                f"{sd.study.source_document!r} is not in the sources folder {src}"))
-        return
+def find_source(folder: Path, name: str, folders: list[Path]) -> Path | None:
+    """A study's source document, by its own file name: in the study folder itself, else in the
+    first of `folders` that holds it."""
+    for d in [folder, *folders]:
+        p = Path(d) / name
+        if p.is_file():
+            return p
+    return None
+
+
+def _check_quotes(sd: StudyData, doc: Path, issues: list[DataIssue]) -> None:
     text = normalise_ws(doc.read_text(encoding="utf-8", errors="replace"))
+
+    def check(file: str, where: str, quote: str | None) -> None:
+        if quote is not None and normalise_ws(quote) not in text:
+            issues.append(DataIssue(file, where, f"the quote {quote[:70]!r} does not occur in {doc.name}"))
+
     for r in sd.results:
-        if normalise_ws(r.quote) not in text:
-            issues.append(DataIssue(RESULTS_FILE, f"id {r.id}",
-                                    f"the quote {r.quote[:70]!r} does not occur in {doc.name}"))
+        check(RESULTS_FILE, f"id {r.id}", r.quote)
     for name in type(sd.study).model_fields:
         v = getattr(sd.study, name)
-        if hasattr(v, "quote") and normalise_ws(v.quote) not in text:
-            issues.append(DataIssue(STUDY_FILE, name, f"the quote {v.quote[:70]!r} does not occur in {doc.name}"))
+        if hasattr(v, "quote"):
+            check(STUDY_FILE, name, v.quote)
     if sd.study.patients:
         for name, v in sd.study.patients.definitions.items():
-            if normalise_ws(v.quote) not in text:
-                issues.append(DataIssue(STUDY_FILE, f"patients.definitions.{name}",
-                                        f"the quote {v.quote[:70]!r} does not occur in {doc.name}"))
+            check(STUDY_FILE, f"patients.definitions.{name}", v.quote)
+    for i, rf in enumerate(sd.study.risk_factors):
+        check(STUDY_FILE, f"risk_factors[{i}]", rf.quote)
+    if sd.appraisal:
+        for q, item in sd.appraisal.items.items():
+            check(APPRAISAL_FILE, f"items.{q}", item.quote)
+    if sd.coverage:
+        for i, lo in enumerate(sd.coverage.left_out, start=1):
+            for part in (lo.quote, lo.starts, lo.ends):
+                check(COVERAGE_FILE, f"left_out entry {i}", part)
+
+
+def _check_values(sd: StudyData, issues: list[DataIssue]) -> None:
+    for r in sd.results:
+        for problem in value_problems(r, sd.population_size(r.population)):
+            issues.append(DataIssue(RESULTS_FILE, f"id {r.id}", problem))
 
 
 def _check_results(study: Study, results: list[ReportedResult], issues: list[DataIssue]) -> None:
@@ -405,19 +501,36 @@ def _check_results(study: Study, results: list[ReportedResult], issues: list[Dat
             issues.append(DataIssue(RESULTS_FILE, f"{where}, population",
                                     f"{r.population!r} is not one of the populations in study.yaml "
                                     f"({', '.join(sorted(study.populations))})"))
+        if not V.known_endpoint(r.endpoint):
+            near = V.nearest_endpoint(r.endpoint)
+            hint = f"did you mean {near!r}? " if near else ""
+            issues.append(DataIssue(RESULTS_FILE, f"{where}, endpoint",
+                                    f"{r.endpoint!r} is not a known endpoint; {hint}Use a name listed in "
+                                    "data/README.md, or start a deliberately custom one with x_"))
+            continue
         parts = (r.category or "").split("/")
-        if r.endpoint == "best_response" and not all(p in RESPONSE_CATEGORIES for p in parts):
+        if r.endpoint in ("best_response", "early_response"):
+            if not all(p in RESPONSE_CATEGORIES for p in parts):
+                issues.append(DataIssue(RESULTS_FILE, f"{where}, category",
+                                        f"a response must be one of {', '.join(RESPONSE_CATEGORIES)} "
+                                        "(or several joined by '/', where the paper does not split them), "
+                                        f"not {r.category!r}"))
+            continue
+        allowed = V.allowed_categories(r.endpoint)
+        if r.category is not None and allowed is not None and not all(p in allowed for p in parts):
             issues.append(DataIssue(RESULTS_FILE, f"{where}, category",
-                                    f"a best response must be one of {', '.join(RESPONSE_CATEGORIES)} "
-                                    "(or several joined by '/', where the paper does not split them), "
-                                    f"not {r.category!r}"))
+                                    f"{r.category!r} is not a category of {r.endpoint}; use one of "
+                                    f"{', '.join(allowed)}"))
 
 
 def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> StudyData:
     """Load and validate one study folder.
 
-    `sources`: the folder of source documents for the quote check; True means "find it"
-    (`sources_dir`), None or False skips the check.
+    `sources`: where to look for the source document (a folder or a list of folders; the study
+    folder itself is always searched first); True means the configured folders (`source_folders`);
+    None or False skips the provenance checks (values in quotes, quotes in the source). A source
+    document that is not found is a notice (`StudyData.notices`), not a failure: the study's
+    `quotes_verified` stays False so that its report can say so.
     """
     folder = Path(folder)
     issues: list[DataIssue] = []
@@ -455,11 +568,15 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
             if not isinstance(rec, dict):
                 issues.append(DataIssue(RESULTS_FILE, f"record {i + 1}", "must be a mapping of fields"))
                 continue
+            rid = rec.get("id")
+            label = f"record {i + 1}" + (f" (id {rid})" if isinstance(rid, str) else "")
+            if rec.get("endpoint") == "patients" and rec.get("value") == 0:
+                issues.append(DataIssue(RESULTS_FILE, f"{label}, value",
+                                        "a population of 0 patients: type the number of patients the source states"))
+                continue
             try:
                 results.append(ReportedResult.model_validate(rec))
             except ValidationError as e:
-                rid = rec.get("id")
-                label = f"record {i + 1}" + (f" (id {rid})" if isinstance(rid, str) else "")
                 for iss in _pydantic_issues(RESULTS_FILE, e):
                     issues.append(DataIssue(RESULTS_FILE, f"{label}, {iss.where}" if iss.where else label,
                                             iss.problem))
@@ -467,12 +584,16 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
                 issues.append(DataIssue(RESULTS_FILE, f"record {i + 1}", "is nested too deeply"))
     if study is not None:
         _check_results(study, results, issues)
+    appraisal = _load_side_file(folder, APPRAISAL_FILE, Appraisal, issues,
+                                "the risk-of-bias appraisal (copy the template from data/README.md)")
+    coverage = _load_side_file(folder, COVERAGE_FILE, Coverage, issues,
+                               "the coverage list of passages left out (see data/README.md)")
     if issues:
         raise StudyDataError(issues)
 
-    sd = StudyData(folder=folder, study=study, results=results)
+    sd = StudyData(folder=folder, study=study, results=results, appraisal=appraisal, coverage=coverage)
 
-    referenced = {STUDY_FILE, RESULTS_FILE}
+    referenced = {STUDY_FILE, RESULTS_FILE, APPRAISAL_FILE, COVERAGE_FILE}
     if study.patients is not None:
         pdata = study.patients
         for name, spec in pdata.tables.items():
@@ -500,13 +621,43 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
             issues.append(DataIssue(p.name, "", "is not used: study.yaml names no such table "
                                     "(remove it, or add it under patients.tables)"))
 
-    if sources is True:
-        sources = sources_dir()
-    if sources and Path(sources).is_dir() and not issues:
-        _check_quotes(sd, Path(sources), issues)
+    if sources is not None and sources is not False and not issues:
+        _check_values(sd, issues)
+        folders = source_folders() if sources is True else [Path(p) for p in (
+            sources if isinstance(sources, list | tuple) else [sources])]
+        doc = find_source(folder, study.source_document, folders)
+        if doc is None:
+            where = ", ".join(str(f) for f in folders) or "no source folder is configured"
+            sd.notices.append(DataIssue(STUDY_FILE, "source_document",
+                                        f"{study.source_document!r} was not found (looked in the study folder "
+                                        f"and in: {where}); its quotes were not verified"))
+        else:
+            sd.source = doc
+            _check_quotes(sd, doc, issues)
+            sd.quotes_verified = not issues
     if issues:
         raise StudyDataError(issues)
     return sd
+
+
+def _load_side_file(folder: Path, name: str, model, issues: list[DataIssue], what: str):
+    path = folder / name
+    if not path.is_file():
+        issues.append(DataIssue(name, "", f"is missing from {folder.name}/: it holds {what}"))
+        return None
+    raw = read_yaml(path, issues)
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        issues.append(DataIssue(name, "", "must be a block of fields (key: value)"))
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        issues.extend(_pydantic_issues(name, e))
+    except RecursionError:
+        issues.append(DataIssue(name, "", "is nested too deeply"))
+    return None
 
 
 def study_ids(data_dir: Path | str) -> list[str]:

@@ -18,22 +18,42 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .vocabulary import NOT_IN_SOURCE, NOT_REPORTED, RESPONSE_CATEGORIES  # noqa: F401 (re-exported)
+
 T = TypeVar("T")
 
-NOT_REPORTED = "not reported"
-NotReported = Literal["not reported"]
+# "not reported": the paper does not report it; "not in source": the source we have (an abstract
+# or summary of a fuller report) does not contain it. Kept apart, shown apart.
+NotReported = Literal["not reported", "not in source"]
 NR = "NR"  # "not reached" in the source, an explicit value and never a blank
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 TIME_UNITS = ("days", "weeks", "months", "years")
-RESPONSE_CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
 STATISTICS = ("count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio")
-DISEASES = ("primary_pcl", "secondary_pcl", "mm")
+DISEASES = ("primary_pcl", "secondary_pcl", "unspecified_pcl", "mm")  # unspecified_pcl: PCL, type not given
 GRADE_PATTERN = r"^(any|[1-5]|[1-5]-[1-5]|>=[1-5])$"
+GRADE_HELP = "any, a grade 1-5, a range like 3-4, or grade 3 or higher written as >=3"
+ID_HELP = "lower-case letters, digits and _, starting with a letter (for example crs_ge3)"
+PLACEHOLDER_MARKERS = ("a verbatim phrase", "verbatim phrase", "FILE_NAME", "Author 2027",
+                       "Full title of the paper", "Authors. Title.", "TODO", "FILL IN")
+
+
+def _code(v: str, what: str) -> str:
+    if not isinstance(v, str) or not re.match(ID_PATTERN, v):
+        raise ValueError(f"{what} must be {ID_HELP}, not {v!r}")
+    return v
+
+
+def _no_placeholder(v: str, what: str) -> str:
+    for m in PLACEHOLDER_MARKERS:
+        if m.lower() in v.lower():
+            raise ValueError(f"{what} is still the template's placeholder ({v[:50]!r}): replace it with "
+                             "the text from the source document")
+    return v
 
 
 class _Strict(BaseModel):
@@ -46,6 +66,29 @@ class Sourced(_Strict, Generic[T]):
     value: T
     location: str = Field(min_length=1)
     quote: str = Field(min_length=3)
+
+    @field_validator("quote")
+    @classmethod
+    def _filled(cls, v: str) -> str:
+        return _no_placeholder(v, "the quote")
+
+
+class MRDAssessment(_Strict):
+    """How a study assessed minimal residual disease (issue 19): method, sensitivity threshold,
+    and whether the reported MRD negativity is IMWG's MRD-negative CR or MRD negativity in any
+    response."""
+
+    method: Literal["NGF", "flow", "NGS", "ASO-qPCR", "unspecified"]
+    sensitivity: Literal["10^-4", "10^-5", "10^-6", "not reported"] = "not reported"
+    definition: Literal["mrd_negative_cr", "any_response", "unspecified"] = "unspecified"
+    timepoint: str | None = None  # as printed, e.g. "by day 28"
+
+    def __str__(self) -> str:
+        from .vocabulary import MRD_DEFINITIONS, MRD_METHODS
+
+        thr = "" if self.sensitivity == "not reported" else f", sensitivity {self.sensitivity.replace('^', '')}"
+        when = f", {self.timepoint}" if self.timepoint else ""
+        return f"{MRD_METHODS[self.method]}{thr}{when}; {MRD_DEFINITIONS[self.definition]}"
 
 
 PrintedNumber = Decimal
@@ -107,11 +150,11 @@ class Timepoint(_Strict):
 class ReportedResult(_Strict):
     """One number as the paper prints it, with its population and provenance."""
 
-    id: Annotated[str, Field(pattern=ID_PATTERN)]
-    population: Annotated[str, Field(pattern=ID_PATTERN)]
-    endpoint: Annotated[str, Field(pattern=ID_PATTERN)]
+    id: str
+    population: str
+    endpoint: str  # a name from cartpool.data.vocabulary.ENDPOINTS, or x_... for a custom one
     category: str | None = None  # a response category, death cause, baseline level ...
-    grade: Annotated[str, Field(pattern=GRADE_PATTERN)] | None = None
+    grade: str | None = None
     statistic: Literal["count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio"]
     value: PrintedOrNR
     unit: str | None = None
@@ -124,10 +167,39 @@ class ReportedResult(_Strict):
     location: str = Field(min_length=1)
     quote: str = Field(min_length=3)
     note: str | None = None
+    # How a value not printed as a number in its quote was obtained (vocabulary.DERIVATIONS).
+    derived: Literal["all_of_population", "none_of_population", "implied_by_grades", "percent_of_n",
+                     "sum_of_printed", "counted_from_table"] | None = None
+    # The printed value bounds the endpoint rather than measuring it: sCR 87.5% means CR or
+    # better is at least 87.5%.
+    bound: Literal["at_least", "at_most"] | None = None
+    # Deaths only: whether the death (its category is the cause) was relapse- or progression-related.
+    relapse_related: bool | None = None
+
+    @field_validator("id", "population", "endpoint")
+    @classmethod
+    def _codes(cls, v: str, info) -> str:
+        return _code(v, f"the {info.field_name}")
+
+    @field_validator("grade")
+    @classmethod
+    def _grade(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(GRADE_PATTERN, str(v)):
+            raise ValueError(f"grade must be {GRADE_HELP}; found {v!r}")
+        return v
+
+    @field_validator("quote")
+    @classmethod
+    def _filled(cls, v: str) -> str:
+        return _no_placeholder(v, "the quote")
 
     @model_validator(mode="after")
     def _coherent(self) -> ReportedResult:
+        if self.relapse_related is not None and self.endpoint != "death":
+            raise ValueError("relapse_related is for death records only (endpoint: death)")
         st, v = self.statistic, self.value
+        if self.endpoint == "patients" and st == "count" and v == 0:
+            raise ValueError("a population of 0 patients: type the number of patients the source states")
         if v == NR and st not in ("median",):
             raise ValueError(f"only a median can be 'NR' (not reached); this is a {st}")
         if self.numerator is not None and self.denominator is not None:
@@ -177,8 +249,22 @@ class ReportedResult(_Strict):
         return float(self.value) / (100.0 if self.unit == "percent" else 1.0)
 
 
+class RiskFactor(_Strict):
+    """A factor the paper tested for association with an outcome, with what it found."""
+
+    factor: str = Field(min_length=1)  # as the paper names it, e.g. "prior ASCT"
+    outcome: str = Field(min_length=1)  # e.g. "response and survival"
+    finding: Literal["worse", "better", "associated", "no_association"]
+    p_value: str | None = None  # as printed, e.g. "<0.001"
+    location: str = Field(min_length=1)
+    quote: str = Field(min_length=3)
+
+
 class Population(_Strict):
-    label: str
+    label: str = Field(min_length=1)
+    # What the population is (vocabulary.POPULATION_KINDS): the analysis takes all infused
+    # (treated) patients as the primary denominator and evaluable patients as a sensitivity analysis.
+    kind: Literal["enrolled", "infused", "treated", "evaluable", "responders", "subgroup", "other"]
     description: str | None = None
     # Which per-patient rows make up this population, e.g. {pcl_type: pPCL}; lets the audit
     # recompute the population's numbers from the per-patient table.
@@ -262,7 +348,7 @@ ROLE_FIELDS = {
 
 
 class PatientData(_Strict):
-    population: Annotated[str, Field(pattern=ID_PATTERN)]
+    population: str
     tables: dict[str, PatientTable]
     fields: dict[str, FieldSpec]
     adverse_events: dict[str, FieldSpec] = {}
@@ -293,45 +379,64 @@ class PatientData(_Strict):
 
 
 class Study(_Strict):
-    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    id: str
     label: str = Field(min_length=1)
     title: str = Field(min_length=1)
+    # True where the source prints no title (a conference abstract): the title is ours, descriptive.
+    title_descriptive: bool = False
     citation: str = Field(min_length=1)
     doi: str | None = None
     registry_ids: list[str] = []
-    document_type: Literal["full_article", "abstract", "summary"]
+    document_type: Literal["full_article", "abstract", "summary", "registry_record", "fact_sheet"]
     source_document: str = Field(min_length=1)
     design: Sourced[Literal["prospective", "retrospective"]] | NotReported
     phase: Sourced[str] | NotReported
     setting: Sourced[Literal["frontline", "relapsed_refractory"]]
-    disease: Sourced[list[Literal["primary_pcl", "secondary_pcl", "mm"]]]
+    disease: Sourced[list[Literal["primary_pcl", "secondary_pcl", "unspecified_pcl", "mm"]]]
     targets: Sourced[list[str]]
     products: Sourced[str] | NotReported
     dose: Sourced[str] | NotReported
     lymphodepletion: Sourced[str] | NotReported
     enrolment_period: Sourced[str] | NotReported
     data_cutoff: Sourced[str] | NotReported
-    crs_grading: Sourced[Literal["ASTCT", "Lee 2014", "CTCAE"]] | NotReported
-    icans_grading: Sourced[Literal["ASTCT", "CTCAE"]] | NotReported
+    crs_grading: Sourced[Literal["ASTCT", "Lee 2014", "CTCAE", "Penn", "MSKCC"]] | NotReported
+    icans_grading: Sourced[Literal["ASTCT", "CARTOX"]] | NotReported
+    # Neurotoxicity not graded as ICANS (endpoint neurotoxicity): CTCAE, or unspecified.
+    neurotoxicity_grading: Sourced[Literal["CTCAE", "CARTOX", "unspecified"]] | NotReported = NOT_REPORTED
+    # ICAHT is graded on its own scale (Rejeski et al., Blood 2023; EHA/EBMT), not CTCAE.
+    icaht_grading: Sourced[Literal["EHA/EBMT 2023"]] | NotReported = NOT_REPORTED
     ctcae_version: Sourced[str] | NotReported
+    mrd_assessment: Sourced[MRDAssessment] | NotReported = NOT_REPORTED
     time_unit: Literal["days", "months"]
     populations: dict[str, Population]
     patients: PatientData | None = None
     sum_checks: list[SumCheck] = []
+    # Factors the paper tested for association with an outcome (issue 16: "risk factors the paper tested").
+    risk_factors: list[RiskFactor] = []
 
     @field_validator("source_document")
     @classmethod
     def _plain_name(cls, v: str) -> str:
         if "/" in v or "\\" in v or v.startswith("."):
             raise ValueError(f"{v!r} must be a file name, without folders")
-        return v
+        return _no_placeholder(v, "the source document")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _code(v, "the study id")
+
+    @field_validator("label", "title", "citation")
+    @classmethod
+    def _filled(cls, v: str, info) -> str:
+        return _no_placeholder(v, f"the {info.field_name}")
 
     @field_validator("populations")
     @classmethod
     def _population_ids(cls, v: dict[str, Population]) -> dict[str, Population]:
         for key in v:
             if not re.match(ID_PATTERN, key):
-                raise ValueError(f"population id {key!r} must be lower-case letters, digits and _")
+                raise ValueError(f"population id {key!r} must be {ID_HELP}")
         if not v:
             raise ValueError("at least one population is needed (for example 'infused')")
         return v

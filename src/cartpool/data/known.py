@@ -1,0 +1,103 @@
+"""Relevant studies we know of but do not include (issue 15, scope and selection).
+
+``data/known_studies.yaml`` lists each one with how we know of it (which included study's source
+cites it, where, and a verbatim quote, checked against that source like any other quote) and why
+it is not included. The pooled report draws the selection table from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import DataIssue, StudyDataError
+
+KNOWN_FILE = "known_studies.yaml"
+
+REASONS = {
+    "not_in_source_set": "not among the curated source documents of this report",
+    "not_pcl_or_mm_cart": "not a CAR-T study in PCL or multiple myeloma",
+    "overlapping_cohort": "its patients may overlap with an included study",
+    "no_extractable_results": "no results that could be extracted",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Provenance(_Strict):
+    study: str = Field(min_length=1)  # the id of the included study whose source cites it
+    location: str = Field(min_length=1)
+    quote: str = Field(min_length=3)
+
+
+class KnownStudy(_Strict):
+    id: str = Field(min_length=1)
+    citation: str = Field(min_length=1)
+    relevance: Literal["pcl", "mm_context"]
+    known_from: list[Provenance] = Field(min_length=1)
+    reason_not_included: Literal["not_in_source_set", "not_pcl_or_mm_cart", "overlapping_cohort",
+                                 "no_extractable_results"]
+    note: str | None = None
+
+
+def load_known_studies(data_dir: Path | str, studies: list | None = None) -> list[KnownStudy]:
+    """Read and validate ``known_studies.yaml`` in `data_dir` (the folder above ``studies/``).
+
+    Parameters
+    ----------
+    data_dir : path
+        The data folder.
+    studies : list of StudyData, optional
+        The loaded studies: each provenance must name one of them, and where that study's source
+        document was found, its quote must occur in it.
+
+    Returns
+    -------
+    list of KnownStudy
+        Empty when the file does not exist.
+    """
+    from .load import _pydantic_issues, normalise_ws, read_yaml
+
+    path = Path(data_dir) / KNOWN_FILE
+    if not path.is_file():
+        return []
+    issues: list[DataIssue] = []
+    raw = read_yaml(path, issues)
+    if issues:
+        raise StudyDataError(issues)
+    if not isinstance(raw, list):
+        raise StudyDataError([DataIssue(KNOWN_FILE, "", "must be a list of studies (each starting with '- id:')")])
+    out: list[KnownStudy] = []
+    for i, rec in enumerate(raw, start=1):
+        try:
+            out.append(KnownStudy.model_validate(rec))
+        except ValidationError as e:
+            rid = rec.get("id") if isinstance(rec, dict) else None
+            label = f"record {i}" + (f" (id {rid})" if isinstance(rid, str) else "")
+            issues += [DataIssue(KNOWN_FILE, f"{label}, {x.where}" if x.where else label, x.problem)
+                       for x in _pydantic_issues(KNOWN_FILE, e)]
+    by_id = {sd.study.id: sd for sd in (studies or [])}
+    seen: set[str] = set()
+    for k in out:
+        if k.id in seen:
+            issues.append(DataIssue(KNOWN_FILE, f"id {k.id}", "this id is used by more than one record"))
+        seen.add(k.id)
+        for p in k.known_from:
+            if studies is None:
+                continue
+            sd = by_id.get(p.study)
+            if sd is None:
+                issues.append(DataIssue(KNOWN_FILE, f"id {k.id}, known_from",
+                                        f"{p.study!r} is not an included study ({', '.join(sorted(by_id))})"))
+            elif sd.source is not None:
+                text = normalise_ws(sd.source.read_text(encoding="utf-8", errors="replace"))
+                if normalise_ws(p.quote) not in text:
+                    issues.append(DataIssue(KNOWN_FILE, f"id {k.id}, known_from",
+                                            f"the quote {p.quote[:70]!r} does not occur in {sd.source.name}"))
+    if issues:
+        raise StudyDataError(issues)
+    return out

@@ -1,0 +1,335 @@
+"""The controlled vocabularies of the study data: one home for every code a record may use.
+
+* `ENDPOINTS`: every endpoint name a result record may use, with its clinician-facing label,
+  its kind (disposition, baseline, efficacy, survival, safety, other) and, where the set is
+  closed, the categories it allows with their labels. A name starting with ``x_`` marks a
+  deliberately custom endpoint: it is accepted, and its label is derived from the name.
+* `RESPONSE_CATEGORIES`: the IMWG response categories, best first (sCR ... PD).
+* `POPULATION_KINDS`, `DERIVATIONS`, `BOUNDS`, `DOCUMENT_TYPES`, `MISSING`: the other
+  controlled fields of the model, each code with the words a reader sees.
+
+Validation (`cartpool.data.load`) rejects an unknown endpoint and names the nearest known one;
+the report layer takes every label from `endpoint_label` and `category_label`.
+
+References
+----------
+Kumar S, et al. International Myeloma Working Group consensus criteria for response and minimal
+residual disease assessment in multiple myeloma. Lancet Oncol. 2016;17:e328-46 (response order).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+#: IMWG response categories, best first. The single home of this order.
+RESPONSE_CATEGORIES: tuple[str, ...] = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+RESPONSE_LABELS = {
+    "sCR": "sCR (stringent complete response)", "CR": "CR (complete response)",
+    "VGPR": "VGPR (very good partial response)", "PR": "PR (partial response)",
+    "MR": "MR (minimal response)", "SD": "SD (stable disease)", "PD": "PD (progressive disease)",
+}
+
+KINDS = ("disposition", "baseline", "efficacy", "survival", "safety", "other")
+CUSTOM_PREFIX = "x_"
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One endpoint name: its label, kind, and the categories it allows (None: free text)."""
+
+    label: str
+    kind: str
+    categories: dict[str, str] | None = None  # code -> label; None means any printed category
+    units: tuple[str, ...] = ()  # allowed units where it matters (times); empty: any
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_TIME = ("days", "weeks", "months", "years")
+_SEX = {"F": "female", "M": "male"}
+_STAGES = {"I": "I", "II": "II", "III": "III"}
+_PCL = {"pPCL": "primary PCL", "sPCL": "secondary PCL"}
+_PARAPROTEIN = {
+    "IgG": "IgG", "IgA": "IgA", "IgD": "IgD", "IgM": "IgM", "IgE": "IgE",
+    "IgG-κ": "IgG κ", "IgG-λ": "IgG λ", "IgA-κ": "IgA κ", "IgA-λ": "IgA λ", "IgD-κ": "IgD κ",
+    "IgD-λ": "IgD λ", "light_chain": "light chain only", "light_chain_κ": "κ light chain only",
+    "light_chain_λ": "λ light chain only", "κ": "κ light chain only", "λ": "λ light chain only",
+    "non_secretory": "non-secretory", "biclonal": "biclonal",
+}
+
+
+def _e(label: str, kind: str, categories: dict[str, str] | None = None, units: tuple[str, ...] = (),
+       description: str = "") -> EndpointSpec:
+    return EndpointSpec(label, kind, categories, units, description)
+
+
+ENDPOINTS: dict[str, EndpointSpec] = {
+    # disposition: who was enrolled, treated, followed
+    "patients": _e("Patients", "disposition"),
+    "follow_up": _e("Median follow-up", "disposition", units=_TIME),
+    "in_induction": _e("Still in induction", "disposition"),
+    "in_consolidation": _e("In consolidation", "disposition"),
+    "in_maintenance": _e("In maintenance", "disposition"),
+    "second_infusion": _e("Second CAR-T infusion", "disposition"),
+    "consolidation": _e("Consolidation after CAR-T", "disposition",
+                        description="patients given consolidation therapy (e.g. allo-HSCT) after CAR-T"),
+    "dose": _e("CAR-T cell dose", "disposition"),
+    "missing_car_t_phenotype": _e("Infused CAR-T phenotype not available", "disposition"),
+    # baseline characteristics
+    "age": _e("Age", "baseline", units=("years",)),
+    "sex": _e("Sex", "baseline", _SEX),
+    "pcl_type": _e("PCL type", "baseline", _PCL),
+    "paraprotein": _e("Paraprotein", "baseline", _PARAPROTEIN),
+    "r_iss_stage": _e("R-ISS stage", "baseline", _STAGES),
+    "iss_stage": _e("ISS stage", "baseline", _STAGES),
+    "ds_stage": _e("Durie-Salmon stage", "baseline"),
+    "karnofsky": _e("Karnofsky performance score", "baseline"),
+    "ecog": _e("ECOG performance status", "baseline"),
+    "high_tumor_burden": _e("High tumour burden", "baseline"),
+    "soft_tissue": _e("Soft-tissue involvement", "baseline"),
+    "complex_karyotype": _e("Complex karyotype", "baseline"),
+    "high_risk_cytogenetics": _e("High-risk cytogenetics", "baseline"),
+    "cytogenetics": _e("Cytogenetic abnormality", "baseline"),
+    "renal_impairment": _e("Renal impairment", "baseline"),
+    "prior_lines": _e("Prior lines of therapy", "baseline"),
+    "prior_asct": _e("Prior ASCT", "baseline"),
+    "prior_allo_hsct": _e("Prior allo-HSCT", "baseline"),
+    "prior_anti_cd38": _e("Prior anti-CD38 antibody", "baseline"),
+    "prior_bortezomib": _e("Prior bortezomib", "baseline"),
+    "prior_carfilzomib": _e("Prior carfilzomib", "baseline"),
+    "prior_ixazomib": _e("Prior ixazomib", "baseline"),
+    "prior_lenalidomide": _e("Prior lenalidomide", "baseline"),
+    "prior_pomalidomide": _e("Prior pomalidomide", "baseline"),
+    "prior_selinexor": _e("Prior selinexor", "baseline"),
+    "prior_venetoclax": _e("Prior venetoclax", "baseline"),
+    "prior_bcma": _e("Prior BCMA-directed therapy", "baseline"),
+    "triple_class_refractory": _e("Triple-class refractory", "baseline"),
+    "emd": _e("EMD (extramedullary disease)", "baseline"),
+    "bcma_expression": _e("BCMA expression on myeloma cells", "baseline"),
+    "beta2_microglobulin": _e("β2-microglobulin", "baseline"),
+    "ldh_elevated": _e("LDH elevated", "baseline"),
+    "bone_marrow_plasma_cells": _e("Bone marrow plasma cells", "baseline"),
+    "circulating_plasma_cells": _e("Circulating plasma cells", "baseline"),
+    # efficacy
+    "orr": _e("ORR", "efficacy", description="overall response: partial response or better (IMWG)"),
+    "cr_or_better": _e("CR or better", "efficacy"),
+    "vgpr_or_better": _e("VGPR or better", "efficacy"),
+    "pr_or_better": _e("PR or better", "efficacy"),
+    "mrd_negative": _e("MRD negativity", "efficacy"),
+    "best_response": _e("Best response", "efficacy", dict(RESPONSE_LABELS)),
+    "early_response": _e("Response at first assessment", "efficacy", dict(RESPONSE_LABELS)),
+    "time_to_response": _e("Time to response", "efficacy", units=_TIME),
+    "time_to_best_response": _e("Time to best response", "efficacy", units=_TIME),
+    "progression": _e("Progression", "efficacy"),
+    "relapse": _e("Relapse", "efficacy"),
+    "progression_free": _e("Alive without progression", "efficacy"),
+    "relapse_free": _e("Alive without relapse", "efficacy"),
+    "alive": _e("Alive", "efficacy"),
+    "long_term_survival_scr": _e("Long-term survival in sCR", "efficacy"),
+    "survival_beyond_600_days": _e("Survival beyond 600 days", "efficacy"),
+    "car_t_cmax": _e("Peak CAR-T expansion (Cmax)", "other"),
+    "car_t_tmax": _e("Time to peak CAR-T expansion (Tmax)", "other", units=_TIME),
+    "car_t_persistence": _e("CAR-T persistence", "other"),
+    "risk_factor": _e("Risk factor tested", "other",
+                      description="a factor the paper tested for association with an outcome; the "
+                                  "category names the factor, the note the outcome and the finding"),
+    # survival (time to event)
+    "pfs": _e("PFS", "survival", units=_TIME),
+    "os": _e("OS", "survival", units=_TIME),
+    "dor": _e("Duration of response", "survival", units=_TIME),
+    "efs": _e("Event-free survival", "survival", units=_TIME),
+    "cir": _e("Cumulative incidence of relapse", "survival", units=_TIME),
+    "time_to_relapse": _e("Time to relapse", "survival", units=_TIME),
+    # safety
+    "crs": _e("CRS", "safety"),
+    "crs_onset": _e("Time to CRS onset", "safety", units=_TIME),
+    "crs_duration": _e("CRS duration", "safety", units=_TIME),
+    "icans": _e("ICANS", "safety"),
+    "neurotoxicity": _e("Neurotoxicity (not graded as ICANS)", "safety",
+                        description="neurotoxicity graded by CTCAE or unspecified; never pooled with ICANS"),
+    "neutropenia": _e("Neutropenia", "safety"),
+    "thrombocytopenia": _e("Thrombocytopenia", "safety"),
+    "anemia": _e("Anaemia", "safety"),
+    "leukopenia": _e("Leukopenia", "safety"),
+    "lymphopenia": _e("Lymphopenia", "safety"),
+    "cytopenia": _e("Cytopenia", "safety"),
+    "hematologic_ae": _e("Haematological adverse events", "safety"),
+    "prolonged_cytopenia": _e("Prolonged cytopenia", "safety"),
+    "cytopenia_resolved_by_day_31": _e("Cytopenia resolved by day 31", "safety"),
+    "icaht": _e("ICAHT", "safety", description="immune effector cell-associated haematotoxicity, "
+                                               "graded on its own scale (EHA/EBMT 2023)"),
+    "infection": _e("Infection", "safety"),
+    "b_cell_aplasia": _e("B-cell aplasia", "safety"),
+    "hypogammaglobulinemia": _e("Hypogammaglobulinaemia", "safety"),
+    "ivig": _e("IVIG replacement", "safety"),
+    "fever": _e("Fever", "safety"),
+    "hypotension": _e("Hypotension", "safety"),
+    "hypoxaemia": _e("Hypoxaemia", "safety"),
+    "nausea": _e("Nausea", "safety"),
+    "vomiting": _e("Vomiting", "safety"),
+    "diarrhea": _e("Diarrhoea", "safety"),
+    "ast_increased": _e("AST increased", "safety"),
+    "alt_increased": _e("ALT increased", "safety"),
+    "crp_elevated": _e("CRP elevated", "safety"),
+    "il6_elevated": _e("IL-6 elevated", "safety"),
+    "ferritin_elevated": _e("Ferritin elevated", "safety"),
+    "hlh": _e("HLH-like syndrome", "safety"),
+    "tocilizumab": _e("Tocilizumab given", "safety"),
+    "corticosteroids": _e("Corticosteroids given", "safety"),
+    "death": _e("Deaths", "safety", description="category: the cause as printed; relapse_related says "
+                                                  "whether it was relapse- or progression-related"),
+    "non_relapse_mortality": _e("Non-relapse mortality", "safety"),
+}
+
+#: Abbreviations kept as written when a label is derived from a custom (x_) name.
+ABBREVIATIONS = {"crs": "CRS", "icans": "ICANS", "car": "CAR", "bcma": "BCMA", "mrd": "MRD", "asct": "ASCT",
+                 "hsct": "HSCT", "cd38": "CD38", "ast": "AST", "alt": "ALT", "emd": "EMD", "iss": "ISS",
+                 "icaht": "ICAHT", "orr": "ORR", "pfs": "PFS", "os": "OS", "dor": "DOR", "ngf": "NGF",
+                 "tmax": "Tmax", "cmax": "Cmax", "gdna": "gDNA", "ldh": "LDH", "crp": "CRP", "il6": "IL-6",
+                 "ivig": "IVIG", "gprc5d": "GPRC5D", "cd19": "CD19", "pcl": "PCL", "mm": "MM",
+                 "scr": "sCR", "cr": "CR", "vgpr": "VGPR", "pr": "PR", "nrm": "NRM", "hlh": "HLH"}
+
+
+def humanise(code: str) -> str:
+    """A snake_case code as words, keeping the field's abbreviations ("x_prior_cd38" -> "Prior CD38")."""
+    words = code.removeprefix(CUSTOM_PREFIX).split("_")
+    out = []
+    for i, w in enumerate(words):
+        a = ABBREVIATIONS.get(w.lower())
+        out.append(a if a else (w.capitalize() if i == 0 else w))
+    return " ".join(out).replace("anti CD38", "anti-CD38").replace("Anti CD38", "Anti-CD38")
+
+
+def is_custom(name: str) -> bool:
+    return name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX)
+
+
+def known_endpoint(name: str) -> bool:
+    """Whether a record may use this endpoint name (a vocabulary name or an ``x_`` custom name)."""
+    return name in ENDPOINTS or is_custom(name)
+
+
+def nearest_endpoint(name: str) -> str | None:
+    """The known endpoint name closest in spelling to `name`, for a curator's error message."""
+    hits = difflib.get_close_matches(name, list(ENDPOINTS), n=1, cutoff=0.5)
+    return hits[0] if hits else None
+
+
+def endpoint_kind(name: str) -> str:
+    spec = ENDPOINTS.get(name)
+    return spec.kind if spec else "other"
+
+
+def endpoint_label(name: str) -> str:
+    """The clinician's name of an endpoint: "orr" -> "ORR", "emd" -> "EMD (extramedullary disease)"."""
+    spec = ENDPOINTS.get(name)
+    return spec.label if spec else humanise(name)
+
+
+def category_label(endpoint: str, category: str | None) -> str:
+    """A category as a reader sees it: R-ISS "II" -> "R-ISS stage II", sex "F" -> "female".
+
+    Joined categories ("VGPR/PR", printed together by the paper) are labelled part by part.
+    """
+    if not category:
+        return ""
+    if endpoint in ("r_iss_stage", "iss_stage", "ds_stage"):
+        return f"{endpoint_label(endpoint)} {category}"
+    spec = ENDPOINTS.get(endpoint)
+    cats = spec.categories if spec else None
+    if cats is None:
+        return category.replace("_", " ")
+    if endpoint in ("best_response", "early_response"):
+        return "/".join(category.split("/"))  # the IMWG abbreviations are the field's words
+    return cats.get(category, category.replace("_", " "))
+
+
+def allowed_categories(endpoint: str) -> dict[str, str] | None:
+    spec = ENDPOINTS.get(endpoint)
+    return spec.categories if spec else None
+
+
+# --- the other controlled fields ----------------------------------------------------------
+
+#: What a population is, so that the analysis can choose all treated (infused) patients as the
+#: primary denominator and evaluable-only as a sensitivity analysis.
+POPULATION_KINDS = {
+    "enrolled": "all enrolled patients (some may not have been infused)",
+    "infused": "all patients who received the CAR-T infusion",
+    "treated": "all treated patients",
+    "evaluable": "patients evaluable for the outcome",
+    "responders": "patients who responded",
+    "subgroup": "a subgroup of the study's patients",
+    "other": "another group of patients",
+}
+
+#: How a value that is not printed as a number in its quote was obtained from it; shown to
+#: readers in these words.
+DERIVATIONS = {
+    "all_of_population": "printed as 'all patients' (or similar); the value is the population's size or 100%",
+    "none_of_population": "printed as 'no cases' (or similar); the value is 0",
+    "implied_by_grades": "implied by the printed grades (for example 'all grade 1–2' means none of grade ≥3)",
+    "percent_of_n": "a count computed from a printed percentage of the stated number of patients",
+    "sum_of_printed": "the sum of printed counts quoted together",
+    "counted_from_table": "counted from a printed per-patient table or figure",
+}
+
+#: A printed value that bounds an outcome rather than measuring it.
+BOUNDS = {"at_least": "at least", "at_most": "at most"}
+
+DOCUMENT_TYPES = {
+    "full_article": "full article",
+    "abstract": "conference or journal abstract",
+    "summary": "summary page (abstract and key findings; full text not available)",
+    "registry_record": "trial registry record",
+    "fact_sheet": "fact sheet",
+}
+
+#: The two meanings of a missing study fact, kept apart.
+NOT_REPORTED = "not reported"  # the paper does not report it
+NOT_IN_SOURCE = "not in source"  # the source we have (an abstract or summary) does not contain it
+MISSING = {
+    NOT_REPORTED: "not reported by the study",
+    NOT_IN_SOURCE: "not in the source available to us (an abstract or summary of a fuller report)",
+}
+
+MRD_METHODS = {
+    "NGF": "next-generation flow cytometry (EuroFlow NGF)",
+    "flow": "multiparameter flow cytometry",
+    "NGS": "next-generation sequencing (clonoSEQ or similar)",
+    "ASO-qPCR": "allele-specific oligonucleotide PCR",
+    "unspecified": "method not stated",
+}
+MRD_DEFINITIONS = {
+    "mrd_negative_cr": "IMWG MRD-negative complete response (MRD negativity in patients in CR or better)",
+    "any_response": "MRD negativity in any response",
+    "unspecified": "not stated whether MRD negativity was assessed in CR only or in any response",
+}
+
+CRS_SCALES = ("ASTCT", "Lee 2014", "CTCAE", "Penn", "MSKCC")
+NEUROTOXICITY_SCALES = ("ASTCT", "CTCAE", "CARTOX", "unspecified")
+ICAHT_SCALES = ("EHA/EBMT 2023",)
+
+#: Why a source passage was deliberately left out of the data (coverage lists).
+LEFT_OUT_REASONS = {
+    "front_matter": "title page, authors, affiliations, journal information",
+    "background": "background or introduction: no result of this study",
+    "methods": "methods text without results (definitions used are recorded as study facts)",
+    "discussion": "discussion or conclusion: interpretation, or results of other studies",
+    "references": "reference list",
+    "per_patient_table": "a per-patient table, recorded cell by cell in the study's table files",
+    "funding": "funding, grants, word counts and correspondence",
+    "repeats_data": "repeats numbers that are recorded from a table or another sentence",
+    "pharmacokinetics": "pharmacokinetics or CAR-T expansion: out of scope for this report",
+    "laboratory": "laboratory or correlative science: out of scope for this report",
+    "individual_case": "one patient's course, recorded in the per-patient table",
+    "out_of_scope": "out of scope for this report (the note says why)",
+    "site_text": "web page text, not part of the paper",
+}
+
+DISEASES = {"primary_pcl": "primary PCL", "secondary_pcl": "secondary PCL",
+            "unspecified_pcl": "PCL (primary or secondary not stated)", "mm": "multiple myeloma"}
+
+#: Risk-of-bias judgements (JBI checklist answers).
+JUDGEMENTS = ("yes", "no", "unclear", "not_applicable")

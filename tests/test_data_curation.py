@@ -1,0 +1,234 @@
+"""The curator workflow (issue 16): values checked against their quotes, sources found per study,
+the template rejected until filled in, messages in curator words, the vocabulary, bounds, risk of
+bias and the known-but-not-included studies. Every case starts from a valid synthetic study."""
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from cartpool.data import vocabulary as V
+from cartpool.data.appraisal import Appraisal, overall_judgement
+from cartpool.data.errors import StudyDataError
+from cartpool.data.known import load_known_studies
+from cartpool.data.load import load_all, load_study
+
+from .test_data_bad_input import CASES, _edit
+
+
+def _results(root, sid="syn000"):
+    return root / "studies" / sid / "results.yaml"
+
+
+def _add_record(root, rec: dict, sid="syn000", quote_in_source=True):
+    p = _results(root, sid)
+    recs = yaml.safe_load(p.read_text(encoding="utf-8"))
+    recs.append(rec)
+    p.write_text(yaml.safe_dump(recs, allow_unicode=True), encoding="utf-8")
+    if quote_in_source:
+        with open(root / "sources" / f"{sid}.txt", "a", encoding="utf-8") as fh:
+            fh.write(rec["quote"] + "\n")
+
+
+def _messages(root, sid="syn000") -> str:
+    with pytest.raises(StudyDataError) as e:
+        load_study(root / "studies" / sid, sources=root / "sources")
+    return str(e.value)
+
+
+# --- every value checked against its own quote ------------------------------------------------
+
+
+def test_a_value_not_in_its_quote_is_rejected(synthetic):
+    _add_record(synthetic, {"id": "pfs_median", "population": "infused", "endpoint": "pfs", "statistic": "median",
+                            "value": 81.0, "unit": "months", "location": "Results",
+                            "quote": "Median PFS 18.0 months."})
+    msg = _messages(synthetic)
+    assert "pfs_median" in msg and "81" in msg and "does not occur in its quote" in msg
+
+
+@pytest.mark.parametrize("value, quote", [
+    (12, "twelve patients responded"), (75, "an ORR of 75.0%"), (65770, "Cmax was 65,770 copies"),
+    (8, "responses in 8/8"), (3, "three of them"), (0, "no cases were seen")])
+def test_printed_forms_of_a_number_are_accepted(synthetic, value, quote):
+    _add_record(synthetic, {"id": "x", "population": "infused", "endpoint": "x_custom", "statistic": "count",
+                            "value": value, "location": "Results", "quote": quote})
+    load_study(synthetic / "studies" / "syn000", sources=synthetic / "sources")
+
+
+def test_all_patients_needs_a_declared_derivation(synthetic):
+    rec = {"id": "mrd", "population": "infused", "endpoint": "mrd_negative", "statistic": "proportion",
+           "value": 100, "unit": "percent", "location": "Results", "quote": "All patients were MRD negative"}
+    _add_record(synthetic, rec)
+    assert "derived" in _messages(synthetic)
+    p = _results(synthetic)
+    p.write_text(p.read_text(encoding="utf-8").replace("id: mrd\n", "id: mrd\n  derived: all_of_population\n"),
+                 encoding="utf-8")
+    load_study(synthetic / "studies" / "syn000", sources=synthetic / "sources")
+
+
+def test_a_declared_derivation_must_fit_the_value(synthetic):
+    _add_record(synthetic, {"id": "mrd", "population": "infused", "endpoint": "mrd_negative", "statistic": "proportion",
+                            "value": 90, "unit": "percent", "derived": "all_of_population", "location": "Results",
+                            "quote": "All patients were MRD negative"})
+    assert "declared as all of the population" in _messages(synthetic)
+
+
+# --- bounds, neurotoxicity, deaths ------------------------------------------------------------
+
+
+def test_a_bound_is_stored_as_printed(synthetic):
+    _add_record(synthetic, {"id": "cr_bound", "population": "infused", "endpoint": "cr_or_better",
+                            "statistic": "proportion", "value": 87.5, "unit": "percent", "bound": "at_least",
+                            "location": "Results", "quote": "with 87.5% achieving sCR"})
+    sd = load_study(synthetic / "studies" / "syn000", sources=synthetic / "sources")
+    assert sd.result("cr_bound").bound == "at_least"
+
+
+def test_neurotoxicity_is_its_own_endpoint_and_relapse_flag_is_for_deaths(synthetic):
+    assert V.ENDPOINTS["neurotoxicity"].kind == "safety" and "ICANS" in V.endpoint_label("neurotoxicity")
+    _add_record(synthetic, {"id": "neuro", "population": "infused", "endpoint": "crs", "statistic": "count",
+                            "value": 2, "relapse_related": True, "location": "Results", "quote": "2 had neurotoxicity"})
+    assert "death records only" in _messages(synthetic)
+
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+
+def test_unknown_endpoint_names_the_nearest_known_one(synthetic):
+    _edit(_results(synthetic), "endpoint: orr", "endpoint: orrr")
+    msg = _messages(synthetic)
+    assert "'orrr' is not a known endpoint" in msg and "'orr'" in msg and "x_" in msg
+
+
+def test_custom_endpoint_and_labels():
+    assert V.known_endpoint("x_prior_cd38_exposure")
+    assert V.endpoint_label("x_prior_cd38_exposure") == "Prior CD38 exposure"
+    assert V.endpoint_label("orr") == "ORR" and V.endpoint_label("emd") == "EMD (extramedullary disease)"
+    assert V.endpoint_label("ast_increased") == "AST increased" and V.endpoint_label("prior_anti_cd38") == \
+        "Prior anti-CD38 antibody"
+    assert V.category_label("r_iss_stage", "II") == "R-ISS stage II"
+    assert V.category_label("sex", "F") == "female"
+    assert V.category_label("paraprotein", "light_chain_λ") == "λ light chain only"
+    assert V.category_label("best_response", "VGPR/PR") == "VGPR/PR"
+    assert V.RESPONSE_CATEGORIES == ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+    for name, spec in V.ENDPOINTS.items():
+        assert spec.kind in V.KINDS, name
+        assert spec.label and spec.label[0] == spec.label[0].upper() or spec.label[0] == "β", name
+
+
+def test_closed_category_sets_are_enforced(synthetic):
+    _add_record(synthetic, {"id": "sex", "population": "infused", "endpoint": "sex", "category": "female",
+                            "statistic": "count", "value": 4, "location": "Results", "quote": "4 were women"})
+    msg = _messages(synthetic)
+    assert "'female' is not a category of sex" in msg and "F, M" in msg
+
+
+# --- sources per study ------------------------------------------------------------------------
+
+
+def test_source_found_in_the_study_folder_or_any_configured_folder(synthetic, tmp_path, monkeypatch):
+    sources = synthetic / "sources"
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    shutil.move(sources / "syn001.txt", other / "syn001.txt")
+    shutil.move(sources / "syn000.txt", synthetic / "studies" / "syn000" / "syn000.txt")
+    import os
+
+    monkeypatch.setenv("CARTPOOL_SOURCES", os.pathsep.join([str(tmp_path / "missing"), str(other)]))
+    studies = load_all(synthetic / "studies")
+    assert [s.quotes_verified for s in studies] == [True, True]
+    assert studies[0].source.parent.name == "syn000" and studies[1].source.parent == other
+
+
+def test_a_missing_source_affects_only_its_study(synthetic, monkeypatch):
+    (synthetic / "sources" / "syn001.txt").unlink()
+    monkeypatch.setenv("CARTPOOL_SOURCES", str(synthetic / "sources"))
+    s0, s1 = load_all(synthetic / "studies")
+    assert s0.quotes_verified and not s0.notices
+    assert not s1.quotes_verified and "not verified" in str(s1.notices[0])
+
+
+def test_a_quote_not_in_its_source_still_fails(synthetic):
+    _edit(_results(synthetic), "patients of syn000 were infused", "patients of syn000 were treated")
+    assert "does not occur in syn000.txt" in _messages(synthetic)
+
+
+# --- the template -----------------------------------------------------------------------------
+
+
+def test_the_untouched_template_is_rejected_with_what_to_fill_in(tmp_path):
+    from cartpool.build.scaffold import new_study
+
+    assert new_study("smith2027", tmp_path) == 0
+    with pytest.raises(StudyDataError) as e:
+        load_study(tmp_path / "smith2027", sources=None)
+    msg = str(e.value)
+    for phrase in ("Author 2027", "placeholder", "0 patients", "FILE_NAME", "appraisal.yaml"):
+        assert phrase in msg, phrase
+
+
+# --- messages for curators --------------------------------------------------------------------
+
+#: Things a curator should never read: regular expressions and Python/pydantic type names.
+_PROGRAMMER = re.compile(r"\^\(|\$'|\[a-z|Decimal|Literal\[|Sourced\[|dict\[|list\[|instance of|"
+                         r"\bstr\b|\bint\b|valid dictionary|Input should|model_type|NoneType", re.I)
+
+MORE_CASES = [
+    ("grade as printed", "results.yaml", "grade: '>=3'", "grade: ≥3", "results.yaml", "grade must be"),
+    ("fact as plain text", "study.yaml", "phase: not reported", "phase: two", "study.yaml", "phase"),
+    ("list expected", "study.yaml", "value:\n  - BCMA", "value: BCMA", "study.yaml", "targets"),
+    ("bad id", "results.yaml", "id: orr\n", "id: ORR rate\n", "results.yaml", "lower-case"),
+    ("bad population kind", "study.yaml", "kind: infused", "kind: everyone", "study.yaml", "kind"),
+    ("count as text", "results.yaml", "value: 34\n", "value: many\n", "results.yaml", "number"),
+    ("bool expected", "study.yaml", "doi: null", "doi: null\ntitle_descriptive: perhaps", "study.yaml", "true or false"),
+    ("appraisal answer", "appraisal.yaml", "judgement: 'yes'", "judgement: probably", "appraisal.yaml", "judgement"),
+    ("coverage reason", "coverage.yaml", "reason: front_matter", "reason: boring", "coverage.yaml", "reason"),
+]
+
+
+@pytest.mark.parametrize("case", CASES + MORE_CASES, ids=[c[0] for c in CASES + MORE_CASES])
+def test_no_message_shows_a_pattern_or_a_type_name(synthetic, case):
+    _, fname, old, new, named, *_ = case
+    _edit(synthetic / "studies" / "syn000" / fname, old, new)
+    msg = _messages(synthetic)
+    assert named in msg, msg
+    assert not _PROGRAMMER.search(msg), msg
+
+
+# --- risk of bias -----------------------------------------------------------------------------
+
+
+def _appraisal(*answers: str) -> Appraisal:
+    return Appraisal.model_validate({"tool": "jbi_case_series", "items": {
+        f"q{i}": {"judgement": a, "reason": "because"} for i, a in enumerate(answers, start=1)}})
+
+
+def test_overall_risk_of_bias_rule():
+    assert overall_judgement(_appraisal(*["yes"] * 7, *["unclear"] * 3)) == "low"  # 70%
+    assert overall_judgement(_appraisal(*["yes"] * 6, *["no"] * 4)) == "moderate"  # 60%
+    assert overall_judgement(_appraisal(*["yes"] * 5, *["unclear"] * 5)) == "moderate"  # 50%
+    assert overall_judgement(_appraisal(*["yes"] * 4, *["unclear"] * 6)) == "high"
+    # not applicable leaves the denominator: 7 of 9 applicable = 78%
+    assert overall_judgement(_appraisal(*["yes"] * 7, "no", "unclear", "not_applicable")) == "low"
+
+
+def test_appraisal_needs_all_ten_questions(synthetic):
+    p = synthetic / "studies" / "syn000" / "appraisal.yaml"
+    data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    del data["items"]["q10"]
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert "missing: q10" in _messages(synthetic)
+
+
+# --- known but not included -------------------------------------------------------------------
+
+
+def test_known_studies_are_validated(tmp_path):
+    (tmp_path / "known_studies.yaml").write_text(
+        "- id: a\n  citation: A. 2025.\n  relevance: pcl\n  reason_not_included: maybe\n"
+        "  known_from: [{study: x, location: Ref 1, quote: abc}]\n", encoding="utf-8")
+    with pytest.raises(StudyDataError) as e:
+        load_known_studies(tmp_path)
+    assert "known_studies.yaml" in str(e.value) and "reason_not_included" in str(e.value)
