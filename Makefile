@@ -24,7 +24,9 @@ export JUPYTER_PLATFORM_DIRS := 1
 
 STUDY_DIRS := $(sort $(wildcard data/studies/*/))
 STUDIES    := $(patsubst data/studies/%/,%,$(STUDY_DIRS))
-ALL_DATA   := $(wildcard data/studies/*/*)
+ALL_DATA   := $(wildcard data/studies/*/*) $(wildcard data/*.yaml)
+# quotes are checked against the source documents: a changed source re-validates
+SOURCE_DOCS := $(wildcard $(SOURCES)/*)
 PKG_SRC    := $(shell find src/cartpool -name '*.py' -o -name '*.css' -o -name '*.j2' -o -name '*.json' | sort)
 BUILD_DEPS := $(PKG_SRC) scripts/build.py $(ENV_DEP)
 
@@ -66,7 +68,7 @@ ifeq ($(BROWSER),)
 	      "To get PDFs install one (Debian/Ubuntu: apt-get install chromium) or set CARTPOOL_BROWSER=/path/to/chrome."
 endif
 
-$(BUILD)/.validated: $(ALL_DATA) data/studies $(BUILD_DEPS)
+$(BUILD)/.validated: $(ALL_DATA) data/studies $(SOURCE_DOCS) $(BUILD_DEPS)
 	@mkdir -p $(BUILD)
 	@$(PY) scripts/build.py validate
 	@touch $@

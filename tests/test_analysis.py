@@ -257,3 +257,27 @@ def test_real_rows_match_rma_glmm_on_their_inputs():
     assert checked or missing
     if missing:  # a newly added study: the fixture is regenerated with make_references.R
         pytest.skip(f"{len(missing)} row(s) not in pooled-rows.json; rerun tests/reference/make_references.R")
+
+
+def test_risk_of_bias_and_known_studies_of_the_real_set():
+    from cartpool.analysis.appraisal import Appraisal
+    from cartpool.data.appraisal import overall_judgement
+
+    if not DATA.is_dir():
+        pytest.skip("no data")
+    studies = load_all(DATA, sources=None)
+    a = P.PooledAnalysis(studies)
+    rob = Appraisal(a).risk_of_bias
+    for sd in studies:
+        rows = rob[rob["study_id"] == sd.study.id]
+        assert len(rows) == 10 and set(rows["overall"]) == {overall_judgement(sd.appraisal)}
+        assert (rows["reason"].str.len() > 3).all()
+    known = a.known_studies
+    assert not known.empty and known["citation"].str.len().gt(20).all()
+    assert set(known["relevance"]) <= {"pcl", "mm_context"}
+    # the page: figure, table and every included study linked to its own appraisal
+    html = str(PooledPage(a).risk_of_bias())
+    assert "JBI Critical Appraisal Checklist for Case Series" in html and "<img" in html
+    for sd in studies:
+        assert f'href="{sd.study.id}.html#risk-of-bias"' in html
+    assert "Relevant studies known but not included" in str(PooledPage(a).scope())

@@ -115,6 +115,29 @@ def test_a_single_printed_category_is_a_bound(tmp_path):
     assert C.outcome_count(sd, "orr").available is False  # a bound is never used for an outcome without one
 
 
+def test_deaths_in_a_subgroup_are_not_non_relapse_mortality_of_the_cohort(tmp_path):
+    # Hao 2025: "among [the 6 complete responders] ... 2 had died", both not relapse-related. That is
+    # not NRM of 2 in 6; of all 11 patients it is at least 2, which the curator records as a bound.
+    records = [
+        n_all(11),
+        {"id": "n_cr", "population": "cr", "endpoint": "patients", "statistic": "count", "value": 6},
+        {"id": "deaths_cr", "population": "cr", "endpoint": "death", "statistic": "count", "value": 2},
+        {"id": "d1", "population": "cr", "endpoint": "death", "category": "liver failure", "relapse_related": False,
+         "statistic": "count", "value": 1},
+        {"id": "d2", "population": "cr", "endpoint": "death", "category": "cardiac arrest", "relapse_related": False,
+         "statistic": "count", "value": 1},
+    ]
+    pops = {"all": {"label": "All patients", "kind": "infused"},
+            "cr": {"label": "Patients in complete response", "kind": "responders"}}
+    sd = make_study(tmp_path / "a", records, populations=pops)
+    assert not C.outcome_count(sd, "nrm").available
+    sd = make_study(tmp_path / "b", [*records, {"id": "nrm", "population": "all", "endpoint": "non_relapse_mortality",
+                                                "statistic": "count", "value": 2, "denominator": 11,
+                                                "bound": "at_least"}], populations=pops)
+    nrm = C.outcome_count(sd, "nrm")
+    assert (nrm.events, nrm.total, nrm.bound) == (2, 11, "at least")
+
+
 # --- populations, follow-up, survival --------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
-"""The appraisal of the pooled evidence: the summary of findings with a GRADE certainty for each
-key outcome in each primary population (PCL by setting), computed once as a tidy frame.
+"""The appraisal of the pooled evidence: each study's risk of bias (JBI checklist for case series)
+and the summary of findings with a GRADE certainty for each key outcome in each primary population
+(PCL by setting), computed once as tidy frames.
 
 The GRADE rules are `cartpool.domain.certainty`; this module only gathers their inputs from the
 pooled analysis (the primary rows, the studies in them, their definitions and risk of bias).
@@ -12,6 +13,9 @@ from functools import cached_property
 
 import pandas as pd
 
+from ..data.appraisal import QUESTIONS as JBI_QUESTIONS
+from ..data.appraisal import SHORT as JBI_SHORT
+from ..data.appraisal import overall_judgement
 from ..domain import certainty as G
 from ..domain import registry
 from ..stats.proportions import proportion_ci
@@ -138,6 +142,47 @@ def summary_of_findings(pa: PooledAnalysis, rob: Mapping[str, str | None]) -> pd
     return pd.DataFrame(rows, columns=SOF_COLUMNS)
 
 
+#: The overall judgements in words.
+OVERALL_RISK = {"low": "low risk of bias", "moderate": "moderate risk of bias", "high": "high risk of bias"}
+
+RISK_OF_BIAS_COLUMNS = ["study_id", "study", "question", "item", "question_text", "judgement", "reason",
+                        "location", "quote", "overall"]
+
+
+def risk_of_bias_table(study_data) -> pd.DataFrame:
+    """One row per study and checklist question: the answer, why, where the paper says so, and the
+    study's overall judgement (JBI checklist for case series; `cartpool.data.appraisal`).
+
+    Parameters
+    ----------
+    study_data : sequence of StudyData
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns `RISK_OF_BIAS_COLUMNS`; a study without an appraisal has one row with item
+        "not appraised" and no judgement.
+
+    References
+    ----------
+    Munn Z, et al. Methodological quality of case series studies: an introduction to the JBI critical
+    appraisal tool. JBI Evid Synth 2020;18:2127-33.
+    """
+    rows = []
+    for sd in study_data:
+        base = {"study_id": sd.study.id, "study": sd.study.label}
+        if sd.appraisal is None:
+            rows.append({**base, "question": "", "item": "not appraised", "question_text": "", "judgement": "",
+                         "reason": "", "location": "", "quote": "", "overall": ""})
+            continue
+        overall = overall_judgement(sd.appraisal)
+        for q, item in sd.appraisal.items.items():
+            rows.append({**base, "question": q, "item": JBI_SHORT[q], "question_text": JBI_QUESTIONS[q],
+                         "judgement": item.judgement, "reason": item.reason, "location": item.location or "",
+                         "quote": item.quote or "", "overall": overall})
+    return pd.DataFrame(rows, columns=RISK_OF_BIAS_COLUMNS)
+
+
 class Appraisal:
     """The appraisal of the pooled evidence, computed once: each study's overall risk of bias and
     the summary of findings with GRADE certainty.
@@ -153,11 +198,13 @@ class Appraisal:
     @cached_property
     def risk_of_bias_overall(self) -> dict[str, str | None]:
         """Each study's overall risk-of-bias judgement (None where it has not been appraised)."""
-        out: dict[str, str | None] = {}
-        for sd in self.pooled.study_data:
-            rob = getattr(sd, "risk_of_bias", None)
-            out[sd.study.id] = getattr(rob, "overall", None) if rob is not None else None
-        return out
+        return {sd.study.id: (overall_judgement(sd.appraisal) if sd.appraisal is not None else None)
+                for sd in self.pooled.study_data}
+
+    @cached_property
+    def risk_of_bias(self) -> pd.DataFrame:
+        """Every study's answers to the risk-of-bias checklist (`risk_of_bias_table`)."""
+        return risk_of_bias_table(self.pooled.study_data)
 
     @cached_property
     def summary(self) -> pd.DataFrame:

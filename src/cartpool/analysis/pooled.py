@@ -30,6 +30,7 @@ from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules
 from ..domain.population import follow_up, main_population
+from ..text import lower_first as _lower_first
 from . import survival as surv
 from .audit import audit_frame, audit_study
 from .pooling import MIN_STUDIES_RANDOM_EFFECTS, PRIMARY_METHOD, Pooled, SubgroupTest, pool, subgroup_test
@@ -132,12 +133,31 @@ class PooledAnalysis:
                 "n": sd.population_size(pop), "population": s.populations[pop].label,
                 "follow_up_months": fu[0].months if fu else None,
                 "follow_up": (f"{fu[0].value:g} {fu[0].unit}" + ("" if fu[0].is_main_population else
-                                                                  f" ({fu[0].population_label.lower()})")) if fu else "",
+                                                                  f" in {_lower_first(fu[0].population_label)}")) if fu else "",
                 "crs_grading": scale_of(sd, "crs_grading"), "icans_grading": scale_of(sd, "icans_grading"),
                 "document_type": s.document_type, "group": group, "role": role,
                 "mixed_targets": C.mixed_targets(sd),
             })
         return pd.DataFrame(rows)
+
+    @cached_property
+    def known_studies(self) -> pd.DataFrame:
+        """Relevant studies known but not included (``known_studies.yaml`` beside the study folders),
+        validated against the included studies' sources: citation, relevance, why not included, and
+        which included study cites it where."""
+        from pathlib import Path
+
+        from ..data.known import REASONS, load_known_studies
+
+        rows = []
+        for data_dir in sorted({Path(sd.folder).resolve().parent.parent for sd in self.study_data}):
+            for k in load_known_studies(data_dir, self.study_data):
+                rows.append({"id": k.id, "citation": " ".join(k.citation.split()), "relevance": k.relevance,
+                             "reason": REASONS[k.reason_not_included],
+                             "known_from": "; ".join(f"{self.by_id[p.study].study.label} ({p.location})"
+                                                     for p in k.known_from),
+                             "note": k.note or ""})
+        return pd.DataFrame(rows, columns=["id", "citation", "relevance", "reason", "known_from", "note"])
 
     # --- counts ------------------------------------------------------------------------------
 

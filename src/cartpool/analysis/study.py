@@ -23,6 +23,7 @@ from ..domain import survival as srules
 from ..domain.derive import derive_endpoints
 from ..domain.population import follow_up, main_population, population_label
 from ..domain.response import rank
+from ..text import lower_first as _lower_first
 from ..units import convert
 from . import survival as surv
 from .audit import audit_frame, audit_study
@@ -99,6 +100,13 @@ class StudyAnalysis:
         self.main_population = main_population(sd)
 
     # --- the study and its populations -------------------------------------------------------
+
+    @cached_property
+    def risk_of_bias(self) -> pd.DataFrame:
+        """The study's risk-of-bias answers (`cartpool.analysis.appraisal.risk_of_bias_table`)."""
+        from .appraisal import risk_of_bias_table
+
+        return risk_of_bias_table([self.sd])
 
     @cached_property
     def facts(self) -> pd.DataFrame:
@@ -356,10 +364,10 @@ class StudyAnalysis:
         if fu and all(f.months < 24 for f in fu):
             f = fu[0]
             add("short_follow_up", f"Short follow-up (median {f.value:g} {f.unit}"
-                                   + ("" if f.is_main_population else f", {f.population_label.lower()}")
+                                   + ("" if f.is_main_population else f", {_lower_first(f.population_label)}")
                                    + "): late relapses and deaths are not captured.")
         elif fu and not fu[0].is_main_population:
-            add("follow_up_population", f"The median follow-up is reported for {fu[0].population_label.lower()} "
+            add("follow_up_population", f"The median follow-up is reported for {_lower_first(fu[0].population_label)} "
                                         "only, not for all patients.")
         if not fu and self.derived is None:
             add("no_follow_up", "The median follow-up is not reported.")

@@ -29,6 +29,9 @@ def validate(data_dir: str = DATA_DIR) -> int:
     t0 = time.perf_counter()
     try:
         studies = load_all(data_dir)
+        from ..data.known import load_known_studies
+
+        known = load_known_studies(Path(data_dir).parent, studies)
     except StudyDataError as e:
         print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
         for issue in e.issues:
@@ -43,7 +46,12 @@ def validate(data_dir: str = DATA_DIR) -> int:
     for sd in studies:
         rows = len(sd.patients) if sd.patients is not None else 0
         progress(sd.study.id, "valid", None, f"{len(sd.results)} reported values"
-                 + (f", {rows} patient rows" if rows else ""))
+                 + (f", {rows} patient rows" if rows else "")
+                 + (", risk of bias appraised" if sd.appraisal is not None else ", risk of bias NOT appraised"))
+        for notice in sd.notices:
+            progress(sd.study.id, "notice", None, str(notice))
+    if known:
+        progress("all studies", "valid", None, f"{len(known)} relevant studies known but not included")
     if not checked:
         progress("all studies", "notice", None, "source documents not found: provenance quotes were not "
                  "checked (set CARTPOOL_SOURCES or SOURCES=dir)")

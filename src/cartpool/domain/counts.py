@@ -233,10 +233,13 @@ def _from_grade_bands(sd: StudyData, endpoint: str) -> ResolvedCount | None:
 
 
 def _from_death_causes(sd: StudyData) -> ResolvedCount | None:
-    """Non-relapse deaths: deaths whose printed cause is not relapse or progression, when the
-    printed causes account for every death."""
+    """Non-relapse deaths: deaths in the main population whose printed cause is not relapse or
+    progression, when the printed causes account for every death. Deaths counted in a subgroup (for
+    example among complete responders) say nothing of the whole cohort: that is a bound, printed as
+    such by the curator, never a count."""
+    main = main_population(sd)
     deaths = [r for r in sd.results if r.endpoint == "death" and r.category is None and r.statistic == "count"
-              and r.timepoint is None]
+              and r.timepoint is None and r.population == main]
     if not deaths:
         return None
     d = deaths[0]

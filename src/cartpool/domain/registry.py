@@ -121,7 +121,7 @@ OUTCOMES: tuple[OutcomeSpec, ...] = (
                 derivations=(PER_PATIENT, PRINTED, GRADE_BANDS),
                 definition="any infection after infusion"),
     OutcomeSpec("nrm", "Non-relapse mortality", "NRM", "safety", "non_relapse_mortality",
-                derivations=(PRINTED, DEATH_CAUSES),
+                derivations=(PRINTED, DEATH_CAUSES, BOUND),
                 definition="death from any cause other than relapse or progression", headline=True),
 )
 

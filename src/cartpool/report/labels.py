@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..data import vocabulary
 from ..data.load import StudyData
 from ..domain import grades
+from ..text import lower_first, sentence_case  # noqa: F401 (the renderings call labels.*)
 
 
 def humanise(code: str) -> str:
@@ -76,14 +77,3 @@ def document_type(code: str) -> str:
     return DOCUMENT_TYPES.get(code, code.replace("_", " "))
 
 
-def sentence_case(text: str) -> str:
-    """First letter upper-case, the rest as written (keeps abbreviations: "CAR-T", "PCL")."""
-    return text[:1].upper() + text[1:] if text else text
-
-
-def lower_first(text: str) -> str:
-    """First letter lower-case unless the first word is an abbreviation ("CAR-T", "BCMA")."""
-    first = text.split(" ", 1)[0]
-    if len(first) > 1 and (first[:2].isupper() or any(c.isdigit() for c in first)):
-        return text
-    return text[:1].lower() + text[1:]

@@ -15,12 +15,15 @@ from markupsafe import Markup
 
 from ..analysis import audit as audit_mod
 from ..analysis import pooled as P
-from ..analysis.appraisal import Appraisal
+from ..analysis.appraisal import OVERALL_RISK, Appraisal
 from ..analysis.pooling import BAYES_PRIORS, METHOD_LABELS, PRIMARY_METHOD
+from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
+from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
 from ..domain import certainty as G
 from ..domain import registry
 from ..domain import survival as srules
 from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, medians_plot
+from ..plots.risk_of_bias import traffic_light
 from . import format as fmt
 from . import labels
 from .render import Figures, Fragment, Table, cell, render, write_csv
@@ -83,7 +86,50 @@ class PooledPage:
                       documents=documents, excluded=self._known_not_included())
 
     def _known_not_included(self) -> Table | None:
-        return None
+        known = self.a.known_studies
+        self._csv(known, "known-not-included")
+        if known.empty:
+            return None
+        relevance = {"pcl": "Plasma cell leukemia", "mm_context": "Multiple myeloma (context)"}
+        rows = [[r.citation, relevance[r.relevance], labels.sentence_case(r.reason), r.known_from,
+                 r.note] for r in known.itertuples()]
+        return Table(f"Relevant studies known but not included ({len(rows)})",
+                     ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True)
+
+    # --- risk of bias ---------------------------------------------------------------------------
+
+    def risk_of_bias(self) -> Fragment:
+        """Each study's risk of bias (JBI checklist for case series): the traffic-light figure and a
+        table of the overall judgements with what drives them."""
+        rob = self.appraisal.risk_of_bias
+        self._csv(rob, "risk-of-bias")
+        appraised = rob[rob["question"] != ""]
+        figure = None
+        if not appraised.empty:
+            counts = appraised.groupby("study", sort=False)["judgement"].value_counts().unstack(fill_value=0)
+            alt = "; ".join(f"{s}: {OVERALL_RISK[o]} ({int(counts.loc[s].get('yes', 0))} of 10 answered yes)"
+                            for s, o in appraised.groupby("study", sort=False)["overall"].first().items())
+            figure = self.figures.embed(
+                traffic_light(rob, title="Risk of bias of each study (JBI checklist for case series)"),
+                name="risk-of-bias", alt=f"Risk of bias by study and checklist question. {alt}",
+                caption="Risk of bias of each study, question by question, and overall. An abstract or summary "
+                        "that does not report something is answered 'unclear', never guessed.")
+        rows = []
+        for sid, sub in rob.groupby("study_id", sort=False):
+            study = sub["study"].iloc[0]
+            link = Markup('<a href="{}.html#risk-of-bias">{}</a>').format(sid, study)
+            if sub["question"].iloc[0] == "":
+                rows.append([link, "Not appraised", "", ""])
+                continue
+            not_yes = sub[sub["judgement"].isin(["no", "unclear"])]
+            rows.append([link, OVERALL_RISK[sub["overall"].iloc[0]].capitalize(),
+                         f"{int((sub['judgement'] == 'yes').sum())} of {int((sub['judgement'] != 'not_applicable').sum())}",
+                         "; ".join(f"{r.item.lower()} ({r.judgement})" for r in not_yes.itertuples()) or "none"])
+        table = Table("Risk of bias: overall judgement of each study", ["Study", "Overall", "Answered yes",
+                                                                        "Not met or not reported"], rows,
+                      numeric={"Answered yes"}, compact=True)
+        return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
+                      figure=figure, table=table)
 
     def summary_of_findings(self) -> Fragment:
         """The summary-of-findings table: each key outcome in each primary population, with its
@@ -459,6 +505,7 @@ class PooledPage:
 
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""
-        parts = [self.scope(), self.summary_of_findings(), self.limits(), self.studies(), self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
-                 self.audit_summary(), self.sensitivity(), self.statistical_methods(), self.results_note()]
+        parts = [self.scope(), self.summary_of_findings(), self.studies(), self.risk_of_bias(), self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
+                 self.audit_summary(), self.limits(), self.sensitivity(), self.statistical_methods(),
+                 self.results_note()]
         return Fragment(Markup("").join(parts))

@@ -425,6 +425,27 @@ class StudyPage:
 
     # --- 8. limitations ----------------------------------------------------------------------------
 
+    def risk_of_bias(self) -> Fragment:
+        """The study's answers to the risk-of-bias checklist, each with its reason and the paper's words."""
+        from ..analysis.appraisal import OVERALL_RISK
+        from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
+        from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
+
+        rob = self.a.risk_of_bias
+        self._csv(rob, "risk-of-bias")
+        if rob["question"].iloc[0] == "":
+            return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
+                          overall=None, table=None)
+        answers = {"yes": "Yes", "no": "No", "unclear": "Unclear", "not_applicable": "Not applicable"}
+        rows = [[f"{r.question.upper()}. {r.question_text}", answers[r.judgement], r.reason,
+                 f"{r.location}: “{r.quote}”" if r.quote else ""] for r in rob.itertuples()]
+        table = Table(f"Risk of bias ({RISK_OF_BIAS_TOOL})", ["Question", "Answer", "Why", "In the paper's words"],
+                      rows, compact=True)
+        yes = int((rob["judgement"] == "yes").sum())
+        applicable = int((rob["judgement"] != "not_applicable").sum())
+        return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
+                      overall=OVERALL_RISK[rob["overall"].iloc[0]], yes=yes, applicable=applicable, table=table)
+
     def limitations(self) -> Fragment:
         lim = self.a.limitations
         self._csv(lim, "limitations")
@@ -444,7 +465,7 @@ class StudyPage:
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""
         parts = [self.header(), self.glance(), self.efficacy(), self.survival(), self.safety(), self.audit(),
-                 self.patients(), self.course(), self.limitations(), self.audit_appendix(),
+                 self.patients(), self.course(), self.risk_of_bias(), self.limitations(), self.audit_appendix(),
                  self.per_patient_tables(), self.sources()]
         return Fragment(Markup("").join(parts))
 
