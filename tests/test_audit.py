@@ -117,7 +117,7 @@ def test_real_findings_are_reported():
     row = hu.loc["median PFS (Secondary PCL)"]
     assert row["status"] == INCONSISTENT and "183 days" in row["recomputed"]
     # "only 1 out of 4 patients with soft tissue involvement achieved CR": matches day-28 response
-    row = hu.loc["cr or better (Soft tissue involvement)"]
+    row = hu.loc["CR or better (Soft tissue involvement)"]
     assert row["status"] == CONSISTENT and "day 28" in row["note"]
     guo = audit_frame(audit_study(load_study(DATA / "guo2026", sources=None)))
     lm = guo[guo["check"] == "landmark_ci"]

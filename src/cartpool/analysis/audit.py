@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..data import vocabulary as V
 from ..data.load import StudyData
 from ..domain import grades
 from ..domain.counts import count_of_record
@@ -65,6 +66,15 @@ def _fmt(x, d=1) -> str:
 # --- 1. percentages ---------------------------------------------------------------------------
 
 
+def _what(r) -> str:
+    """A record's endpoint and category in the clinician's words (the data vocabulary)."""
+    name = V.endpoint_label(r.endpoint)
+    if not r.category:
+        return name
+    cat = V.category_label(r.endpoint, r.category)
+    return cat if cat.startswith(name) else f"{name}: {cat}"
+
+
 def check_percentages(sd: StudyData) -> list[AuditRow]:
     rows = []
     sid = sd.study.id
@@ -72,8 +82,8 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
     for r in sd.results:
         if r.statistic != "proportion" or r.unit != "percent":
             continue
-        item = f"{r.endpoint.replace('_', ' ')}{' ' + r.category if r.category else ''}" \
-               f"{' grade ' + r.grade.replace('>=', '≥') if r.grade else ''} ({sd.study.populations[r.population].label})"
+        item = f"{_what(r)}{' grade ' + r.grade.replace('>=', '≥') if r.grade else ''} " \
+               f"({sd.study.populations[r.population].label})"
         if r.numerator is not None and r.denominator is not None:
             how = rounds_to(r.numerator / r.denominator, r.value)
             val = 100 * r.numerator / r.denominator
@@ -144,7 +154,7 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
         if n is not None and k is None and r.unit == "percent":
             fits = [kk for kk, _ in consistent_fractions(r.value, [n])]
             k = fits[0] if len(fits) == 1 else None
-        item = f"{r.endpoint.replace('_', ' ')} CI"
+        item = f"{_what(r)} CI"
         rep = f"{r.value} ({r.ci.low}–{r.ci.high})"
         if k is None or n is None:
             rows.append(AuditRow(sd.study.id, item, rep, "", "proportion_ci", NOT_CHECKABLE,
@@ -213,7 +223,8 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
                     break
             if found:
                 break
-        what = f"{r.endpoint.upper()} at {r.timepoint.value} {r.timepoint.unit}"
+        unit = r.timepoint.unit.rstrip("s") + ("" if float(r.timepoint.value) == 1 else "s")
+        what = f"{V.endpoint_label(r.endpoint)} at {r.timepoint.value:g} {unit}"
         rep = f"{r.value} ({r.ci.low}–{r.ci.high})"
         if found:
             n, k, tr = found
@@ -361,7 +372,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         if sub is None:
             continue
         flags = None
-        what = r.endpoint.replace("_", " ")
+        what = V.endpoint_label(r.endpoint)
         if r.endpoint == "patients":
             flags = pd.Series(True, index=sub.index)
         elif r.endpoint == "best_response" and r.category and "best_response" in sub.columns:
@@ -383,7 +394,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
                 flags = None
         elif r.endpoint in sub.columns and r.category is not None:
             flags = sub[r.endpoint].map(lambda v, c=r.category: category_match(v, c))
-            what = f"{r.endpoint.replace('_', ' ')} {r.category}"
+            what = _what(r)
         elif r.endpoint in sub.columns and sub[r.endpoint].dropna().map(type).eq(bool).all():
             flags = sub[r.endpoint].astype(bool)
         if flags is None:
@@ -415,7 +426,7 @@ def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
         readings.append((label.lower(), raw["early_response"].map(lambda v: v.category if v is not None else None)))
     reported = int(r.value) if r.statistic == "count" else r.numerator
     counts = [(name, int(sum(bool(at_least(c, thr)) for c in cats))) for name, cats in readings]
-    what = f"{r.endpoint.replace('_', ' ')} ({sd.study.populations[r.population].label})"
+    what = f"{V.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
     matching = [name for name, k in counts if k == reported]
     shown = "; ".join(f"{name}: {k}" for name, k in counts)
     if matching and matching[0] == "best response":
@@ -438,7 +449,7 @@ def check_patient_baseline(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         rec = recompute_baseline(sd, d, r)
         if rec is None:
             continue
-        label = f"median {r.endpoint.replace('_', ' ')}"
+        label = f"median {V.endpoint_label(r.endpoint)}"
         rep = f"{r.value}"
         notes = []
         if r.spread is not None:

@@ -18,6 +18,7 @@ computed while drawing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -152,12 +153,15 @@ class PooledAnalysis:
         rows = []
         for data_dir in sorted({Path(sd.folder).resolve().parent.parent for sd in self.study_data}):
             for k in load_known_studies(data_dir, self.study_data):
-                rows.append({"id": k.id, "citation": " ".join(k.citation.split()), "relevance": k.relevance,
+                citation = " ".join(k.citation.split())
+                year = re.search(r"\b(?:19|20)\d{2}\b", citation.split(".", 2)[-1])
+                short = re.sub(r"\s+[A-Z]{1,3}$", "", citation.split(",")[0]) + (f" {year.group(0)}" if year else "")
+                rows.append({"id": k.id, "short": short, "citation": citation, "relevance": k.relevance,
                              "reason": REASONS[k.reason_not_included],
                              "known_from": "; ".join(f"{self.by_id[p.study].study.label} ({p.location})"
                                                      for p in k.known_from),
                              "note": k.note or ""})
-        return pd.DataFrame(rows, columns=["id", "citation", "relevance", "reason", "known_from", "note"])
+        return pd.DataFrame(rows, columns=["id", "short", "citation", "relevance", "reason", "known_from", "note"])
 
     # --- counts ------------------------------------------------------------------------------
 

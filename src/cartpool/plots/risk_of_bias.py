@@ -64,7 +64,7 @@ def traffic_light(rob: pd.DataFrame, *, title: str = "Risk of bias"):
     items = dict(zip(appraised["question"], appraised["item"], strict=False))
     n_rows, n_cols = len(studies), len(questions) + 1
     with plt.rc_context(RC):
-        height = 0.42 * n_rows + 2.9
+        height = 0.34 * n_rows + 2.4
         fig, ax = plt.subplots(figsize=(7.0, height))
         ax.set_xlim(-0.5, n_cols - 0.5)
         ax.set_ylim(n_rows - 0.5, -1.2)
@@ -77,10 +77,10 @@ def traffic_light(rob: pd.DataFrame, *, title: str = "Risk of bias"):
             sub = appraised[appraised["study"] == study].set_index("question")
             for j, q in enumerate(questions):
                 colour, symbol, _ = ANSWERS[sub.loc[q, "judgement"]]
-                ax.scatter(j, i, s=330, color=colour, edgecolor="#555555", linewidth=0.6, zorder=2)
+                ax.scatter(j, i, s=260, color=colour, edgecolor="#555555", linewidth=0.6, zorder=2)
                 ax.text(j, i, symbol, ha="center", va="center", fontsize=10, fontweight="bold", zorder=3)
             colour, symbol, _ = OVERALL[sub["overall"].iloc[0]]
-            ax.scatter(n_cols - 1, i, s=420, color=colour, edgecolor="#333333", linewidth=0.9, zorder=2)
+            ax.scatter(n_cols - 1, i, s=330, color=colour, edgecolor="#333333", linewidth=0.9, zorder=2)
             ax.text(n_cols - 1, i, symbol, ha="center", va="center", fontsize=10, fontweight="bold", zorder=3)
         ax.axvline(n_cols - 1.5, color="#999999", linewidth=0.6)
         lines = _wrap([f"{q.upper()} {items[q].lower()}" for q in questions], 110)

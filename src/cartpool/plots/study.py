@@ -61,8 +61,9 @@ def km_plot(curves: dict[str, object], *, title: str, xlabel: str = "Months sinc
     if risk_times is None:
         risk_times = list(np.arange(0, tmax + 1e-9, step))
     nrow = len(curves)
-    fig = plt.figure(figsize=(7.5, 4.3 + 0.28 * nrow))
-    gs = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.35 + 0.28 * nrow], hspace=0.42)
+    # 7 inches wide (the printed text width, so no scaling) and short enough for two per page
+    fig = plt.figure(figsize=(7.0, 3.3 + 0.28 * nrow))
+    gs = fig.add_gridspec(2, 1, height_ratios=[3.2, 0.35 + 0.28 * nrow], hspace=0.45)
     ax, axr = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
     for i, (label, km) in enumerate(curves.items()):
         c, ls = SERIES[i % len(SERIES)], style.LINESTYLES[i % len(style.LINESTYLES)]
@@ -118,7 +119,7 @@ def swimmer(d: pd.DataFrame, events: dict[str, list[tuple[float, str]]], *, titl
     progression, death, alive at last contact, second CAR-T infusion and allo-HSCT."""
     d = d.sort_values("os_time")
     n = len(d)
-    fig, ax = plt.subplots(figsize=(8, 0.42 * n + 1.9))
+    fig, ax = plt.subplots(figsize=(7.0, 0.24 * n + 1.4))
     for i, (pid, row) in enumerate(d.iterrows()):
         cat = row.get("best_response") or "NR"
         ax.barh(i, row["os_time"], color=style.response_colour(cat), hatch=RESPONSE_HATCH.get(cat, ""),

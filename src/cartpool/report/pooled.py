@@ -17,6 +17,7 @@ from ..analysis import audit as audit_mod
 from ..analysis import pooled as P
 from ..analysis.appraisal import OVERALL_RISK, Appraisal
 from ..analysis.pooling import BAYES_PRIORS, METHOD_LABELS, PRIMARY_METHOD
+from ..data.appraisal import QUESTIONS as RISK_OF_BIAS_QUESTIONS
 from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
 from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
 from ..domain import certainty as G
@@ -83,7 +84,19 @@ class PooledPage:
         groups = st.groupby("group", sort=False)["study"].apply(list)
         order = sorted(groups.index, key=P._group_key)
         return render("pooled_scope.html.j2", n=len(st), groups=[(g, groups[g]) for g in order],
-                      documents=documents, excluded=self._known_not_included())
+                      documents=documents, excluded=self._known_not_included(),
+                      excluded_short=self._known_short(),
+                      excluded_reasons=list(dict.fromkeys(self.a.known_studies["reason"])))
+
+    def _known_short(self) -> list[str]:
+        """The known studies by first author and year, grouped by relevance, for print."""
+        known = self.a.known_studies
+        out = []
+        for rel, label in (("pcl", "in PCL"), ("mm_context", "in multiple myeloma")):
+            names = list(known.loc[known["relevance"] == rel, "short"])
+            if names:
+                out.append(f"{len(names)} {label} ({', '.join(names)})")
+        return out
 
     def _known_not_included(self) -> Table | None:
         known = self.a.known_studies
@@ -129,7 +142,7 @@ class PooledPage:
                                                                         "Not met or not reported"], rows,
                       numeric={"Answered yes"}, compact=True)
         return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
-                      figure=figure, table=table)
+                      figure=figure, table=table, questions=list(RISK_OF_BIAS_QUESTIONS.values()))
 
     def summary_of_findings(self) -> Fragment:
         """The summary-of-findings table: each key outcome in each primary population, with its
@@ -321,10 +334,6 @@ class PooledPage:
                 notes.append(f"Definitions differ between studies ({what}): "
                              + "; ".join(f"{r.study}: {r[f] if isinstance(r, dict) else getattr(r, f)}"
                                          for r in t.itertuples()) + ".")
-        subsets = [f"{r.study}: {r.subset}" for r in t.itertuples() if r.subset != "all patients"]
-        if subsets:
-            notes.append("Cohorts that mix CAR targets enter with their BCMA-directed patients ("
-                         + "; ".join(subsets) + "); all their patients enter a sensitivity analysis.")
         derived = [f"{r.study} ({r.how}{': ' + r.detail if r.detail else ''})" for r in t.itertuples() if r.derived]
         if derived:
             notes.append("Counts derived rather than printed: " + "; ".join(derived) + ".")
@@ -494,7 +503,10 @@ class PooledPage:
     def methods(self) -> Fragment:
         """How the studies were pooled, in plain words (the exact methods are in the appendix)."""
         outcomes = [o for o in registry.OUTCOMES if o.pooled]
-        return render("pooled_methods.html.j2", n=len(self.a.study_data), outcomes=outcomes)
+        c = self.a.counts
+        mixed = c[(c["subset_kind"] == "primary") & (c["subset"] != "all patients") & c["available"]]
+        subsets = sorted({f"{r.study}: {r.subset}" for r in mixed.itertuples()})
+        return render("pooled_methods.html.j2", n=len(self.a.study_data), outcomes=outcomes, subsets=subsets)
 
     def statistical_methods(self) -> Fragment:
         return render("pooled_statistical_methods.html.j2", primary=METHOD_LABELS[PRIMARY_METHOD],

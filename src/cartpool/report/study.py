@@ -144,13 +144,15 @@ class StudyPage:
 
     def per_patient_tables(self) -> Fragment:
         """The per-patient tables exactly as published (appendix)."""
-        tables = []
+        tables, names, csvs = [], [], []
         for name, t in self.sd.tables.items():
             pub = t.published
             tables.append(Table(f"{t.location} as published ({len(pub) - 1} rows)", list(pub[0]),
                                 [list(r) for r in pub[1:]], compact=True))
             self._csv(pd.DataFrame(pub[1:], columns=pub[0]), f"{name}-as-published")
-        return render("study_per_patient.html.j2", tables=tables)
+            names.append(t.location)
+            csvs.append(f"tables/{self.id}-{name}-as-published.csv")
+        return render("study_per_patient.html.j2", tables=tables, names=names, csvs=csvs)
 
     # --- 3. efficacy ---------------------------------------------------------------------------
 
@@ -419,7 +421,7 @@ class StudyPage:
                  cell(r.recomputed),
                  Markup('<span class="cp-status-{}">{}</span>').format(cls[r.status], r.status),
                  labels.sentence_case(r.note)] for r in df.itertuples()]
-        return render("study_audit_appendix.html.j2",
+        return render("study_audit_appendix.html.j2", n=len(rows), csv=f"tables/{self.a.id}-audit.csv",
                       table=Table("Every check: printed next to recomputed", ["Item", "Printed", "Recomputed",
                                                                               "Status", "Note"], rows, compact=True))
 
@@ -437,9 +439,11 @@ class StudyPage:
             return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
                           overall=None, table=None)
         answers = {"yes": "Yes", "no": "No", "unclear": "Unclear", "not_applicable": "Not applicable"}
-        rows = [[f"{r.question.upper()}. {r.question_text}", answers[r.judgement], r.reason,
+        rows = [[Markup('<span title="{}">{}. {}</span>').format(r.question_text, r.question.upper(), r.item),
+                 answers[r.judgement], r.reason,
                  f"{r.location}: “{r.quote}”" if r.quote else ""] for r in rob.itertuples()]
-        table = Table(f"Risk of bias ({RISK_OF_BIAS_TOOL})", ["Question", "Answer", "Why", "In the paper's words"],
+        table = Table(f"Risk of bias ({RISK_OF_BIAS_TOOL}; hover over a question to read it in full)",
+                      ["Question", "Answer", "Why", "In the paper's words"],
                       rows, compact=True)
         yes = int((rob["judgement"] == "yes").sum())
         applicable = int((rob["judgement"] != "not_applicable").sum())
@@ -459,7 +463,9 @@ class StudyPage:
         t = Table(f"Sources of the numbers on this page ({self.cites.source})", ["#", "What", "Where", "Verbatim quote",
                                                                                  "Note"],
                   rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in self.cites.entries], compact=True)
-        return render("study_sources.html.j2", table=t if rows else None, citation=self.s.citation)
+        self._csv(pd.DataFrame(self.cites.entries, columns=["n", "what", "location", "quote", "note"]), "sources")
+        return render("study_sources.html.j2", table=t if rows else None, citation=self.s.citation, n=len(rows),
+                      csv=f"tables/{self.a.id}-sources.csv")
 
 
     def render_all(self) -> Fragment:
