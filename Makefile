@@ -79,7 +79,12 @@ $(REPORTS)/%.html: $$(wildcard data/studies/$$*/*) notebooks/study.ipynb $(BUILD
 $(REPORTS)/pooled.html: $(ALL_DATA) data/studies notebooks/pooled.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
 	@$(PY) scripts/build.py pooled $@
 
-$(REPORTS)/index.html: $(ALL_DATA) data/studies $(BUILD_DEPS) | $(BUILD)/.validated
+# The index links the PDFs only where they are built: a browser that appears or goes rewrites it.
+PDF_STATE  := $(BUILD)/.pdfs-$(if $(BROWSER),built,absent)
+$(BUILD)/.pdfs-%:
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.pdfs-* && touch $@
+
+$(REPORTS)/index.html: $(ALL_DATA) data/studies $(BUILD_DEPS) $(PDF_STATE) | $(BUILD)/.validated
 	@$(PY) scripts/build.py index $@ $(if $(BROWSER),--pdf)
 
 $(REPORTS)/%.pdf: $(REPORTS)/%.html

@@ -106,3 +106,13 @@ def test_failing_notebook_names_study_and_cell_and_writes_no_report(project):
     assert "'nosuch' is not a known study" in r.stderr and re.search(r"failed in cell \d+", r.stderr)
     assert not (root / "reports" / "nosuch.html").exists()
     assert (root / "build" / "nosuch.failed.ipynb").exists()
+
+
+def test_the_index_links_the_pdfs_only_when_a_browser_builds_them(project):
+    root, _ = project
+    index = root / "reports" / "index.html"
+    _make(root, "_reports", "BROWSER=")
+    assert ".pdf" not in index.read_text(encoding="utf-8")
+    if HAS_BROWSER:  # a browser that appears rewrites the index with its PDF links
+        _make(root, "_reports")
+        assert 'href="pooled.pdf"' in index.read_text(encoding="utf-8")

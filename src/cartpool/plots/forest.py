@@ -5,6 +5,7 @@ the method line."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -91,7 +92,7 @@ def heterogeneity_text(r) -> str:
 
 
 #: Printed size of a forest plot: A4 text width, and no text below 8 pt at that size.
-FOREST_WIDTH_IN = 7.0
+FOREST_WIDTH_IN = 6.85  # the tight bounding box stays within the 7-inch print column: no downscaling
 FONT_BODY, FONT_SMALL, FONT_HEAD = 8.5, 8.0, 9.0
 
 
@@ -168,7 +169,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
 def medians_plot(items, *, title: str):
     """Median PFS/OS per study with CIs; 'not reached' upper limits as open arrows, medians
     not reached as an open arrow from the lower limit."""
-    fig, ax = plt.subplots(figsize=(7.0, 0.42 * len(items) + 1.5))
+    fig, ax = plt.subplots(figsize=(6.75, 0.42 * len(items) + 1.5), layout="constrained")
     xmax = 1.0
     for _lab, est, _lo, hi, _nr in items:
         if est is not None:
@@ -190,9 +191,9 @@ def medians_plot(items, *, title: str):
         elif hi is not None:
             ax.plot([est, hi], [y, y], color="black", lw=1.2)
         ax.plot(est, y, "s", color=OKABE_ITO["blue"], markersize=7)
-    ax.set_yticks(range(len(items), 0, -1), [it[0] for it in items], fontsize=8.5)
+    ax.set_yticks(range(len(items), 0, -1), [textwrap.fill(it[0], 38) for it in items], fontsize=8.5)
     ax.set_ylim(0.3, len(items) + 0.6)
     ax.set_xlim(0, xmax)
     ax.set_xlabel("Months since CAR-T infusion")
-    ax.set_title(title, loc="left")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=plt.rcParams["axes.titlesize"])
     return fig

@@ -158,7 +158,9 @@ def ae_grid(grades: pd.DataFrame, *, title: str, scale_note: str):
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     data = grades.to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(0.5 * grades.shape[1] + 3.2, 0.36 * grades.shape[0] + 1.6))
+    # at most 6.75 inches wide (the print column), legend below: no text is scaled below 8 pt in print
+    fig, ax = plt.subplots(figsize=(min(6.75, 0.45 * grades.shape[1] + 2.6), 0.34 * grades.shape[0] + 2.2),
+                           layout="constrained")
     cmap = ListedColormap(GRADE_COLOURS)
     ax.imshow(np.nan_to_num(data, nan=0), cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, 6.5), cmap.N), aspect="auto")
     for (r, c), v in np.ndenumerate(data):
@@ -176,8 +178,8 @@ def ae_grid(grades: pd.DataFrame, *, title: str, scale_note: str):
         s.set_visible(False)
     handles = [Patch(facecolor=GRADE_COLOURS[g], edgecolor="#cccccc", label=("none" if g == 0 else f"grade {g}"))
                for g in range(0, 6)]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title=scale_note,
-              title_fontsize=8)
+    fig.legend(handles=handles, loc="outside lower center", ncols=6, fontsize=8, title=scale_note,
+               title_fontsize=8, frameon=False)
     return fig
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,25 +112,41 @@ class Citations:
 
 @dataclass
 class Figures:
-    """Numbers a page's figures, embeds them as PNG and saves each one under `folder`."""
+    """Numbers a page's figures, embeds them as PNG and saves each one under `folder`, with a
+    `figure-sizes.csv` that records each figure's size and its smallest text (for the print check)."""
 
     folder: Path | None
     n: int = 0
     dpi: int = 110
+    sizes: list[dict] = field(default_factory=list)
 
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
         import matplotlib.pyplot as plt
 
         self.n += 1
+        smallest = smallest_text_pt(fig)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
         data = buf.getvalue()
+        width_px, height_px = struct.unpack(">II", data[16:24])  # the PNG header's IHDR chunk
+        file = f"{self.n:02d}-{name}.png"
+        self.sizes.append({"figure": self.n, "file": file, "width_in": round(width_px / self.dpi, 3),
+                           "height_in": round(height_px / self.dpi, 3), "smallest_text_pt": smallest})
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"{self.n:02d}-{name}.png").write_bytes(data)
+            (self.folder / file).write_bytes(data)
+            write_csv(pd.DataFrame(self.sizes), self.folder / "figure-sizes.csv")
         return {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "alt": alt,
                 "caption": f"Figure {self.n}. {caption}"}
+
+
+def smallest_text_pt(fig) -> float:
+    """The smallest font size (points, at the figure's own size) of any visible, non-empty text."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return float(min(sizes)) if sizes else float("nan")
 
 
 # --- tables ------------------------------------------------------------------------------------

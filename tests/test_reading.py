@@ -1,0 +1,264 @@
+"""The reports as a reader gets them, built from the real study data and source documents: page
+budgets of the PDFs, table headers repeated across pages, no internal names on any page, figure
+text at least 8 pt in print, and screenshots (desktop and phone) and PDF page images in
+`test-artifacts/` for a person to look at.
+
+Skipped where the source documents are not beside the project (the quotes are checked against
+them); the PDF and browser parts are skipped where no Chromium is installed."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import unicodedata
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cartpool.build.pdf import find_browser
+
+from .conftest import ROOT, _make, seeds_dir
+
+BROWSER = find_browser()
+ARTIFACTS = ROOT / "test-artifacts"
+STUDY_PDF_PAGES, POOLED_PDF_PAGES = 12, 16
+# the print column: A4 (210 mm) less 2 x 14 mm margins, in CSS pixels (96 per inch)
+PRINT_VIEWPORT_PX = round((210 - 28) / 25.4 * 96)
+FIGURE_DPI = 110  # cartpool.report.render.Figures.dpi
+
+needs_browser = pytest.mark.skipif(BROWSER is None, reason="no Chromium/Chrome on this machine "
+                                   "(Debian: apt-get install chromium; .ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def real_reports(tmp_path_factory):
+    """`make reports` on a copy of this checkout with the real study data: the reports folder."""
+    seeds = seeds_dir()
+    if seeds is None:
+        pytest.skip("the source documents (../shared/seeds) are not beside the project")
+    root = tmp_path_factory.mktemp("real")
+    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+        shutil.copy2(ROOT / name, root / name)
+    for name in ("notebooks", "scripts", "src", "data"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "sources").symlink_to(seeds, target_is_directory=True)
+    _make(root, "-j2", "reports")
+    return root / "reports"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(pdf).pages]
+
+
+def _squash(text: str) -> str:
+    """Text compared across HTML and PDF: ligatures unfolded, no whitespace, case-folded."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+# --- page budgets -------------------------------------------------------------------------------
+
+
+@needs_browser
+def test_pdfs_are_within_their_page_budgets_and_no_page_but_the_last_is_mostly_blank(real_reports):
+    pdfs = sorted(real_reports.glob("*.pdf"))
+    assert len(pdfs) == len(list(real_reports.glob("*.html"))) - 1  # every page but the index
+    for pdf in pdfs:
+        n = len(_pdf_pages(pdf))
+        budget = POOLED_PDF_PAGES if pdf.stem == "pooled" else STUDY_PDF_PAGES
+        assert n <= budget, f"{pdf.name}: {n} pages, budget {budget}"
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed: page images not made")
+    from PIL import Image
+
+    out = ARTIFACTS / "pdf-pages"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for pdf in pdfs:
+        subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / pdf.stem)], check=True)
+        pages = sorted(out.glob(f"{pdf.stem}-*.png"))
+        for png in pages[:-1]:
+            grey = np.asarray(Image.open(png).convert("L"))
+            h = grey.shape[0]
+            # the body of the page: between the running title and the page number (18 mm margins)
+            top, bottom = round(h * 20 / 297), round(h * 277 / 297)
+            ink_rows = np.flatnonzero(grey[top:bottom].min(axis=1) < 200)
+            used = ink_rows.max() / (bottom - top) if ink_rows.size else 0.0
+            assert used >= 0.5, f"{png.name}: only {used:.0%} of the page is used"
+
+
+@needs_browser
+def test_a_table_that_runs_onto_another_page_repeats_its_header_there(real_reports, browser):
+    checked = 0
+    for pdf in sorted(real_reports.glob("*.pdf")):
+        page = browser.new_page(viewport={"width": PRINT_VIEWPORT_PX, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto((real_reports / f"{pdf.stem}.html").as_uri())
+        tables = page.evaluate("""[...document.querySelectorAll('table')]
+            .filter(t => t.offsetParent !== null && t.caption && t.tHead && t.tBodies.length)
+            .map(t => ({caption: t.caption.innerText,
+                        header: [...t.tHead.rows[0].cells].slice(0, 2).map(c => c.innerText),
+                        rows: [...t.tBodies[0].rows].filter(r => r.offsetParent !== null)
+                                 .map(r => r.cells[0].innerText)}))""")
+        page.close()
+        texts = [_squash(t) for t in _pdf_pages(pdf)]
+        for t in tables:
+            start = next((i for i, s in enumerate(texts) if _squash(t["caption"])[:60] in s), None)
+            if start is None or not t["rows"]:
+                continue
+            # follow the rows in order from the caption: the pages the table occupies
+            joined = "".join(texts)
+            offsets = [sum(len(s) for s in texts[:i]) for i in range(len(texts))]
+            pos = offsets[start] + texts[start].find(_squash(t["caption"])[:60])
+            pages = {start}
+            for cell in (_squash(c) for c in t["rows"]):
+                hit = joined.find(cell, pos) if cell else -1
+                if hit < 0:
+                    continue
+                pos = hit + len(cell)
+                pages.add(max(i for i, o in enumerate(offsets) if o <= hit))
+            header = _squash("".join(t["header"]))
+            for p in sorted(pages - {start}):
+                checked += 1
+                assert header in texts[p], f"{pdf.name} page {p + 1}: table '{t['caption']}' runs on without its header"
+    print(f"{checked} continued table pages checked")
+    assert checked > 0, "no table runs onto a second page: the check checked nothing"
+
+
+# --- internal names -----------------------------------------------------------------------------
+
+# words a reader should never see: source file names, data and code files, record and column keys
+# (snake_case, dotted or "ae:"-prefixed), check ids
+IDENTIFIER = re.compile(
+    r"\b\d{3}_[0-9a-f]{16}\b"                              # a source document's file name
+    r"|\b[\w-]+\.(?:txt|ya?ml|json|csv|py|ipynb|j2)\b"      # a data or code file
+    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b"                      # snake_case key or check id
+    r"|\b(?:study|result|patients?|audit|record)\.[a-z_]+\b"  # dotted record key
+    r"|\b[a-z]{2,}:[A-Za-z_]\w*"                           # prefixed column key (ae:Neutropenia)
+    r"|\bR type \d\b|\bhazen\b|the repository's tests|\bnan\b")
+# the one kind of file a page may name: the CSV beside it, where the printed version sends the reader
+ALLOWED = re.compile(r"\btables/[\w-]+\.csv\b")
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader can see or hear: element text and the title, alt and aria-label attributes
+    (styles, scripts and the image data are not read)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self._skip += 1
+        self.parts += [v for k, v in attrs if k in ("title", "alt", "aria-label") and v]
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _offenders(text: str) -> list[str]:
+    return sorted({m.group(0) for m in IDENTIFIER.finditer(ALLOWED.sub(" ", text))})
+
+
+def test_no_page_shows_a_file_name_key_column_name_or_check_id(real_reports):
+    found = {}
+    for html in sorted(real_reports.glob("*.html")):
+        parser = _VisibleText()
+        parser.feed(html.read_text(encoding="utf-8"))
+        if bad := _offenders("\n".join(parser.parts)):
+            found[html.name] = bad
+    for pdf in sorted(real_reports.glob("*.pdf")):
+        # a name the PDF wraps at a hyphen is read whole
+        if bad := _offenders(re.sub(r"-\s*\n\s*", "-", "\n".join(_pdf_pages(pdf)))):
+            found[pdf.name] = bad
+    assert found == {}
+
+
+def test_the_identifier_scan_catches_what_it_should():
+    text = ("Full article (001_bb6754b427db5e4b.txt); column 'ae:Neutropenia'; n_all; study.design; "
+            "per_patient; R type 7; p = nan; see the repository's tests; data in tables/hu2026-audit.csv")
+    assert _offenders(text) == sorted({"001_bb6754b427db5e4b", "ae:Neutropenia",
+                                       "n_all", "study.design", "per_patient", "R type 7", "nan",
+                                       "the repository's tests"})
+    assert _offenders("the patients.csv file and hu2026.yaml") == ["hu2026.yaml", "patients.csv"]
+    assert _offenders("ORR 83.3% (95% CI 51.6–97.9); R-ISS stage II; anti-CD38; Note: e.g. doi.org") == []
+
+
+# --- figures in print ---------------------------------------------------------------------------
+
+
+@needs_browser
+def test_every_figure_prints_its_smallest_text_at_8_pt_or_more(real_reports, browser):
+    rows = []
+    for html in sorted(real_reports.glob("*.html")):
+        sizes_csv = real_reports / "figures" / ("pooled" if html.stem == "pooled" else html.stem) / "figure-sizes.csv"
+        if html.stem == "index" or not sizes_csv.is_file():
+            continue
+        with sizes_csv.open(encoding="utf-8") as f:
+            sizes = list(csv.DictReader(f))
+        page = browser.new_page(viewport={"width": PRINT_VIEWPORT_PX, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto(html.as_uri())
+        shown = page.evaluate("""[...document.querySelectorAll('figure.cp-figure img')]
+            .map(i => ({width: i.getBoundingClientRect().width, natural: i.naturalWidth,
+                        printed: i.offsetParent !== null}))""")
+        page.close()
+        assert len(shown) == len(sizes), html.name
+        for size, img in zip(sizes, shown, strict=True):
+            assert img["natural"] == round(float(size["width_in"]) * FIGURE_DPI), (html.name, size["file"])
+            if not img["printed"]:
+                continue
+            printed_width_in = img["width"] / 96
+            scale = printed_width_in / float(size["width_in"])
+            printed_pt = float(size["smallest_text_pt"]) * scale
+            rows.append({"page": html.stem, "figure": size["file"], "width_in": size["width_in"],
+                         "height_in": size["height_in"], "printed_width_in": f"{printed_width_in:.2f}",
+                         "smallest_text_pt": size["smallest_text_pt"], "printed_smallest_pt": f"{printed_pt:.2f}"})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "figure-fonts.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    small = [(r["page"], r["figure"], r["printed_smallest_pt"]) for r in rows if float(r["printed_smallest_pt"]) < 8 - 1e-6]
+    assert small == []
+    assert len(rows) >= 20
+
+
+# --- screenshots --------------------------------------------------------------------------------
+
+
+@needs_browser
+@pytest.mark.parametrize("device,width", [("desktop", 1280), ("phone", 390)])
+def test_every_page_is_screenshotted_and_fits_the_screen(real_reports, browser, device, width):
+    out = ARTIFACTS / "screenshots" / device
+    out.mkdir(parents=True, exist_ok=True)
+    for html in sorted(real_reports.glob("*.html")):
+        page = browser.new_page(viewport={"width": width, "height": 900},
+                                device_scale_factor=1)
+        page.goto(html.as_uri())
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=str(out / f"{html.stem}.png"), full_page=True)
+        page.close()
+        assert overflow <= 2, f"{html.name} is {overflow}px wider than a {width}px screen"
