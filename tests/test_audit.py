@@ -134,3 +134,13 @@ def test_every_row_has_a_known_status_and_inconsistent_rows_explain(sid):
     assert set(df["status"]) <= {CONSISTENT, ROUNDING, INCONSISTENT, NOT_CHECKABLE}
     bad = df[df["status"] == INCONSISTENT]
     assert (bad["note"].str.len() > 10).all()
+
+
+def test_what_held_counts_reproduced_numbers_by_kind_in_a_readers_words():
+    from cartpool.analysis.audit import what_held
+
+    df = audit_frame(audit_study(load_study(DATA / "hu2026", sources=None)))
+    held = what_held(df)
+    reproduced = int(df["status"].isin([CONSISTENT, ROUNDING]).sum())
+    assert sum(int(h.split()[0]) for h in held) == reproduced
+    assert not any("_" in h for h in held)

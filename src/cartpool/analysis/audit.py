@@ -568,6 +568,34 @@ def audit_study(sd: StudyData) -> list[AuditRow]:
     return rows
 
 
+# what a check of each kind confirms when it holds, in a reader's words (plural, after a count)
+WHAT_HELD = {
+    "percent": "printed percentages match a count of the stated population",
+    "proportion_ci": "confidence intervals of proportions match a standard interval for their count",
+    "landmark_ci": "survival rates with confidence intervals match a Kaplan-Meier interval",
+    "per_patient": "numbers match the per-patient table",
+    "sums": "totals and subtotals add up",
+}
+
+
+def what_held(df: pd.DataFrame) -> list[str]:
+    """One phrase per kind of check, counting the printed numbers it reproduced (consistent, or
+    consistent within rounding): "34 printed percentages match a count of the stated population".
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        An `audit_frame`.
+
+    Returns
+    -------
+    list of str
+        In the order of `WHAT_HELD`; kinds with nothing reproduced are left out.
+    """
+    held = df[df["status"].isin([CONSISTENT, ROUNDING])]["check"].value_counts()
+    return [f"{int(held[kind])} {text}" for kind, text in WHAT_HELD.items() if held.get(kind, 0)]
+
+
 def audit_frame(rows: list[AuditRow]) -> pd.DataFrame:
     cols = list(AuditRow.__dataclass_fields__)
     return pd.DataFrame([asdict(r) for r in rows], columns=cols)

@@ -405,7 +405,8 @@ class StudyPage:
             rep = self.cites.record(self.sd, r.result_id, r.reported) if r.result_id and r.reported else r.reported
             findings.append(Markup("<strong>{}</strong>: printed {}; recomputed {}. {}").format(
                 labels.sentence_case(r.item), rep, r.recomputed or fmt.MISSING_TEXT, labels.sentence_case(r.note)))
-        return render("study_audit.html.j2", findings=findings, summary=f"{len(df)} checks: {summary}.", empty=False)
+        return render("study_audit.html.j2", findings=findings, summary=f"{len(df)} checks: {summary}.",
+                      held=audit_mod.what_held(df), empty=False)
 
     def audit_appendix(self) -> Fragment:
         df = self.a.audit
