@@ -124,3 +124,5 @@ def test_pdfs_have_a_plausible_page_count_and_the_title(project):
         assert "Page 1 of" in (reader.pages[0].extract_text() or "")
         links = [a for p in reader.pages for a in (p.get("/Annots") or [])]
         assert links, f"{name}.pdf keeps no links"
+        # links to the pages beside it are relative: the PDF does not depend on the checkout's path
+        assert b"file://" not in (root / "reports" / f"{name}.pdf").read_bytes(), name
