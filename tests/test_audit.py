@@ -1,12 +1,14 @@
 """The reproduction audit finds planted inconsistencies and raises no false alarms."""
 
+import numpy as np
 import pytest
 
 from cartpool.analysis.audit import (
     CONSISTENT,
     INCONSISTENT,
-    NOT_CHECKABLE,
+    READING,
     ROUNDING,
+    STATUSES,
     audit_frame,
     audit_study,
 )
@@ -14,6 +16,7 @@ from cartpool.data.load import load_study
 from cartpool.synthetic import generate
 
 from .conftest import DATA
+from .study_factory import make_study, n_all
 
 
 def _append(root, sid, text):
@@ -111,27 +114,149 @@ def test_sub_counts_that_do_not_add_up_are_found(synthetic):
 
 
 def test_real_findings_are_reported():
-    # Known properties of the five sources, found by the audit:
+    # Known properties of the five sources, re-judged under the readings each table allows:
     hu = audit_frame(audit_study(load_study(DATA / "hu2026", sources=None))).set_index("item")
-    # "Median PFS ... 120 days for those with secondary PCL"; Table S1 gives 6.0 months = 183 days
+    # "Median PFS ... 120 days for those with secondary PCL": Table S1 gives 6.0 months = 183 days by the
+    # usual reading, but 4.0 months if patient 11's censoring ("3+") came before patient 10's
+    # progression at 3 months, and the median is read as the first time S <= 50%
     row = hu.loc["median PFS (Secondary PCL)"]
-    assert row["status"] == INCONSISTENT and "183 days" in row["recomputed"]
-    # "only 1 out of 4 patients with soft tissue involvement achieved CR": matches day-28 response
+    assert row["status"] == READING and "183 days" in row["note"] and "earlier" in row["note"]
+    # "median PFS 290 days (95% CI 90 days, not reached)": the lower limit is a log-log limit, the
+    # upper ("not reached") only a log one: no one interval gives both
+    row = hu.loc["median PFS (All enrolled and infused patients), 95% CI"]
+    assert row["status"] == INCONSISTENT and "no one CI type gives both limits" in row["note"]
+    # "only 1 out of 4 patients with soft tissue involvement achieved CR": matches day-28 response only
     row = hu.loc["CR or better (Soft tissue involvement)"]
-    assert row["status"] == CONSISTENT and "day 28" in row["note"]
+    assert row["status"] == READING and "day 28" in row["note"]
+    # Table S1's "λ Light chain" and "Nonsecretory" are Table 1's light chain and non-secretory rows
+    assert (hu[hu.index.str.startswith("Paraprotein")]["status"] == CONSISTENT).all()
     guo = audit_frame(audit_study(load_study(DATA / "guo2026", sources=None)))
     lm = guo[guo["check"] == "landmark_ci"]
-    assert (lm["status"] == CONSISTENT).all() and lm["note"].str.contains("n = 9").all()
+    assert (lm["status"] == READING).all() and lm["note"].str.contains("only 9 patients, not the stated 12").all()
     hao = audit_frame(audit_study(load_study(DATA / "hao2025", sources=None))).set_index("item")
     assert hao.loc["Cytopenia resolved by day 31 plus prolonged cytopenia", "status"] == INCONSISTENT
+    assert hao.loc["End of the treatment period", "status"] == INCONSISTENT  # recorded by the curator
+    assert (hao.loc["Paraprotein: light chain only (All infused patients)", "status"] != INCONSISTENT).all()
     jin = audit_frame(audit_study(load_study(DATA / "jin2025", sources=None)))
-    assert (jin[jin["check"] == "landmark_ci"]["status"] == NOT_CHECKABLE).all()
+    lm = jin[jin["check"] == "landmark_ci"]
+    assert (lm["status"] == CONSISTENT).all() and lm["note"].str.contains("effective sample size").all()
+    cyto = jin[jin["result_id"].str.endswith("_1m")]
+    assert len(cyto) == 3 and (cyto["status"] == READING).all() and cyto["note"].str.contains("134").all()
+
+
+def test_a_tie_within_the_printed_resolution_decides_a_median():
+    from cartpool.analysis.audit import median_readings
+
+    # printed in half-months; "3+" censored: by the usual order (events first at a tie) the median
+    # is 6; if the censoring came first (it may have: 3+ lies within a half-month of 3), S reaches
+    # exactly 50% at 4, and the first time S <= 50% is 4
+    time = [3, 3, 3.5, 4, 6, 10, 12]
+    event = [True, False, True, True, True, True, True]
+    readings = median_readings(time, event, resolution=0.5)
+    assert readings[0].standard and readings[0].value == pytest.approx(6.0)
+    earlier = [r for r in readings if "earlier" in r.ties and "first time" in r.rule]
+    assert earlier and earlier[0].value == pytest.approx(4.0)
+    assert "earlier" in earlier[0].differs() and "first time" in earlier[0].differs()
+
+
+def test_percentages_printed_together_that_fit_only_another_population(tmp_path):
+    # 39.6%, 43.3% and 52.2% of "patients": 141 fits only 43.3% (61/141); 134 fits all three
+    pops = {"all": {"label": "All infused patients", "kind": "infused"},
+            "evaluable": {"label": "Patients evaluable for response", "kind": "evaluable"}}
+    sentence = "anemia in 39.6%, neutropenia (43.3%) and thrombocytopenia (52.2%)"
+    sd = make_study(tmp_path, [
+        n_all(141), n_all(134, "evaluable"),
+        *[{"id": e, "population": "all", "endpoint": e, "grade": ">=3", "statistic": "proportion", "value": v,
+           "unit": "percent", "quote": sentence} for e, v in (("anemia", 39.6), ("neutropenia", 43.3),
+                                                               ("thrombocytopenia", 52.2))],
+        {"id": "crs", "population": "all", "endpoint": "crs", "grade": "any", "statistic": "proportion",
+         "value": 36.2, "unit": "percent", "quote": "CRS in 36.2%"}], populations=pops)
+    df = audit_frame(audit_study(sd)).set_index("result_id")
+    for rid in ("anemia", "neutropenia", "thrombocytopenia"):  # one group, one verdict, on every member
+        assert df.loc[rid, "status"] == READING and "fit 134 patients" in df.loc[rid, "note"]
+    assert "61/141 fits this one alone" in df.loc["neutropenia", "note"]
+    assert df.loc["crs", "status"] == CONSISTENT  # another sentence: judged on its own, 51/141
+    from cartpool.domain.counts import resolve_record
+
+    assert not resolve_record(sd, sd.result("neutropenia")).available  # no count is taken from 141 either
+
+
+def test_ci_whose_limits_need_two_methods_is_a_finding(tmp_path):
+    from cartpool.stats.proportions import proportion_ci
+
+    # lower limit of Clopper-Pearson, upper of Wilson, for 7/20
+    cp, wi = proportion_ci(7, 20, "exact"), proportion_ci(7, 20, "wilson")
+    sd = make_study(tmp_path, [n_all(20), {
+        "id": "orr", "population": "all", "endpoint": "orr", "statistic": "proportion", "value": 35.0,
+        "unit": "percent", "numerator": 7, "denominator": 20,
+        "ci": {"low": round(100 * cp.ci_low, 1), "high": round(100 * wi.ci_high, 1)}}])
+    row = audit_frame(audit_study(sd))
+    row = row[row["check"] == "proportion_ci"].iloc[0]
+    assert row["status"] == INCONSISTENT
+    assert "no one method gives both limits" in row["note"] and "Clopper-Pearson" in row["note"] \
+        and "Wilson" in row["note"]
+
+
+def test_ci_that_fits_only_another_population_is_a_reading(tmp_path):
+    from cartpool.stats.proportions import proportion_ci
+
+    e = proportion_ci(8, 16, "exact")  # 50% printed for 20 patients with the interval of 8/16
+    pops = {"all": {"label": "All patients", "kind": "infused"},
+            "evaluable": {"label": "Evaluable patients", "kind": "evaluable"}}
+    sd = make_study(tmp_path, [n_all(20), n_all(16, "evaluable"), {
+        "id": "orr", "population": "all", "endpoint": "orr", "statistic": "proportion", "value": 50.0,
+        "unit": "percent", "ci": {"low": round(100 * e.ci_low, 1), "high": round(100 * e.ci_high, 1)}}],
+        populations=pops)
+    df = audit_frame(audit_study(sd))
+    row = df[df["check"] == "proportion_ci"].iloc[0]
+    assert row["status"] == READING and "only with 8/16 (evaluable patients)" in row["note"]
+
+
+def test_landmark_ci_under_censoring_gives_its_effective_n(tmp_path):
+    from scipy import stats
+
+    from cartpool.analysis.audit import landmark_effective_n
+
+    # S(24) = 0.60 with a log-log interval whose Greenwood variance is that of 47 uncensored patients,
+    # printed for a population of 80 followed for a median of 14 months: censoring explains the width
+    s, n_eff, z = 0.60, 47, stats.norm.ppf(0.975)
+    se = np.sqrt((1 - s) / (n_eff * s)) / abs(np.log(s))
+    lo, hi = (np.exp(-np.exp(np.log(-np.log(s)) + k * z * se)) for k in (1, -1))
+    assert landmark_effective_n(s, lo, hi, 0.95)["log-log"] == pytest.approx(n_eff, rel=1e-9)
+    sd = make_study(tmp_path, [n_all(80), {
+        "id": "pfs24", "population": "all", "endpoint": "pfs", "statistic": "landmark_rate", "value": 60.0,
+        "unit": "percent", "timepoint": {"value": 24, "unit": "months"},
+        "ci": {"low": float(round(100 * lo, 1)), "high": float(round(100 * hi, 1))}},
+        {"id": "fu", "population": "all", "endpoint": "follow_up", "statistic": "median", "value": 14,
+         "unit": "months"}])
+    row = audit_frame(audit_study(sd)).set_index("result_id").loc["pfs24"]
+    assert row["status"] == CONSISTENT and "effective sample size of about 47" in row["note"]
+    assert "at most the 80" in row["note"]
+
+
+def test_a_recorded_contradiction_is_a_finding(tmp_path):
+    sd = make_study(tmp_path, [n_all(11)], contradictions=[{
+        "label": "End of the treatment period",
+        "first": {"location": "Methods", "quote": "between 2018 and December 31, 2021"},
+        "second": {"location": "Results", "quote": "between 2018 and October 31, 2021"},
+        "note": "The Methods and the Results give different end dates."}])
+    row = audit_frame(audit_study(sd)).set_index("item").loc["End of the treatment period"]
+    assert row["status"] == INCONSISTENT and "December 31" in row["reported"] and "October 31" in row["recomputed"]
+
+
+def test_the_same_quantity_printed_twice_with_different_values_is_found(tmp_path):
+    sd = make_study(tmp_path, [n_all(30), *[
+        {"id": f"mrd_{i}", "population": "all", "endpoint": "mrd_negative", "statistic": "proportion", "value": v,
+         "unit": "percent", "location": loc} for i, (v, loc) in enumerate(((40.0, "Table 2"), (50.0, "Results")))]])
+    df = audit_frame(audit_study(sd))
+    row = df[df["check"] == "contradiction"].iloc[0]
+    assert row["status"] == INCONSISTENT and "40.0% in Table 2 and 50.0% in Results" in row["note"]
 
 
 @pytest.mark.parametrize("sid", ["caremm002", "guo2026", "hao2025", "hu2026", "jin2025"])
 def test_every_row_has_a_known_status_and_inconsistent_rows_explain(sid):
     df = audit_frame(audit_study(load_study(DATA / sid, sources=None)))
-    assert set(df["status"]) <= {CONSISTENT, ROUNDING, INCONSISTENT, NOT_CHECKABLE}
+    assert set(df["status"]) <= set(STATUSES)
     bad = df[df["status"] == INCONSISTENT]
     assert (bad["note"].str.len() > 10).all()
 

@@ -2,6 +2,7 @@
 from printed records, the main population, follow-up, headline median, approximate-curve rule."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -163,8 +164,9 @@ def test_headline_median_rule(tmp_path):
     assert S.headline_median(sd, pts, "pfs").result_id == "main"  # main population, converted to months
     assert S.headline_median(sd, pts, "pfs").value == pytest.approx(6.0)
     km = S.SurvivalPoint("t", "pfs", "median", 7.0, 7.0, None, None, True, S.SOURCE_KM, "all")
-    assert S.headline_median(sd, [km, *pts], "pfs") is km  # recomputed first
+    assert S.headline_median(sd, [km, *pts], "pfs").result_id == "main"  # the printed value first
     only_sub = [p for p in pts if p.result_id == "sub"]
+    assert S.headline_median(sd, [km, *only_sub], "pfs") is km  # else the recomputed one
     assert S.headline_median(sd, only_sub, "pfs") is None  # never a subgroup's median
 
 
@@ -197,3 +199,29 @@ def test_registry_is_consistent():
         assert o.grade in (None, "any", ">=3")
     with pytest.raises(KeyError, match="known outcomes"):
         outcome("cr_or_beter")
+
+
+@pytest.mark.parametrize("cell, category, inside", [
+    ("Light chain κ", "light_chain", True),  # Hao 2025's Table 1 against its "light chain" row
+    ("λ Light chain", "light_chain_λ", True),  # Hu 2026's Table S1 against its Table 1
+    ("Nonsecretory", "non_secretory", True),
+    ("IgG kappa", "IgG", True),
+    ("IgG-κ", "IgA", False),
+    ("Light chain κ", "light_chain_λ", False),
+    ("IgD-λ", "light_chain", False),
+])
+def test_paraprotein_spellings_fall_in_their_printed_category(cell, category, inside):
+    from cartpool.analysis.baseline import category_match
+
+    assert category_match(cell, category) is inside
+
+
+def test_non_relapse_death_is_death_without_progression_before_it(tmp_path):
+    from cartpool.data.load import load_study_by_id
+    from cartpool.domain.counts import outcome_count
+
+    sd = load_study_by_id(Path(__file__).parents[1] / "data" / "studies", "hu2026", sources=False)
+    # Hu 2026: patients 1 (GVHD after allotransplant) and 6 (haemorrhage) died without progression
+    assert outcome_count(sd, "nrm").events == 2 and outcome_count(sd, "nrm").total == 11
+    bcma = outcome_count(sd, "nrm", bcma_only=True)
+    assert (bcma.events, bcma.total) == (2, 6)

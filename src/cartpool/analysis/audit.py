@@ -1,21 +1,27 @@
 """Reproduction audit: recompute every published number the data allow and say which hold.
 
 Each check yields an `AuditRow` (study_id, item, reported, recomputed, check, status, note).
-Statuses: ``consistent``, ``consistent within rounding``, ``inconsistent``, ``not checkable``.
-The audit never changes the data; an ``inconsistent`` row always carries the numbers that
-differ and the assumption under which they differ.
+Statuses (`STATUSES`): ``consistent``, ``consistent within rounding``, ``consistent only under a
+stated reading`` (the note names the reading and the value under the standard one),
+``inconsistent`` (no reading the source allows reproduces it; the note gives the nearest) and
+``not checkable``. The audit never changes the data.
 
 Checks:
-1. ``percent``: a printed percentage against its count and denominator at the printed
-   precision (GRIM-style); without a stated count, which denominators fit all percentages
-   printed for the same population.
-2. ``proportion_ci``: which of Clopper-Pearson, Wilson, Wald, Agresti-Coull reproduces a
-   printed CI of a proportion.
-3. ``landmark_ci``: which transform (plain, log, log-log; Greenwood variance) and which
-   smallest n reproduce a printed S(t) with its CI assuming no censoring before t (S = k/n).
-4. ``per_patient``: medians and CIs of Kaplan-Meier curves, counts, subgroup sizes and
+1. ``percent``: printed percentages against their counts at the printed precision (GRIM-style);
+   without a stated count, the percentages printed together (one sentence or table block) are
+   checked against one denominator jointly, and another population that fits them all is named.
+2. ``proportion_ci``: a printed CI of a proportion is reproduced when one of Clopper-Pearson,
+   Wilson, Wald, Agresti-Coull gives both limits; limits that need two methods, or a count of
+   another population, are findings.
+3. ``landmark_ci``: S(t) with its CI against Kaplan-Meier intervals (plain, log, log-log;
+   Greenwood): an exact k/n without censoring, else the transform on whose scale the interval is
+   symmetric and the effective sample size its width implies.
+4. ``per_patient``: medians (under every reading of ties, event definition and median rule the
+   table allows) and their CIs as pairs, counts (best or early response), subgroup sizes and
    baseline summaries recomputed from the per-patient table.
 5. ``sums``: response categories, grade bands, death causes and declared relations add up.
+6. ``contradiction``: contradictions a curator recorded, and one quantity printed twice with
+   different values.
 """
 
 from __future__ import annotations
@@ -31,9 +37,9 @@ from scipy import stats
 from ..data import vocabulary as V
 from ..data.load import StudyData
 from ..domain import grades
-from ..domain.counts import count_of_record
+from ..domain.counts import count_of_record, joint_denominators, other_population_fitting, printed_together
 from ..domain.derive import derive_endpoints
-from ..domain.population import population_rows
+from ..domain.population import follow_up, population_rows
 from ..domain.printed import consistent_fractions, decimals_of, printed_bounds, rounds_to
 from ..domain.response import THRESHOLDS, at_least
 from ..stats.proportions import CI_METHOD_LABELS, proportion_ci
@@ -42,9 +48,15 @@ from .baseline import QUARTILE_DEFINITIONS, category_match, recompute_baseline
 
 CONSISTENT = "consistent"
 ROUNDING = "consistent within rounding"
+#: reproduced only under a reading other than the standard one (another denominator, the day-28
+#: response, another order of tied times, censoring before a landmark): the note names the reading
+#: and the value under the standard one.
+READING = "consistent only under a stated reading"
 INCONSISTENT = "inconsistent"
 NOT_CHECKABLE = "not checkable"
-STATUSES = (CONSISTENT, ROUNDING, INCONSISTENT, NOT_CHECKABLE)
+STATUSES = (CONSISTENT, ROUNDING, READING, INCONSISTENT, NOT_CHECKABLE)
+#: the statuses a reader is told about first, as findings
+FINDINGS = (INCONSISTENT, READING)
 
 
 @dataclass
@@ -99,39 +111,70 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
                                  "percent", st, note, r.id))
             continue
         unresolved.setdefault(r.population, []).append((r, item))
-    for pop, items in unresolved.items():
-        stated = sd.population_size(pop)
-        hi = max(2 * (stated or 0), 60)
-        fits_all = None
-        for r, _ in items:
-            dens = {n for _, n in consistent_fractions(r.value, range(1, hi + 1))}
-            fits_all = dens if fits_all is None else fits_all & dens
-        fits_all = sorted(fits_all or [])
-        shown = ", ".join(map(str, fits_all[:12])) + (" ..." if len(fits_all) > 12 else "")
-        for r, item in items:
-            n = r.denominator or stated
-            if n is None:
-                rows.append(AuditRow(sid, item, f"{r.value}%", "", "percent", NOT_CHECKABLE,
-                                     f"no stated N; denominators up to {hi} that fit every percentage printed "
-                                     f"for this population: {shown or 'none'}", r.id))
-                continue
-            ks = [k for k, _ in consistent_fractions(r.value, [n])]
-            tr = [k for k, _ in consistent_fractions(r.value, [n], allow_truncation=True) if k not in ks]
-            if ks:
-                st, rec, note = CONSISTENT, f"{ks[0]}/{n} = {100 * ks[0] / n:.2f}%", f"{ks[0]} of the stated {n}"
-            elif tr:
-                st, rec, note = ROUNDING, f"{tr[0]}/{n} = {100 * tr[0] / n:.2f}%", "matches only when truncated"
-            else:
-                st, rec = INCONSISTENT, f"no k/{n}"
-                near = [m for m in range(n - 1, max(1, n // 2), -1)
-                        if consistent_fractions(r.value, [m])][:4]
-                near_txt = (f"; the nearest smaller denominators that fit {r.value}% alone: "
-                            f"{', '.join(map(str, near))}") if near else ""
-                note = (f"no whole number of the stated {n} patients gives {r.value}%{near_txt}; denominators up to {hi} "
-                        f"that fit every percentage printed for this population: {shown or 'none'}"
-                        f" (stated N {'is' if n in fits_all else 'is not'} among them)")
-            rows.append(AuditRow(sid, item, f"{r.value}%", rec, "percent", st, note, r.id))
+    for group in printed_together([r for items in unresolved.values() for r, _ in items]):
+        items = [next(it for its in unresolved.values() for it in its if it[0] is r) for r in group]
+        rows += _check_percentage_group(sd, items)
     return rows
+
+
+def _check_percentage_group(sd: StudyData, items: list) -> list[AuditRow]:
+    """Percentages printed together, checked against one denominator jointly (issue: a group
+    that fits the evaluable patients but not the stated N is one finding, not several).
+
+    The stated N of the population fits every member: each row is consistent. Otherwise, where
+    another population of the study fits every member, each row says so (consistent only under
+    that reading). Otherwise each member is judged alone, with the denominators up to 2N that
+    fit the whole group in the note.
+    """
+    sid = sd.study.id
+    pop = items[0][0].population
+    stated = sd.population_size(pop)
+    hi = max(2 * (stated or 0), 60)
+    values = [r.value for r, _ in items]
+    joint = joint_denominators([r for r, _ in items], hi)
+    shown = ", ".join(map(str, joint[:12])) + (" ..." if len(joint) > 12 else "")
+    together = (f"the {len(items)} percentages printed together ({', '.join(f'{v}%' for v in values)})"
+                if len(items) > 1 else f"{values[0]}%")
+    other = other_population_fitting(sd, [r for r, _ in items])
+    if other is not None:
+        other = (other[0], sd.study.populations[other[1]].label)
+    rows = []
+    for r, item in items:
+        n = r.denominator or stated
+        if n is None:
+            rows.append(AuditRow(sid, item, f"{r.value}%", "", "percent", NOT_CHECKABLE,
+                                 f"no stated N; denominators up to {hi} that fit {together}: {shown or 'none'}", r.id))
+            continue
+        ks = [k for k, _ in consistent_fractions(r.value, [n])]
+        tr = [k for k, _ in consistent_fractions(r.value, [n], allow_truncation=True) if k not in ks]
+        if other is not None and r.denominator is None:
+            m, label = other
+            k = consistent_fractions(r.value, [m])[0][0]
+            alone = (f"{ks[0]}/{n} fits this one alone" if ks else f"no k/{n} gives {r.value}%")
+            rows.append(AuditRow(sid, item, f"{r.value}%", f"{k}/{m} = {100 * k / m:.2f}%", "percent", READING,
+                                 f"{together[0].upper() + together[1:]} all fit {m} patients "
+                                 f"({_lower(label)}), not the stated {n} ({alone}): the denominator is "
+                                 f"probably {m}", r.id))
+        elif ks:
+            rows.append(AuditRow(sid, item, f"{r.value}%", f"{ks[0]}/{n} = {100 * ks[0] / n:.2f}%", "percent",
+                                 CONSISTENT, f"{ks[0]} of the stated {n}", r.id))
+        elif tr:
+            rows.append(AuditRow(sid, item, f"{r.value}%", f"{tr[0]}/{n} = {100 * tr[0] / n:.2f}%", "percent",
+                                 ROUNDING, "matches only when truncated", r.id))
+        else:
+            near = [m for m in range(n - 1, max(1, n // 2), -1) if consistent_fractions(r.value, [m])][:4]
+            near_txt = (f"; the nearest smaller denominators that fit {r.value}% alone: "
+                        f"{', '.join(map(str, near))}") if near else ""
+            group_txt = (f"; denominators up to {hi} that fit {together}: {shown or 'none'}"
+                         if len(items) > 1 else "")
+            rows.append(AuditRow(sid, item, f"{r.value}%", f"no k/{n}", "percent", INCONSISTENT,
+                                 f"no whole number of the stated {n} patients gives {r.value}%{near_txt}{group_txt}",
+                                 r.id))
+    return rows
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
 
 
 # --- 2. proportion CIs ------------------------------------------------------------------------
@@ -163,7 +206,7 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
         scale = 100.0 if r.unit == "percent" else 1.0
         level = float(r.ci.level)
         matching = []
-        for m in ("exact", "wilson", "wald", "agresti_coull"):
+        for m in _CI_METHODS:
             e = proportion_ci(k, n, m, level)
             if _ci_fits(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
                 matching.append(CI_METHOD_LABELS[m])
@@ -173,12 +216,42 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
         elif matching:
             st, note = INCONSISTENT, f"paper states {stated}; only {', '.join(matching)} reproduce it with {k}/{n}"
         else:
-            e = proportion_ci(k, n, "exact", level)
-            st = INCONSISTENT
-            note = (f"no standard method reproduces it with {k}/{n} (Clopper-Pearson gives "
-                    f"{100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}); a different population or method?")
+            st, note = _unpaired_proportion_ci(sd, r, k, n, scale, level)
         rows.append(AuditRow(sd.study.id, item, rep, f"{k}/{n}", "proportion_ci", st, note, r.id))
     return rows
+
+
+_CI_METHODS = ("exact", "wilson", "wald", "agresti_coull")
+
+
+def _limit_fits(value: float, printed: Decimal, scale: float) -> bool:
+    return rounds_to(value, printed, scale=scale) == "exact"
+
+
+def _unpaired_proportion_ci(sd: StudyData, r, k: int, n: int, scale: float, level: float) -> tuple[str, str]:
+    """A printed CI no one method reproduces with k/n: whether its two limits need two different
+    methods (a finding: neither method gives the interval), or whether it fits a count of another
+    population of the study (consistent only under that reading)."""
+    for key, pop in sd.study.populations.items():
+        m = sd.population_size(key)
+        if m is None or m == n or r.unit != "percent":
+            continue
+        for kk, _ in consistent_fractions(r.value, [m]):
+            for meth in _CI_METHODS:
+                e = proportion_ci(kk, m, meth, level)
+                if _ci_fits(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
+                    return READING, (f"reproduced by {CI_METHOD_LABELS[meth]} only with {kk}/{m} "
+                                     f"({_lower(pop.label)}), not with the stated {k}/{n}")
+    lower = [CI_METHOD_LABELS[m] for m in _CI_METHODS
+             if _limit_fits(proportion_ci(k, n, m, level).ci_low, r.ci.low, scale)]
+    upper = [CI_METHOD_LABELS[m] for m in _CI_METHODS
+             if _limit_fits(proportion_ci(k, n, m, level).ci_high, r.ci.high, scale)]
+    e = proportion_ci(k, n, "exact", level)
+    cp = f"Clopper-Pearson gives {100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}"
+    if lower and upper:
+        return INCONSISTENT, (f"no one method gives both limits with {k}/{n}: the lower limit matches "
+                              f"{' or '.join(lower)}, the upper {' or '.join(upper)} ({cp})")
+    return INCONSISTENT, f"no standard method reproduces it with {k}/{n} ({cp}); a different population or method?"
 
 
 # --- 3. landmark survival CIs ----------------------------------------------------------------
@@ -198,56 +271,131 @@ def _landmark_ci(s: float, n: int, transform: str, level: float) -> tuple[float,
     return min(a, b), max(a, b)
 
 
+def landmark_effective_n(s: float, lo: float, hi: float, level: float) -> dict[str, float]:
+    """The sample size each symmetric transform implies for a printed S(t) and its CI.
+
+    A Kaplan-Meier pointwise interval is symmetric on its transform's scale, with half-width
+    z * SE. Greenwood's variance without censoring is S(1 - S)/n, so the width gives the n for
+    which an uncensored sample would be this precise: the effective sample size. Censoring before t
+    makes it smaller than the population.
+
+    Parameters
+    ----------
+    s, lo, hi : float
+        The estimate and its limits, as fractions.
+    level : float
+        The confidence level (0.95).
+
+    Returns
+    -------
+    dict
+        Transform ("plain", "log", "log-log") -> effective n, for the transforms on whose scale
+        the interval is symmetric (within the printed rounding).
+
+    References
+    ----------
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. Wiley; 1980 (log-log).
+    Therneau TM. survival: survfit conf.type ("plain", "log", "log-log").
+    """
+    z = stats.norm.ppf(0.5 + level / 2)
+    out: dict[str, float] = {}
+    if not (0 < lo < s < hi <= 1):
+        return out
+    if abs((s - lo) - (hi - s)) < 0.0015:
+        se = (hi - lo) / (2 * z)
+        out["plain"] = s * (1 - s) / se ** 2
+    if hi < 1 and abs(np.log(s / lo) - np.log(hi / s)) < 0.01:
+        se_log = (np.log(hi) - np.log(lo)) / (2 * z)
+        out["log"] = (1 - s) / (s * se_log ** 2)
+    if hi < 1:
+        ll = [np.log(-np.log(v)) for v in (lo, s, hi)]
+        if abs((ll[0] - ll[1]) - (ll[1] - ll[2])) < 0.01:
+            var_log_s = ((ll[0] - ll[2]) / (2 * z) * np.log(s)) ** 2
+            out["log-log"] = (1 - s) / (s * var_log_s)
+    return out
+
+
+def _landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None:
+    """The smallest n (with S = k/n, no censoring) whose Kaplan-Meier CI reproduces the print."""
+    target = float(r.value) / scale
+    s_lo, s_hi = printed_bounds(r.value, scale=scale)
+    for n in range(2, limit + 1):
+        guess = round(target * n)
+        for k in (guess - 1, guess, guess + 1):
+            if not 0 < k < n or not s_lo <= k / n <= s_hi or rounds_to(k / n, r.value, scale=scale) != "exact":
+                continue
+            for tr in ("log-log", "log", "plain"):
+                lo, hi = _landmark_ci(k / n, n, tr, float(r.ci.level))
+                if _ci_fits(lo, hi, r.ci.low, r.ci.high, scale):
+                    return n, k, tr
+    return None
+
+
 def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow]:
+    """Printed landmark survival with its CI against Kaplan-Meier intervals.
+
+    First, an S = k/n with no censoring whose interval reproduces the print. Failing that, the
+    transform on whose scale the interval is symmetric and the effective sample size its width
+    implies (`landmark_effective_n`). The stated population fits: consistent. A smaller n fits,
+    at a time beyond the median follow-up (so that censoring before it is certain): consistent,
+    with the number. A smaller n otherwise: consistent only under the reading that patients were
+    censored before the landmark. A larger n than the population: inconsistent.
+    """
     rows = []
+    fu = follow_up(sd)
+    fu_months = fu[0].months if fu else None
     for r in sd.results:
         if r.statistic != "landmark_rate" or r.ci is None or r.ci.low in (None, "NR") or r.ci.high in (None, "NR"):
             continue
         scale = 100.0 if r.unit == "percent" else 1.0
         N = sd.population_size(r.population) or 0
         limit = max_n or max(2 * N, 60)
-        found = None
-        target = float(r.value) / scale
-        s_lo, s_hi = printed_bounds(r.value, scale=scale)
-        for n in range(2, limit + 1):
-            guess = round(target * n)
-            for k in (guess - 1, guess, guess + 1):
-                if not 0 < k < n or not s_lo <= k / n <= s_hi or rounds_to(k / n, r.value, scale=scale) != "exact":
-                    continue
-                for tr in ("log-log", "log", "plain"):
-                    lo, hi = _landmark_ci(k / n, n, tr, float(r.ci.level))
-                    if _ci_fits(lo, hi, r.ci.low, r.ci.high, scale):
-                        found = (n, k, tr)
-                        break
-                if found:
-                    break
-            if found:
-                break
         unit = r.timepoint.unit.rstrip("s") + ("" if float(r.timepoint.value) == 1 else "s")
-        what = f"{V.endpoint_label(r.endpoint)} at {r.timepoint.value:g} {unit}"
+        t_months = convert(float(r.timepoint.value), r.timepoint.unit, "months")
+        when = f"{r.timepoint.value:g} {unit}"
+        what = f"{V.endpoint_label(r.endpoint)} at {when}"
         rep = f"{r.value} ({r.ci.low}–{r.ci.high})"
+        censored_expected = fu_months is not None and t_months > fu_months
+        fu_txt = (f"the median follow-up, {fu[0].value:g} {fu[0].unit}, is shorter than {when}, so censoring "
+                  f"before {when} is expected" if censored_expected else
+                  f"the paper does not say how many patients were censored before {when}")
+        found = _landmark_exact_n(r, scale, limit)
         if found:
             n, k, tr = found
-            note = (f"matches a Kaplan-Meier {tr} CI with n = {n} (S = {k}/{n}, Greenwood variance, "
-                    f"assuming no censoring before {r.timepoint.value} {r.timepoint.unit})")
-            if N and n != N:
-                note += f"; the stated population has {N}"
-            rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", CONSISTENT, note, r.id))
+            base = f"matches a Kaplan-Meier interval ({tr} scale) with S = {k}/{n} and no censoring"
+            if not N or n == N:
+                rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", CONSISTENT, base, r.id))
+            elif n < N:
+                st = CONSISTENT if censored_expected else READING
+                rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", st,
+                                     f"{base}: it fits only {n} patients, not the stated {N}; {fu_txt}", r.id))
+            else:
+                rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", INCONSISTENT,
+                                     f"{base}: the interval is as narrow as {n} uncensored patients give, "
+                                     f"more than the {N} in the population", r.id))
+            continue
+        s = float(r.value) / scale
+        eff = landmark_effective_n(s, float(r.ci.low) / scale, float(r.ci.high) / scale, float(r.ci.level))
+        if not eff:
+            rows.append(AuditRow(sd.study.id, what, rep, "", "landmark_ci", INCONSISTENT,
+                                 f"no Kaplan-Meier interval fits: the interval is symmetric on none of the plain, "
+                                 f"log and log-log scales, and no k/n up to {limit} reproduces it", r.id))
+            continue
+        tr, n_eff = min(eff.items(), key=lambda kv: abs(kv[1] - N) if N else 0)
+        shown = f"{tr}, effective n ≈ {n_eff:.0f}"
+        base = (f"the interval is symmetric on the {' and '.join(eff)} scale; its width implies an effective "
+                f"sample size of about {n_eff:.0f} (Greenwood variance, {tr} interval)")
+        if not N:
+            rows.append(AuditRow(sd.study.id, what, rep, shown, "landmark_ci", NOT_CHECKABLE,
+                                 f"{base}; the population size is not stated", r.id))
+        elif n_eff <= N * 1.05:
+            st = CONSISTENT if censored_expected or n_eff >= N * 0.95 else READING
+            rows.append(AuditRow(sd.study.id, what, rep, shown, "landmark_ci", st,
+                                 f"{base}, at most the {N} in the population; {fu_txt}", r.id))
         else:
-            # Which transform is the CI symmetric on? (a hint even with censoring)
-            s = float(r.value) / scale
-            lo, hi = float(r.ci.low) / scale, float(r.ci.high) / scale
-            sym = []
-            if abs((s - lo) - (hi - s)) < 0.0015:
-                sym.append("plain")
-            if abs(np.log(s / lo) - np.log(hi / s)) < 0.01:
-                sym.append("log")
-            ll = [np.log(-np.log(v)) for v in (lo, s, hi)]
-            if abs((ll[0] - ll[1]) - (ll[1] - ll[2])) < 0.01:
-                sym.append("log-log")
-            hint = f"; the interval is symmetric on the {' and '.join(sym)} scale" if sym else ""
-            rows.append(AuditRow(sd.study.id, what, rep, "", "landmark_ci", NOT_CHECKABLE,
-                                 f"no simple explanation with n up to {limit} and no censoring{hint}", r.id))
+            rows.append(AuditRow(sd.study.id, what, rep, shown, "landmark_ci", INCONSISTENT,
+                                 f"{base}, more than the {N} in the population: the interval is too narrow", r.id))
     return rows
 
 
@@ -260,20 +408,89 @@ def _median_first_below(km) -> float | None:
     return None if below.empty else float(below["time"].iloc[0])
 
 
-def _time_tolerance_days(d: pd.DataFrame, reported_unit: str) -> float:
-    """Half the resolution of the per-patient times, in days, plus half a unit of the printed value."""
-    unit = d["time_unit"].iloc[0]
+def _time_resolution(d: pd.DataFrame) -> float:
+    """The step the per-patient times are printed in (0.5 or 1 of the table's unit)."""
     times = pd.concat([d["os_time"], d.get("pfs_time", d["os_time"])])
-    resolution = 0.5 if any(abs(t * 2 - round(t * 2)) < 1e-9 and abs(t - round(t)) > 1e-9 for t in times) else 1.0
-    return convert(resolution / 2, unit, "days") + convert(0.5, reported_unit or "days", "days") * 0
+    return 0.5 if any(abs(t * 2 - round(t * 2)) < 1e-9 and abs(t - round(t)) > 1e-9 for t in times) else 1.0
+
+
+def _time_tolerance_days(d: pd.DataFrame, reported_unit: str) -> float:
+    """Half the resolution of the per-patient times, in days."""
+    return convert(_time_resolution(d) / 2, d["time_unit"].iloc[0], "days")
+
+
+#: The readings of a per-patient table a printed median may rest on, standard first. Tie orders:
+#: a time printed at a resolution r may lie anywhere within r/2 of it, so a censoring printed up to
+#: one step after an event may have come before it, and the other way round.
+_EVENT_READINGS = ("deaths without progression count as events", "deaths without progression censored")
+_TIE_READINGS = (("times as printed (events before censorings at a tie)", 0.0),
+                 ("censorings up to one printed step earlier than printed", -0.99),
+                 ("censorings up to one printed step later than printed", 0.99))
+_MEDIAN_RULES = ("the usual median rule (the midpoint where the curve lies at 50%)",
+                 "the median read as the first time the curve reaches 50%")
+
+
+@dataclass(frozen=True)
+class _MedianReading:
+    events: str
+    ties: str
+    rule: str
+    value: float | None  # months (the table's unit)
+    standard: bool
+
+    def differs(self) -> str:
+        """How this reading departs from the standard one, in words."""
+        parts = [x for x, std in ((self.events, _EVENT_READINGS[0]), (self.ties, _TIE_READINGS[0][0]),
+                                  (self.rule, _MEDIAN_RULES[0])) if x != std]
+        return "; ".join(parts) if parts else "the standard reading"
+
+
+def median_readings(time, event, progressed=None, *, resolution: float = 0.5) -> list[_MedianReading]:
+    """The Kaplan-Meier median under every reading the table allows, the standard reading first.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Per-patient times as printed and whether each ended in the event.
+    progressed : array-like of bool, optional
+        For PFS: whether the event was a progression (a death without it may be censored instead).
+    resolution : float
+        The step the times are printed in (half a month for "10.5").
+
+    Returns
+    -------
+    list of _MedianReading
+        Every combination of event definition, order of tied and nearly tied times, and median
+        rule (R's midpoint rule, or the first time S <= 0.5).
+
+    References
+    ----------
+    Therneau TM. survival: quantile.survfit (the midpoint rule where S = 0.5 over an interval).
+    Brookmeyer R, Crowley J. A confidence interval for the median survival time. Biometrics.
+    1982;38:29-41.
+    """
+    from ..stats.survival import kaplan_meier  # scikit-survival: only where a curve is fitted
+
+    time = np.asarray(time, float)
+    events = [(_EVENT_READINGS[0], np.asarray(event, bool))]
+    if progressed is not None:
+        events.append((_EVENT_READINGS[1], np.asarray(progressed, bool)))
+    out = []
+    for ev_name, ev in events:
+        for tie_name, shift in _TIE_READINGS:
+            t = np.where(ev, time, np.clip(time + shift * resolution, 0, None))
+            km = kaplan_meier(t, ev, conf_type="log")
+            for rule, value in zip(_MEDIAN_RULES, (km.median()[0], _median_first_below(km)), strict=True):
+                out.append(_MedianReading(ev_name, tie_name, rule, value,
+                                          ev_name == _EVENT_READINGS[0] and shift == 0 and rule == _MEDIAN_RULES[0]))
+    return out
 
 
 def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
-    from ..stats.survival import kaplan_meier  # scikit-survival: only where a curve is fitted
-
     rows = []
     unit = d["time_unit"].iloc[0]
     src = sd.study.patients.tables[sd.study.patients.fields["os"].table].location
+    resolution = _time_resolution(d)
     for r in sd.results:
         if r.endpoint not in ("pfs", "os") or r.statistic != "median":
             continue
@@ -284,72 +501,87 @@ def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
                                  "the per-patient table does not identify this population", r.id))
             continue
         tol = _time_tolerance_days(d, r.unit)
-        readings = [("deaths without progression count as events", sub[f"{r.endpoint}_event"])]
-        if r.endpoint == "pfs" and "progressed" in sub.columns:
-            readings.append(("deaths without progression censored", sub["progressed"]))
-        results = []
-        for reading, ev in readings:
-            km = kaplan_meier(sub[f"{r.endpoint}_time"], ev.astype(bool), conf_type="log")
-            for conv, est in (("R midpoint rule", km.median()[0]), ("first time S ≤ 50%", _median_first_below(km))):
-                results.append((reading, conv, est, km))
+        progressed = sub["progressed"] if r.endpoint == "pfs" and "progressed" in sub.columns else None
+        readings = median_readings(sub[f"{r.endpoint}_time"], sub[f"{r.endpoint}_event"].astype(bool), progressed,
+                                   resolution=resolution)
         rep_days = None if r.value == "NR" else convert(float(r.value), r.unit, "days")
-        best = None
-        for reading, conv, est, _km in results:
-            est_days = None if est is None else convert(est, unit, "days")
-            if rep_days is None and est_days is None:
-                ok = True
-            elif rep_days is None or est_days is None:
-                ok = False
-            else:
-                ok = abs(rep_days - est_days) <= tol
-            if ok:
-                best = (reading, conv, est, est_days)
-                break
-        reading0, conv0, est0, km0 = results[0]
-        est0_days = None if est0 is None else convert(est0, unit, "days")
-        shown = (f"{_fmt(est0)} {unit}" + (f" = {est0_days:.0f} days" if est0_days is not None and r.unit == "days" else ""))
-        if best:
-            reading, conv, est, est_days = best
-            exact = rep_days is not None and est_days is not None and abs(rep_days - est_days) < 0.5
-            st = CONSISTENT if exact or (rep_days is None) else ROUNDING
-            note = (f"matches {_fmt(est)} {unit} from {src} ({reading}; median by {conv}); tolerance ±{tol:.1f} days "
-                    f"for the table's time resolution; 1 month = {DAYS_PER_MONTH} days")
-            rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", f"{_fmt(est)} {unit}", "per_patient",
-                                 st, note, r.id))
+
+        def days(v):
+            return None if v is None else convert(v, unit, "days")
+
+        def fits(v, rep_days=rep_days, tol=tol):
+            vd = days(v)
+            return (rep_days is None and vd is None) or (
+                rep_days is not None and vd is not None and abs(rep_days - vd) <= tol)
+
+        def shown(v, in_days=r.unit == "days"):
+            vd = days(v)
+            return f"{_fmt(v)} {unit}" + (f" = {vd:.0f} days" if vd is not None and in_days else "")
+
+        std = readings[0]
+        matching = [x for x in readings if fits(x.value)]
+        common = (f"tolerance ±{tol:.1f} days for the table's time resolution; 1 month = {DAYS_PER_MONTH} days")
+        if matching and matching[0].standard:
+            exact = rep_days is None or (days(std.value) is not None and abs(rep_days - days(std.value)) < 0.5)
+            rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", f"{_fmt(std.value)} {unit}", "per_patient",
+                                 CONSISTENT if exact else ROUNDING,
+                                 f"matches {shown(std.value)} from {src} under the standard reading ({std.events}; "
+                                 f"median by {std.rule}); {common}", r.id))
+        elif matching:
+            m = matching[0]
+            rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", f"{_fmt(m.value)} {unit}", "per_patient",
+                                 READING,
+                                 f"matches {shown(m.value)} from {src} only if {m.differs()}; under the standard "
+                                 f"reading the median is {shown(std.value)}; {common}", r.id))
         else:
-            alts = "; ".join(f"{rd}, {cv}: {_fmt(e)} {unit}" for rd, cv, e, _ in results)
-            note = (f"paper {r.value} {r.unit} vs {shown} recomputed from {src}; no reading reproduces it "
-                    f"within ±{tol:.1f} days ({alts})")
-            rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", shown, "per_patient", INCONSISTENT,
-                                 note, r.id))
-        # the CI limits under each conf.type
+            finite = [x for x in readings if days(x.value) is not None]
+            near = (min(finite, key=lambda x: abs(days(x.value) - rep_days)) if finite and rep_days is not None
+                    else std)
+            rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", shown(std.value), "per_patient",
+                                 INCONSISTENT,
+                                 f"paper {r.value} {r.unit} vs {shown(std.value)} recomputed from {src} under the "
+                                 f"standard reading; no reading the table allows reproduces it"
+                                 + ("" if near.standard else
+                                    f" (the nearest: {near.differs()}, {shown(near.value)})") + f"; {common}", r.id))
         if r.ci is not None and r.value != "NR":
-            for limit_name, printed in (("lower", r.ci.low), ("upper", r.ci.high)):
-                if printed is None:
-                    continue
-                fits = []
-                vals = {}
-                for ct in ("log", "log-log", "plain"):
-                    km = kaplan_meier(sub[f"{r.endpoint}_time"], sub[f"{r.endpoint}_event"].astype(bool), conf_type=ct)
-                    _, lo, hi = km.median()
-                    v = lo if limit_name == "lower" else hi
-                    vals[ct] = v
-                    vd = None if v is None else convert(v, unit, "days")
-                    pd_ = None if printed == "NR" else convert(float(printed), r.unit, "days")
-                    if (vd is None and pd_ is None) or (vd is not None and pd_ is not None and abs(vd - pd_) <= tol):
-                        fits.append(ct)
-                recomputed = ", ".join(f"{ct}: {_fmt(v)}" for ct, v in vals.items())
-                if fits:
-                    rows.append(AuditRow(sd.study.id, f"{label}, 95% CI {limit_name} limit", f"{printed} {r.unit}",
-                                         recomputed + f" ({unit})", "per_patient", CONSISTENT,
-                                         f"reproduced by the {' and '.join(fits)} CI (Kaplan-Meier, Greenwood)", r.id))
-                else:
-                    rows.append(AuditRow(sd.study.id, f"{label}, 95% CI {limit_name} limit", f"{printed} {r.unit}",
-                                         recomputed + f" ({unit})", "per_patient", INCONSISTENT,
-                                         f"no log, log-log or plain CI reproduces {printed} {r.unit} within ±{tol:.1f} days",
-                                         r.id))
+            rows.append(_median_ci_row(sd, r, sub, label, unit, tol))
     return rows
 
+
+def _median_ci_row(sd: StudyData, r, sub: pd.DataFrame, label: str, unit: str, tol: float) -> AuditRow:
+    """A printed CI of a median, reproduced when one conf.type gives both limits (a pair)."""
+    from ..stats.survival import kaplan_meier
+
+    def limit_fits(v, printed):
+        if printed is None:
+            return True
+        vd = None if v is None else convert(v, unit, "days")
+        pd_ = None if printed == "NR" else convert(float(printed), r.unit, "days")
+        return (vd is None and pd_ is None) or (vd is not None and pd_ is not None and abs(vd - pd_) <= tol)
+
+    vals, lower, upper = {}, [], []
+    for ct in ("log", "log-log", "plain"):
+        km = kaplan_meier(sub[f"{r.endpoint}_time"], sub[f"{r.endpoint}_event"].astype(bool), conf_type=ct)
+        _, lo, hi = km.median()
+        vals[ct] = (lo, hi)
+        if limit_fits(lo, r.ci.low):
+            lower.append(ct)
+        if limit_fits(hi, r.ci.high):
+            upper.append(ct)
+    both = [ct for ct in lower if ct in upper]
+    rep = f"{r.ci.low}–{r.ci.high} {r.unit}"
+    recomputed = "; ".join(f"{ct}: {_fmt(lo)}–{_fmt(hi)}" for ct, (lo, hi) in vals.items()) + f" ({unit})"
+    item = f"{label}, 95% CI"
+    if both:
+        return AuditRow(sd.study.id, item, rep, recomputed, "per_patient", CONSISTENT,
+                        f"both limits reproduced by the {' and '.join(both)} CI (Kaplan-Meier, Greenwood)", r.id)
+    if lower and upper:
+        return AuditRow(sd.study.id, item, rep, recomputed, "per_patient", INCONSISTENT,
+                        f"no one CI type gives both limits: the lower limit matches the {' or '.join(lower)} CI, "
+                        f"the upper the {' or '.join(upper)} CI", r.id)
+    missed = " and ".join(n for n, ok in (("lower", lower), ("upper", upper)) if not ok)
+    return AuditRow(sd.study.id, item, rep, recomputed, "per_patient", INCONSISTENT,
+                    f"no log, log-log or plain CI reproduces the {missed} limit within ±{tol:.1f} days", r.id)
 
 
 _COUNT_ENDPOINTS = {
@@ -433,9 +665,9 @@ def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
         return AuditRow(sd.study.id, what, str(reported), str(counts[0][1]), "per_patient", CONSISTENT,
                         f"{counts[0][1]} of {len(sub)} rows of {table_name} (best response)", r.id)
     if matching:
-        return AuditRow(sd.study.id, what, str(reported), shown, "per_patient", CONSISTENT,
-                        f"matches the {matching[0]} ({shown}); with best response the count would be "
-                        f"{counts[0][1]}: the paper's definition admits both readings", r.id)
+        return AuditRow(sd.study.id, what, str(reported), shown, "per_patient", READING,
+                        f"matches only the {matching[0]} ({shown}); by best response, the standard reading, "
+                        f"the count is {counts[0][1]} of {len(sub)}", r.id)
     return AuditRow(sd.study.id, what, str(reported), shown, "per_patient", INCONSISTENT,
                     f"paper {reported} vs {shown} counted in {table_name} (population: {len(sub)} patients)", r.id)
 
@@ -558,8 +790,47 @@ def _partition(bands: list) -> list | None:
 # --- all checks ------------------------------------------------------------------------------
 
 
+# --- 6. contradictions within the paper ---------------------------------------------------------
+
+
+def check_contradictions(sd: StudyData) -> list[AuditRow]:
+    """Contradictions within one source: those a curator recorded (two quotes the audit cannot
+    compare itself, such as two dates for one event), and the same quantity printed twice with
+    different values (same population, endpoint, category, grade, statistic and time)."""
+    rows = [AuditRow(sd.study.id, c.label, f"{c.first.location}: “{c.first.quote}”",
+                     f"{c.second.location}: “{c.second.quote}”", "contradiction", INCONSISTENT,
+                     c.note or "the paper gives two different values for this") for c in sd.study.contradictions]
+    seen: dict[tuple, object] = {}
+    for r in sd.results:
+        if r.statistic not in ("count", "proportion", "median") or r.value == "NR":
+            continue
+        key = (r.population, r.endpoint, r.category, r.grade, r.statistic, r.timepoint, r.unit)
+        first = seen.setdefault(key, r)
+        if first is r or Decimal(str(first.value)) == Decimal(str(r.value)):
+            continue
+        n = sd.population_size(r.population)
+        both = (r.statistic == "proportion" and r.unit == "percent" and n is not None
+                and {k for k, _ in consistent_fractions(first.value, [n], allow_truncation=True)}
+                & {k for k, _ in consistent_fractions(r.value, [n], allow_truncation=True)})
+        unit = "%" if r.unit == "percent" else (f" {r.unit}" if r.unit else "")
+        item = f"{_what(r)} ({sd.study.populations[r.population].label}), printed twice"
+        if both:
+            k = min(both)
+            rows.append(AuditRow(sd.study.id, item, f"{first.value}{unit} ({first.location}); {r.value}{unit} "
+                                 f"({r.location})", f"{k}/{n}", "contradiction", ROUNDING,
+                                 f"printed as {first.value}{unit} and as {r.value}{unit}; both are {k} of {n}, "
+                                 f"one of them rounded differently", r.id))
+        else:
+            rows.append(AuditRow(sd.study.id, item, f"{first.value}{unit} ({first.location}); {r.value}{unit} "
+                                 f"({r.location})", "", "contradiction", INCONSISTENT,
+                                 f"the paper prints {first.value}{unit} in {first.location} and {r.value}{unit} in "
+                                 f"{r.location} for the same quantity", r.id))
+    return rows
+
+
 def audit_study(sd: StudyData) -> list[AuditRow]:
-    rows = check_percentages(sd) + check_proportion_cis(sd) + check_landmark_cis(sd) + check_sums(sd)
+    rows = (check_percentages(sd) + check_proportion_cis(sd) + check_landmark_cis(sd) + check_sums(sd)
+            + check_contradictions(sd))
     d = derive_endpoints(sd)
     if d is not None:
         if "os_time" in d.columns:
@@ -568,13 +839,17 @@ def audit_study(sd: StudyData) -> list[AuditRow]:
     return rows
 
 
-# what a check of each kind confirms when it holds, in a reader's words (plural, after a count)
+# what a check of each kind confirms when it holds, in a reader's words: (one, several)
 WHAT_HELD = {
-    "percent": "printed percentages match a count of the stated population",
-    "proportion_ci": "confidence intervals of proportions match a standard interval for their count",
-    "landmark_ci": "survival rates with confidence intervals match a Kaplan-Meier interval",
-    "per_patient": "numbers match the per-patient table",
-    "sums": "totals and subtotals add up",
+    "percent": ("printed percentage matches a count of the stated population",
+                "printed percentages match a count of the stated population"),
+    "proportion_ci": ("confidence interval of a proportion matches a standard interval for its count",
+                      "confidence intervals of proportions match a standard interval for their count"),
+    "landmark_ci": ("survival rate with its confidence interval matches a Kaplan-Meier interval",
+                    "survival rates with confidence intervals match a Kaplan-Meier interval"),
+    "per_patient": ("number matches the per-patient table", "numbers match the per-patient table"),
+    "sums": ("total adds up", "totals and subtotals add up"),
+    "contradiction": ("number printed twice agrees up to rounding", "numbers printed twice agree up to rounding"),
 }
 
 
@@ -593,7 +868,15 @@ def what_held(df: pd.DataFrame) -> list[str]:
         In the order of `WHAT_HELD`; kinds with nothing reproduced are left out.
     """
     held = df[df["status"].isin([CONSISTENT, ROUNDING])]["check"].value_counts()
-    return [f"{int(held[kind])} {text}" for kind, text in WHAT_HELD.items() if held.get(kind, 0)]
+    return [f"{int(held[kind])} {one if int(held[kind]) == 1 else several}"
+            for kind, (one, several) in WHAT_HELD.items() if held.get(kind, 0)]
+
+
+def status_counts_text(df: pd.DataFrame) -> str:
+    """The count of each status, in the order of `STATUSES`, leaving out statuses with none:
+    "31 consistent, 2 consistent only under a stated reading, 1 inconsistent"."""
+    counts = df["status"].value_counts()
+    return ", ".join(f"{int(counts[s])} {s}" for s in STATUSES if counts.get(s, 0))
 
 
 def audit_frame(rows: list[AuditRow]) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.load import StudyData
+from ..data.vocabulary import paraprotein_within
 from ..domain.population import population_rows
 from ..domain.printed import rounds_to
 
@@ -32,7 +33,9 @@ def category_match(value, category: str) -> bool:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return False
     v = str(value)
-    return v == category or (v.startswith(category) and not v[len(category)].isalnum())
+    if v == category or (v.startswith(category) and not v[len(category)].isalnum()):
+        return True
+    return bool(paraprotein_within(v, category))
 
 
 @dataclass(frozen=True)

@@ -326,7 +326,8 @@ class PooledAnalysis:
 
     @cached_property
     def medians(self) -> pd.DataFrame:
-        """Each study's headline median PFS and OS (recomputed where per-patient data exist)."""
+        """Each study's headline median PFS and OS (as printed; recomputed where only the per-patient
+        table gives one)."""
         rows = []
         for sd in self.study_data:
             for spec in registry.SURVIVAL:
@@ -345,11 +346,19 @@ class PooledAnalysis:
 
     @cached_property
     def landmarks(self) -> pd.DataFrame:
-        """Each study's landmark survival at 12 and 24 months (printed, or Kaplan-Meier)."""
+        """Each study's landmark survival at 12 and 24 months (printed, or Kaplan-Meier), in the
+        primary subset: a cohort that mixes CAR targets contributes the Kaplan-Meier estimate of its
+        BCMA-directed patients where its per-patient table tells them apart, as the counts do."""
         rows = []
         for sd in self.study_data:
             group, role = group_of(sd)
-            for p in self.survival_points[sd.study.id]:
+            points = self.survival_points[sd.study.id]
+            subset = C.MIXED_SUBSET if C.mixed_targets(sd) else "all patients"
+            if C.mixed_targets(sd):
+                bcma = surv.km_fits(sd, bcma_only=True)
+                if bcma:
+                    points, subset = surv.km_points(sd, bcma), C.BCMA_SUBSET
+            for p in points:
                 if p.kind != "landmark" or p.value is None:
                     continue
                 if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
@@ -358,9 +367,9 @@ class PooledAnalysis:
                     continue
                 rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
                              "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
-                             "source": p.source, "group": group, "role": role})
+                             "source": p.source, "subset": subset, "group": group, "role": role})
         df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
-                                         "source", "group", "role"])
+                                         "source", "subset", "group", "role"])
         # one value per study, endpoint and time: the recomputed one where both exist
         df["_rank"] = (df["source"] == srules.SOURCE_REPORTED).astype(int)
         return (df.sort_values(["study_id", "endpoint", "months", "_rank"], kind="stable")

@@ -403,8 +403,9 @@ class StudyAnalysis:
             if p is not None:
                 rows.append({"kind": "median", "value": p.value, "events": None, "total": None,
                              "label": f"median {spec.short}", "population": population_label(self.sd, p.population),
-                             "source": "recomputed" if p.recomputed else "reported"})
-        return pd.DataFrame(rows)
+                             "source": "recomputed" if p.recomputed else "reported", "result_id": p.result_id})
+        # counts stay whole numbers: a column that also holds None would otherwise turn them into floats
+        return pd.DataFrame(rows).astype({"events": "Int64", "total": "Int64"}) if rows else pd.DataFrame(rows)
 
     def months(self, value, unit) -> float:
         return convert(float(value), unit, "months")

@@ -9,12 +9,13 @@ import pandas as pd
 
 from ..data.load import StudyData
 from ..domain import survival as rules
+from ..domain.counts import bcma_rows, mixed_targets
 from ..domain.derive import derive_endpoints
 from ..domain.registry import LANDMARK_MONTHS, SURVIVAL
 from ..units import convert
 
 
-def km_fits(sd: StudyData, *, by: str | None = None) -> dict[tuple[str, str], object]:
+def km_fits(sd: StudyData, *, by: str | None = None, bcma_only: bool = False) -> dict[tuple[str, str], object]:
     """Kaplan-Meier fits ``{(endpoint, group): KaplanMeier}`` in months, log-log CIs.
 
     Parameters
@@ -23,6 +24,10 @@ def km_fits(sd: StudyData, *, by: str | None = None) -> dict[tuple[str, str], ob
         A study with a per-patient table (otherwise the result is empty).
     by : str, optional
         A per-patient field to split by; groups are its values. None fits the whole table ("all").
+    bcma_only : bool
+        In a cohort that mixes CAR targets, fit only the BCMA-directed patients (the pooled
+        analysis's primary subset, `cartpool.domain.counts.bcma_rows`); empty when the table
+        cannot tell the targets apart.
 
     References
     ----------
@@ -35,6 +40,10 @@ def km_fits(sd: StudyData, *, by: str | None = None) -> dict[tuple[str, str], ob
         return out
     from ..stats.survival import kaplan_meier  # scikit-survival: imported only where a curve is fitted
 
+    if bcma_only and mixed_targets(sd):
+        d = bcma_rows(sd, d)
+        if d is None or d.empty:
+            return out
     unit = d["time_unit"].iloc[0]
     groups = [("all", d)] if by is None else [(str(g), s) for g, s in d.groupby(by, sort=True)]
     for g, s in groups:

@@ -421,6 +421,7 @@ class StudyData:
         if self.appraisal:
             out += [i.quote for i in self.appraisal.items.values() if i.quote]
         out += [f.quote for f in self.study.risk_factors]
+        out += [p.quote for c in self.study.contradictions for p in (c.first, c.second)]
         return out
 
 

@@ -279,6 +279,23 @@ class SumCheck(_Strict):
     label: str
 
 
+class QuotedPlace(_Strict):
+    """Where a source says something, in its own words."""
+
+    location: str = Field(min_length=1)
+    quote: str = Field(min_length=1)
+
+
+class Contradiction(_Strict):
+    """Two places in one source that give different values for the same thing (a count in the
+    text against the table, two dates for one event). The audit shows it as a finding."""
+
+    label: str = Field(min_length=1)  # what the two places disagree on, in a clinician's words
+    first: QuotedPlace
+    second: QuotedPlace
+    note: str | None = None
+
+
 PARSERS = (
     "text",
     "number",
@@ -411,6 +428,7 @@ class Study(_Strict):
     populations: dict[str, Population]
     patients: PatientData | None = None
     sum_checks: list[SumCheck] = []
+    contradictions: list[Contradiction] = []
     # Factors the paper tested for association with an outcome (issue 16: "risk factors the paper tested").
     risk_factors: list[RiskFactor] = []
 

@@ -20,6 +20,7 @@ residual disease assessment in multiple myeloma. Lancet Oncol. 2016;17:e328-46 (
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 #: IMWG response categories, best first. The single home of this order.
@@ -57,6 +58,40 @@ _PARAPROTEIN = {
     "light_chain_λ": "λ light chain only", "κ": "κ light chain only", "λ": "λ light chain only",
     "non_secretory": "non-secretory", "biclonal": "biclonal",
 }
+
+
+def paraprotein_code(text: object) -> str | None:
+    """The paraprotein code of `_PARAPROTEIN` a printed cell or category means, or None.
+
+    Papers spell one isotype many ways ("IgG-κ", "IgG kappa", "Light chain κ", "λ Light chain",
+    "Nonsecretory"); the code is the heavy chain ("IgG") with its light chain ("IgG-κ"), a light
+    chain alone ("light_chain_κ"), "light_chain", "non_secretory" or "biclonal".
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return None
+    t = str(text).strip().lower().replace("kappa", "κ").replace("lambda", "λ")
+    if not t:
+        return None
+    if "secret" in t:
+        return "non_secretory"
+    if "biclonal" in t:
+        return "biclonal"
+    light = "κ" if "κ" in t else ("λ" if "λ" in t else "")
+    heavy = re.search(r"ig\s*-?\s*([gadme])(?![a-z])", t)
+    if heavy:
+        return f"Ig{heavy.group(1).upper()}" + (f"-{light}" if light else "")
+    if "light" in t or t in ("κ", "λ"):
+        return "light_chain" + (f"_{light}" if light else "")
+    return None
+
+
+def paraprotein_within(cell: object, category: str) -> bool | None:
+    """Whether a per-patient paraprotein cell falls in a printed category ("IgG-κ" is in "IgG",
+    "Light chain λ" in "light_chain"); None when either is not a paraprotein term."""
+    cell_code, cat_code = paraprotein_code(cell), paraprotein_code(category)
+    if cell_code is None or cat_code is None:
+        return None
+    return cell_code == cat_code or cell_code.startswith((cat_code + "-", cat_code + "_"))
 
 
 def _e(label: str, kind: str, categories: dict[str, str] | None = None, units: tuple[str, ...] = (),

@@ -125,6 +125,12 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
     if r.unit == "fraction":
         ks = [k for k in range(total + 1) if rounds_to(k / total, r.value, scale=1.0) == "exact"]
     else:
+        other = other_population_fitting(sd, _group_of(sd, r))
+        if other is not None:
+            together = "the percentages printed with it fit" if len(_group_of(sd, r)) > 1 else "it fits"
+            return ResolvedCount(None, total, HOW_NOT_DERIVABLE,
+                                 f"{together} {other[0]} patients ({sd.study.populations[other[1]].label.lower()}), "
+                                 f"not the stated {total}", (r.id,), r.population)
         ks = numerators_for(r.value, total)
     if not ks:
         return ResolvedCount(None, total, HOW_NOT_DERIVABLE,
@@ -139,6 +145,68 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
     else:
         detail, how = f"{r.value}% of {total}", HOW_PERCENT
     return ResolvedCount(chosen, total, how, detail, (r.id,), r.population, others, bound)
+
+
+def _is_table(location: str) -> bool:
+    return bool(location) and location.split()[0].lower() in ("table", "figure", "supplementary", "online")
+
+
+def _same_place(a, b) -> bool:
+    """Printed together: one table or figure block, or one sentence (a quote inside another)."""
+    if a.population != b.population or a.location != b.location or a.timepoint != b.timepoint:
+        return False
+    return _is_table(a.location) or a.quote in b.quote or b.quote in a.quote
+
+
+def printed_together(records: list) -> list[list]:
+    """The percentages a paper prints together, as groups: one table or figure block, or one
+    sentence, for one population and time point. A group never mixes populations."""
+    groups: list[list] = []
+    pending = list(records)
+    while pending:
+        group = [pending.pop(0)]
+        grew = True
+        while grew:
+            grew = False
+            for r in list(pending):
+                if any(_same_place(r, g) for g in group):
+                    group.append(r)
+                    pending.remove(r)
+                    grew = True
+        groups.append(group)
+    return groups
+
+
+def joint_denominators(records: list, up_to: int) -> list[int]:
+    """The denominators up to `up_to` that give every percentage of a group at its printed precision."""
+    return [n for n in range(1, up_to + 1) if all(numerators_for(r.value, n) for r in records)]
+
+
+def other_population_fitting(sd: StudyData, records: list) -> tuple[int, str] | None:
+    """When the stated N does not fit every percentage of a group printed together but the size
+    of another population of the study does: (its size, its id). Otherwise None.
+
+    For example Jin 2025 prints grade ≥3 anaemia, neutropenia and thrombocytopenia at one month
+    as 39.6%, 43.3% and 52.2% "of patients": no count of the 141 infused gives 39.6% or 52.2%,
+    but 53, 58 and 70 of the 134 evaluable give all three.
+    """
+    pop = records[0].population
+    stated = sd.population_size(pop)
+    if stated is None or any(r.unit != "percent" for r in records):
+        return None
+    if all(numerators_for(r.value, stated) for r in records):
+        return None
+    for key in sd.study.populations:
+        m = sd.population_size(key)
+        if key != pop and m is not None and all(numerators_for(r.value, m) for r in records):
+            return m, key
+    return None
+
+
+def _group_of(sd: StudyData, r) -> list:
+    candidates = [x for x in sd.results if x.statistic == "proportion" and x.unit == "percent"
+                  and x.numerator is None and x.population == r.population]
+    return next((g for g in printed_together(candidates) if r in g), [r])
 
 
 def count_of_record(sd: StudyData, rid: str) -> int | None:

@@ -41,7 +41,7 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
     -------
     DataFrame or None
         Columns, where the source allows: time_unit, os_time, os_event, pfs_time, pfs_event,
-        progressed, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
+        progressed, non_relapse_death, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
         mrd_negative_cr, crs_grade, icans_grade, plus every declared plain field (text, number,
         flag, grade). Computed once per loaded study and copied on each call.
     """
@@ -62,6 +62,8 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
         out["progressed"] = [p is not None for p in prog]
         out["pfs_time"] = [p if p is not None else t for p, t in zip(prog, out["os_time"], strict=True)]
         out["pfs_event"] = [p is not None or e for p, e in zip(prog, out["os_event"], strict=True)]
+        # non-relapse mortality in its usual sense: death with no relapse or progression before it
+        out["non_relapse_death"] = [bool(e) and p is None for p, e in zip(prog, out["os_event"], strict=True)]
     if "best_response" in df.columns:
         cats = [r.category if _present(r) else None for r in df["best_response"]]
         out["best_response"] = cats

@@ -121,8 +121,9 @@ OUTCOMES: tuple[OutcomeSpec, ...] = (
                 derivations=(PER_PATIENT, PRINTED, GRADE_BANDS),
                 definition="any infection after infusion"),
     OutcomeSpec("nrm", "Non-relapse mortality", "NRM", "safety", "non_relapse_mortality",
-                derivations=(PRINTED, DEATH_CAUSES, BOUND),
-                definition="death from any cause other than relapse or progression", headline=True),
+                per_patient=PerPatientRule("flag", "non_relapse_death"),
+                derivations=(PER_PATIENT, PRINTED, DEATH_CAUSES, BOUND),
+                definition="death without relapse or progression before it", headline=True),
 )
 
 OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}

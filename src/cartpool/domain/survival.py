@@ -87,14 +87,15 @@ def whole_cohort(sd: StudyData, population: str) -> bool:
 def headline_median(sd: StudyData, points: list[SurvivalPoint], endpoint: str) -> SurvivalPoint | None:
     """The median a study's summary shows for `endpoint`.
 
-    Rule: the Kaplan-Meier median recomputed from the per-patient table; else the median
-    printed for the main population; else one printed for another whole cohort (the caller
-    shows its population). Never a subgroup's median.
+    Rule: the median as printed for the main population, so that the summary shows what the
+    paper says (the recomputed value stands beside it in the survival section and the checks);
+    else the Kaplan-Meier median recomputed from the per-patient table; else one printed for
+    another whole cohort (the caller shows its population). Never a subgroup's median.
     """
     meds = [p for p in points if p.endpoint == endpoint and p.kind == "median"]
     main = main_population(sd)
-    for pick in ([p for p in meds if p.recomputed],
-                 [p for p in meds if not p.recomputed and p.population == main],
+    for pick in ([p for p in meds if not p.recomputed and p.population == main],
+                 [p for p in meds if p.recomputed],
                  [p for p in meds if not p.recomputed and whole_cohort(sd, p.population)]):
         if pick:
             return pick[0]

@@ -39,7 +39,6 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
             ok = r["events"] is not None and r["events"] == r["events"] and r["total"]
             cells.append(("≥ " if r["bound"] == "at least" else "") + f"{fmt.pct(r['estimate'])} "
                          f"({int(r['events'])}/{int(r['total'])})" if ok else fmt.MISSING_TEXT)
-        st = a.audit["status"].value_counts() if not a.audit.empty else {}
         links = Markup('<a href="{}.html">HTML</a>').format(s.id)
         if with_pdf:
             links += Markup(' · <a href="{}.pdf">PDF</a>').format(s.id)
@@ -48,8 +47,7 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
             f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}",
             ", ".join(s.targets.value), fmt.number(a.n_main, 0) if a.n_main is not None else fmt.MISSING_TEXT,
             *cells, _median(a, "pfs"), _median(a, "os"),
-            f"{len(a.audit)} checked: {int(st.get(audit_mod.CONSISTENT, 0) + st.get(audit_mod.ROUNDING, 0))} "
-            f"consistent, {int(st.get(audit_mod.INCONSISTENT, 0))} inconsistent",
+            f"{len(a.audit)} checked: {audit_mod.status_counts_text(a.audit)}" if len(a.audit) else "none checkable",
         ])
     heads = [registry.outcome(k).short for k in HEADLINE]
     numeric = {"N", *heads, "Median PFS (months)", "Median OS (months)"}

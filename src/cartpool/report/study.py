@@ -109,13 +109,16 @@ class StudyPage:
         boxes = []
         for row in self.a.glance.to_dict("records"):
             if row["kind"] == "patients":
-                boxes.append((str(row["value"]), f"patients ({labels.lower_first(row['label'])})"))
+                boxes.append((f"{int(row['value'])}", f"patients ({labels.lower_first(row['label'])})"))
             elif row["kind"] == "outcome":
                 q = "≥ " if row["source"] == "bound" else ""
                 boxes.append((q + fmt.pct(row["value"]), f"{row['label']} ({row['events']}/{row['total']})"))
             else:
                 v = "NR" if row["value"] is None or pd.isna(row["value"]) else f"{row['value']:.1f} mo"
                 what = "not reached" if v == "NR" else row["source"]
+                rec = self.sd.result(row["result_id"]) if isinstance(row.get("result_id"), str) else None
+                if v != "NR" and rec is not None and rec.unit != "months":
+                    what = f"printed as {rec.value} {rec.unit}"
                 boxes.append((v, f"{row['label']} ({what}; {labels.lower_first(row['population'])})"))
         return render("study_glance.html.j2", boxes=boxes[:6])
 
@@ -398,24 +401,31 @@ class StudyPage:
         self._csv(df, "audit")
         if df.empty:
             return render("study_audit.html.j2", findings=[], summary="", empty=True)
-        counts = df["status"].value_counts()
-        summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in audit_mod.STATUSES)
-        findings = []
-        for r in df[df["status"] == audit_mod.INCONSISTENT].itertuples():
-            rep = self.cites.record(self.sd, r.result_id, r.reported) if r.result_id and r.reported else r.reported
-            findings.append(Markup("<strong>{}</strong>: printed {}; recomputed {}. {}").format(
-                labels.sentence_case(r.item), rep, r.recomputed or fmt.MISSING_TEXT, labels.sentence_case(r.note)))
-        return render("study_audit.html.j2", findings=findings, summary=f"{len(df)} checks: {summary}.",
+        summary = audit_mod.status_counts_text(df)
+        findings = {}
+        for status in audit_mod.FINDINGS:
+            items = []
+            for r in df[df["status"] == status].itertuples():
+                if r.check == "contradiction" and not r.result_id:
+                    items.append(Markup("<strong>{}</strong>: {} against {}. {}").format(
+                        labels.sentence_case(r.item), r.reported, r.recomputed, labels.sentence_case(r.note)))
+                    continue
+                rep = self.cites.record(self.sd, r.result_id, r.reported) if r.result_id and r.reported else r.reported
+                items.append(Markup("<strong>{}</strong>: printed {}; recomputed {}. {}").format(
+                    labels.sentence_case(r.item), rep, r.recomputed or fmt.MISSING_TEXT, labels.sentence_case(r.note)))
+            findings[status] = items
+        return render("study_audit.html.j2", inconsistent=findings[audit_mod.INCONSISTENT],
+                      reading=findings[audit_mod.READING], summary=f"{len(df)} checks: {summary}.",
                       held=audit_mod.what_held(df), empty=False)
 
     def audit_appendix(self) -> Fragment:
         df = self.a.audit
         if df.empty:
             return Fragment("")
-        order = {s: i for i, s in enumerate([audit_mod.INCONSISTENT, audit_mod.ROUNDING, audit_mod.NOT_CHECKABLE,
-                                             audit_mod.CONSISTENT])}
+        order = {s: i for i, s in enumerate([audit_mod.INCONSISTENT, audit_mod.READING, audit_mod.ROUNDING,
+                                             audit_mod.NOT_CHECKABLE, audit_mod.CONSISTENT])}
         df = df.sort_values("status", key=lambda s: s.map(order), kind="stable")
-        cls = {audit_mod.CONSISTENT: "consistent", audit_mod.ROUNDING: "rounding",
+        cls = {audit_mod.CONSISTENT: "consistent", audit_mod.ROUNDING: "rounding", audit_mod.READING: "reading",
                audit_mod.INCONSISTENT: "inconsistent", audit_mod.NOT_CHECKABLE: "notcheckable"}
         rows = [[labels.sentence_case(r.item),
                  self.cites.record(self.sd, r.result_id, r.reported) if r.result_id and r.reported else cell(r.reported),
