@@ -34,7 +34,15 @@ from ..domain.population import follow_up, main_population
 from ..text import lower_first as _lower_first
 from . import survival as surv
 from .audit import audit_frame, audit_study
-from .pooling import MIN_STUDIES_RANDOM_EFFECTS, PRIMARY_METHOD, Pooled, SubgroupTest, pool, subgroup_test
+from .pooling import (
+    MIN_STUDIES_RANDOM_EFFECTS,
+    PRIMARY_METHOD,
+    Pooled,
+    SubgroupTest,
+    common_effect_note,
+    pool,
+    subgroup_test,
+)
 
 PRIMARY, CONTEXT, SENSITIVITY = "primary", "context", "sensitivity"
 ALL_STUDIES = "all studies"
@@ -399,7 +407,7 @@ class PooledAnalysis:
             args = (usable["value"], usable["ci_low"], usable["ci_high"])
             if len(usable) < MIN_STUDIES_RANDOM_EFFECTS:  # tau^2 is not estimable from two studies
                 res = pool_landmark(*args, tau2="EE", labels=list(usable["study"]))
-                rows.append({**base, "rule": "common effect", "note": f"common effect (k = {res.k})", "k": res.k,
+                rows.append({**base, "rule": "common effect", "note": common_effect_note(res.k), "k": res.k,
                              "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
                              "q": res.q, "q_p": res.q_p, "studies": ";".join(usable["study"])})
                 continue

@@ -29,12 +29,17 @@ METHOD_LABELS = {
 }
 
 
+def common_effect_note(k: int) -> str:
+    """The plain words for a common-effect row: too few studies to estimate between-study spread."""
+    return f"{k} studies, one common rate assumed"
+
+
 @dataclass(frozen=True)
 class Pooled:
     """One pooled row: what a reader may see, by the data it has (docs/statistics.md).
 
     `rule` is one of "single study", "no events", "all events", "common effect", "random effects";
-    `note` says it in plain words ("single study", "common effect (k = 2)" ...). Intervals are
+    `note` says it in plain words ("single study", "2 studies, one common rate assumed" ...). Intervals are
     on the proportion scale; None means "not estimable" (the note says why).
     """
 
@@ -134,12 +139,12 @@ def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
             mu = float(special.logit(ex / tot))
             se = float(np.sqrt(1 / ex + 1 / (tot - ex)))
             z = stats.norm.ppf(0.975)
-            return Pooled("common effect", f"common effect (k = {k})", method, k, ex, tot, ex / tot,
+            return Pooled("common effect", common_effect_note(k), method, k, ex, tot, ex / tot,
                           float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
                           "common-effect logistic model, Wald z", mu=mu, se=se,
                           studies=table.assign(weight=w), **bayes)
         r = stats_meta.pool_proportions(xa, na, method=method, tau2="EE")
-        return Pooled("common effect", f"common effect (k = {k})", method, k, ex, tot, r.estimate, r.ci_low,
+        return Pooled("common effect", common_effect_note(k), method, k, ex, tot, r.estimate, r.ci_low,
                       r.ci_high, "common-effect inverse-variance model, z", mu=r.mu, se=r.se, q=r.q, q_p=r.q_p,
                       studies=table.assign(weight=r.studies["weight"].to_numpy()), **bayes)
     try:

@@ -100,7 +100,7 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html"),
                 ("This study in the pooled table", f"pooled.html#study-{study_id}")]
     else:
-        title = "cartpool: all studies side by side"
+        title = "CAR-T cell therapy in plasma cell leukemia: all studies side by side"
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html")]
     page = render_html(nb, title=title, nav=nav, running_title=title.replace(" — ", " · "))
     reports = html_out.parent

@@ -73,6 +73,14 @@ class Sourced(_Strict, Generic[T]):
         return _no_placeholder(v, "the quote")
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(text: str) -> str:
+    """ "10^-5" as a reader writes it, 10⁻⁵ (plain text, so that it survives CSV and PDF text)."""
+    return re.sub(r"10\^\{?(-?\d+)\}?", lambda m: "10" + m.group(1).translate(_SUPERSCRIPT), text)
+
+
 class MRDAssessment(_Strict):
     """How a study assessed minimal residual disease (issue 19): method, sensitivity threshold,
     and whether the reported MRD negativity is IMWG's MRD-negative CR or MRD negativity in any
@@ -86,7 +94,7 @@ class MRDAssessment(_Strict):
     def __str__(self) -> str:
         from .vocabulary import MRD_DEFINITIONS, MRD_METHODS
 
-        thr = "" if self.sensitivity == "not reported" else f", sensitivity {self.sensitivity.replace('^', '')}"
+        thr = "" if self.sensitivity == "not reported" else f", sensitivity {_power_of_ten(self.sensitivity)}"
         when = f", {self.timepoint}" if self.timepoint else ""
         return f"{MRD_METHODS[self.method]}{thr}{when}; {MRD_DEFINITIONS[self.definition]}"
 

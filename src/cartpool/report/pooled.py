@@ -21,6 +21,7 @@ from ..data.appraisal import QUESTIONS as RISK_OF_BIAS_QUESTIONS
 from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
 from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
 from ..domain import certainty as G
+from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules
 from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, medians_plot
@@ -429,7 +430,7 @@ class PooledPage:
                 pooled = labels.sentence_case(r.note)
             lrows.append([f"{ep.upper()} at {int(months.rstrip('m')) // 12} year{'s' if int(months.rstrip('m')) > 12 else ''}",
                           r.subgroup, str(int(r.k)), per, pooled])
-        ltable = Table("Landmark survival by group, pooled on the log(−log) scale where two or more studies report it",
+        ltable = Table("Survival at 12 and 24 months by group, combined where two or more studies report it",
                        ["Landmark", "Group", "Studies", "Each study (95% CI)", "Pooled (95% CI)"], lrows,
                        numeric={"Studies"}, compact=True) if lrows else None
         overlay = self._overlay()
@@ -505,7 +506,16 @@ class PooledPage:
         outcomes = [o for o in registry.OUTCOMES if o.pooled]
         c = self.a.counts
         mixed = c[(c["subset_kind"] == "primary") & (c["subset"] != "all patients") & c["available"]]
-        subsets = sorted({f"{r.study}: {r.subset}" for r in mixed.itertuples()})
+        subsets = []
+        for study, rows in mixed.groupby("study", sort=True):
+            if (rows["subset"] == C.BCMA_SUBSET).any():
+                sizes = c[(c["study"] == study) & (c["subset_kind"] == "all patients") & c["available"]]["total"]
+                n_all = int(sizes.max()) if len(sizes) else None
+                n_bcma = int(rows[rows["subset"] == C.BCMA_SUBSET]["total"].max())
+                subsets.append(f"{study}: the {n_bcma} of {n_all} patients given a BCMA-directed CAR-T"
+                               if n_all else f"{study}: its BCMA-directed patients")
+            else:
+                subsets.append(f"{study}: all patients, as the source does not separate the targets")
         return render("pooled_methods.html.j2", n=len(self.a.study_data), outcomes=outcomes, subsets=subsets)
 
     def statistical_methods(self) -> Fragment:

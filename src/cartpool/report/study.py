@@ -453,7 +453,7 @@ class StudyPage:
         rows = [[Markup('<span title="{}">{}. {}</span>').format(r.question_text, r.question.upper(), r.item),
                  answers[r.judgement], r.reason,
                  f"{r.location}: “{r.quote}”" if r.quote else ""] for r in rob.itertuples()]
-        table = Table(f"Risk of bias ({RISK_OF_BIAS_TOOL}; hover over a question to read it in full)",
+        table = Table(f"Risk of bias ({RISK_OF_BIAS_TOOL})",
                       ["Question", "Answer", "Why", "In the paper's words"],
                       rows, compact=True)
         yes = int((rob["judgement"] == "yes").sum())
