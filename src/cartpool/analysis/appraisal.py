@@ -63,7 +63,8 @@ def _landmark_row(pa: PooledAnalysis, key: str, label: str, group: str, row: pd.
     ep, months = key.split("_")[0], float(key.split("_")[1].rstrip("m"))
     lm = pa.landmarks
     t = lm[(lm["endpoint"] == ep) & (lm["months"] == months) & (lm["group"] == group)]
-    sizes = pa.studies.set_index("study_id").loc[t["study_id"], "n"].fillna(0).astype(int)
+    # the patients behind each study's estimate: its BCMA-directed subset where it enters with one
+    sizes = t.set_index("study_id")["n"].fillna(pa.studies.set_index("study_id")["n"]).fillna(0).astype(int)
     cis = [(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True) if lo == lo and hi == hi]
     domains = (
         _rob(pa, rob, t["study_id"], sizes),

@@ -30,6 +30,7 @@ from ..data.model import NOT_REPORTED
 from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules
+from ..domain.derive import derive_endpoints
 from ..domain.population import follow_up, main_population
 from ..text import lower_first as _lower_first
 from . import survival as surv
@@ -246,7 +247,7 @@ class PooledAnalysis:
                             "detail": row.detail})
 
     def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD) -> Pooled:
-        return pool(t["events"], t["total"], list(t["study"]), method=method)
+        return pool(t["events"], t["total"], [study_row_label(r) for r in t.itertuples()], method=method)
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key
@@ -362,10 +363,13 @@ class PooledAnalysis:
             group, role = group_of(sd)
             points = self.survival_points[sd.study.id]
             subset = C.MIXED_SUBSET if C.mixed_targets(sd) else "all patients"
+            table = derive_endpoints(sd)
+            n_table = None if table is None else len(table)
             if C.mixed_targets(sd):
                 bcma = surv.km_fits(sd, bcma_only=True)
                 if bcma:
                     points, subset = surv.km_points(sd, bcma), C.BCMA_SUBSET
+                    n_table = len(C.bcma_rows(sd, table))
             for p in points:
                 if p.kind != "landmark" or p.value is None:
                     continue
@@ -375,9 +379,11 @@ class PooledAnalysis:
                     continue
                 rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
                              "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
-                             "source": p.source, "subset": subset, "group": group, "role": role})
+                             "source": p.source, "subset": subset,
+                             "n": n_table if p.recomputed else sd.population_size(p.population),
+                             "group": group, "role": role})
         df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
-                                         "source", "subset", "group", "role"])
+                                         "source", "subset", "n", "group", "role"])
         # one value per study, endpoint and time: the recomputed one where both exist
         df["_rank"] = (df["source"] == srules.SOURCE_REPORTED).astype(int)
         return (df.sort_values(["study_id", "endpoint", "months", "_rank"], kind="stable")
@@ -432,6 +438,14 @@ class PooledAnalysis:
     def analyse_all(self) -> pd.DataFrame:
         """Every pooled estimate (the benchmark's entry point: no figure is drawn)."""
         return self.estimates
+
+
+def study_row_label(row) -> str:
+    """A study's label in a forest plot or table of one outcome, saying when it enters with part
+    of its cohort (its BCMA-directed patients) or with a lower bound rather than a count."""
+    notes = (["BCMA only"] * (getattr(row, "subset", "") == C.BCMA_SUBSET)
+             + [str(getattr(row, "bound", "") or "")] * bool(getattr(row, "bound", "")))
+    return f"{row.study} ({'; '.join(notes)})" if notes else str(row.study)
 
 
 def finite(x) -> bool:

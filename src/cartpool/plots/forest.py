@@ -178,10 +178,12 @@ def medians_plot(items, *, title: str):
     for i, (_lab, est, lo, hi, nr_high) in enumerate(items):
         y = len(items) - i
         if est is None:
-            start = lo if lo is not None else 0.0
-            ax.annotate("", xy=(xmax * 0.95, y), xytext=(start, y),
+            if lo is None:  # nothing is known but that half the patients had no event: no bar
+                ax.text(0.01 * xmax, y, "median not reached (no limits printed)", fontsize=8, va="center")
+                continue
+            ax.annotate("", xy=(xmax * 0.95, y), xytext=(lo, y),
                         arrowprops=dict(arrowstyle="-|>", color="black", lw=1, fill=False))
-            ax.text(start, y - 0.3, "median not reached", fontsize=8, va="top")
+            ax.text(lo, y - 0.3, "median not reached", fontsize=8, va="top")
             continue
         if lo is not None:
             ax.plot([lo, est], [y, y], color="black", lw=1.2)

@@ -226,8 +226,8 @@ class PooledPage:
             rows.append(ForestRow("header", o.label, bold=True))
             for g, r in res.groups.items():
                 for s in r.studies.itertuples():
-                    where = g + (", context" if res.roles[g] == P.CONTEXT else "")
-                    rows.append(ForestRow("study", f"{s.study} ({where})", int(s.events), int(s.total),
+                    where = g.replace("Relapsed/refractory", "R/R")
+                    rows.append(ForestRow("study", f"{s.study}, {where}", int(s.events), int(s.total),
                                           s.proportion, s.ci_low, s.ci_high))
                     described.append(f"{o.label}, {s.study}: {fmt.count(s.events, s.total)}")
         if not rows:
@@ -238,7 +238,8 @@ class PooledPage:
         figure = self.figures.embed(
             fig, name=f"forest-single-{section or 'all'}", alt="Forest plot: " + "; ".join(described),
             caption=f"{labels.sentence_case(what)} for which every group of studies has one study: each study's "
-                    "proportion with its exact 95% CI, by outcome. With one study in a group nothing is pooled; "
+                    "proportion with its exact 95% CI, by outcome; multiple myeloma (MM) studies are context. "
+                    "With one study in a group nothing is pooled; "
                     "the outcomes are drawn together here and described one by one below.")
         return render("pooled_single_figure.html.j2", figure=figure)
 
@@ -405,15 +406,20 @@ class PooledPage:
             sub = med[med["endpoint"] == spec.endpoint]
             if sub.empty:
                 continue
-            items = [(f"{r.study} ({'Kaplan-Meier' if r.source != srules.SOURCE_REPORTED else 'printed'}"
+            sub = sub.assign(_order=sub["group"].map(P._group_key)).sort_values(["_order", "study"], kind="stable")
+            items = [(f"{r.study}, {r.group.replace('Relapsed/refractory', 'R/R')} "
+                      f"({'Kaplan-Meier' if r.source != srules.SOURCE_REPORTED else 'printed'}"
                       f"{'; follow-up ' + fu[r.study] if fu.get(r.study) else ''})",
                       _f(r.value), _f(r.ci_low), _f(r.ci_high), bool(r.high_not_reached)) for r in sub.itertuples()]
             desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
             figures.append(self.figures.embed(
                 medians_plot(items, title=f"Median {spec.label.lower()} by study"), name=f"medians-{spec.key}",
                 alt=f"Median {spec.label.lower()} with 95% CIs by study: {desc}",
-                caption=f"Median {spec.label.lower()} (months) with its 95% CI; an open arrow marks a limit (or a "
-                        "median) not reached. Kaplan-Meier: recomputed from the per-patient table."))
+                caption=f"Median {spec.label.lower()} (months) with its 95% CI, by study, plasma cell leukemia "
+                        "first and multiple myeloma (context) last; an open arrow marks an upper limit not reached. "
+                        "Kaplan-Meier: recomputed from the per-patient table. The studies differ in population and "
+                        "follow-up, and later treatment (a second CAR-T, allogeneic transplant) affects both "
+                        "medians."))
         lm = self.a.landmarks
         self._csv(lm, "pooled-landmarks")
         est = self.a.estimates
