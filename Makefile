@@ -74,10 +74,10 @@ $(BUILD)/.validated: $(ALL_DATA) data/studies $(SOURCE_DOCS) $(BUILD_DEPS)
 	@touch $@
 
 $(REPORTS)/%.html: $$(wildcard data/studies/$$*/*) notebooks/study.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
-	@$(PY) scripts/build.py study $* $@
+	@$(PY) scripts/build.py --build-dir $(BUILD) study $* $@
 
 $(REPORTS)/pooled.html: $(ALL_DATA) data/studies notebooks/pooled.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
-	@$(PY) scripts/build.py pooled $@
+	@$(PY) scripts/build.py --build-dir $(BUILD) pooled $@
 
 # The index links the PDFs only where they are built: a browser that appears or goes rewrites it.
 PDF_STATE  := $(BUILD)/.pdfs-$(if $(BROWSER),built,absent)

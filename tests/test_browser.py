@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cartpool.build.pdf import find_browser
+from cartpool.builder.pdf import find_browser
 
 from .conftest import ROOT
 

@@ -5,8 +5,9 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
-from cartpool.build.pdf import find_browser
+from cartpool.builder.pdf import find_browser
 
 from .conftest import _make, _snapshot
 
@@ -106,6 +107,13 @@ def test_failing_notebook_names_study_and_cell_and_writes_no_report(project):
     assert "'nosuch' is not a known study" in r.stderr and re.search(r"failed in cell \d+", r.stderr)
     assert not (root / "reports" / "nosuch.html").exists()
     assert (root / "build" / "nosuch.failed.ipynb").exists()
+
+
+def test_build_script_answers_missing_arguments_with_its_usage_not_a_traceback():
+    root = Path(__file__).resolve().parents[1]
+    for args in ([], ["study"], ["pooled"]):
+        r = subprocess.run([PY, "scripts/build.py", *args], cwd=root, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "usage: build.py" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_the_index_links_the_pdfs_only_when_a_browser_builds_them(project):

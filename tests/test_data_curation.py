@@ -159,7 +159,7 @@ def test_a_quote_not_in_its_source_still_fails(synthetic):
 
 
 def test_the_untouched_template_is_rejected_with_what_to_fill_in(tmp_path):
-    from cartpool.build.scaffold import new_study
+    from cartpool.builder.scaffold import new_study
 
     assert new_study("smith2027", tmp_path) == 0
     with pytest.raises(StudyDataError) as e:

@@ -130,7 +130,7 @@ def test_concurrent_builds_are_serialised_and_leave_correct_reports(project):
 
 @pytest.mark.parametrize("bad", ["../x", "a b", "Caps"])
 def test_new_study_refuses_bad_ids_and_never_overwrites(tmp_path, bad):
-    from cartpool.build.scaffold import new_study
+    from cartpool.builder.scaffold import new_study
 
     assert new_study(bad, tmp_path) == 2
     assert new_study("smith2027", tmp_path) == 0

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from cartpool.build.pdf import find_browser
+from cartpool.builder.pdf import find_browser
 
 from .conftest import _make, _snapshot, copy_project
 

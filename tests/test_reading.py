@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cartpool.build.pdf import find_browser
+from cartpool.builder.pdf import find_browser
 
 from .conftest import ROOT, _make, seeds_dir
 
