@@ -451,8 +451,9 @@ class PooledPage:
         fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.4), sharey=True)
         described, any_curve = [], False
         for ax, spec in zip(axes, registry.SURVIVAL, strict=True):
+            drawn = 0  # colours go to the curves drawn, in order, so that neighbours never share one
             for i, sd in enumerate(self.a.study_data):
-                c = SERIES[i % len(SERIES)]
+                c = SERIES[drawn % len(SERIES)]
                 km = km_fits(sd).get((spec.endpoint, "all"))
                 if km is not None:
                     tt = np.concatenate([[0.0], km.table["time"].to_numpy(float)])
@@ -460,6 +461,7 @@ class PooledPage:
                     ax.step(tt, ss, where="post", color=c, linewidth=1.6, label=f"{sd.study.label} (Kaplan-Meier)")
                     described.append(f"{sd.study.label} {spec.short} Kaplan-Meier")
                     any_curve = True
+                    drawn += 1
                     continue
                 from ..domain.population import main_population
 
@@ -471,6 +473,7 @@ class PooledPage:
                     ax.plot([p[0] for p in curve.points], [p[1] for p in curve.points], "o", color=c, markersize=3.5)
                     described.append(f"{sd.study.label} {spec.short} approximate through {len(curve.points)} milestones")
                     any_curve = True
+                    drawn += 1
             ax.set_title(spec.label, loc="left", fontsize=10)
             ax.set_xlabel("Months since CAR-T infusion", fontsize=8.5)
             ax.tick_params(labelsize=8)
