@@ -62,11 +62,13 @@ reports: $(ENV_DEP) ## Build every report (HTML, and PDF where a Chromium is ins
 	@$(PY) scripts/build.py lock $(BUILD)/.lock $(MAKE) --no-print-directory _reports
 
 .PHONY: _reports
-_reports: $(HTML) $(PDFS)
-ifeq ($(BROWSER),)
+_reports: $(HTML) $(PDFS) $(if $(BROWSER),,$(BUILD)/.pdfs-skipped-notice)
+
+# Without a browser, say so once per build that rebuilt pages, never on a build with nothing to do.
+$(BUILD)/.pdfs-skipped-notice: $(HTML)
 	@echo "[cartpool] No Chromium or Chrome found: HTML reports are built, PDFs are skipped." \
 	      "To get PDFs install one (Debian/Ubuntu: apt-get install chromium) or set CARTPOOL_BROWSER=/path/to/chrome."
-endif
+	@touch $@
 
 $(BUILD)/.validated: $(ALL_DATA) data/studies $(SOURCE_DOCS) $(BUILD_DEPS)
 	@mkdir -p $(BUILD)

@@ -58,6 +58,18 @@ def test_second_build_is_a_no_op(project):
     assert "[cartpool]" not in p.stdout
 
 
+def test_without_a_browser_the_notice_comes_with_a_build_not_with_a_no_op(project):
+    root, _ = project
+    (root / "reports" / "index.html").unlink()  # something to rebuild
+    study = next((root / "data" / "studies").iterdir())
+    (study / "results.yaml").touch()
+    first = _make(root, "reports", "BROWSER=")
+    assert first.stdout.count("No Chromium or Chrome found") == 1
+    again = _make(root, "reports", "BROWSER=")
+    assert "[cartpool]" not in again.stdout, again.stdout
+    _make(root, "reports")  # back to the state the other tests of this module expect (with PDFs if a browser)
+
+
 def test_clean_builds_are_byte_identical_serial_and_parallel(project):
     root, _ = project
     before = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
