@@ -1,0 +1,7 @@
+"""``python -m cartpool COMMAND``: the same commands as ``scripts/build.py``."""
+
+import sys
+
+from cartpool.cli import main
+
+sys.exit(main(prog="cartpool"))

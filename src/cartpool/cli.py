@@ -1,0 +1,83 @@
+"""The build's command line: what the Makefile calls through ``scripts/build.py``.
+
+``build.py -h`` and ``build.py COMMAND -h`` list the commands and their arguments. During
+``make reports`` the same commands are served by a warm worker (`cartpool.builder.warm`), which
+runs `main` in a fresh fork of a process that has already imported everything; outside a build,
+or with ``CARTPOOL_WARM=0``, `main` runs in the calling process. Both give the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def parser(prog: str = "build.py") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Command-line entry points the Makefile calls. "
+                                "Run from the project root")
+    p.add_argument("--build-dir", type=Path, default=Path(os.environ.get("CARTPOOL_BUILD_DIR", "build")),
+                   help="where executed notebooks and staged outputs go (the Makefile's BUILD; default build/)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("validate", help="check every study folder (make check)")
+    s = sub.add_parser("study", help="run notebooks/study.ipynb for one study")
+    s.add_argument("study_id")
+    s.add_argument("out", type=Path, help="the HTML file to write")
+    s = sub.add_parser("pooled", help="run notebooks/pooled.ipynb over all studies")
+    s.add_argument("out", type=Path, help="the HTML file to write")
+    s = sub.add_parser("index", help="write the index page")
+    s.add_argument("out", type=Path)
+    s.add_argument("--pdf", action="store_true", help="link each report's PDF")
+    s = sub.add_parser("pdf", help="print pages to PDF with a local Chromium")
+    s.add_argument("pages", type=Path, nargs="+")
+    sub.add_parser("browser", help="print the browser that PDFs would use (empty if none)")
+    s = sub.add_parser("new-study", help="create a commented template study folder")
+    s.add_argument("study_id", nargs="?", default="")
+    sub.add_parser("check-notebooks", help="committed notebooks carry no outputs")
+    s = sub.add_parser("lock", help="run CMD holding an exclusive lock (waits for another build); "
+                       "with --warm, CMD's build commands are served by a warm worker")
+    s.add_argument("--warm", action="store_true",
+                   help="serve CMD's build steps from one warm worker (cartpool.builder.warm)")
+    s.add_argument("--browser", default="", metavar="PATH",
+                   help="with --warm: print CMD's PDFs from one long-lived browser at PATH")
+    s.add_argument("lockfile", type=Path)
+    s.add_argument("cmd", nargs=argparse.REMAINDER)
+    return p
+
+
+# Commands a warm worker may serve: the ones that import the report package or run a notebook.
+WARM_COMMANDS = frozenset({"validate", "study", "pooled", "index", "pdf"})
+
+
+def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
+    a = parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
+    root = Path.cwd()
+    if a.command == "lock":
+        from cartpool.builder.lock import run_locked
+
+        return run_locked(a.lockfile, a.cmd, warm=a.warm, browser=a.browser)
+    if a.command == "browser":
+        from cartpool.builder.pdf import find_browser
+
+        print(find_browser() or "")
+        return 0
+    if a.command == "new-study":
+        from cartpool.builder.scaffold import new_study
+
+        return new_study(a.study_id, root / "data" / "studies")
+    if a.command == "check-notebooks":
+        from cartpool.builder.scaffold import check_notebooks
+
+        return check_notebooks(sorted((root / "notebooks").glob("*.ipynb")))
+    from cartpool.builder import pipeline
+
+    if a.command == "validate":
+        return pipeline.validate()
+    if a.command == "study":
+        return pipeline.build_report("study", a.study_id, a.out, root=root, build_dir=a.build_dir)
+    if a.command == "pooled":
+        return pipeline.build_report("pooled", None, a.out, root=root, build_dir=a.build_dir)
+    if a.command == "index":
+        return pipeline.build_index(a.out, with_pdf=a.pdf)
+    return pipeline.build_pdfs(a.pages)
