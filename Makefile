@@ -32,7 +32,8 @@ BUILD_DEPS := $(PKG_SRC) scripts/build.py $(ENV_DEP)
 
 BROWSER    := $(or $(CARTPOOL_BROWSER),$(firstword $(shell command -v chromium chromium-browser google-chrome google-chrome-stable 2>/dev/null)))
 STUDY_HTML := $(STUDIES:%=$(REPORTS)/%.html)
-HTML       := $(REPORTS)/index.html $(STUDY_HTML) $(REPORTS)/pooled.html
+# The pooled report is the longest step: listed first, so that under -j it starts first
+HTML       := $(REPORTS)/index.html $(REPORTS)/pooled.html $(STUDY_HTML)
 PDFS       := $(if $(BROWSER),$(STUDY_HTML:.html=.pdf) $(REPORTS)/pooled.pdf)
 
 .PHONY: help
@@ -59,7 +60,7 @@ env: $(STAMP_ENV) ## Create the virtual environment (done automatically by other
 .PHONY: reports
 reports: $(ENV_DEP) ## Build every report (HTML, and PDF where a Chromium is installed)
 	@mkdir -p $(BUILD)
-	@$(PY) scripts/build.py lock $(BUILD)/.lock $(MAKE) --no-print-directory _reports
+	@$(PY) scripts/build.py lock --warm --browser="$(BROWSER)" $(BUILD)/.lock $(MAKE) --no-print-directory _reports
 
 .PHONY: _reports
 _reports: $(HTML) $(PDFS) $(if $(BROWSER),,$(BUILD)/.pdfs-skipped-notice)

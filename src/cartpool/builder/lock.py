@@ -15,7 +15,10 @@ import sys
 from pathlib import Path
 
 
-def run_locked(lockfile: Path, cmd: list[str]) -> int:
+def run_locked(lockfile: Path, cmd: list[str], *, warm: bool = False, browser: str = "") -> int:
+    """Run `cmd` under the checkout's build lock; with `warm`, beside a warm build worker
+    (`cartpool.builder.warm`) and, with a `browser`, one long-lived PDF printer
+    (`cartpool.builder.pdf.serve`), both stopped when `cmd` ends."""
     lockfile.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lockfile, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -27,11 +30,48 @@ def run_locked(lockfile: Path, cmd: list[str]) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX)
         # close_fds=False: a parallel make (-j2) passes its jobserver to the inner make as inherited
         # file descriptors; closing them would silently serialise the build.
-        proc = subprocess.Popen(cmd, close_fds=False)
+        services, env = _start_services(browser) if warm else ([], {})
         try:
-            return proc.wait()
-        except KeyboardInterrupt:  # Ctrl-C reaches the child through the process group too
-            proc.send_signal(signal.SIGINT)
-            return proc.wait()
+            proc = subprocess.Popen(cmd, close_fds=False, env={**os.environ, **env})
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:  # Ctrl-C reaches the child through the process group too
+                proc.send_signal(signal.SIGINT)
+                return proc.wait()
+        finally:
+            _stop_services(services)
     finally:
         os.close(fd)
+
+
+def _start_services(browser: str) -> tuple[list, dict[str, str]]:
+    from . import warm
+
+    if not warm.enabled():
+        return [], {}
+    from .pdf import start_printer
+
+    services, env = [], {}
+    proc, extra, folder = warm.start_worker()
+    services.append((proc, folder))
+    env.update(extra)
+    if browser:
+        proc, extra, folder = start_printer(browser)
+        services.append((proc, folder))
+        env.update(extra)
+    return services, env
+
+
+def _stop_services(services: list) -> None:
+    import shutil
+
+    for proc, _ in services:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc, folder in services:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)

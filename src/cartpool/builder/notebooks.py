@@ -10,6 +10,7 @@ byte-identical notebooks and HTML.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import os
 import re
@@ -21,16 +22,43 @@ REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
 TEMPLATE_DIR = REPORT_DIR / "templates"
 
 
+@functools.cache
 def _kernel_manager_class():
     """Kernels talk over local IPC sockets instead of TCP: nothing listens on the network, and
-    ipykernel's "running over TCP without encryption" warning stays out of the build log."""
+    ipykernel's "running over TCP without encryption" warning stays out of the build log.
+    Under the warm build worker the kernel is a process forked with everything imported, which
+    is waiting for its connection file (`warm.take_preforked_kernel`); otherwise, or for a
+    restart, it is launched the usual way."""
     from jupyter_client.manager import AsyncKernelManager
+
+    from . import warm
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, *a, **kw):
             super().__init__(*a, **kw)
             self.transport = "ipc"
             self.ip = os.path.join(tempfile.mkdtemp(prefix="cartpool-kernel-"), "k")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:  # the folder of the kernel's IPC sockets
+                shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
+
+        async def _async_interrupt_kernel(self):
+            # jupyter_client interrupts a kernel before asking it to shut down; after the last
+            # cell that only prints "KeyboardInterrupt caught in kernel" into the build log
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            process = warm.take_preforked_kernel(kernel_cmd, kw.get("env"), kw.get("cwd"))
+            if process is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            provisioner = self.provisioner
+            provisioner.process, provisioner.pid = process, process.pid
+            provisioner.pgid = process.pid  # the kernel starts its own session, as the launcher does
+            provisioner.cwd = kw.get("cwd") or os.getcwd()
+            self._reconcile_connection_info(provisioner.connection_info)
 
     return IPCKernelManager
 
@@ -122,7 +150,9 @@ def execute(notebook: Path, output: Path, parameters: dict, *, cwd: Path, failed
             os.unlink(tmp)
 
 
-def _exporter():
+@functools.cache
+def exporter():
+    """nbconvert's HTML exporter with the offline template (built once per process)."""
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
@@ -180,7 +210,7 @@ def render_html(nb, *, title: str, nav: list[tuple[str, str]], running_title: st
     nb = copy.deepcopy(nb)
     _drop_stderr_and_code_outputs(nb)
     css = (REPORT_DIR / "style.css").read_text(encoding="utf-8")
-    body, _ = _exporter().from_notebook_node(nb, resources={"cartpool_css": css})
+    body, _ = exporter().from_notebook_node(nb, resources={"cartpool_css": css})
     body = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", body, count=1, flags=re.S)
     body = body.replace("</head>", running_title_css(running_title or title) + "\n</head>", 1)
     m = re.search(r"<body[^>]*>", body)

@@ -10,6 +10,7 @@ browser; `find_browser` only looks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .notebooks import atomic_write
+from .warm import connect, die_with_parent, start_service
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 FIXED_DATE = b"D:20000101000000+00'00'"
@@ -81,6 +83,11 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="cartpool-chromium-") as profile:
         out = Path(profile) / "out.pdf"
+        if _print_with_printer(html_path, out, timeout):
+            data = _normalise_dates(_relative_links(out.read_bytes(), html_path.parent.as_uri() + "/"))
+            with atomic_write(pdf_path, "wb") as fh:
+                fh.write(data)
+            return
         cmd = [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
@@ -94,3 +101,144 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
         data = _normalise_dates(_relative_links(out.read_bytes(), html_path.parent.as_uri() + "/"))
     with atomic_write(pdf_path, "wb") as fh:
         fh.write(data)
+
+
+# --- one long-lived browser per build ------------------------------------------------------------
+# Starting a browser costs about 0.5 s per page. During `make reports` one printer process
+# (`serve`) starts the system Chromium once, drives it through Playwright over the DevTools
+# protocol, and prints every page of the build in its own tab, several at a time under `make -j`.
+# Chromium is started by the printer itself, in the build's process group and set to die with
+# the printer, so an interrupted build leaves no browser behind (Playwright's own `launch` would
+# start it in a session of its own). Without the printer, `html_to_pdf` runs one headless
+# Chromium per page as before.
+
+ENV_PRINTER = "CARTPOOL_PRINTER"
+BROWSER_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
+    "--disable-quic", "--run-all-compositor-stages-before-draw",
+)
+# What `--print-to-pdf --no-pdf-header-footer` does: the page's own @page size and margins
+# (A4, with the running title in the margin box), no backgrounds, a tagged PDF.
+PDF_OPTIONS = {"prefer_css_page_size": True, "display_header_footer": False, "print_background": False,
+               "tagged": True}  # a tagged PDF (structure for screen readers), as the command line writes
+
+
+def start_printer(browser: str) -> tuple[object, dict[str, str], Path]:
+    """Start the printer process (`serve`): its process, the variables to export, its folder."""
+    proc, path, folder = start_service("printer", "cartpool.builder.pdf", browser)
+    return proc, {ENV_PRINTER: path}, folder
+
+
+def _print_with_printer(html_path: Path, out: Path, timeout: int) -> bool:
+    """Ask the build's printer for `out`; False where there is no printer to ask."""
+    import json
+
+    s = connect(ENV_PRINTER)
+    if s is None:
+        return False
+    with s:
+        s.settimeout(timeout)
+        s.sendall(json.dumps({"url": html_path.as_uri(), "out": str(out)}).encode() + b"\n")
+        reply = json.loads(s.makefile("rb").readline() or b'{"error": "the printer stopped"}')
+    if reply.get("error"):
+        raise RuntimeError(f"Chromium could not print {html_path.name}: {reply['error']}")
+    return True
+
+
+def warm_up_printer() -> None:
+    """Tell the build's printer, if any, to start its browser now, while notebooks run."""
+    s = connect(ENV_PRINTER)
+    if s is not None:
+        with s, contextlib.suppress(OSError):
+            s.sendall(b'{"warm": true}\n')
+
+
+async def _serve(listen_fd: int, browser: str) -> None:
+    import asyncio
+    import json
+    import signal
+    import socket
+
+    listener = socket.socket(fileno=listen_fd)
+    folder = os.path.dirname(listener.getsockname())  # the private folder the build made for us
+    state: dict = {}
+    starting = asyncio.Lock()
+
+    async def context():
+        async with starting:
+            if "context" not in state:
+                proc = await asyncio.create_subprocess_exec(
+                    browser, *BROWSER_FLAGS, "--remote-debugging-port=0",
+                    f"--user-data-dir={folder}/profile", "about:blank",
+                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE, preexec_fn=die_with_parent)
+                state["browser_process"] = proc
+                while True:
+                    line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode(errors="replace")
+                    if not line:
+                        raise RuntimeError("Chromium exited before it listened for DevTools")
+                    if line.startswith("DevTools listening on "):
+                        endpoint = line.split(" on ", 1)[1].strip()
+                        break
+                asyncio.ensure_future(_drain(proc.stderr))
+                from playwright.async_api import async_playwright
+
+                state["playwright"] = pw = await async_playwright().start()
+                cdp = await pw.chromium.connect_over_cdp(endpoint)
+                state["context"] = cdp.contexts[0] if cdp.contexts else await cdp.new_context()
+        return state["context"]
+
+    async def warm_up():
+        with contextlib.suppress(Exception):  # a real print request will say what went wrong
+            await context()
+
+    async def handle(reader, writer):
+        try:
+            request = json.loads(await reader.readline())
+            if request.get("warm"):  # a notebook started: its PDF will be asked for soon
+                asyncio.ensure_future(warm_up())
+                writer.close()
+                return
+            page = await (await context()).new_page()
+            try:
+                await page.goto(request["url"], wait_until="load")
+                await page.pdf(path=request["out"], **PDF_OPTIONS)
+            finally:
+                await page.close()
+            reply = {}
+        except Exception as e:  # reported to the build step, which names the page
+            reply = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
+        writer.write(json.dumps(reply).encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_unix_server(handle, sock=listener)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with server:
+        await stop.wait()
+    proc = state.get("browser_process")
+    if proc is not None and proc.returncode is None:  # gone before the build removes its profile
+        proc.kill()
+        await proc.wait()
+
+
+async def _drain(stream) -> None:
+    while await stream.readline():
+        pass
+
+
+def serve(listen_fd: int, browser: str) -> None:
+    import asyncio
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the steps; the lock process stops us
+    asyncio.run(_serve(listen_fd, browser))
+    os._exit(0)  # Playwright's driver goes with us; nothing else to wait for
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(int(sys.argv[1]), sys.argv[2])
