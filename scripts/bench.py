@@ -166,17 +166,28 @@ def main() -> int:
     root = project(work / "real") if not a.smoke else project(work / "real", "synthetic", 2)
     n_studies = len([p for p in (root / "data" / "studies").iterdir() if p.is_dir()])
 
-    def cold(*args):
+    def cold(*args, warm: bool = True):
         make(root, "clean")
-        return make(root, *args, "reports")[0]
+        return make(root, *args, *([] if warm else ["CARTPOOL_WARM=0"]), "reports")[0]
 
     reps = 1 if a.smoke else a.repeats
     serial = median_of(lambda: cold(), reps)
     rows.append((f"(b) cold `make reports`, {n_studies} studies", f"{serial:.1f} s", f"median of {reps}"))
-    if not a.smoke:
-        par = median_of(lambda: cold("-j2"), reps)
-        rows.append((f"(b) cold `make -j2 reports`, {n_studies} studies", f"{par:.1f} s", f"median of {reps}"))
     log(f"cold serial {serial:.1f}s")
+    if not a.smoke:
+        # The warm worker against the same build with it turned off, alternated in pairs
+        pairs = [(cold("-j2"), cold("-j2", warm=False)) for _ in range(max(reps, 3))]
+        par = statistics.median(w for w, _ in pairs)
+        par_off = statistics.median(c for _, c in pairs)
+        serial_off = median_of(lambda: cold(warm=False), reps)
+        rows.append((f"(b) cold `make -j2 reports`, {n_studies} studies", f"{par:.1f} s",
+                     f"median of {len(pairs)}, alternated with the next row"))
+        rows.append(("(b) the same with the warm worker off (`CARTPOOL_WARM=0`: Python, kernel and browser "
+                     "started per step)", f"{par_off:.1f} s", f"median of {len(pairs)}"))
+        rows.append(("(b) warm / worker off, `-j2`", f"{par / par_off:.2f}", ""))
+        rows.append(("(b) warm / worker off, serial", f"{serial / serial_off:.2f}",
+                     f"{serial:.1f} s / {serial_off:.1f} s"))
+        log(f"cold -j2 {par:.1f}s, worker off {par_off:.1f}s")
 
     # (c) naive baseline
     if not a.smoke:
@@ -184,6 +195,7 @@ def main() -> int:
         rows.append(("(c) naive serial baseline (papermill CLI, nbconvert CLI, Chromium CLI per notebook)",
                      f"{naive:.1f} s", "once"))
         rows.append(("(b)/(c): `make -j2 reports` / naive", f"{par / naive:.2f}", "target ≤ 0.5"))
+        rows.append(("(b)/(c): `make -j2 reports` with the worker off / naive", f"{par_off / naive:.2f}", ""))
         rows.append(("(b)/(c): `make reports` (serial) / naive", f"{serial / naive:.2f}", ""))
         log(f"naive {naive:.1f}s ratio {par / naive:.2f}")
 
@@ -212,6 +224,13 @@ def main() -> int:
         log(f"N={n}: {t:.1f}s ({per[n]:.2f} s/study)")
         if not a.smoke:
             shutil.rmtree(r, ignore_errors=True)
+    if not a.smoke:  # the same 50 studies with the worker off, for the ratio at scale
+        r = project(work / "syn-50-off", "synthetic", 50)
+        t, _ = make(r, "-j2", "CARTPOOL_WARM=0", "reports")
+        rows.append(("(f) cold `make -j2 reports`, 50 synthetic studies, warm worker off", f"{t:.1f} s",
+                     f"{t / 50:.2f} s per study; warm / off = {per[50] / (t / 50):.2f}"))
+        log(f"N=50 worker off: {t:.1f}s")
+        shutil.rmtree(r, ignore_errors=True)
     if len(sizes) > 1:
         rows.append(("(f) growth: per-study cost at N=200 / at N=5", f"{per[200] / per[5]:.2f}", "target ≤ 1.2"))
 
