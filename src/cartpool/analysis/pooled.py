@@ -61,6 +61,10 @@ A_MIXED = "PCL and MM mixed"
 
 #: Leave-one-out needs at least this many studies in a group (with two, it is two single studies).
 LOO_MIN_K = 3
+#: Above this many studies, leave-one-out refits the inverse-variance logit model instead of k GLMMs
+#: (each GLMM refit grows with k; at 200 studies k refits per outcome take minutes). The table says so.
+LOO_MAX_GLMM_K = 30
+LOO_BAYES_COLUMNS = ("bayes_estimate", "bayes_low", "bayes_high", "bayes_tau", "bayes_tau_low", "bayes_tau_high")
 
 ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "analysis", "method", "rule", "note", "k", "events", "total",
                     "estimate", "ci_low", "ci_high", "ci_how", "small_ci_low", "small_ci_high", "pi_low", "pi_high",
@@ -246,8 +250,9 @@ class PooledAnalysis:
                             "total": int(row.total), "derived": bool(row.derived), "how": row.how,
                             "detail": row.detail})
 
-    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD) -> Pooled:
-        return pool(t["events"], t["total"], [study_row_label(r) for r in t.itertuples()], method=method)
+    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, bayes: bool = True) -> Pooled:
+        return pool(t["events"], t["total"], [study_row_label(r) for r in t.itertuples()], method=method,
+                    bayes=bayes)
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key
@@ -316,10 +321,12 @@ class PooledAnalysis:
         for g, sub in t.groupby("group", sort=False):
             if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
                 continue
+            method = PRIMARY_METHOD if len(sub) <= LOO_MAX_GLMM_K else "logit"
             for i in range(len(sub)):
                 rest = sub.drop(index=sub.index[i])
-                r = self._pool(rest)
-                rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **r.as_row()})
+                r = self._pool(rest, method, bayes=False)
+                row = {k: v for k, v in r.as_row().items() if k not in LOO_BAYES_COLUMNS}
+                rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **row})
         return pd.DataFrame(rows)
 
     @property

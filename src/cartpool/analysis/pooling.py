@@ -98,7 +98,7 @@ MIN_STUDIES_RANDOM_EFFECTS = 3
 
 
 @functools.lru_cache(maxsize=16384)
-def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
+def _pool_cached(x: tuple, n: tuple, method: str, bayes: bool = True) -> Pooled:
     """The rules of docs/statistics.md, by the data the row has:
 
     * k = 1: the study's own proportion with its Clopper-Pearson interval ("single study");
@@ -111,7 +111,8 @@ def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
       A GLMM without a finite maximum is shown as "not estimable", with no interval.
 
     Every row with k >= 2 also gets the Bayesian binomial-normal model (half-normal(0.5) prior on
-    tau), a sensitivity analysis for few studies.
+    tau), a sensitivity analysis for few studies, unless `bayes` is False (leave-one-out rows,
+    which show the primary estimate only).
     """
     from scipy import special, stats
 
@@ -125,7 +126,7 @@ def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
         e = proportion_ci(ex, tot)
         return Pooled("single study", "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
                       "Clopper-Pearson exact", studies=table.assign(weight=100.0))
-    bayes = pool_bayes(xa, na).as_row()
+    bayes = pool_bayes(xa, na).as_row() if bayes else {}
     if ex == 0 or ex == tot:
         e = proportion_ci(ex, tot)
         note = ("no events in any study; random-effects model not estimable" if ex == 0 else
@@ -159,7 +160,7 @@ def _pool_cached(x: tuple, n: tuple, method: str) -> Pooled:
                   studies=table.assign(weight=r.studies["weight"].to_numpy()), **bayes)
 
 
-def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD) -> Pooled:
+def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD, bayes: bool = True) -> Pooled:
     """Pool one row's studies (see `Pooled`); memoised on (events, totals, method).
 
     Parameters
@@ -170,8 +171,10 @@ def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD) -> Pooled
         Study labels for the per-study table.
     method : str
         "glmm" (primary), "logit", "ft" or "raw".
+    bayes : bool
+        Also fit the Bayesian few-studies model (about 1 s at 50 studies).
     """
-    r = _pool_cached(tuple(int(v) for v in events), tuple(int(v) for v in totals), method)
+    r = _pool_cached(tuple(int(v) for v in events), tuple(int(v) for v in totals), method, bayes)
     table = r.studies.copy()
     if labels is not None:
         table["study"] = list(labels)
