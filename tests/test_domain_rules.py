@@ -201,6 +201,17 @@ def test_registry_is_consistent():
         outcome("cr_or_beter")
 
 
+def test_the_index_columns_are_headline_outcomes_flagged_in_the_registry(real_copy):
+    from cartpool.data.load import load_all
+    from cartpool.domain.registry import on_index
+    from cartpool.report.index import index_page
+
+    assert [o.key for o in on_index()] == ["orr", "cr_or_better", "crs_ge3"]
+    assert all(o.headline for o in on_index())
+    page = index_page(load_all(real_copy, sources=False), with_pdf=False)
+    assert all(f">{o.short}<" in page for o in on_index())
+
+
 @pytest.mark.parametrize("cell, category, inside", [
     ("Light chain κ", "light_chain", True),  # Hao 2025's Table 1 against its "light chain" row
     ("λ Light chain", "light_chain_λ", True),  # Hu 2026's Table S1 against its Table 1

@@ -15,7 +15,6 @@ from . import format as fmt
 from .render import Table, render
 
 STYLE_FILE = Path(__file__).parent / "style.css"
-HEADLINE = ("orr", "cr_or_better", "crs_ge3")
 
 
 def _median(a: StudyAnalysis, endpoint: str) -> str:
@@ -27,15 +26,15 @@ def _median(a: StudyAnalysis, endpoint: str) -> str:
 
 
 def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
-    """The index page: one row per study with its headline numbers (see `HEADLINE`)."""
+    """The index page: one row per study with its headline numbers (the registry's `on_index` outcomes)."""
     rows = []
     for sd in studies:
         a = StudyAnalysis(sd)
         s = sd.study
         out = a.outcomes.set_index("outcome")
         cells = []
-        for key in HEADLINE:
-            r = out.loc[key]
+        for spec in registry.on_index():
+            r = out.loc[spec.key]
             ok = r["events"] is not None and r["events"] == r["events"] and r["total"]
             cells.append(("≥ " if r["bound"] == "at least" else "") + f"{fmt.pct(r['estimate'])} "
                          f"({int(r['events'])}/{int(r['total'])})" if ok else fmt.MISSING_TEXT)
@@ -49,7 +48,7 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
             *cells, _median(a, "pfs"), _median(a, "os"),
             f"{len(a.audit)} checked: {audit_mod.status_counts_text(a.audit)}" if len(a.audit) else "none checkable",
         ])
-    heads = [registry.outcome(k).short for k in HEADLINE]
+    heads = [spec.short for spec in registry.on_index()]
     numeric = {"N", *heads, "Median PFS (months)", "Median OS (months)"}
     table = Table("Studies (key numbers; checks: printed numbers recomputed and compared)",
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
