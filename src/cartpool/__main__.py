@@ -2,6 +2,6 @@
 
 import sys
 
-from cartpool.cli import main
+from cartpool.cli import console
 
-sys.exit(main(prog="cartpool"))
+sys.exit(console())

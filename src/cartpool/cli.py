@@ -81,3 +81,8 @@ def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
     if a.command == "index":
         return pipeline.build_index(a.out, with_pdf=a.pdf)
     return pipeline.build_pdfs(a.pages)
+
+
+def console() -> int:
+    """The ``cartpool`` console script (installed by ``pip install -e .``)."""
+    return main(prog="cartpool")
