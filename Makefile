@@ -10,9 +10,15 @@ MAKEFLAGS += --no-builtin-rules --no-print-directory
 PYTHON_SYS ?= python3
 VENV       ?= .venv
 PY         ?= $(VENV)/bin/python
+LAB_VENV   ?= .venv-lab
+# Three pinned groups, each with hashes (requirements/*.lock): build, test (build + test tools),
+# lab (build + JupyterLab, in its own environment). The package itself is installed editable.
 STAMP_ENV  := $(VENV)/.cartpool-env
+STAMP_TEST := $(VENV)/.cartpool-test
+STAMP_LAB  := $(LAB_VENV)/.cartpool-lab
 # What report targets depend on for their environment; tests that reuse a built venv set it empty.
 ENV_DEP    ?= $(STAMP_ENV)
+TEST_DEP   ?= $(STAMP_TEST)
 REPORTS    ?= reports
 BUILD      ?= build
 SOURCES    ?= ../shared/seeds
@@ -40,16 +46,31 @@ PDFS       := $(if $(BROWSER),$(STUDY_HTML:.html=.pdf) $(REPORTS)/pooled.pdf)
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# --- environment: a virtual environment from the pinned lock, remade when the lock changes ------
-$(STAMP_ENV): requirements.lock pyproject.toml
+# --- environment: virtual environments from the pinned, hashed locks, remade when a lock changes --
+PIP_QUIET  := 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+# $(call new_venv,DIR,LOCK): a fresh venv with LOCK's packages (hashes checked) and cartpool editable
+define new_venv
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cartpool needs Python 3.11 or newer; found " + sys.version.split()[0])'
-	@echo "[setup] creating $(VENV) from requirements.lock (first run only, about a minute)"
-	@rm -rf $(VENV)
-	@$(PYTHON_SYS) -m venv $(VENV)
-	@$(VENV)/bin/pip install --quiet --no-deps --require-virtualenv -r requirements.lock 2>&1 | { grep -v "is neither a file nor a directory" || true; }
-	@# the package itself, from src/ (a path entry: no build step, edits take effect at once)
-	@echo "$(abspath src)" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/cartpool-src.pth
-	@$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@rm -rf $(1)
+	@$(PYTHON_SYS) -m venv $(1)
+	@$(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2) $(PIP_QUIET)
+	@$(1)/bin/pip install --quiet --require-virtualenv --no-deps --no-build-isolation -e . $(PIP_QUIET)
+	@$(1)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+endef
+
+$(STAMP_ENV): requirements/build.lock pyproject.toml
+	@echo "[setup] creating $(VENV) from requirements/build.lock (first run only, about a minute)"
+	$(call new_venv,$(VENV),requirements/build.lock)
+	@touch $@
+
+$(STAMP_TEST): $(STAMP_ENV) requirements/test.lock
+	@echo "[setup] adding the test tools to $(VENV) from requirements/test.lock"
+	@$(VENV)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r requirements/test.lock $(PIP_QUIET)
+	@touch $@
+
+$(STAMP_LAB): requirements/lab.lock pyproject.toml
+	@echo "[setup] creating $(LAB_VENV) (JupyterLab) from requirements/lab.lock (first run only)"
+	$(call new_venv,$(LAB_VENV),requirements/lab.lock)
 	@touch $@
 
 .PHONY: env
@@ -104,41 +125,50 @@ new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith
 
 # --- tests ----------------------------------------------------------------------------------
 .PHONY: test
-test: $(ENV_DEP) ## Run the test suite (unit, statistics against R references, end-to-end build)
+test: $(TEST_DEP) ## Run the test suite (unit, statistics against R references, end-to-end build)
 	@$(PY) scripts/build.py check-notebooks
 	@$(VENV)/bin/ruff check --quiet src scripts tests
 	@$(PY) -m pytest -q -p no:cacheprovider
 
 .PHONY: bench
-bench: $(ENV_DEP) ## Benchmark the pipeline and write docs/performance.md (about 20 minutes)
+bench: $(TEST_DEP) ## Benchmark the pipeline and write docs/performance.md (about 20 minutes)
 	@$(PY) scripts/bench.py --out docs/performance.md
 
 .PHONY: fuzz
-fuzz: $(ENV_DEP) ## Long fuzz campaign of the data loader (FUZZ_EXAMPLES=10000 by default)
+fuzz: $(TEST_DEP) ## Long fuzz campaign of the data loader (FUZZ_EXAMPLES=10000 by default)
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 .PHONY: lint
-lint: $(ENV_DEP) ## ruff over the code
+lint: $(TEST_DEP) ## ruff over the code
 	@$(VENV)/bin/ruff check src scripts tests
 
 .PHONY: lab
-lab: $(ENV_DEP) ## Open the notebooks in JupyterLab (installs it into the environment first)
-	@$(VENV)/bin/pip install --quiet jupyterlab
-	@$(VENV)/bin/jupyter lab notebooks/
+lab: $(STAMP_LAB) ## Open the notebooks in JupyterLab (its own pinned environment, .venv-lab)
+	@$(LAB_VENV)/bin/jupyter lab notebooks/
+
+# uv resolves; build comes first and constrains the other two, so shared packages agree.
+UV_COMPILE = $(BUILD)/lockenv/bin/uv pip compile pyproject.toml --quiet --generate-hashes --no-header \
+             --annotation-style line --python-version 3.11.7 --python-platform x86_64-manylinux_2_28
+define compile_lock
+	@{ echo "# cartpool, $(1) group: every package pinned with its hashes (pip install --require-hashes)."; \
+	   echo "# Generated by \`make lock\` from pyproject.toml with uv pip compile; do not edit."; \
+	   $(UV_COMPILE) $(2); } > requirements/$(1).lock.new && mv requirements/$(1).lock.new requirements/$(1).lock
+endef
 
 .PHONY: lock
-lock: ## Re-resolve the pinned environment from pyproject.toml (needs network access to PyPI)
+lock: ## Re-resolve the pinned groups (requirements/*.lock) and environment.yml from pyproject.toml (needs PyPI)
 	@rm -rf $(BUILD)/lockenv && $(PYTHON_SYS) -m venv $(BUILD)/lockenv
-	@$(BUILD)/lockenv/bin/pip install --quiet ".[test]"
-	@{ echo "# Pinned environment for cartpool (build + tests). Regenerate with \`make lock\`."; \
-	   echo "# Python 3.11. environment.yml names the same packages and versions (tests/test_env.py checks it)."; \
-	   $(BUILD)/lockenv/bin/pip freeze --exclude cartpool; } > requirements.lock
-	@echo "requirements.lock updated; update environment.yml to match (tests/test_env.py checks it)"
+	@$(BUILD)/lockenv/bin/pip install --quiet uv $(PIP_QUIET)
+	$(call compile_lock,build,)
+	$(call compile_lock,test,--extra test -c requirements/build.lock)
+	$(call compile_lock,lab,--extra interactive -c requirements/build.lock)
+	@$(PYTHON_SYS) scripts/make_environment.py
+	@echo "requirements/build.lock, test.lock, lab.lock and environment.yml updated"
 
 .PHONY: clean
 clean: ## Remove generated reports and build files (keeps the environment)
 	rm -rf $(REPORTS) $(BUILD)
 
 .PHONY: distclean
-distclean: clean ## Also remove the virtual environment
-	rm -rf $(VENV)
+distclean: clean ## Also remove the virtual environments
+	rm -rf $(VENV) $(LAB_VENV)

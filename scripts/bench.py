@@ -49,9 +49,9 @@ def project(dst: Path, data: str = "real", n: int = 0) -> Path:
     if dst.exists():
         shutil.rmtree(dst)
     dst.mkdir(parents=True)
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml"):
         shutil.copy2(ROOT / name, dst / name)
-    for name in ("notebooks", "scripts", "src"):
+    for name in ("notebooks", "requirements", "scripts", "src"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     if data == "real":
         shutil.copytree(ROOT / "data", dst / "data")

@@ -57,9 +57,9 @@ def copy_project(root: Path, n_synthetic: int = 2) -> Path:
     from cartpool.synthetic import generate
 
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml"):
         shutil.copy2(ROOT / name, root / name)
-    for name in ("notebooks", "scripts", "src"):
+    for name in ("notebooks", "requirements", "scripts", "src"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     generate(n_synthetic, root / "data" / "studies", root / "sources")
     return root

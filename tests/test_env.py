@@ -1,34 +1,46 @@
-"""environment.yml and requirements.lock name the same packages at the same versions."""
+"""The pinned environment: three hashed lock groups (build, test, lab) that agree on every shared
+package, and environment.yml generated from the test group."""
 
+import importlib.util
 import re
-
-import yaml
 
 from .conftest import ROOT
 
-
-def _lock() -> dict[str, str]:
-    out = {}
-    for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, ver = line.split("==")
-            out[re.sub(r"[-_.]+", "-", name).lower()] = ver
-    return out
+LOCKS = ROOT / "requirements"
 
 
-def test_environment_yml_matches_lock():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
-    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    conda = {}
-    for spec in pip:
-        name, ver = spec.split("==")
-        conda[re.sub(r"[-_.]+", "-", name).lower()] = ver
-    assert conda == _lock()
-    assert "python=3.11" in env["dependencies"]
+def _make_environment():
+    spec = importlib.util.spec_from_file_location("make_environment", ROOT / "scripts" / "make_environment.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def test_lock_pins_every_package_exactly():
-    lock = _lock()
-    assert {"pandas", "statsmodels", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib"} <= set(lock)
-    assert all(re.fullmatch(r"[0-9][0-9A-Za-z.+]*", v) for v in lock.values())
+def _pins(group: str) -> dict[str, str]:
+    return {re.sub(r"[-_.]+", "-", k).lower(): v for k, v in _make_environment().pins(LOCKS / f"{group}.lock").items()}
+
+
+def test_environment_yml_is_generated_from_the_test_lock():
+    mod = _make_environment()
+    assert (ROOT / "environment.yml").read_text(encoding="utf-8") == mod.environment_yml(LOCKS / "test.lock")
+
+
+def test_every_pin_is_exact_and_hashed():
+    for group in ("build", "test", "lab"):
+        text = (LOCKS / f"{group}.lock").read_text(encoding="utf-8")
+        blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
+        assert len(blocks) == len(_pins(group)) > 10
+        for block in blocks:
+            assert re.match(r"[A-Za-z0-9][A-Za-z0-9_.-]*==[0-9][0-9A-Za-z.+]* \\\n", block), block[:80]
+            assert "--hash=sha256:" in block, block[:80]
+
+
+def test_groups_agree_and_nest():
+    build, test, lab = _pins("build"), _pins("test"), _pins("lab")
+    assert {"pandas", "statsmodels", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib",
+            "playwright", "pypdf"} <= set(build)
+    assert {"pytest", "ruff", "hypothesis"} <= set(test) and "jupyterlab" in lab
+    assert not {"pytest", "jupyterlab"} & set(build)
+    for other in (test, lab):
+        assert {k: other[k] for k in build} == build  # the build group, at the same versions
+    assert all(lab[k] == test[k] for k in set(lab) & set(test))

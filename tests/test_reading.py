@@ -41,9 +41,9 @@ def real_reports(tmp_path_factory):
     if seeds is None:
         pytest.skip("the source documents (../shared/seeds) are not beside the project")
     root = tmp_path_factory.mktemp("real")
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml"):
         shutil.copy2(ROOT / name, root / name)
-    for name in ("notebooks", "scripts", "src", "data"):
+    for name in ("notebooks", "requirements", "scripts", "src", "data"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "sources").symlink_to(seeds, target_is_directory=True)
     _make(root, "-j2", "reports")
