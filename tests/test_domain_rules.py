@@ -203,13 +203,13 @@ def test_registry_is_consistent():
 
 def test_the_index_columns_are_headline_outcomes_flagged_in_the_registry(real_copy):
     from cartpool.data.load import load_all
-    from cartpool.domain.registry import on_index
+    from cartpool.domain.registry import at_a_glance
     from cartpool.report.index import index_page
 
-    assert [o.key for o in on_index()] == ["orr", "cr_or_better", "crs_ge3"]
-    assert all(o.headline for o in on_index())
+    assert [o.key for o in at_a_glance()] == ["orr", "cr_or_better", "crs_ge3"]
+    assert all(o.headline for o in at_a_glance())
     page = index_page(load_all(real_copy, sources=False), with_pdf=False)
-    assert all(f">{o.short}<" in page for o in on_index())
+    assert all(f">{o.short}<" in page for o in at_a_glance())
 
 
 @pytest.mark.parametrize("cell, category, inside", [

@@ -252,7 +252,7 @@ class StudyAnalysis:
         cols = ["event", "grade", "events", "total", "scale", "how", "result_id", "note"]
         rows = []
         d = self.derived
-        for ep, scale_field in (("crs", "crs_grading"), ("icans", "icans_grading")):
+        for ep, scale_field in registry.GRADED_SYNDROMES.items():
             scale = getattr(self.study, scale_field)
             scale_txt = scale.value if not isinstance(scale, str) else "scale not reported"
             if d is not None and f"{ep}_grade" in d.columns:
@@ -392,8 +392,8 @@ class StudyAnalysis:
             rows.append({"kind": "patients", "value": self.n_main, "events": None, "total": None,
                          "label": population_label(self.sd, self.main_population), "source": ""})
         out = self.outcomes.set_index("outcome")
-        for key in ("orr", "cr_or_better", "crs_ge3"):
-            r = out.loc[key]
+        for spec in registry.at_a_glance():
+            r = out.loc[spec.key]
             if r["events"] is not None and not pd.isna(r["events"]) and r["total"]:
                 rows.append({"kind": "outcome", "value": r["estimate"], "events": int(r["events"]),
                              "total": int(r["total"]), "label": r["short"],

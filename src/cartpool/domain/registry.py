@@ -13,9 +13,9 @@ An outcome is a count of patients with an event out of a population. Each spec s
 - the ordered ways to obtain the count when no per-patient table has it (`derivations`);
 - the study facts that define it and decide comparability across studies (`comparability`:
   grading scale, MRD method and threshold);
-- flags: shown at a glance and in the summary of findings (`headline`), a column of the index
-  page (`on_index`, a few headline outcomes, for width), pooled (`pooled`), and extra
-  sensitivity analyses (`sensitivity`).
+- flags: in the summary of findings and the headline tables (`headline`), in a study's "at a
+  glance" box and as a column of the index page (`at_a_glance`, a few headline outcomes, for
+  width), pooled (`pooled`), and extra sensitivity analyses (`sensitivity`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class OutcomeSpec:
     comparability: tuple[str, ...] = ()
     definition: str = ""  # one plain sentence for the methods text
     headline: bool = False
-    on_index: bool = False
+    at_a_glance: bool = False
     pooled: bool = True
     sensitivity: tuple[str, ...] = ()
 
@@ -75,12 +75,12 @@ OUTCOMES: tuple[OutcomeSpec, ...] = (
                 per_patient=PerPatientRule("flag", "responder"),
                 derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES),
                 definition="partial response or better by IMWG criteria, best response",
-                headline=True, on_index=True),
+                headline=True, at_a_glance=True),
     OutcomeSpec("cr_or_better", "Complete response or better", "CR or better", "efficacy", "cr_or_better",
                 per_patient=PerPatientRule("flag", "cr_or_better"),
                 derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES, BOUND),
                 definition="complete or stringent complete response by IMWG criteria, best response",
-                headline=True, on_index=True),
+                headline=True, at_a_glance=True),
     OutcomeSpec("vgpr_or_better", "Very good partial response or better", "VGPR or better", "efficacy",
                 "vgpr_or_better", per_patient=PerPatientRule("flag", "vgpr_or_better"),
                 derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES, BOUND),
@@ -98,7 +98,7 @@ OUTCOMES: tuple[OutcomeSpec, ...] = (
                 sensitivity=(SAME_SCALE,)),
     OutcomeSpec("crs_ge3", "Cytokine release syndrome, grade ≥3", "CRS grade ≥3", "safety", "crs", ">=3",
                 per_patient=PerPatientRule("grade", "crs_grade"), comparability=("crs_grading",),
-                definition="cytokine release syndrome of grade 3 or higher", headline=True, on_index=True,
+                definition="cytokine release syndrome of grade 3 or higher", headline=True, at_a_glance=True,
                 sensitivity=(SAME_SCALE,)),
     OutcomeSpec("icans_any", "ICANS, any grade", "ICANS", "safety", "icans", "any",
                 per_patient=PerPatientRule("grade", "icans_grade"),
@@ -149,9 +149,9 @@ def outcome(key: str) -> OutcomeSpec:
         raise KeyError(f"unknown outcome {key!r}; known outcomes: {', '.join(OUTCOME_BY_KEY)}") from None
 
 
-def on_index() -> tuple[OutcomeSpec, ...]:
-    """The outcomes shown as columns of the index page, in registry order."""
-    return tuple(o for o in OUTCOMES if o.on_index)
+def at_a_glance() -> tuple[OutcomeSpec, ...]:
+    """The outcomes of a study's "at a glance" box and of the index page's columns, in order."""
+    return tuple(o for o in OUTCOMES if o.at_a_glance)
 
 
 def by_section(section: str) -> tuple[OutcomeSpec, ...]:
@@ -165,6 +165,10 @@ class SurvivalSpec:
     short: str
     endpoint: str
 
+
+#: Syndromes graded on their own scale (ASTCT consensus or older ones), with the study fact that
+#: names the scale: a study page shows them grade by grade, not in the table of other safety outcomes.
+GRADED_SYNDROMES = {"crs": "crs_grading", "icans": "icans_grading"}
 
 #: Time-to-event endpoints, and the landmark times (months) pooled and shown in the summary.
 SURVIVAL: tuple[SurvivalSpec, ...] = (

@@ -26,14 +26,14 @@ def _median(a: StudyAnalysis, endpoint: str) -> str:
 
 
 def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
-    """The index page: one row per study with its headline numbers (the registry's `on_index` outcomes)."""
+    """The index page: one row per study with its headline numbers (the registry's `at_a_glance` outcomes)."""
     rows = []
     for sd in studies:
         a = StudyAnalysis(sd)
         s = sd.study
         out = a.outcomes.set_index("outcome")
         cells = []
-        for spec in registry.on_index():
+        for spec in registry.at_a_glance():
             r = out.loc[spec.key]
             ok = r["events"] is not None and r["events"] == r["events"] and r["total"]
             cells.append(("≥ " if r["bound"] == "at least" else "") + f"{fmt.pct(r['estimate'])} "
@@ -48,7 +48,7 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
             *cells, _median(a, "pfs"), _median(a, "os"),
             f"{len(a.audit)} checked: {audit_mod.status_counts_text(a.audit)}" if len(a.audit) else "none checkable",
         ])
-    heads = [spec.short for spec in registry.on_index()]
+    heads = [spec.short for spec in registry.at_a_glance()]
     numeric = {"N", *heads, "Median PFS (months)", "Median OS (months)"}
     table = Table("Studies (key numbers; checks: printed numbers recomputed and compared)",
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",

@@ -345,7 +345,8 @@ class StudyPage:
                                                                             "How obtained"],
                     crs_rows, numeric={"n/N", "%"}) if crs_rows else None
         saf = a.outcomes[a.outcomes["section"] == "safety"]
-        saf = saf[~saf["outcome"].isin(["crs_any", "crs_ge3", "icans_any"]) | saf["events"].isna()]
+        by_grade = [o.key for o in registry.OUTCOMES if o.endpoint in registry.GRADED_SYNDROMES]
+        saf = saf[~saf["outcome"].isin(by_grade) | saf["events"].isna()]
         self._csv(a.outcomes[a.outcomes["section"] == "safety"], "safety")
         safety = self._outcome_table(saf[saf["events"].notna()],
                                      "Other safety outcomes with exact (Clopper-Pearson) 95% confidence intervals")
