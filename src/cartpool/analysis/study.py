@@ -196,6 +196,18 @@ class StudyAnalysis:
         """Every registered outcome (efficacy and safety): events, total, exact 95% CI, how obtained."""
         return pd.DataFrame([count_row(self.sd, k, c) for k, c in self.counts().items()])
 
+    def outcomes_in(self, section: str) -> pd.DataFrame:
+        """The rows of `outcomes` of one section ("efficacy" or "safety")."""
+        return self.outcomes[self.outcomes["section"] == section]
+
+    @cached_property
+    def other_safety(self) -> pd.DataFrame:
+        """Safety outcomes other than the syndromes shown grade by grade (`crs_icans`,
+        `registry.GRADED_SYNDROMES`); an outcome with no count stays, to be named as not reported."""
+        saf = self.outcomes_in("safety")
+        by_grade = {o.key for o in registry.OUTCOMES if o.endpoint in registry.GRADED_SYNDROMES}
+        return saf[~saf["outcome"].isin(by_grade) | saf["events"].isna()]
+
     @cached_property
     def subgroup_response(self) -> pd.DataFrame:
         """Response and CR or better by each declared subgroup, from the per-patient table."""

@@ -175,7 +175,7 @@ class StudyPage:
                 alt=f"Stacked bar of best response in {total} patients: {desc}" + (f"; {rest} not reported" if rest else ""),
                 caption=f"Best response by IMWG category ({how}); categories in the same colour order in every report"
                         + ("; the hatched grey part is patients whose category the source does not give." if rest else "."))
-        eff = a.outcomes[a.outcomes["section"] == "efficacy"]
+        eff = a.outcomes_in("efficacy")
         self._csv(eff, "efficacy")
         table = self._outcome_table(eff, "Response and MRD negativity with exact (Clopper-Pearson) 95% confidence "
                                          "intervals")
@@ -344,10 +344,8 @@ class StudyPage:
         crs = Table("Cytokine release syndrome (CRS) and ICANS by grade", ["Event", "Grade", "n/N", "%", "Scale",
                                                                             "How obtained"],
                     crs_rows, numeric={"n/N", "%"}) if crs_rows else None
-        saf = a.outcomes[a.outcomes["section"] == "safety"]
-        by_grade = [o.key for o in registry.OUTCOMES if o.endpoint in registry.GRADED_SYNDROMES]
-        saf = saf[~saf["outcome"].isin(by_grade) | saf["events"].isna()]
-        self._csv(a.outcomes[a.outcomes["section"] == "safety"], "safety")
+        saf = a.other_safety
+        self._csv(a.outcomes_in("safety"), "safety")
         safety = self._outcome_table(saf[saf["events"].notna()],
                                      "Other safety outcomes with exact (Clopper-Pearson) 95% confidence intervals")
         not_rep = [r.label for r in saf.itertuples() if r.events is None or pd.isna(r.events)]
