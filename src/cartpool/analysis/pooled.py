@@ -250,9 +250,8 @@ class PooledAnalysis:
                             "total": int(row.total), "derived": bool(row.derived), "how": row.how,
                             "detail": row.detail})
 
-    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, bayes: bool = True) -> Pooled:
-        return pool(t["events"], t["total"], [study_row_label(r) for r in t.itertuples()], method=method,
-                    bayes=bayes)
+    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD) -> Pooled:
+        return pool(t["events"], t["total"], [study_row_label(r) for r in t.itertuples()], method=method)
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key
@@ -324,7 +323,7 @@ class PooledAnalysis:
             method = PRIMARY_METHOD if len(sub) <= LOO_MAX_GLMM_K else "logit"
             for i in range(len(sub)):
                 rest = sub.drop(index=sub.index[i])
-                r = self._pool(rest, method, bayes=False)
+                r = pool(rest["events"], rest["total"], method=method, detail=False)  # the estimate only
                 row = {k: v for k, v in r.as_row().items() if k not in LOO_BAYES_COLUMNS}
                 rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **row})
         return pd.DataFrame(rows)

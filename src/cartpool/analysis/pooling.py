@@ -101,7 +101,7 @@ MIN_STUDIES_RANDOM_EFFECTS = 3
 
 
 @functools.lru_cache(maxsize=16384)
-def _pool_cached(x: tuple, n: tuple, method: str, bayes: bool = True) -> Pooled:
+def _pool_cached(x: tuple, n: tuple, method: str, detail: bool = True) -> Pooled:
     """The rules of docs/statistics.md, by the data the row has:
 
     * k = 1: the study's own proportion with its Clopper-Pearson interval ("single study");
@@ -114,8 +114,9 @@ def _pool_cached(x: tuple, n: tuple, method: str, bayes: bool = True) -> Pooled:
       A GLMM without a finite maximum is shown as "not estimable", with no interval.
 
     Every row with k >= 2 also gets the Bayesian binomial-normal model (half-normal(0.5) prior on
-    tau), a sensitivity analysis for few studies, up to `BAYES_MAX_K` studies and unless `bayes` is
-    False (leave-one-out rows, which show the primary estimate only).
+    tau), a sensitivity analysis for few studies, up to `BAYES_MAX_K` studies. With `detail` False
+    (leave-one-out rows, which show the pooled estimate only) neither the Bayesian model nor the
+    per-study table is computed.
     """
     from scipy import special, stats
 
@@ -124,18 +125,24 @@ def _pool_cached(x: tuple, n: tuple, method: str, bayes: bool = True) -> Pooled:
 
     xa, na = np.array(x, float), np.array(n, float)
     k, ex, tot = len(xa), int(xa.sum()), int(na.sum())
-    table = _study_table(xa, na, list(range(1, k + 1)))
+    full = _study_table(xa, na, list(range(1, k + 1))) if detail else None
+
+    def table(weight=None) -> pd.DataFrame:
+        if full is None:
+            return pd.DataFrame()
+        return full if weight is None else full.assign(weight=weight)
+
     if k == 1:
         e = proportion_ci(ex, tot)
         return Pooled("single study", "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
-                      "Clopper-Pearson exact", studies=table.assign(weight=100.0))
-    bayes = pool_bayes(xa, na).as_row() if bayes and k <= BAYES_MAX_K else {}
+                      "Clopper-Pearson exact", studies=table(100.0))
+    bayes = pool_bayes(xa, na).as_row() if detail and k <= BAYES_MAX_K else {}
     if ex == 0 or ex == tot:
         e = proportion_ci(ex, tot)
         note = ("no events in any study; random-effects model not estimable" if ex == 0 else
                 "events in every patient of every study; random-effects model not estimable")
         return Pooled("no events" if ex == 0 else "all events", note, "exact", k, ex, tot, e.estimate, e.ci_low,
-                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table, **bayes)
+                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table(), **bayes)
     if k < MIN_STUDIES_RANDOM_EFFECTS:
         w = na / tot * 100
         if method == PRIMARY_METHOD:
@@ -146,24 +153,24 @@ def _pool_cached(x: tuple, n: tuple, method: str, bayes: bool = True) -> Pooled:
             return Pooled("common effect", common_effect_note(k), method, k, ex, tot, ex / tot,
                           float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
                           "common-effect logistic model, Wald z", mu=mu, se=se,
-                          studies=table.assign(weight=w), **bayes)
+                          studies=table(w), **bayes)
         r = stats_meta.pool_proportions(xa, na, method=method, tau2="EE")
         return Pooled("common effect", common_effect_note(k), method, k, ex, tot, r.estimate, r.ci_low,
                       r.ci_high, "common-effect inverse-variance model, z", mu=r.mu, se=r.se, q=r.q, q_p=r.q_p,
-                      studies=table.assign(weight=r.studies["weight"].to_numpy()), **bayes)
+                      studies=table(r.studies["weight"].to_numpy()), **bayes)
     try:
         r = stats_meta.pool_proportions(xa, na, method=method, pi_dist="t")
         small = stats_meta.pool_proportions(xa, na, method=method, knha=True)
     except stats_meta.GLMMNotEstimable as err:
         nan = float("nan")
         return Pooled("not estimable", f"random-effects model not estimable ({err})", method, k, ex, tot,
-                      nan, nan, nan, "", studies=table, **bayes)
+                      nan, nan, nan, "", studies=table(), **bayes)
     return Pooled("random effects", "", method, k, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
                   small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, r.mu, r.se,
-                  studies=table.assign(weight=r.studies["weight"].to_numpy()), **bayes)
+                  studies=table(r.studies["weight"].to_numpy()), **bayes)
 
 
-def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD, bayes: bool = True) -> Pooled:
+def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD, detail: bool = True) -> Pooled:
     """Pool one row's studies (see `Pooled`); memoised on (events, totals, method).
 
     Parameters
@@ -174,12 +181,13 @@ def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD, bayes: bo
         Study labels for the per-study table.
     method : str
         "glmm" (primary), "logit", "ft" or "raw".
-    bayes : bool
-        Also fit the Bayesian few-studies model (about 1 s at 50 studies).
+    detail : bool
+        Also fit the Bayesian few-studies model (about 1 s at 50 studies) and build the per-study
+        table with each study's exact CI and weight (False for leave-one-out rows).
     """
-    r = _pool_cached(tuple(int(v) for v in events), tuple(int(v) for v in totals), method, bayes)
+    r = _pool_cached(tuple(int(v) for v in events), tuple(int(v) for v in totals), method, detail)
     table = r.studies.copy()
-    if labels is not None:
+    if labels is not None and not table.empty:
         table["study"] = list(labels)
     return Pooled(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "studies": table})
 
