@@ -110,3 +110,30 @@ def test_warm_and_cold_builds_are_byte_identical(project):
     cold_files = built()
     assert sorted(warm_files) == sorted(cold_files)
     assert [k for k in warm_files if warm_files[k] != cold_files[k]] == []
+
+
+def test_a_killed_build_leaves_no_service_folder_behind_for_long(tmp_path):
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    stale = Path(tempfile.mkdtemp(prefix="cartpool-warm-"))
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(stale / "warm.sock"))  # bound, never listening: what SIGKILL leaves
+    dead.close()
+    proc, env, folder = warm.start_worker()
+    try:
+        assert not stale.exists()
+        assert folder.exists() and warm.connect(warm.ENV_SOCKET) is None  # env not exported here
+        live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        live.connect(env[warm.ENV_SOCKET])  # the new worker's folder answers and is kept
+        live.close()
+        proc2, _, folder2 = warm.start_worker()
+        proc2.terminate()
+        proc2.wait(timeout=10)
+        shutil.rmtree(folder2, ignore_errors=True)
+        assert folder.exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)

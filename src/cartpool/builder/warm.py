@@ -140,6 +140,7 @@ def start_service(name: str, module: str, *args: str) -> tuple[object, str, Path
     """
     import subprocess
 
+    _remove_stale(name)
     folder = Path(tempfile.mkdtemp(prefix=f"cartpool-{name}-"))
     path = str(folder / f"{name}.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -149,6 +150,23 @@ def start_service(name: str, module: str, *args: str) -> tuple[object, str, Path
                             pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
     listener.close()  # only the service listens: if it dies, callers are refused and work alone
     return proc, path, folder
+
+
+def _remove_stale(name: str) -> None:
+    """Remove the folders of services of this kind that no longer listen (a build killed with
+    SIGKILL cannot remove its own). A live one answers a connection and is left alone."""
+    import shutil
+
+    for folder in Path(tempfile.gettempdir()).glob(f"cartpool-{name}-*"):
+        sock = folder / f"{name}.sock"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(sock))
+                continue  # alive
+            except OSError:
+                pass
+        if folder.is_dir() and folder.stat().st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_worker() -> tuple[object, dict[str, str], Path]:
