@@ -9,7 +9,6 @@ or with ``CARTPOOL_WARM=0``, `main` runs in the calling process. Both give the s
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from pathlib import Path
 def parser(prog: str = "build.py") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Command-line entry points the Makefile calls. "
                                 "Run from the project root")
-    p.add_argument("--build-dir", type=Path, default=Path(os.environ.get("CARTPOOL_BUILD_DIR", "build")),
+    p.add_argument("--build-dir", type=Path, default=Path("build"),
                    help="where executed notebooks and staged outputs go (the Makefile's BUILD; default build/)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("validate", help="check every study folder (make check)")

@@ -64,7 +64,6 @@ LOO_MIN_K = 3
 #: Above this many studies, leave-one-out refits the inverse-variance logit model instead of k GLMMs
 #: (each GLMM refit grows with k; at 200 studies k refits per outcome take minutes). The table says so.
 LOO_MAX_GLMM_K = 30
-LOO_BAYES_COLUMNS = ("bayes_estimate", "bayes_low", "bayes_high", "bayes_tau", "bayes_tau_low", "bayes_tau_high")
 
 ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "analysis", "method", "rule", "note", "k", "events", "total",
                     "estimate", "ci_low", "ci_high", "ci_how", "small_ci_low", "small_ci_high", "pi_low", "pi_high",
@@ -324,7 +323,7 @@ class PooledAnalysis:
             for i in range(len(sub)):
                 rest = sub.drop(index=sub.index[i])
                 r = pool(rest["events"], rest["total"], method=method, detail=False)  # the estimate only
-                row = {k: v for k, v in r.as_row().items() if k not in LOO_BAYES_COLUMNS}
+                row = {k: v for k, v in r.as_row().items() if not k.startswith("bayes_")}  # not fitted here
                 rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **row})
         return pd.DataFrame(rows)
 

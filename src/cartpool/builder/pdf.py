@@ -76,6 +76,14 @@ def _relative_links(pdf: bytes, folder_uri: str) -> bytes:
     return buf.getvalue()
 
 
+# The headless Chromium both routes start (per page, or once per build as the printer below).
+BROWSER_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
+    "--disable-quic", "--run-all-compositor-stages-before-draw",
+)
+
+
 def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, timeout: int = 120) -> None:
     browser = browser or find_browser()
     if browser is None:
@@ -83,21 +91,13 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="cartpool-chromium-") as profile:
         out = Path(profile) / "out.pdf"
-        if _print_with_printer(html_path, out, timeout):
-            data = _normalise_dates(_relative_links(out.read_bytes(), html_path.parent.as_uri() + "/"))
-            with atomic_write(pdf_path, "wb") as fh:
-                fh.write(data)
-            return
-        cmd = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
-            "--disable-quic", f"--user-data-dir={profile}/profile", "--no-pdf-header-footer",
-            "--run-all-compositor-stages-before-draw", f"--print-to-pdf={out}", html_path.as_uri(),
-        ]
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
-        if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"{browser} could not print {html_path.name}: {' | '.join(err)}")
+        if not _print_with_printer(html_path, out, timeout):  # no build printer: a browser of our own
+            cmd = [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}/profile", "--no-pdf-header-footer",
+                   f"--print-to-pdf={out}", html_path.as_uri()]
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+            if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
+                err = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"{browser} could not print {html_path.name}: {' | '.join(err)}")
         data = _normalise_dates(_relative_links(out.read_bytes(), html_path.parent.as_uri() + "/"))
     with atomic_write(pdf_path, "wb") as fh:
         fh.write(data)
@@ -113,11 +113,6 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
 # Chromium per page as before.
 
 ENV_PRINTER = "CARTPOOL_PRINTER"
-BROWSER_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
-    "--disable-quic", "--run-all-compositor-stages-before-draw",
-)
 # What `--print-to-pdf --no-pdf-header-footer` does: the page's own @page size and margins
 # (A4, with the running title in the margin box), no backgrounds, a tagged PDF.
 PDF_OPTIONS = {"prefer_css_page_size": True, "display_header_footer": False, "print_background": False,

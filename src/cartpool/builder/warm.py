@@ -118,8 +118,10 @@ def run_via_worker(argv: list[str]) -> int | None:
 def connect(env_var: str) -> socket.socket | None:
     """A connection to the build service named by `env_var`, or None where there is none."""
     path = os.environ.get(env_var)
-    if not path:
-        return None
+    return _connect_to(path) if path else None
+
+
+def _connect_to(path: str) -> socket.socket | None:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(path)
@@ -158,13 +160,10 @@ def _remove_stale(name: str) -> None:
     import shutil
 
     for folder in Path(tempfile.gettempdir()).glob(f"cartpool-{name}-*"):
-        sock = folder / f"{name}.sock"
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            try:
-                s.connect(str(sock))
-                continue  # alive
-            except OSError:
-                pass
+        alive = _connect_to(str(folder / f"{name}.sock"))
+        if alive is not None:
+            alive.close()
+            continue
         if folder.is_dir() and folder.stat().st_uid == os.getuid():
             shutil.rmtree(folder, ignore_errors=True)
 
