@@ -108,7 +108,8 @@ PDF_STATE  := $(BUILD)/.pdfs-$(if $(BROWSER),built,absent)
 $(BUILD)/.pdfs-%:
 	@mkdir -p $(BUILD) && rm -f $(BUILD)/.pdfs-* && touch $@
 
-$(REPORTS)/index.html: $(ALL_DATA) data/studies $(BUILD_DEPS) $(PDF_STATE) | $(BUILD)/.validated
+# The index opens with the synthesis's bottom line, which the pooled step writes (tables/bottom-line.csv).
+$(REPORTS)/index.html: $(ALL_DATA) data/studies $(BUILD_DEPS) $(PDF_STATE) $(REPORTS)/pooled.html | $(BUILD)/.validated
 	@$(PY) scripts/build.py index $@ $(if $(BROWSER),--pdf)
 
 $(REPORTS)/%.pdf: $(REPORTS)/%.html
@@ -118,6 +119,10 @@ $(REPORTS)/%.pdf: $(REPORTS)/%.html
 check: $(ENV_DEP) ## Validate the study data only (and that notebooks are committed without outputs)
 	@$(PY) scripts/build.py validate
 	@$(PY) scripts/build.py check-notebooks
+
+.PHONY: judgements
+judgements: $(ENV_DEP) ## Print the GRADE proposals and evidence fingerprints of judgements awaiting review
+	@$(PY) scripts/build.py judgements
 
 .PHONY: new-study
 new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith2027

@@ -92,36 +92,39 @@ pooled = nb([
            'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
     C('from cartpool.analysis.pooled import PooledAnalysis\n'
       'from cartpool.report.pooled import PooledPage\n\n'
-      '# Every study, validated; then every pooled estimate, computed once.\n'
+      '# Every study, validated; the analysis plan; then every estimate, computed once.\n'
       'pooled = PooledAnalysis.load(data_dir)\n'
       'page = PooledPage(pooled, output_dir=output_dir or None)'),
-    M('# CAR-T cell therapy in plasma cell leukemia: all studies side by side\n\n'
-      'The question is how patients with plasma cell leukemia (PCL) fare after CAR-T cell therapy. Studies '
-      'in multiple myeloma (MM) are shown beside them as context. Every number is computed from the data '
-      'extracted from the published studies, each with its source.'),
-    M('## Scope and study selection'),
+    M('# CAR-T cell therapy in plasma cell leukemia: a synthesis of selected studies\n\n'
+      'How patients with plasma cell leukemia (PCL) fare after CAR-T cell therapy, from the studies the curators '
+      'of this report selected. Studies in multiple myeloma (MM) are shown beside them as context. Every number is '
+      'computed from the data extracted from the published studies, each with its source.'),
+    M('## The bottom line'),
+    C('bottom_line = page.bottom_line_frame()  # one sentence per key outcome and population\n'
+      'page.bottom_line()'),
+    M('## What this report is, and how the studies were chosen'),
     C('page.scope()'),
-    M('## Summary of findings\n\nThe answer to the question, outcome by outcome, in the populations that answer it, '
-      'with GRADE certainty. The rules for each rating are in the statistical methods appendix.'),
-    C('summary = page.appraisal.summary  # one row per key outcome and PCL population\n'
+    M('## Summary of findings'),
+    C('summary = page.appraisal.summary  # every ranked outcome in every PCL population\n'
       'page.summary_of_findings()'),
     M('## Studies'),
     C('studies = pooled.studies  # one row per study\n'
       'page.studies()'),
     M('## Risk of bias'),
-    C('risk_of_bias = page.appraisal.risk_of_bias  # one row per study and checklist question\n'
+    C('risk_of_bias = page.appraisal.risk_of_bias  # one row per study and domain\n'
       'page.risk_of_bias()'),
-    M('## How the studies were pooled'),
+    M('## How the studies were synthesised'),
     C('page.methods()'),
-    M('## Efficacy\n\nFor each outcome: the forest plot by disease and setting, the estimate of each group with '
-      'its intervals, and what differs between the studies.'),
-    C('estimates = pooled.estimates  # one row per (outcome, view, subgroup, analysis)\n'
+    M('## Efficacy\n\nFor each outcome: the forest plot by population, each population\'s result with its '
+      'denominators and heterogeneity, the subgroups named in the plan, and what differs between the studies.'),
+    C('estimates = pooled.estimates  # one row per (outcome, view, subgroup, level, analysis)\n'
       'inputs = pooled.inputs  # the counts of each study behind every row\n'
       'page.outcomes("efficacy")'),
     M('## Safety'),
     C('page.outcomes("safety")'),
-    M('## Survival\n\nMedians with their 95% confidence intervals (not reached drawn as an open arrow), landmark '
-      'rates pooled where at least two studies of a group report them, and the curves overlaid.'),
+    M('## Survival\n\nMedians with their 95% confidence intervals (not reached drawn as an open arrow), survival at '
+      '12 and 24 months study by study (pooled only where three or more studies report it), and the curves '
+      'overlaid.'),
     C('medians, landmarks = pooled.medians, pooled.landmarks\n'
       'page.survival()'),
     M('## Checks of the published numbers'),
@@ -129,9 +132,17 @@ pooled = nb([
       'page.audit_summary()'),
     M('## What this evidence cannot support'),
     C('page.limits()'),
+    M('## Appendix: other outcomes'),
+    C('page.summary_of_findings_appendix()'),
+    M('## Appendix: GRADE judgements'),
+    C('awaiting_review = page.appraisal.awaiting_review\n'
+      'page.judgements()'),
     M('## Appendix: sensitivity analyses and leave-one-out'),
     C('leave_one_out = pooled.leave_one_out\n'
       'page.sensitivity()'),
+    M('## Appendix: the analysis plan'),
+    C('plan = pooled.plan\n'
+      'page.plan_history()'),
     M('## Appendix: statistical methods'),
     C('page.statistical_methods()'),
     M('## Appendix: machine-readable results'),

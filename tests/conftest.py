@@ -29,9 +29,12 @@ def synthetic(tmp_path):
 
 @pytest.fixture
 def real_copy(tmp_path):
-    """A writable copy of the real study folders."""
+    """A writable copy of the real study folders, with the data folder's plan, judgements and lists
+    beside them (tmp_path/studies, tmp_path/*.yaml)."""
     dst = tmp_path / "studies"
     shutil.copytree(DATA, dst)
+    for f in DATA.parent.glob("*.yaml"):
+        shutil.copy2(f, tmp_path / f.name)
     return dst
 
 

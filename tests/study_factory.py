@@ -21,10 +21,13 @@ BASE = {
 
 
 def make_study(root: Path, results: list[dict], *, populations: dict | None = None, study_id: str = "t2027",
-               **study_fields):
-    """Write and load a study folder with the given result records (each gets a location and a quote)."""
+               files: dict[str, str] | None = None, **study_fields):
+    """Write and load a study folder with the given result records (each gets a location and a quote),
+    and any per-patient table files (`files`: name -> CSV text)."""
     folder = Path(root) / study_id
     folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
     study = {"id": study_id, **BASE, **study_fields,
              "populations": {k: {"kind": "subgroup" if v.get("where") else "other", **v} for k, v in
                              (populations or {"all": {"label": "All patients", "kind": "infused"}}).items()}}

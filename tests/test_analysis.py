@@ -127,18 +127,25 @@ def test_synthetic_set_has_extremes_and_groups(pooled):
     assert set(t["group"]) >= {"Relapsed/refractory PCL", "Frontline PCL", "Relapsed/refractory MM"}
 
 
+KEYS = ["outcome", "view", "subgroup", "level", "analysis"]
+
+
 def test_inputs_have_the_keys_of_the_estimates_and_refit_them(pooled):
     a, _, _ = pooled
-    keys = ["outcome", "view", "subgroup", "analysis"]
-    est = a.estimates[a.estimates["events"].notna()]
-    assert not est.duplicated(keys).any()
-    for k, rows in a.inputs.groupby(keys, sort=False):
-        e = est.set_index(keys).loc[k]
+    est = a.estimates[a.estimates["events"].notna() & (a.estimates["rule"] != "Bayesian")]
+    assert not est.duplicated(KEYS).any()
+    for k, rows in a.inputs.groupby(KEYS, sort=False):
+        if k not in est.set_index(KEYS).index:
+            continue
+        e = est.set_index(KEYS).loc[k]
         assert e["k"] == len(rows) and e["events"] == rows["events"].sum() and e["total"] == rows["total"].sum()
-        method = "glmm" if k[3] not in ("inverse-variance logit", "Freeman-Tukey") else \
-            {"inverse-variance logit": "logit", "Freeman-Tukey": "ft"}[k[3]]
-        r = pool(rows["events"], rows["total"], method=method)
-        assert r.estimate == pytest.approx(e["estimate"]) and r.ci_low == pytest.approx(e["ci_low"])
+        method = {"inverse-variance logit": "logit", "Freeman-Tukey": "ft"}.get(k[4], "glmm")
+        r = pool(rows["events"], rows["total"], events_high=rows["events_high"], method=method)
+        if e["rule"] == "common effect":
+            continue  # refitted by the common-effect model, a sensitivity analysis of two studies
+        assert r.rule == e["rule"]
+        if np.isfinite(e["estimate"]):
+            assert r.estimate == pytest.approx(e["estimate"]) and r.ci_low == pytest.approx(e["ci_low"])
 
 
 def test_every_interval_is_honest(pooled):
@@ -153,12 +160,19 @@ def test_every_interval_is_honest(pooled):
 def test_rules_by_data(pooled):
     a, _, _ = pooled
     est = a.estimates
-    single = est[est["k"] == 1]
+    main = est[est["view"].isin(["primary", "context", "subgroup"]) & (est["subgroup"] != P.SUBGROUP_TEST)]
+    single = main[main["k"] == 1]
     assert (single["rule"] == "single study").all() and single["pi_low"].isna().all()
-    assert (est[(est["k"] == 2) & (est["analysis"] == "GLMM")]["rule"].isin(
-        ["common effect", "no events", "all events"])).all()
+    two = main[main["k"] == 2]
+    assert (two["rule"] == "two studies, not pooled").all() and two["estimate"].isna().all()
+    # heterogeneity is shown for every row of two or more studies: the likelihood-ratio test for counts,
+    # Cochran's Q on the log(-log S) scale for survival at a landmark
+    assert two.loc[two["events"].notna(), "het_lrt_p"].notna().all()
+    assert two.loc[two["events"].isna(), "q_p"].notna().all()
+    pooled_rows = main[main["k"] >= 3]
+    assert pooled_rows["rule"].isin(["random effects", "no events", "all events", "not estimable"]).all()
     sens = est[est["view"] == "sensitivity"]
-    assert (sens["k"] >= 2).all()  # a sensitivity analysis with one study is not offered
+    assert (sens.loc[sens["rule"] == "common effect", "k"] == 2).all()
     tests = est[est["subgroup"] == "test for subgroup differences"]
     assert set(tests["rule"]) <= {"tested", "not tested"}
 
@@ -200,8 +214,12 @@ def test_real_pooled_rows_follow_the_rules():
         pytest.skip("no data")
     a = P.PooledAnalysis(load_all(DATA, sources=None))
     est = a.estimates[a.estimates["estimate"].notna()]
-    assert (est["ci_high"] - est["ci_low"] > 1e-3).all(), est[est["ci_high"] - est["ci_low"] <= 1e-3]
+    shown = est[est["ci_low"].notna() & est["ci_high"].notna()]
+    # an interval is either not estimable (and the page says so) or has width; never zero-width
+    assert (shown["ci_high"] - shown["ci_low"] > 1e-3).all(), shown[shown["ci_high"] - shown["ci_low"] <= 1e-3]
     assert np.isfinite(est["estimate"].astype(float)).all()
+    main = a.estimates[a.estimates["view"].isin(["primary", "context"]) & (a.estimates["k"] == 2)]
+    assert main["estimate"].isna().all()  # two studies are never given one common rate
 
 
 def test_small_sample_and_bayesian_beside_every_model(pooled):
@@ -211,15 +229,17 @@ def test_small_sample_and_bayesian_beside_every_model(pooled):
     assert not re.empty
     assert re["small_ci_low"].notna().all() and re["pi_low"].notna().all()
     # the small-sample interval is the wider one for the GLMM (same SE, t instead of z)
-    glmm = re[re["analysis"] == "GLMM"]
+    glmm = re[re["method"] == "glmm"]
     assert ((glmm["small_ci_low"] <= glmm["ci_low"] + 1e-12) & (glmm["small_ci_high"] >= glmm["ci_high"] - 1e-12)).all()
-    props = est[est["events"].notna() & (est["k"] >= 2)]
-    assert props["bayes_estimate"].notna().all()
-    assert ((props["bayes_low"] < props["bayes_estimate"]) & (props["bayes_estimate"] < props["bayes_high"])).all()
-    assert (props["bayes_tau_low"] < props["bayes_tau_high"]).all()
+    main = est[est["view"].isin(["primary", "context"]) & est["events"].notna() & (est["k"] >= 2)]
+    assert main["bayes_estimate"].notna().all()
+    assert ((main["bayes_low"] < main["bayes_estimate"]) & (main["bayes_estimate"] < main["bayes_high"])).all()
+    assert (main["bayes_tau_low"] < main["bayes_tau_high"]).all()
+    bayes = est[est["rule"] == "Bayesian"]
+    assert not bayes.empty and bayes["note"].str.contains("prior median").all()  # tau's posterior beside its prior
     common = est[est["rule"] == "common effect"]
     assert common["pi_low"].isna().all() and common["tau2"].isna().all()
-    assert (common["k"] == 2).all()
+    assert (common["k"] == 2).all() and (common["view"] == "sensitivity").all()
 
 
 def test_real_rows_match_rma_glmm_on_their_inputs():
@@ -261,7 +281,7 @@ def test_real_rows_match_rma_glmm_on_their_inputs():
 
 def test_risk_of_bias_and_known_studies_of_the_real_set():
     from cartpool.analysis.appraisal import Appraisal
-    from cartpool.data.appraisal import overall_judgement
+    from cartpool.data.appraisal import DOMAINS
 
     if not DATA.is_dir():
         pytest.skip("no data")
@@ -269,15 +289,15 @@ def test_risk_of_bias_and_known_studies_of_the_real_set():
     a = P.PooledAnalysis(studies)
     rob = Appraisal(a).risk_of_bias
     for sd in studies:
-        rows = rob[rob["study_id"] == sd.study.id]
-        assert len(rows) == 10 and set(rows["overall"]) == {overall_judgement(sd.appraisal)}
+        rows = rob[(rob["study_id"] == sd.study.id) & (rob["outcomes"] == "")]
+        assert list(rows["domain"]) == list(DOMAINS) and set(rows["overall"]) == {sd.appraisal.overall.judgement}
         assert (rows["reason"].str.len() > 3).all()
     known = a.known_studies
     assert not known.empty and known["citation"].str.len().gt(20).all()
     assert set(known["relevance"]) <= {"pcl", "mm_context"}
-    # the page: figure, table and every included study linked to its own appraisal
+    # the page: figures, table and every included study linked to its own appraisal
     html = str(PooledPage(a).risk_of_bias())
-    assert "JBI Critical Appraisal Checklist for Case Series" in html and "<img" in html
+    assert "Murad et al. (2018)" in html and "<img" in html and "Trustworthiness" in html
     for sd in studies:
         assert f'href="{sd.study.id}.html#risk-of-bias"' in html
     assert "Relevant studies known but not included" in str(PooledPage(a).scope())

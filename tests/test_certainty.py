@@ -1,118 +1,137 @@
-"""The GRADE rules (cartpool.domain.certainty), one behaviour per test, and the summary of
-findings on the real studies: framing (PCL by setting) and agreement with its CSV columns."""
+"""The GRADE proposals (cartpool.domain.certainty), one rule per test; the summary of findings and its
+ranking by the analysis plan; and properties of the real evidence that hold for any set of studies."""
 
 import pytest
 
 from cartpool.domain import certainty as G
 
 
-def test_single_arm_evidence_starts_low_and_never_goes_below_very_low():
+def test_rates_among_treated_patients_start_high_and_never_go_below_very_low():
     none = G.Domain("imprecision", G.NOT_SERIOUS, 0, "")
-    assert G.rate([none]).rating == "low"
-    three = [G.Domain("risk of bias", G.VERY_SERIOUS, 2, ""), G.Domain("imprecision", G.VERY_SERIOUS, 2, "")]
-    assert G.rate(three).rating == "very low"
-    assert G.rate([none], start="high").rating == "high"
-    assert G.rate([G.Domain("x", G.SERIOUS, 1, "")], start="high").rating == "moderate"
+    assert G.START == "high" and G.rate([none]).rating == "high"
+    assert G.rate([G.Domain("x", G.SERIOUS, 1, "")]).rating == "moderate"
+    five = [G.Domain(d, G.VERY_SERIOUS, 2, "") for d in ("a", "b", "c")]
+    assert G.rate(five).rating == "very low"
+    assert G.rate([none], start="low").rating == "low"
 
 
-def test_risk_of_bias_by_share_of_patients():
+def test_risk_of_bias_by_share_of_patients_and_judgement():
     assert G.risk_of_bias([("A", 10, "low"), ("B", 10, "low")]).downgrade == 0
-    minority = G.risk_of_bias([("A", 30, "low"), ("B", 10, "high")])
-    assert minority.downgrade == 0 and "25%" in minority.reason
-    half = G.risk_of_bias([("A", 10, "low"), ("B", 10, "high")])
-    assert half.judgement == G.SERIOUS and half.downgrade == 1
-    everyone = G.risk_of_bias([("A", 10, "unclear"), ("B", 10, None)])
-    assert everyone.judgement == G.VERY_SERIOUS and everyone.downgrade == 2
-    assert "not appraised" in everyone.reason
-    # one study at high risk: one level (there is nothing else to weigh it against)
-    assert G.risk_of_bias([("A", 10, "high")]).downgrade == 1
+    minority = G.risk_of_bias([("A", 30, "low"), ("B", 10, "some_concerns")])
+    assert minority.downgrade == 0 and "low risk: 30 patients (75%)" in minority.evidence
+    concerns = G.risk_of_bias([("A", 10, "low"), ("B", 10, "no_information")])
+    assert concerns.judgement == G.SERIOUS
+    high = G.risk_of_bias([("A", 10, "some_concerns"), ("B", 10, "high")])
+    assert high.judgement == G.VERY_SERIOUS and high.downgrade == 2
+    assert G.risk_of_bias([("A", 12, "some_concerns"), ("B", 11, "high")]).judgement == G.SERIOUS  # 48% high
+    assert "not appraised" in G.risk_of_bias([("A", 10, None)]).reason
 
 
-def test_inconsistency_needs_two_studies_and_flags_heterogeneity():
-    one = G.inconsistency([(0.2, 0.6)])
+def test_inconsistency_is_not_assessable_with_one_study():
+    one = G.inconsistency([(0.5, 0.5)], [(0.2, 0.8)])
     assert one.judgement == G.NOT_ASSESSABLE and one.downgrade == 0
-    assert G.inconsistency([(0.2, 0.6), (0.3, 0.7)], i2=10).downgrade == 0
-    assert G.inconsistency([(0.2, 0.6), (0.3, 0.7)], i2=55).downgrade == 1
-    apart = G.inconsistency([(0.05, 0.30), (0.60, 0.95)])
+
+
+def test_inconsistency_reads_the_test_i2_overlap_and_thresholds():
+    agree = G.inconsistency([(0.40, 0.40), (0.45, 0.45)], [(0.2, 0.6), (0.25, 0.65)], lrt_p=0.7, i2=0,
+                            thresholds=[0.3, 0.6])
+    assert agree.downgrade == 0
+    assert G.inconsistency([(0.4, 0.4), (0.45, 0.45)], [(0.2, 0.6), (0.25, 0.65)], lrt_p=0.05).downgrade == 1
+    assert G.inconsistency([(0.4, 0.4), (0.45, 0.45)], [(0.2, 0.6), (0.25, 0.65)], i2=60).downgrade == 1
+    apart = G.inconsistency([(0.1, 0.1), (0.8, 0.8)], [(0.05, 0.3), (0.6, 0.95)])
     assert apart.downgrade == 1 and "do not overlap" in apart.reason
-    wide_pi = G.inconsistency([(0.2, 0.6), (0.3, 0.7), (0.25, 0.65)], i2=20, pi=(0.05, 0.9))
-    assert wide_pi.downgrade == 1 and "prediction interval" in wide_pi.reason
+    # Guo 2026 1/12 against Hu 2026 7/11 (complete response): p 0.004, either side of both thresholds
+    cr = G.inconsistency([(1 / 12, 1 / 12), (7 / 11, 7 / 11)], [(0.002, 0.385), (0.308, 0.891)], lrt_p=0.004,
+                         i2=71, thresholds=[0.3, 0.5])
+    assert cr.judgement == G.VERY_SERIOUS and "opposite sides" in cr.reason
+    # a range that straddles a threshold counts for neither side
+    assert G.inconsistency([(0.2, 0.6), (0.7, 0.7)], [(0.1, 0.8), (0.4, 0.9)], thresholds=[0.5]).downgrade == 0
 
 
-def test_indirectness_from_definitions_and_bounds():
-    same = G.indirectness({"CRS grading scale": ["ASTCT", "ASTCT"]})
-    assert same.downgrade == 0
-    differ = G.indirectness({"CRS grading scale": ["ASTCT", "Lee 2014"]})
-    assert differ.downgrade == 1 and "ASTCT, Lee 2014" in differ.reason
-    unknown = G.indirectness({"CRS grading scale": ["not reported"]})
-    assert unknown.downgrade == 1 and "not reported" in unknown.reason
-    bound = G.indirectness({}, bounded=["CAREMM-002"])
-    assert bound.downgrade == 1 and "CAREMM-002" in bound.reason
-    # several reasons still rate down one level only
-    assert G.indirectness({"CRS grading scale": ["ASTCT", "Lee 2014", "not reported"]}, bounded=["X"]).downgrade == 1
+def test_indirectness_counts_kinds_of_concern():
+    assert G.indirectness({"population": [], "surrogate outcome": []}).downgrade == 0
+    one = G.indirectness({"surrogate outcome": ["response stands in for survival"]})
+    assert one.judgement == G.SERIOUS and "Surrogate outcome" in one.reason
+    two = G.indirectness({"population": ["PCL definition not stated"], "co-interventions": ["transplant"]})
+    assert two.downgrade == 1
+    three = G.indirectness({"population": ["x"], "co-interventions": ["y"], "surrogate outcome": ["z"]})
+    assert three.judgement == G.VERY_SERIOUS
 
 
-@pytest.mark.parametrize("lo, hi, n, down", [
-    (0.40, 0.55, 150, 0),   # 15 points, 150 patients
-    (0.40, 0.55, 60, 1),    # fewer than 100 patients
-    (0.30, 0.60, 150, 1),   # 30 points
-    (0.10, 0.60, 150, 2),   # 50 points
-    (None, None, 20, 2),    # not estimable
+@pytest.mark.parametrize("lo, hi, thresholds, down", [
+    (0.40, 0.55, [0.3], 0),           # on one side of the threshold
+    (0.25, 0.55, [0.3, 0.6], 1),      # crosses one threshold
+    (0.10, 0.70, [0.3, 0.6], 2),      # crosses two
+    (0.40, 0.55, [], 0),              # no threshold: 15 points wide
+    (0.30, 0.60, [], 1),              # 30 points
+    (0.10, 0.60, [], 2),              # 50 points
+    (None, None, [0.3], 2),           # not estimable
 ])
-def test_imprecision_thresholds(lo, hi, n, down):
-    assert G.imprecision(lo, hi, n).downgrade == down
+def test_imprecision_against_the_plans_thresholds(lo, hi, thresholds, down):
+    assert G.imprecision(lo, hi, 20, thresholds=thresholds).downgrade == down
 
 
-def test_publication_bias_for_curated_or_small_studies():
+def test_publication_bias_is_judged_on_the_body_of_evidence():
     assert G.publication_bias([200, 300], systematic_search=True).downgrade == 0
     assert G.publication_bias([20, 30], systematic_search=True).downgrade == 1
-    curated = G.publication_bias([200, 300], systematic_search=False)
-    assert curated.downgrade == 1 and "systematic search" in curated.reason
+    known = G.publication_bias([200], systematic_search=True, known_not_included=["Smith 2025"])
+    assert known.downgrade == 1 and "Smith 2025" in known.reason
+    linked = G.publication_bias([200], systematic_search=True, industry_links=["an author works for the maker"])
+    assert linked.downgrade == 1 and "maker" in linked.reason
 
 
-def test_reasons_name_each_domain_that_rated_down():
-    c = G.rate([G.risk_of_bias([("A", 10, "high")]), G.imprecision(0.1, 0.6, 10),
-                G.inconsistency([(0.1, 0.6)])])
-    assert c.rating == "very low"
-    assert c.reasons.startswith("Risk of bias (serious)") and "Imprecision (very serious)" in c.reasons
-    assert "Inconsistency" not in c.reasons
-    assert c.short_reasons.startswith("risk of bias −1") and "imprecision −2 (10 patients" in c.short_reasons
+def test_statements_follow_grade_guidance_26():
+    assert G.statement("very low", "the complete response rate", "relapsed/refractory PCL", "8% and 64%").startswith(
+        "In relapsed/refractory PCL, the evidence is very uncertain about the complete response rate")
+    assert " may be " in G.statement("low", "x", "p", "10%")
+    assert " is probably " in G.statement("moderate", "x", "p", "10%")
 
 
-# --- on the real studies ------------------------------------------------------------------------
+# --- on the real studies: properties that hold for any set of studies ----------------------------------
+
 
 @pytest.fixture(scope="module")
-def sof():
+def appraisal():
     from cartpool.analysis.appraisal import Appraisal
     from cartpool.analysis.pooled import PooledAnalysis
 
     pa = PooledAnalysis.load()
-    return pa, Appraisal(pa).summary
+    return pa, Appraisal(pa)
 
 
-def test_summary_of_findings_is_pcl_by_setting_with_a_rating_on_every_reported_row(sof):
-    pa, s = sof
-    pcl_groups = set(pa.studies.loc[pa.studies["disease"] == "PCL", "group"])
+def test_summary_of_findings_is_pcl_with_the_plans_ranked_outcomes(appraisal):
+    pa, ap = appraisal
+    s = ap.summary
+    pcl_groups = set(pa.studies.loc[pa.studies["role"] == "primary", "group"])
     assert set(s["population"]) == pcl_groups  # MM is context, never a summary-of-findings population
+    shown = s[s["in_summary"]]
+    for _pop, rows in shown.groupby("population"):
+        assert len(rows) <= pa.plan.summary_of_findings.max_outcomes
+        assert list(rows["outcome"]) == [o.outcome for o in pa.plan.summary_outcomes()]  # the plan's order
+    # a critical outcome with no data keeps its row
+    assert set(shown["outcome"]) == {o.outcome for o in pa.plan.summary_outcomes()}
+
+
+def test_every_reported_row_has_a_rating_a_status_and_footnotes(appraisal):
+    _, ap = appraisal
+    s = ap.summary
     reported = s[s["k"] > 0]
-    assert reported["certainty"].isin(G.LEVELS).all()
-    assert (reported["reasons"] != "").all()
+    assert reported["certainty"].isin(G.LEVELS).all() and reported["proposed"].isin(G.LEVELS).all()
+    assert reported["status"].isin(["reviewed", "evidence changed", "not reviewed"]).all()
     assert (s.loc[s["k"] == 0, "certainty"] == "").all()
-    # every study behind a row belongs to the row's population
+    assert (reported["fingerprint"].str.len() == 12).all()
+
+
+def test_no_common_rate_is_given_for_two_studies(appraisal):
+    _, ap = appraisal
+    s = ap.summary
+    two = s[(s["k"] == 2)]
+    assert (two["display"] == "side by side").all()
+    assert two["estimate"].isna().all()
+
+
+def test_every_study_behind_a_row_belongs_to_its_population(appraisal):
+    pa, ap = appraisal
     label_group = dict(zip(pa.studies["study"], pa.studies["group"], strict=True))
-    for r in reported.itertuples():
+    for r in ap.summary[ap.summary["k"] > 0].itertuples():
         assert {label_group[x] for x in r.studies.split("; ")} == {r.population}
-
-
-def test_summary_of_findings_rows_cover_the_key_outcomes(sof):
-    from cartpool.domain import registry
-
-    _, s = sof
-    keys = [o.key for o in registry.OUTCOMES if o.headline and o.pooled]
-    for k in keys:
-        assert k in set(s["outcome"])
-    assert {"pfs_12m", "os_12m"} <= set(s["outcome"])
-    # an interval always contains its estimate and has width
-    rated = s[s["k"] > 0]
-    assert (rated["ci_low"] <= rated["estimate"]).all() and (rated["estimate"] <= rated["ci_high"]).all()
-    assert (rated["ci_high"] > rated["ci_low"]).all()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from cartpool.data import vocabulary as V
-from cartpool.data.appraisal import Appraisal, overall_judgement
+from cartpool.data.appraisal import Appraisal, overall_for, proposed_overall
 from cartpool.data.errors import StudyDataError
 from cartpool.data.known import load_known_studies
 from cartpool.data.load import load_all, load_study
@@ -78,12 +78,30 @@ def test_a_declared_derivation_must_fit_the_value(synthetic):
 # --- bounds, neurotoxicity, deaths ------------------------------------------------------------
 
 
-def test_a_bound_is_stored_as_printed(synthetic):
+def test_a_bound_is_stored_with_both_ends(synthetic):
+    bound = {"low": 7, "high": 8, "reason": "only sCR is printed"}
+    _add_record(synthetic, {"id": "cr_bound", "population": "infused", "endpoint": "cr_or_better",
+                            "statistic": "proportion", "value": 87.5, "unit": "percent", "bound": bound,
+                            "location": "Results", "quote": "with 87.5% achieving sCR"})
+    sd = load_study(synthetic / "studies" / "syn000", sources=synthetic / "sources")
+    assert (sd.result("cr_bound").bound.low, sd.result("cr_bound").bound.high) == (7, 8)
+
+
+def test_a_bound_with_one_end_tells_the_curator_to_write_both(synthetic):
     _add_record(synthetic, {"id": "cr_bound", "population": "infused", "endpoint": "cr_or_better",
                             "statistic": "proportion", "value": 87.5, "unit": "percent", "bound": "at_least",
                             "location": "Results", "quote": "with 87.5% achieving sCR"})
-    sd = load_study(synthetic / "studies" / "syn000", sources=synthetic / "sources")
-    assert sd.result("cr_bound").bound == "at_least"
+    msg = _messages(synthetic)
+    assert "results.yaml" in msg and "cr_bound" in msg and "bound: {low:" in msg, msg
+
+
+def test_a_bound_above_its_population_is_rejected(synthetic):
+    n = load_study(synthetic / "studies" / "syn000", sources=None).population_size("infused")
+    _add_record(synthetic, {"id": "cr_bound", "population": "infused", "endpoint": "cr_or_better",
+                            "statistic": "proportion", "value": 87.5, "unit": "percent",
+                            "bound": {"low": 1, "high": n + 1, "reason": "too many"},
+                            "location": "Results", "quote": "with 87.5% achieving sCR"})
+    assert f"above the {n} patients" in _messages(synthetic)
 
 
 def test_neurotoxicity_is_its_own_endpoint_and_relapse_flag_is_for_deaths(synthetic):
@@ -183,7 +201,7 @@ MORE_CASES = [
     ("bad population kind", "study.yaml", "kind: infused", "kind: everyone", "study.yaml", "kind"),
     ("count as text", "results.yaml", "value: 34\n", "value: many\n", "results.yaml", "number"),
     ("bool expected", "study.yaml", "doi: null", "doi: null\ntitle_descriptive: perhaps", "study.yaml", "true or false"),
-    ("appraisal answer", "appraisal.yaml", "judgement: 'yes'", "judgement: probably", "appraisal.yaml", "judgement"),
+    ("appraisal answer", "appraisal.yaml", "judgement: low", "judgement: probably", "appraisal.yaml", "judgement"),
     ("coverage reason", "coverage.yaml", "reason: front_matter", "reason: boring", "coverage.yaml", "reason"),
 ]
 
@@ -200,26 +218,54 @@ def test_no_message_shows_a_pattern_or_a_type_name(synthetic, case):
 # --- risk of bias -----------------------------------------------------------------------------
 
 
-def _appraisal(*answers: str) -> Appraisal:
-    return Appraisal.model_validate({"tool": "jbi_case_series", "items": {
-        f"q{i}": {"judgement": a, "reason": "because"} for i, a in enumerate(answers, start=1)}})
+def _appraisal(*judgements: str, overall: str | None = None, departure: str | None = None,
+               specific: list | None = None) -> Appraisal:
+    domains = dict(zip(("selection", "ascertainment", "causality", "reporting"), judgements, strict=True))
+    return Appraisal.model_validate({
+        "tool": "murad_2018", "domains": {d: {"judgement": j, "reason": "because"} for d, j in domains.items()},
+        "outcome_judgements": specific or [],
+        "overall": {"judgement": overall or "high", "reason": "because",
+                    **({"departure_reason": departure} if departure else {})}})
 
 
-def test_overall_risk_of_bias_rule():
-    assert overall_judgement(_appraisal(*["yes"] * 7, *["unclear"] * 3)) == "low"  # 70%
-    assert overall_judgement(_appraisal(*["yes"] * 6, *["no"] * 4)) == "moderate"  # 60%
-    assert overall_judgement(_appraisal(*["yes"] * 5, *["unclear"] * 5)) == "moderate"  # 50%
-    assert overall_judgement(_appraisal(*["yes"] * 4, *["unclear"] * 6)) == "high"
-    # not applicable leaves the denominator: 7 of 9 applicable = 78%
-    assert overall_judgement(_appraisal(*["yes"] * 7, "no", "unclear", "not_applicable")) == "low"
+def test_the_proposed_overall_judgement_is_the_most_serious_domain():
+    assert proposed_overall(_appraisal("low", "low", "low", "low", overall="low")) == "low"
+    assert proposed_overall(_appraisal("low", "no_information", "low", "low", overall="no_information")) \
+        == "no_information"
+    assert proposed_overall(_appraisal("low", "no_information", "some_concerns", "low", overall="some_concerns")) \
+        == "some_concerns"
+    assert proposed_overall(_appraisal("high", "no_information", "some_concerns", "low")) == "high"
 
 
-def test_appraisal_needs_all_ten_questions(synthetic):
+def test_an_overall_judgement_that_departs_from_the_proposal_needs_its_reason():
+    with pytest.raises(ValueError, match="departure_reason"):
+        _appraisal("low", "some_concerns", "low", "low", overall="low")
+    a = _appraisal("low", "some_concerns", "low", "low", overall="low", departure="the concern is minor")
+    assert a.overall.judgement == "low"
+
+
+def test_an_outcome_specific_judgement_raises_the_overall_for_that_outcome_only():
+    a = _appraisal("low", "low", "low", "low", overall="low",
+                   specific=[{"outcomes": ["pfs", "os"], "domain": "causality", "judgement": "high",
+                              "reason": "survival among responders only"}])
+    assert overall_for(a, "pfs_12m") == "high" and overall_for(a, "os") == "high"
+    assert overall_for(a, "orr") == "low" and overall_for(a) == "low"
+
+
+def test_appraisal_needs_every_domain(synthetic):
     p = synthetic / "studies" / "syn000" / "appraisal.yaml"
     data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    del data["items"]["q10"]
+    del data["domains"]["reporting"]
     p.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert "missing: q10" in _messages(synthetic)
+    assert "missing: reporting" in _messages(synthetic)
+
+
+def test_a_judgement_may_rest_on_the_study_registry_entry_it_names(synthetic):
+    p = synthetic / "studies" / "syn000" / "appraisal.yaml"
+    data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    data["domains"]["selection"]["registry"] = "NCT00000000"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert "NCT00000000" in _messages(synthetic) and "registry_ids" in _messages(synthetic)
 
 
 # --- known but not included -------------------------------------------------------------------

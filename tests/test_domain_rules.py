@@ -2,7 +2,6 @@
 from printed records, the main population, follow-up, headline median, approximate-curve rule."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -96,7 +95,7 @@ def test_outcome_counts_by_derivation(tmp_path):
          "value": 1},
     ])
     cr = C.outcome_count(sd, "cr_or_better")
-    assert (cr.events, cr.total, cr.how, cr.bound) == (1, 12, C.HOW_CATEGORIES, None)  # categories cover the ORR
+    assert (cr.events, cr.total, cr.how, cr.is_range) == (1, 12, C.HOW_CATEGORIES, False)  # categories cover the ORR
     crs = C.outcome_count(sd, "crs_any")
     assert (crs.events, crs.how) == (10, C.HOW_GRADES)
     ge3 = C.outcome_count(sd, "crs_ge3")
@@ -106,19 +105,20 @@ def test_outcome_counts_by_derivation(tmp_path):
     assert C.outcome_count(sd, "mrd_negative").how == C.HOW_NOT_REPORTED
 
 
-def test_a_single_printed_category_is_a_bound(tmp_path):
-    # "87.5% achieving stringent complete response": CR or better is at least 7 of 8
+def test_a_single_printed_category_is_a_range(tmp_path):
+    # "87.5% achieving stringent complete response": CR or better is 7 to 8 of 8
     sd = make_study(tmp_path, [n_all(8), {"id": "scr", "population": "all", "endpoint": "best_response",
                                           "category": "sCR", "statistic": "proportion", "value": 87.5,
                                           "unit": "percent"}])
     c = C.outcome_count(sd, "cr_or_better")
-    assert (c.events, c.total, c.bound) == (7, 8, "at least")
-    assert C.outcome_count(sd, "orr").available is False  # a bound is never used for an outcome without one
+    assert (c.events, c.events_high, c.total, c.is_range) == (7, 8, 8, True)
+    orr = C.outcome_count(sd, "orr")  # the 7 in sCR responded; the eighth patient's response is not printed
+    assert (orr.events, orr.events_high) == (7, 8)
 
 
 def test_deaths_in_a_subgroup_are_not_non_relapse_mortality_of_the_cohort(tmp_path):
     # Hao 2025: "among [the 6 complete responders] ... 2 had died", both not relapse-related. That is
-    # not NRM of 2 in 6; of all 11 patients it is at least 2, which the curator records as a bound.
+    # not NRM of 2 in 6; of all 11 patients it is 2 to 5 (say), which the curator records as a range.
     records = [
         n_all(11),
         {"id": "n_cr", "population": "cr", "endpoint": "patients", "statistic": "count", "value": 6},
@@ -134,9 +134,10 @@ def test_deaths_in_a_subgroup_are_not_non_relapse_mortality_of_the_cohort(tmp_pa
     assert not C.outcome_count(sd, "nrm").available
     sd = make_study(tmp_path / "b", [*records, {"id": "nrm", "population": "all", "endpoint": "non_relapse_mortality",
                                                 "statistic": "count", "value": 2, "denominator": 11,
-                                                "bound": "at_least"}], populations=pops)
+                                                "bound": {"low": 2, "high": 5, "reason": "others unknown"}}],
+                    populations=pops)
     nrm = C.outcome_count(sd, "nrm")
-    assert (nrm.events, nrm.total, nrm.bound) == (2, 11, "at least")
+    assert (nrm.events, nrm.events_high, nrm.total) == (2, 5, 11)
 
 
 # --- populations, follow-up, survival --------------------------------------------------------
@@ -228,11 +229,20 @@ def test_paraprotein_spellings_fall_in_their_printed_category(cell, category, in
 
 
 def test_non_relapse_death_is_death_without_progression_before_it(tmp_path):
-    from cartpool.data.load import load_study_by_id
     from cartpool.domain.counts import outcome_count
 
-    sd = load_study_by_id(Path(__file__).parents[1] / "data" / "studies", "hu2026", sources=False)
-    # Hu 2026: patients 1 (GVHD after allotransplant) and 6 (haemorrhage) died without progression
-    assert outcome_count(sd, "nrm").events == 2 and outcome_count(sd, "nrm").total == 11
-    bcma = outcome_count(sd, "nrm", bcma_only=True)
-    assert (bcma.events, bcma.total) == (2, 6)
+    table = ("Patient,Target,Progression (months),Survival (months)\n"
+             "1,BCMA,No,11\n2,GPRC5D,2.5,5.5\n3,BCMA,No,14 +\n4,BCMA,No,4\n5,GPRC5D,3,6\n")
+    sd = make_study(tmp_path, [n_all(5)], patients={
+        "population": "all",
+        "tables": {"t": {"file": "t.csv", "location": "Table 1", "id_column": "Patient"}},
+        "fields": {"target": {"table": "t", "column": "Target", "parse": "text"},
+                   "progression": {"table": "t", "column": "Progression (months)", "parse": "time_or_no",
+                                   "unit": "months"},
+                   "os": {"table": "t", "column": "Survival (months)", "parse": "time_plus", "unit": "months"}}},
+        files={"t.csv": table}, targets={"value": ["BCMA", "GPRC5D"], "location": "Methods", "quote": "BCMA GPRC5D"})
+    # patients 1 and 4 died without progression; 2 and 5 died after it; 3 is alive
+    nrm = outcome_count(sd, "nrm")
+    assert (nrm.events, nrm.total) == (2, 5)
+    bcma = outcome_count(sd, "nrm", subgroup=("target", "BCMA-directed"))
+    assert (bcma.events, bcma.total, bcma.subset) == (2, 3, "BCMA-directed")

@@ -37,8 +37,23 @@ def test_a_new_registry_entry_reaches_every_rendering(with_icans_ge3, real_copy)
     page = str(PooledPage(pa).render_all())
     assert 'id="outcome-icans_ge3"' in page and "ICANS, grade ≥3" in page
     assert ICANS_GE3.definition in page  # the generated methods text
-    sof = Appraisal(pa).summary
+    # ranking it in the analysis plan (a new dated entry) puts it among the summary-of-findings outcomes
+    import yaml
+
+    from cartpool.data.plan import load_plan
+
+    plan_file = real_copy.parent / "analysis_plan.yaml"
+    doc = yaml.safe_load(plan_file.read_text(encoding="utf-8"))
+    ranked = [o for e in doc["entries"] if e.get("outcomes") for o in e["outcomes"]][-len(pa.plan.outcomes):]
+    doc["entries"].append({"date": "2099-01-01", "summary": "Rank ICANS of grade 3 or higher.",
+                           "outcomes": [{"outcome": "icans_ge3", "importance": "important", "thresholds": [0.05]},
+                                        *ranked]})
+    plan_file.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    plan = load_plan(real_copy.parent, known_outcomes=registry.analysis_outcome_keys())
+    assert [e.summary for e in plan.history][-1] == "Rank ICANS of grade 3 or higher."
+    sof = Appraisal(PooledAnalysis(list(studies.values()), plan), real_copy.parent).summary
     rows = sof[sof["outcome"] == "icans_ge3"]
-    assert set(rows["outcome_label"]) == {"ICANS, grade ≥3"} and rows["certainty"].iloc[0] == "very low"
+    assert set(rows["outcome_label"]) == {"ICANS, grade ≥3"} and rows["in_summary"].all()
+    assert rows["certainty"].iloc[0] in ("very low", "low")
     study_page = str(StudyPage(StudyAnalysis(studies["jin2025"])).render_all())
     assert "ICANS" in study_page

@@ -34,6 +34,9 @@ def parser(prog: str = "build.py") -> argparse.ArgumentParser:
     s = sub.add_parser("new-study", help="create a commented template study folder")
     s.add_argument("study_id", nargs="?", default="")
     sub.add_parser("check-notebooks", help="committed notebooks carry no outputs")
+    s = sub.add_parser("judgements", help="print the analysis's GRADE proposals, with the current evidence "
+                       "fingerprints, for the judgements awaiting review (make judgements)")
+    s.add_argument("--all", action="store_true", help="every outcome and population, not only those awaiting review")
     s = sub.add_parser("lock", help="run CMD holding an exclusive lock (waits for another build); "
                        "with --warm, CMD's build commands are served by a warm worker")
     s.add_argument("--warm", action="store_true",
@@ -69,6 +72,10 @@ def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
         from cartpool.builder.scaffold import check_notebooks
 
         return check_notebooks(sorted((root / "notebooks").glob("*.ipynb")))
+    if a.command == "judgements":
+        from cartpool.builder.judgements import print_proposals
+
+        return print_proposals(root / "data", everything=a.all)
     from cartpool.builder import pipeline
 
     if a.command == "validate":

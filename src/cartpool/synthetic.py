@@ -129,20 +129,65 @@ def write_study(spec: dict, studies_dir: Path, sources_dir: Path) -> Path:
 
 
 def appraisal(spec: dict) -> dict:
-    """A risk-of-bias appraisal for a synthetic study: per-patient studies answer 'yes' more often."""
-    from .data.appraisal import QUESTIONS
+    """A risk-of-bias appraisal for a synthetic study, by domain: per-patient studies are judged low
+    where summary-only ones have no information."""
+    from .data.appraisal import DOMAINS, worst
 
-    items = {}
-    for j, q in enumerate(QUESTIONS):
-        yes = spec["per_patient"] or j % 2 == 0
-        items[q] = {"judgement": "yes" if yes else "unclear",
-                    "reason": "Synthetic study: stated in the generated source." if yes
-                    else "Synthetic study: the generated source is silent."}
-    return {"tool": "jbi_case_series", "items": items}
+    judgement = "low" if spec["per_patient"] else "no_information"
+    domains = {d: {"judgement": judgement if d != "causality" else "some_concerns",
+                   "reason": "Synthetic study: stated in the generated source." if judgement == "low"
+                   else "Synthetic study: the generated source is silent."} for d in DOMAINS}
+    overall = worst(d["judgement"] for d in domains.values())
+    return {"tool": "murad_2018", "domains": domains,
+            "overall": {"judgement": overall, "reason": "Synthetic study: the most serious domain judgement."}}
+
+
+#: The analysis plan of a synthetic data folder: the structure of the project's plan, with outcomes
+#: ranked and thresholds chosen for the synthetic studies (test data, not the project's plan).
+SYNTHETIC_PLAN = {"entries": [{
+    "date": "2026-01-01",
+    "summary": "Synthetic plan for generated test studies.",
+    "question": "How do synthetic patients fare after synthetic CAR-T cells?",
+    "report_type": "A synthesis of generated test studies, not a systematic review.",
+    "populations": [
+        {"id": "rr_pcl", "label": "Relapsed/refractory PCL", "disease": "PCL", "setting": "relapsed_refractory",
+         "role": "primary"},
+        {"id": "frontline_pcl", "label": "Frontline PCL", "disease": "PCL", "setting": "frontline", "role": "primary"},
+        {"id": "rr_mm", "label": "Relapsed/refractory MM", "disease": "MM", "setting": "relapsed_refractory",
+         "role": "context"},
+        {"id": "frontline_mm", "label": "Frontline MM", "disease": "MM", "setting": "frontline", "role": "context"}],
+    "denominators": {"efficacy": ["enrolled", "infused", "treated"], "survival": ["enrolled", "infused", "treated"],
+                     "safety": ["infused", "treated", "enrolled"],
+                     "rule": "Everyone enrolled for response and survival; everyone infused for toxicity."},
+    "outcomes": [{"outcome": o, "importance": imp, "thresholds": th, "why": "synthetic"} for o, imp, th in (
+        ("os_12m", "critical", [0.3, 0.5]), ("pfs_12m", "critical", [0.3, 0.5]), ("nrm", "critical", [0.05, 0.1]),
+        ("crs_ge3", "critical", [0.05, 0.1]), ("icans_any", "critical", [0.1, 0.2]),
+        ("cr_or_better", "important", [0.3, 0.5]), ("orr", "important", [0.5, 0.8]),
+        ("crs_any", "limited", [0.5, 0.8]))],
+    "subgroups": [{"field": "target", "label": "CAR target", "why": "synthetic"},
+                  {"field": "pcl_type", "label": "Primary or secondary PCL", "why": "synthetic"}],
+    "pooling": {"random_effects_min_k": 3, "two_studies": "not_pooled",
+                "rule": "One study alone, two side by side, three or more by random effects."},
+    "bayes": {"mu_prior_sd": 4.0, "tau_prior_scale": 1.0, "tau_prior_scale_sensitivity": 2.0,
+              "justification": "Synthetic: the project's prior."},
+    "bounds": {"rule": "Ranges are run at both ends."},
+    "summary_of_findings": {"max_outcomes": 7}}]}
+
+
+def write_plan(data_dir: Path) -> Path:
+    """Write the synthetic analysis plan into a data folder (the folder above ``studies/``), unless
+    one is there."""
+    path = Path(data_dir) / "analysis_plan.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(SYNTHETIC_PLAN, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def generate(n_studies: int, studies_dir: Path, sources_dir: Path, seed: int = 2026) -> list[str]:
-    """Write `n_studies` synthetic study folders; returns their ids."""
+    """Write `n_studies` synthetic study folders (and the synthetic analysis plan beside them, unless
+    the data folder has one); returns their ids."""
+    write_plan(Path(studies_dir).parent)
     ids = []
     for i in range(n_studies):
         spec = study_spec(i, seed)

@@ -1,219 +1,445 @@
-"""The appraisal of the pooled evidence: each study's risk of bias (JBI checklist for case series)
-and the summary of findings with a GRADE certainty for each key outcome in each primary population
-(PCL by setting), computed once as tidy frames.
+"""The appraisal of the evidence, computed once as tidy frames: each study's risk of bias by domain,
+the evidence and the proposed GRADE rating of each outcome in each population, the reviewer's
+recorded judgements and whether their evidence has changed, and the summary of findings.
 
-The GRADE rules are `cartpool.domain.certainty`; this module only gathers their inputs from the
-pooled analysis (the primary rows, the studies in them, their definitions and risk of bias).
+The rules of the proposals are `cartpool.domain.certainty`; this module gathers their evidence from
+the pooled analysis (the rows, their studies, definitions, treatments given with CAR-T, risk of
+bias) and compares each recorded judgement's fingerprint with the evidence as it is now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import pandas as pd
 
-from ..data.appraisal import QUESTIONS as JBI_QUESTIONS
-from ..data.appraisal import SHORT as JBI_SHORT
-from ..data.appraisal import overall_judgement
+from ..data.appraisal import overall_for, proposed_overall
+from ..data.grade import DOMAIN_KEYS, DOMAIN_NAMES, LEVELS_DOWN, GradeJudgements, load_judgements
+from ..data.links import load_links
 from ..domain import certainty as G
 from ..domain import registry
-from ..stats.proportions import proportion_ci
-from .pooled import A_MAIN, PRIMARY, PooledAnalysis
+from ..text import lower_first
+from .pooled import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, PooledAnalysis
 
 #: How the studies were chosen. The source set is curated, not the result of a systematic search
-#: (said in the report's scope section); GRADE's publication-bias rule reads it.
+#: (the plan's report_type says so); the publication-bias proposal reads it.
 SYSTEMATIC_SEARCH = False
 
-SOF_COLUMNS = ["outcome", "outcome_label", "section", "population", "k", "studies", "patients", "events",
-               "estimate", "ci_low", "ci_high", "rule", "note", "bound", "certainty", "reasons", "reasons_short",
+#: Which outcomes a treatment given with or after CAR-T affects (outcome keys, or a kind of outcome).
+CO_INTERVENTION_AFFECTS = {
+    "induction": ("efficacy", "survival"),
+    "bridging": ("efficacy", "survival"),
+    "consolidation": ("efficacy", "survival"),
+    "maintenance": ("efficacy", "survival"),
+    "transplant_after_car_t": ("efficacy", "survival", "nrm"),
+    "second_car_t": ("os", "nrm"),
+}
+
+#: Review status of a (outcome, population) pair.
+REVIEWED, STALE, NOT_REVIEWED = "reviewed", "evidence changed", "not reviewed"
+
+SOF_COLUMNS = ["outcome", "outcome_label", "section", "importance", "rank", "in_summary", "population",
+               "population_id", "k", "studies", "patients", "rule", "display", "estimate", "estimate_high", "ci_low",
+               "ci_high", "per_study", "zero_events", "certainty", "proposed", "status", "judgement_id",
+               "reviewed", "footnotes", "reasons_short", "fingerprint", "recorded_fingerprint",
                *[d.replace(" ", "_") for d in G.DOMAINS]]
 
 
-def _rob(pa: PooledAnalysis, rob: Mapping[str, str | None], ids, sizes) -> G.Domain:
-    return G.risk_of_bias([(pa.by_id[i].study.label, int(n), rob.get(i)) for i, n in zip(ids, sizes, strict=True)])
+def _affects(kind: str, outcome: str) -> bool:
+    targets = CO_INTERVENTION_AFFECTS.get(kind, ())
+    section = registry.outcome_section(outcome)
+    return section in targets or any(outcome == t or outcome.startswith(t + "_") for t in targets)
 
 
-def _proportion_row(pa: PooledAnalysis, o: registry.OutcomeSpec, group: str, row: pd.Series,
-                    rob: Mapping[str, str | None]) -> dict:
-    inp = pa.inputs
-    t = inp[(inp["outcome"] == o.key) & (inp["view"] == PRIMARY) & (inp["subgroup"] == group)
-            & (inp["analysis"] == A_MAIN)]
-    counts = pa.counts
-    c = counts[(counts["outcome"] == o.key) & (counts["subset_kind"] == "primary")
-               & counts["study_id"].isin(t["study_id"])].set_index("study_id").loc[t["study_id"]]
-    cis = [proportion_ci(int(e), int(n)) for e, n in zip(t["events"], t["total"], strict=True)]
-    definitions = {label: list(c[f]) for f, label in registry.DEFINING_FACTS.items() if f in o.comparability}
-    bounded = list(c.loc[c["bound"] != "", "study"])
-    domains = (
-        _rob(pa, rob, t["study_id"], t["total"]),
-        G.inconsistency([(e.ci_low, e.ci_high) for e in cis], i2=row["i2"],
-                        pi=(row["pi_low"], row["pi_high"]) if row["pi_low"] == row["pi_low"]
-                        and row["pi_low"] is not None else None),
-        G.indirectness(definitions, bounded=bounded),
-        G.imprecision(row["ci_low"], row["ci_high"], int(row["total"])),
-        G.publication_bias(list(t["total"]), systematic_search=SYSTEMATIC_SEARCH),
-    )
-    return _frame_row(o.key, o.label, o.section, group, t["study"], int(row["total"]), int(row["events"]), row,
-                      bool(bounded), G.rate(domains))
+def fingerprint(evidence: dict) -> str:
+    """A short, stable digest of the evidence a judgement rests on (12 hex digits of SHA-256 of its
+    canonical JSON)."""
+    text = json.dumps(evidence, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def _landmark_row(pa: PooledAnalysis, key: str, label: str, group: str, row: pd.Series,
-                  rob: Mapping[str, str | None]) -> dict:
-    ep, months = key.split("_")[0], float(key.split("_")[1].rstrip("m"))
-    lm = pa.landmarks
-    t = lm[(lm["endpoint"] == ep) & (lm["months"] == months) & (lm["group"] == group)]
-    # the patients behind each study's estimate: its BCMA-directed subset where it enters with one
-    sizes = t.set_index("study_id")["n"].fillna(pa.studies.set_index("study_id")["n"]).fillna(0).astype(int)
-    cis = [(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True) if lo == lo and hi == hi]
-    domains = (
-        _rob(pa, rob, t["study_id"], sizes),
-        G.inconsistency(cis if len(cis) == len(t) else cis[:1], i2=row["i2"]),
-        G.indirectness({}),
-        G.imprecision(row["ci_low"], row["ci_high"], int(sizes.sum())),
-        G.publication_bias(list(sizes), systematic_search=SYSTEMATIC_SEARCH),
-    )
-    return _frame_row(key, label, "survival", group, t["study"], int(sizes.sum()), None, row, False,
-                      G.rate(domains))
+@dataclass(frozen=True)
+class Evidence:
+    """What one outcome in one population rests on: the row, its studies, and the facts each
+    domain reads."""
+
+    outcome: str
+    population: str  # the plan population's label
+    population_id: str
+    row: pd.Series | None
+    studies: pd.DataFrame  # one row per study: study, study_id, estimate (low, high), ci, patients, rob
+    facts: dict  # the canonical evidence the fingerprint covers
 
 
-def _frame_row(key, label, section, group, studies, patients, events, row, bound, cert: G.Certainty) -> dict:
-    return {"outcome": key, "outcome_label": label, "section": section, "population": group,
-            "k": int(row["k"]), "studies": "; ".join(studies), "patients": patients, "events": events,
-            "estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "rule": row["rule"],
-            "note": row["note"], "bound": bound, "certainty": cert.rating, "reasons": cert.reasons,
-            "reasons_short": cert.short_reasons,
-            **{d.name.replace(" ", "_"): d.judgement for d in cert.domains}}
-
-
-def _missing_row(key, label, section, group) -> dict:
-    return {"outcome": key, "outcome_label": label, "section": section, "population": group, "k": 0,
-            "studies": "", "patients": 0, "events": None, "estimate": None, "ci_low": None, "ci_high": None,
-            "rule": "not reported", "note": "no study in this population reports it", "bound": False,
-            "certainty": "", "reasons": "No study in this population reports it.", "reasons_short": ""}
-
-
-def summary_of_findings(pa: PooledAnalysis, rob: Mapping[str, str | None]) -> pd.DataFrame:
-    """The summary of findings: one row per key outcome and primary population, with its GRADE
-    certainty and reasons.
-
-    Parameters
-    ----------
-    pa : PooledAnalysis
-        The pooled analysis.
-    rob : mapping of study id to overall risk-of-bias judgement
-        ("low", "moderate", "high", "unclear"; missing or None: not appraised).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns `SOF_COLUMNS`. Key outcomes are the registry's headline outcomes, then PFS and OS
-        at each landmark. A population where no study reports an outcome has a row that says so.
-
-    References
-    ----------
-    Schünemann HJ, et al. Chapter 14: Completing 'Summary of findings' tables and grading the
-    certainty of the evidence. In: Cochrane Handbook for Systematic Reviews of Interventions,
-    version 6.4. Cochrane; 2023.
-    """
-    est = pa.estimates
-    primary = est[(est["view"] == PRIMARY)]
-    groups = [g for g in pa.studies.sort_values("group")["group"].unique()
-              if (pa.studies.loc[pa.studies["group"] == g, "role"] == PRIMARY).all()]
-    from .pooled import _group_key
-
-    groups = sorted(groups, key=_group_key)
-    rows = []
-    for o in registry.OUTCOMES:
-        if not (o.headline and o.pooled):
-            continue
-        for g in groups:
-            r = primary[(primary["outcome"] == o.key) & (primary["subgroup"] == g) & (primary["analysis"] == A_MAIN)]
-            rows.append(_proportion_row(pa, o, g, r.iloc[0], rob) if len(r) else
-                        _missing_row(o.key, o.label, o.section, g))
-    for spec in registry.SURVIVAL:
-        for months in registry.LANDMARK_MONTHS:
-            key = f"{spec.endpoint}_{int(months)}m"
-            label = f"{spec.label} at {int(months)} months"
-            for g in groups:
-                r = primary[(primary["outcome"] == key) & (primary["subgroup"] == g)]
-                rows.append(_landmark_row(pa, key, label, g, r.iloc[0], rob) if len(r) and r.iloc[0]["estimate"]
-                            == r.iloc[0]["estimate"] and r.iloc[0]["estimate"] is not None else
-                            _missing_row(key, label, "survival", g))
-    return pd.DataFrame(rows, columns=SOF_COLUMNS)
-
-
-#: The overall judgements in words.
-OVERALL_RISK = {"low": "low risk of bias", "moderate": "moderate risk of bias", "high": "high risk of bias"}
-
-RISK_OF_BIAS_COLUMNS = ["study_id", "study", "question", "item", "question_text", "judgement", "reason",
-                        "location", "quote", "overall"]
-
-
-def risk_of_bias_table(study_data) -> pd.DataFrame:
-    """One row per study and checklist question: the answer, why, where the paper says so, and the
-    study's overall judgement (JBI checklist for case series; `cartpool.data.appraisal`).
-
-    Parameters
-    ----------
-    study_data : sequence of StudyData
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns `RISK_OF_BIAS_COLUMNS`; a study without an appraisal has one row with item
-        "not appraised" and no judgement.
-
-    References
-    ----------
-    Munn Z, et al. Methodological quality of case series studies: an introduction to the JBI critical
-    appraisal tool. JBI Evid Synth 2020;18:2127-33.
-    """
-    rows = []
-    for sd in study_data:
-        base = {"study_id": sd.study.id, "study": sd.study.label}
-        if sd.appraisal is None:
-            rows.append({**base, "question": "", "item": "not appraised", "question_text": "", "judgement": "",
-                         "reason": "", "location": "", "quote": "", "overall": ""})
-            continue
-        overall = overall_judgement(sd.appraisal)
-        for q, item in sd.appraisal.items.items():
-            rows.append({**base, "question": q, "item": JBI_SHORT[q], "question_text": JBI_QUESTIONS[q],
-                         "judgement": item.judgement, "reason": item.reason, "location": item.location or "",
-                         "quote": item.quote or "", "overall": overall})
-    return pd.DataFrame(rows, columns=RISK_OF_BIAS_COLUMNS)
+def _r(x, digits: int = 4):
+    return None if x is None or x != x else round(float(x), digits)
 
 
 class Appraisal:
-    """The appraisal of the pooled evidence, computed once: each study's overall risk of bias and
-    the summary of findings with GRADE certainty.
+    """The appraisal of the evidence, each frame computed once.
 
     Parameters
     ----------
     pooled : PooledAnalysis
+    data_dir : path, optional
+        The data folder holding ``grade_judgements.yaml`` and ``study_links.yaml`` (by default the one
+        the studies were loaded from).
     """
 
-    def __init__(self, pooled: PooledAnalysis):
+    def __init__(self, pooled: PooledAnalysis, data_dir: Path | str | None = None):
         self.pooled = pooled
+        self.plan = pooled.plan
+        if data_dir is None and pooled.study_data:
+            data_dir = Path(pooled.study_data[0].folder).resolve().parent.parent
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+
+    # --- recorded data -----------------------------------------------------------------------
 
     @cached_property
-    def risk_of_bias_overall(self) -> dict[str, str | None]:
-        """Each study's overall risk-of-bias judgement (None where it has not been appraised)."""
-        return {sd.study.id: (overall_judgement(sd.appraisal) if sd.appraisal is not None else None)
-                for sd in self.pooled.study_data}
+    def judgements(self) -> GradeJudgements:
+        return load_judgements(self.data_dir) if self.data_dir else GradeJudgements()
+
+    @cached_property
+    def links(self) -> list:
+        return load_links(self.data_dir, self.pooled.study_data) if self.data_dir else []
+
+    # --- risk of bias ------------------------------------------------------------------------
 
     @cached_property
     def risk_of_bias(self) -> pd.DataFrame:
-        """Every study's answers to the risk-of-bias checklist (`risk_of_bias_table`)."""
-        return risk_of_bias_table(self.pooled.study_data)
+        """One row per study and domain (and per outcome-specific judgement): the judgement, why,
+        and what it rests on; with each study's recorded and proposed overall judgement and the
+        numbers its audit could not reproduce (a trustworthiness concern, kept apart)."""
+        from .audit import INCONSISTENT
+
+        audit = self.pooled.audit
+        rows = []
+        for sd in self.pooled.study_data:
+            base = {"study_id": sd.study.id, "study": sd.study.label,
+                    "group": self.pooled.population_of(sd).label,
+                    "not_reproduced": int(((audit["study_id"] == sd.study.id) & (audit["status"] == INCONSISTENT)).sum())
+                    if not audit.empty else 0}
+            a = sd.appraisal
+            if a is None:
+                rows.append({**base, "domain": "", "outcomes": "", "judgement": "", "reason": "", "location": "",
+                             "quote": "", "registry": "", "overall": "", "overall_reason": "", "proposed_overall": "",
+                             "departure": ""})
+                continue
+            over = {"overall": a.overall.judgement, "overall_reason": a.overall.reason,
+                    "proposed_overall": proposed_overall(a), "departure": a.overall.departure_reason or ""}
+            for d, j in a.domains.items():
+                rows.append({**base, "domain": d, "outcomes": "", "judgement": j.judgement, "reason": j.reason,
+                             "location": j.location or "", "quote": j.quote or "", "registry": j.registry or "", **over})
+            for oj in a.outcome_judgements:
+                rows.append({**base, "domain": oj.domain, "outcomes": ", ".join(oj.outcomes), "judgement": oj.judgement,
+                             "reason": oj.reason, "location": oj.location or "", "quote": oj.quote or "",
+                             "registry": oj.registry or "", **over})
+        return pd.DataFrame(rows)
+
+    def rob_for(self, study_id: str, outcome: str) -> str | None:
+        """A study's risk-of-bias judgement for one outcome (outcome-specific judgements included)."""
+        sd = self.pooled.by_id[study_id]
+        return overall_for(sd.appraisal, outcome) if sd.appraisal is not None else None
+
+    # --- evidence ----------------------------------------------------------------------------
+
+    def _row(self, outcome: str, population: str) -> pd.Series | None:
+        est = self.pooled.estimates
+        analysis = A_LANDMARK if outcome in registry.LANDMARK_BY_KEY else A_MAIN
+        r = est[(est["outcome"] == outcome) & (est["subgroup"] == population) & (est["view"].isin([PRIMARY, CONTEXT]))
+                & (est["analysis"] == analysis)]
+        return r.iloc[0] if len(r) else None
+
+    def _inputs(self, outcome: str, population: str) -> pd.DataFrame:
+        inp = self.pooled.inputs
+        analysis = A_LANDMARK if outcome in registry.LANDMARK_BY_KEY else A_MAIN
+        return inp[(inp["outcome"] == outcome) & (inp["subgroup"] == population)
+                   & (inp["view"].isin([PRIMARY, CONTEXT])) & (inp["analysis"] == analysis)]
+
+    def evidence(self, outcome: str, population_id: str) -> Evidence:
+        """The evidence of one outcome in one plan population."""
+        pop = next(p for p in self.plan.populations if p.id == population_id)
+        row = self._row(outcome, pop.label)
+        inp = self._inputs(outcome, pop.label)
+        studies = []
+        for r in inp.itertuples():
+            if r.events is not None and r.events == r.events:
+                lo, hi = int(r.events) / int(r.total), int(r.events_high) / int(r.total)
+                ci_lo, ci_hi = _own_interval(int(r.events), int(r.events_high), int(r.total))
+            else:
+                lo = hi = r.estimate
+                ci_lo, ci_hi = r.ci_low, r.ci_high
+            studies.append({"study": r.study, "study_id": r.study_id, "population": r.population,
+                            "events": None if r.events is None or r.events != r.events else int(r.events),
+                            "events_high": None if r.events_high is None or r.events_high != r.events_high
+                            else int(r.events_high),
+                            "patients": None if r.total is None or r.total != r.total else int(r.total),
+                            "low": lo, "high": hi, "ci_low": ci_lo, "ci_high": ci_hi, "zero_events": bool(r.zero_events),
+                            "how": r.how, "detail": r.detail, "rob": self.rob_for(r.study_id, outcome)})
+        frame = pd.DataFrame(studies, columns=["study", "study_id", "population", "events", "events_high", "patients",
+                                               "low", "high", "ci_low", "ci_high", "zero_events", "how", "detail",
+                                               "rob"])
+        facts = {
+            "outcome": outcome, "population": population_id,
+            "rule": None if row is None else str(row["rule"]),
+            "studies": [[s["study_id"], s["events"], s["events_high"], s["patients"], _r(s["low"]), _r(s["high"]),
+                         _r(s["ci_low"]), _r(s["ci_high"]), s["rob"]] for s in studies],
+            "pooled": None if row is None else [_r(row["estimate"]), _r(row["ci_low"]), _r(row["ci_high"])],
+            "heterogeneity": None if row is None else [_r(row["het_lrt_p"], 3), _r(row["i2"], 0)],
+            "indirectness": self._indirect(outcome, frame),
+            "thresholds": list(self.plan.ranked(outcome).thresholds) if self.plan.ranked(outcome) else [],
+        }
+        return Evidence(outcome, pop.label, population_id, row, frame, facts)
+
+    def _indirect(self, outcome: str, studies: pd.DataFrame) -> dict[str, list[str]]:
+        """The indirectness concerns of one outcome's studies, by kind, in a reader's words."""
+        concerns: dict[str, list[str]] = {"population": [], "co-interventions": [], "outcome definition": [],
+                                          "surrogate outcome": []}
+        sds = [self.pooled.by_id[s] for s in studies["study_id"]]
+        pcl = [sd for sd in sds if sd.study.disease_group == "PCL"]
+        if pcl:
+            defs = {sd.study.label: _fact(sd, "pcl_definition") for sd in pcl}
+            unknown = [s for s, v in defs.items() if v == "not reported"]
+            known = sorted({v for v in defs.values() if v != "not reported"})
+            if unknown:
+                concerns["population"].append(f"PCL definition not stated ({', '.join(unknown)})")
+            if len(known) > 1:
+                concerns["population"].append(f"PCL defined differently ({', '.join(known)})")
+            mixes = {sd.study.label: sorted(d for d in sd.study.disease.value if d.endswith("_pcl")) for sd in pcl}
+            if len({tuple(v) for v in mixes.values()}) > 1 or any("unspecified_pcl" in v for v in mixes.values()):
+                words = {"primary_pcl": "primary", "secondary_pcl": "secondary", "unspecified_pcl": "type not stated"}
+                concerns["population"].append("primary and secondary PCL mixed differently (" + "; ".join(
+                    f"{s}: {' and '.join(words[d] for d in v)}" for s, v in mixes.items()) + ")")
+        for sd in sds:
+            for c in sd.study.co_interventions:
+                if _affects(c.kind, outcome):
+                    who = "all patients" if c.patients == "all" else (
+                        f"{c.patients} patient{'s' if c.patients != 1 else ''}" if c.patients else "some patients")
+                    concerns["co-interventions"].append(f"{sd.study.label}: {lower_first(c.description)} ({who})")
+        if outcome in registry.OUTCOME_BY_KEY:
+            spec = registry.outcome(outcome)
+            for f in spec.comparability:
+                label = registry.DEFINING_FACTS.get(f)
+                if label is None:
+                    continue
+                values = {sd.study.label: _fact(sd, f) for sd in sds}
+                known = sorted({v for v in values.values() if v != "not reported"})
+                if len(known) > 1:
+                    concerns["outcome definition"].append(f"{label} differs ({', '.join(known)})")
+                missing = [s for s, v in values.items() if v == "not reported"]
+                if missing:
+                    concerns["outcome definition"].append(f"{label} not stated ({', '.join(missing)})")
+            if outcome == "mrd_negative":
+                for sd in sds:
+                    m = sd.study.mrd_assessment
+                    if not isinstance(m, str) and m.value.definition == "any_response":
+                        when = f", {m.value.timepoint}" if m.value.timepoint else ""
+                        concerns["outcome definition"].append(
+                            f"{sd.study.label}: MRD negativity in any response, including partial responses{when}")
+            if outcome in registry.SURROGATES:
+                concerns["surrogate outcome"].append("response and MRD negativity stand in for survival")
+        return concerns
+
+    # --- proposals ---------------------------------------------------------------------------
+
+    @cached_property
+    def publication_bias_proposal(self) -> G.Domain:
+        st = self.pooled.studies
+        known = self.pooled.known_studies
+        pcl_known = list(known.loc[known["relevance"] == "pcl", "short"]) if not known.empty else []
+        labels = {sd.study.id: sd.study.label for sd in self.pooled.study_data}
+        industry = [f"authors of {' and '.join(labels[s] for s in link.studies)} may be linked to a company "
+                    "(see the links between studies)" for link in self.links if "industry_author" in link.kinds]
+        return G.publication_bias([int(n) for n in st["n"].dropna()], systematic_search=SYSTEMATIC_SEARCH,
+                                  known_not_included=pcl_known, industry_links=industry)
+
+    @cached_property
+    def publication_bias_fingerprint(self) -> str:
+        return fingerprint({"evidence": list(self.publication_bias_proposal.evidence)})
+
+    def proposal(self, ev: Evidence) -> G.Certainty:
+        """The analysis's proposed rating of one outcome in one population."""
+        s = ev.studies
+        usable = s[s["patients"].notna()]
+        rob = G.risk_of_bias([(r.study, int(r.patients), r.rob) for r in usable.itertuples()])
+        thresholds = ev.facts["thresholds"]
+        row = ev.row
+        est = [(float(r.low), float(r.high)) for r in s.itertuples() if r.low == r.low]
+        cis = [(float(r.ci_low), float(r.ci_high)) for r in s.itertuples()
+               if r.ci_low == r.ci_low and r.ci_high == r.ci_high and r.ci_low is not None]
+        incons = G.inconsistency(est, cis if len(cis) == len(est) else cis[:1],
+                                 lrt_p=None if row is None else row.get("het_lrt_p"),
+                                 i2=None if row is None else row.get("i2"), thresholds=thresholds)
+        indirect = G.indirectness(ev.facts["indirectness"])
+        patients = int(usable["patients"].sum()) if len(usable) else 0
+        pooled = row is not None and str(row["rule"]) not in ("two studies, not pooled", "not pooled")
+        if pooled:
+            lo, hi = row["ci_low"], row["ci_high"]
+        else:
+            lo = min((c[0] for c in cis), default=None)
+            hi = max((c[1] for c in cis), default=None)
+        imprec = G.imprecision(lo, hi, patients, thresholds=thresholds, pooled=pooled)
+        return G.rate((rob, incons, indirect, imprec, self.publication_bias_proposal))
+
+    # --- the reviewer's judgements -----------------------------------------------------------
+
+    def _shown(self, ev: Evidence, prop: G.Certainty) -> dict:
+        """The rating the page shows: the reviewer's where it was made on this evidence; the proposal
+        otherwise, with the review status."""
+        fp = fingerprint(ev.facts)
+        j = self.judgements.for_pair(ev.outcome, ev.population_id)
+        pb = self.judgements.publication_bias
+        pb_ok = pb is not None and pb.evidence == self.publication_bias_fingerprint
+        recorded = j.evidence.get(f"{ev.outcome}@{ev.population_id}") if j else None
+        status = NOT_REVIEWED if j is None else (REVIEWED if recorded == fp and pb_ok else STALE)
+        footnotes = {}
+        if status == REVIEWED:
+            ratings = {DOMAIN_NAMES[k]: d.rating for k, d in j.domains.items()}
+            ratings["publication bias"] = pb.rating
+            footnotes = {DOMAIN_NAMES[k]: d.footnote for k, d in j.domains.items()}
+            footnotes["publication bias"] = pb.footnote
+            certainty = j.certainty
+        else:
+            ratings = {d.name: d.judgement for d in prop.domains}
+            footnotes = {d.name: d.reason for d in prop.domains if d.downgrade}
+            certainty = prop.rating
+        return {"certainty": certainty, "status": status, "judgement_id": j.id if j else "",
+                "reviewed": str(j.reviewed) if j else "", "ratings": ratings, "footnotes": footnotes,
+                "fingerprint": fp, "recorded_fingerprint": recorded or ""}
+
+    # --- summary of findings -----------------------------------------------------------------
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        """The summary of findings (see `summary_of_findings`)."""
-        return summary_of_findings(self.pooled, self.risk_of_bias_overall)
+        """Every ranked outcome in every primary population: the summary-of-findings rows (the plan's
+        most important outcomes, `in_summary`) and the rest for the appendix, with the certainty the
+        page shows, the proposal, the review status and the footnotes.
+
+        References
+        ----------
+        Schünemann HJ, et al. Chapter 14: Completing 'Summary of findings' tables and grading the
+        certainty of the evidence. Cochrane Handbook, version 6.4. Cochrane; 2023.
+        """
+        rows = []
+        in_summary = {o.outcome for o in self.plan.summary_outcomes()}
+        for pop in self.plan.populations:
+            if pop.role != PRIMARY or pop.label not in set(self.pooled.studies["group"]):
+                continue
+            for rank, ranked in enumerate(self.plan.outcomes, start=1):
+                ev = self.evidence(ranked.outcome, pop.id)
+                rows.append(self._sof_row(ev, ranked, rank, ranked.outcome in in_summary))
+        return pd.DataFrame(rows, columns=SOF_COLUMNS)
+
+    def _sof_row(self, ev: Evidence, ranked, rank: int, in_summary: bool) -> dict:
+        label = registry.outcome_label(ev.outcome)
+        base = {"outcome": ev.outcome, "outcome_label": label, "section": registry.outcome_section(ev.outcome),
+                "importance": ranked.importance, "rank": rank, "in_summary": in_summary, "population": ev.population,
+                "population_id": ev.population_id}
+        if ev.row is None or ev.studies.empty:
+            return {**base, "k": 0, "studies": "", "patients": 0, "rule": "not reported", "display": "none",
+                    "per_study": "", "zero_events": False, "certainty": "", "proposed": "", "status": "",
+                    "footnotes": "", "reasons_short": ""}
+        prop = self.proposal(ev)
+        shown = self._shown(ev, prop)
+        row = ev.row
+        s = ev.studies
+        rule = str(row["rule"])
+        display = ("zero" if bool(s["zero_events"].all()) else
+                   "single" if rule == "single study" else "pooled" if rule not in ("two studies, not pooled", "not pooled")
+                   else "side by side")
+        per_study = json.dumps([{k: (None if v is None or (isinstance(v, float) and v != v) else v)
+                                 for k, v in r.items()} for r in s.drop(columns=["how"]).to_dict("records")],
+                               default=str)
+        return {**base, "k": len(s), "studies": "; ".join(s["study"]),
+                "patients": int(s["patients"].fillna(0).sum()), "rule": rule, "display": display,
+                "estimate": row["estimate"], "estimate_high": row.get("estimate_high"), "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"], "per_study": per_study, "zero_events": bool(s["zero_events"].any()),
+                "certainty": shown["certainty"], "proposed": prop.rating, "status": shown["status"],
+                "judgement_id": shown["judgement_id"], "reviewed": shown["reviewed"],
+                "footnotes": json.dumps(shown["footnotes"]), "reasons_short": prop.short_reasons,
+                "fingerprint": shown["fingerprint"], "recorded_fingerprint": shown["recorded_fingerprint"],
+                **{name.replace(" ", "_"): rating for name, rating in shown["ratings"].items()}}
 
     def certainty(self, outcome: str, population: str) -> pd.Series | None:
-        """The summary-of-findings row of one outcome in one primary population, if rated."""
+        """The summary row of one outcome in one primary population (by label), if it has evidence."""
         s = self.summary
         r = s[(s["outcome"] == outcome) & (s["population"] == population) & (s["certainty"] != "")]
         return r.iloc[0] if len(r) else None
+
+    @cached_property
+    def awaiting_review(self) -> pd.DataFrame:
+        """Outcomes and populations whose shown rating is the analysis's proposal: no judgement was
+        recorded, or its evidence changed since (with the judgement's id and the fingerprints)."""
+        s = self.summary
+        out = s[(s["status"].isin([STALE, NOT_REVIEWED])) & (s["k"] > 0)]
+        return out[["outcome", "outcome_label", "population", "population_id", "status", "judgement_id",
+                    "recorded_fingerprint", "fingerprint", "proposed"]].reset_index(drop=True)
+
+    def proposal_block(self, outcome: str, population_id: str) -> dict:
+        """A judgement as the reviewer would record it, filled with the analysis's proposal and the
+        current fingerprint (for `cartpool judgements`)."""
+        ev = self.evidence(outcome, population_id)
+        prop = self.proposal(ev)
+        return {"outcome": outcome, "population": population_id, "certainty": prop.rating,
+                "fingerprint": fingerprint(ev.facts),
+                "domains": {k: {"rating": prop.domain(DOMAIN_NAMES[k]).judgement
+                                if prop.domain(DOMAIN_NAMES[k]).judgement != G.NOT_ASSESSABLE else G.NOT_SERIOUS,
+                                "footnote": prop.domain(DOMAIN_NAMES[k]).reason,
+                                "evidence": list(prop.domain(DOMAIN_NAMES[k]).evidence)} for k in DOMAIN_KEYS}}
+
+
+def _own_interval(low: int, high: int, total: int) -> tuple[float, float]:
+    """A study's exact interval, widened over both ends of a range."""
+    from ..stats.proportions import proportion_ci
+
+    a, b = proportion_ci(low, total), proportion_ci(high, total)
+    return min(a.ci_low, b.ci_low), max(a.ci_high, b.ci_high)
+
+
+def _fact(sd, name: str) -> str:
+    v = getattr(sd.study, name, "not reported")
+    if v is None or isinstance(v, str):
+        return "not reported"
+    value = v.value
+    return value if isinstance(value, str) else str(value)
+
+
+def check_judgements(appraisal: Appraisal) -> list[str]:
+    """Problems of the recorded judgements a curator must fix: outcomes or populations the plan does
+    not know, a certainty that does not follow from its domain ratings, and ratings that depart from
+    the proposal without a reason. Returned as messages naming the judgement and field."""
+    plan = appraisal.plan
+    known = registry.analysis_outcome_keys()
+    pops = {p.id for p in plan.populations}
+    out = []
+    for j in appraisal.judgements.judgements:
+        for o in j.outcomes:
+            if o not in known:
+                out.append(f"judgement {j.id}, outcomes: {o!r} is not an outcome of the analysis")
+        for p in j.populations:
+            if p not in pops:
+                out.append(f"judgement {j.id}, populations: {p!r} is not a population of the plan "
+                           f"({', '.join(sorted(pops))})")
+        pb = appraisal.judgements.publication_bias
+        down = sum(LEVELS_DOWN[d.rating] for d in j.domains.values()) + (LEVELS_DOWN[pb.rating] if pb else 0)
+        expected = G.LEVELS[max(0, G.LEVELS.index(j.start) - down)]
+        if j.certainty != expected:
+            out.append(f"judgement {j.id}, certainty: {j.certainty!r} does not follow from the ratings (start {j.start}, "
+                       f"{down} level(s) down gives {expected!r})")
+        for o in j.outcomes:
+            for p in j.populations:
+                if o not in known or p not in pops:
+                    continue
+                block = appraisal.proposal_block(o, p)
+                for key, d in j.domains.items():
+                    if d.rating != block["domains"][key]["rating"] and not d.departure:
+                        out.append(f"judgement {j.id}, domains.{key}: {d.rating!r} departs from the proposal "
+                                   f"{block['domains'][key]['rating']!r} for {o} in {p}; give departure: with the reason")
+    return out
+
+
+

@@ -1,15 +1,20 @@
-"""The pooled analysis across studies, computed once as tidy tables.
+"""The synthesis across studies, computed once as tidy tables, by the analysis plan.
 
-The clinical question is CAR-T in plasma cell leukemia (PCL); multiple myeloma (MM) cohorts are
-context. Every registered outcome is therefore pooled by group (disease and setting):
+The question is CAR-T of any target in plasma cell leukemia (PCL); multiple myeloma (MM) cohorts are
+context. Every registered outcome and every survival landmark is shown for each of the plan's
+populations (relapsed/refractory PCL, frontline PCL; MM as context), with:
 
-- primary: relapsed/refractory PCL pooled, frontline PCL on its own (groups of PCL studies);
-- context: MM groups, shown beside, never mixed into a PCL estimate;
-- sensitivity analyses, each offered only when it has at least two studies: inverse-variance
-  logit and Freeman-Tukey models, all patients of cohorts that mix CAR targets, studies graded on
-  the same scale, the other count of an ambiguous rounded percentage, bounds left out, and all
-  studies mixed (PCL with MM, frontline with relapsed/refractory);
-- leave-one-out in every primary group with at least three studies.
+- the primary row: each study's count in its primary population by the plan's denominator rule
+  (everyone enrolled for response and survival, everyone infused for toxicity), all of a study's
+  patients whatever their CAR target; one study on its own, two side by side, three or more by
+  the random-effects model (`cartpool.analysis.pooling`);
+- subgroup rows for each subgroup the plan names in advance (CAR target; primary or secondary PCL);
+- sensitivity rows: those infused only and those evaluable only where they differ from the primary
+  denominator; the BCMA-directed patients only of cohorts that mix targets (confounded after
+  relapse by a second CAR-T against the other target); the common-effect and Bayesian estimates of
+  two studies; inverse-variance logit and Freeman-Tukey models; a wider prior; the same grading
+  scale; the other count of an ambiguous rounded percentage; ranges left out; all studies mixed;
+- leave-one-out in every primary group that is pooled.
 
 `PooledAnalysis.estimates` has one row per (outcome, view, subgroup, analysis) and
 `PooledAnalysis.inputs` one row per study of each of those rows, with the same keys. Nothing is
@@ -19,19 +24,28 @@ computed while drawing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..data.load import StudyData, load_all
 from ..data.model import NOT_REPORTED
+from ..data.plan import Plan, PlanPopulation, load_plan
 from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules
-from ..domain.derive import derive_endpoints
-from ..domain.population import follow_up, main_population
+from ..domain.population import (
+    follow_up,
+    main_population,
+    population_kind,
+    population_label,
+    primary_population,
+)
+from ..domain.subgroups import NOT_SEPARABLE, membership
+from ..stats.summaries import pool_landmark
 from ..text import lower_first as _lower_first
 from . import survival as surv
 from .audit import audit_frame, audit_study
@@ -39,53 +53,47 @@ from .pooling import (
     MIN_STUDIES_RANDOM_EFFECTS,
     PRIMARY_METHOD,
     Pooled,
+    Rule,
     SubgroupTest,
-    common_effect_note,
+    common_effect,
     pool,
     subgroup_test,
 )
 
-PRIMARY, CONTEXT, SENSITIVITY = "primary", "context", "sensitivity"
+PRIMARY, CONTEXT, SUBGROUP, SENSITIVITY = "primary", "context", "subgroup", "sensitivity"
 ALL_STUDIES = "all studies"
 SUBGROUP_TEST = "test for subgroup differences"
 
 # analyses (the `analysis` column)
-A_MAIN = "GLMM"
+A_MAIN = "main"
+A_COMMON = "common effect (two studies)"
+A_BAYES = "Bayesian"
+A_BAYES_WIDE = "Bayesian, wider prior"
 A_LOGIT = "inverse-variance logit"
 A_FT = "Freeman-Tukey"
-A_ALL_TARGETS = "all CAR targets"
+A_INFUSED = "patients infused only"
+A_EVALUABLE = "patients evaluable only"
+A_BCMA_ONLY = "BCMA-directed patients only"
 A_SAME_SCALE = "same grading scale"
 A_OTHER_COUNT = "other fitting count"
-A_NO_BOUNDS = "bounds left out"
+A_NO_RANGES = "ranges left out"
 A_MIXED = "PCL and MM mixed"
+A_LANDMARK = "landmark, log(−log) scale"
 
-#: Leave-one-out needs at least this many studies in a group (with two, it is two single studies).
-LOO_MIN_K = 3
-#: Above this many studies, leave-one-out refits the inverse-variance logit model instead of k GLMMs
-#: (each GLMM refit grows with k; at 200 studies k refits per outcome take minutes). The table says so.
-LOO_MAX_GLMM_K = 30
+#: Why the BCMA-directed subset of a mixed cohort is a sensitivity analysis, not the primary row.
+BCMA_ONLY_CONFOUNDED = ("after a first relapse, some patients received a second CAR-T against the other target, "
+                        "so survival after the first infusion is not that of one target alone")
 
-ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "analysis", "method", "rule", "note", "k", "events", "total",
-                    "estimate", "ci_low", "ci_high", "ci_how", "small_ci_low", "small_ci_high", "pi_low", "pi_high",
-                    "tau2", "i2", "q", "q_p", "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau",
-                    "bayes_tau_low", "bayes_tau_high", "studies"]
-INPUT_COLUMNS = ["outcome", "view", "subgroup", "analysis", "study", "study_id", "events", "total", "derived",
-                 "how", "detail"]
+#: Leave-one-out needs a pooled group (the random-effects model, three or more studies).
+LOO_MIN_K = MIN_STUDIES_RANDOM_EFFECTS
 
-
-def group_of(sd: StudyData) -> tuple[str, str]:
-    """(group label, role) of a study: "Relapsed/refractory PCL" is primary, MM is context."""
-    disease = sd.study.disease_group
-    setting = "Frontline" if sd.study.setting.value == "frontline" else "Relapsed/refractory"
-    return f"{setting} {disease}", (PRIMARY if disease == "PCL" else CONTEXT)
-
-
-#: Order in which groups are shown: the question (R/R PCL, frontline PCL), then context.
-GROUP_ORDER = ("Relapsed/refractory PCL", "Frontline PCL", "Relapsed/refractory MM", "Frontline MM")
-
-
-def _group_key(g: str) -> int:
-    return GROUP_ORDER.index(g) if g in GROUP_ORDER else len(GROUP_ORDER)
+ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "method", "rule", "note", "k", "events",
+                    "events_high", "total", "estimate", "estimate_high", "ci_low", "ci_high", "ci_how",
+                    "small_ci_low", "small_ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "het_lrt",
+                    "het_lrt_p", "het_df", "het_fisher_p", "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau",
+                    "bayes_tau_low", "bayes_tau_high", "bayes_tau_prior_scale", "range_left_out", "studies"]
+INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "study_id", "population", "events",
+                 "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events"]
 
 
 def scale_of(sd: StudyData, field: str) -> str:
@@ -98,58 +106,96 @@ def scale_of(sd: StudyData, field: str) -> str:
 
 @dataclass(frozen=True)
 class OutcomeResult:
-    """One outcome's pooled results: the primary and context groups, the sensitivity analyses, the
-    test for subgroup differences among the PCL groups, and leave-one-out."""
+    """One outcome's results: each plan population's row (primary and context), the subgroup rows,
+    the sensitivity analyses, the test for subgroup differences, and leave-one-out."""
 
     key: str
-    groups: dict[str, Pooled]  # group label -> GLMM result (primary and context)
+    groups: dict[str, Pooled]  # population label -> the row (primary and context)
     roles: dict[str, str]
-    test: SubgroupTest
+    subgroups: dict[tuple[str, str, str], Pooled]  # (population, subgroup field, level) -> row
+    tests: dict[tuple[str, str], SubgroupTest]  # (population, field) -> test between levels
+    test: SubgroupTest  # between the PCL populations
     sensitivity: pd.DataFrame  # rows of `estimates` with view == "sensitivity"
     leave_one_out: pd.DataFrame
-    inputs: pd.DataFrame  # the studies' counts (primary subset)
+    inputs: pd.DataFrame  # the studies' counts in the primary rows
     missing: list[str]  # labels of studies that do not report it
+    subgroup_inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 class PooledAnalysis:
-    """All pooled results, computed once on construction of each table.
+    """All results across studies, each table computed once on first use.
 
     Parameters
     ----------
     studies : list of StudyData
         Every loaded study (`cartpool.data.load.load_all`).
+    plan : Plan, optional
+        The analysis plan; by default the plan the studies were loaded with.
     """
 
-    def __init__(self, studies: list[StudyData]):
+    def __init__(self, studies: list[StudyData], plan: Plan | None = None):
         self.study_data = studies
         self.by_id = {s.study.id: s for s in studies}
+        plan = plan or next((s.plan for s in studies if s.plan is not None), None)
+        if plan is None:
+            raise ValueError("the pooled analysis needs the analysis plan (data/analysis_plan.yaml)")
+        self.plan = plan
 
     @classmethod
     def load(cls, data_dir: str = "data/studies") -> PooledAnalysis:
-        return cls(load_all(data_dir))
+        studies = load_all(data_dir)
+        return cls(studies, load_plan(Path(data_dir).parent, known_outcomes=registry.analysis_outcome_keys()))
+
+    # --- populations ---------------------------------------------------------------------------
+
+    def population_of(self, sd: StudyData) -> PlanPopulation:
+        """The plan population a study belongs to, by its disease and setting."""
+        p = self.plan.population(sd.study.disease_group, sd.study.setting.value)
+        if p is None:
+            return PlanPopulation(id="other", label=f"{sd.study.setting_label} {sd.study.disease_group}",
+                                  disease=sd.study.disease_group, setting=sd.study.setting.value, role="context")
+        return p
+
+    def group_order(self, label: str) -> int:
+        labels = [p.label for p in self.plan.populations]
+        return labels.index(label) if label in labels else len(labels)
+
+    @property
+    def primary_groups(self) -> list[str]:
+        """The plan's primary populations that have at least one study, in the plan's order."""
+        present = set(self.studies["group"])
+        return [p.label for p in self.plan.populations if p.role == PRIMARY and p.label in present]
 
     # --- the studies -------------------------------------------------------------------------
 
     @cached_property
     def studies(self) -> pd.DataFrame:
-        """One row per study: design, setting, disease, targets, size of the main population,
-        median follow-up and its population, grading scales, document type, group and role."""
+        """One row per study: design, setting, disease, targets, population sizes (enrolled and
+        infused), median follow-up, grading scales, PCL definition, co-interventions, document type,
+        plan population and role."""
         rows = []
         for sd in self.study_data:
             s = sd.study
             pop = main_population(sd)
             fu = follow_up(sd)
-            group, role = group_of(sd)
+            group = self.population_of(sd)
+            sizes = {k: next((sd.population_size(p) for p in s.populations if population_kind(sd, p) == k
+                              and sd.population_size(p) is not None), None) for k in ("enrolled", "infused")}
             rows.append({
                 "study_id": s.id, "study": s.label, "design": scale_of(sd, "design"),
                 "setting": s.setting_label, "disease": s.disease_group, "targets": ", ".join(s.targets.value),
                 "n": sd.population_size(pop), "population": s.populations[pop].label,
+                "enrolled": sizes["enrolled"], "infused": sizes["infused"],
+                "safety_n": sd.population_size(primary_population(sd, "safety")),
                 "follow_up_months": fu[0].months if fu else None,
                 "follow_up": (f"{fu[0].value:g} {fu[0].unit}" + ("" if fu[0].is_main_population else
                                                                   f" in {_lower_first(fu[0].population_label)}")) if fu else "",
                 "crs_grading": scale_of(sd, "crs_grading"), "icans_grading": scale_of(sd, "icans_grading"),
-                "document_type": s.document_type, "group": group, "role": role,
-                "mixed_targets": C.mixed_targets(sd),
+                "pcl_definition": scale_of(sd, "pcl_definition") if s.disease_group == "PCL" else "",
+                "pcl_types": ", ".join(d.replace("_pcl", "") for d in s.disease.value if d.endswith("_pcl")),
+                "co_interventions": "; ".join(c.description for c in s.co_interventions),
+                "document_type": s.document_type, "group": group.label, "role": group.role,
+                "mixed_targets": C.mixed_targets(sd), "year": _year(s.citation),
             })
         return pd.DataFrame(rows)
 
@@ -158,8 +204,6 @@ class PooledAnalysis:
         """Relevant studies known but not included (``known_studies.yaml`` beside the study folders),
         validated against the included studies' sources: citation, relevance, why not included, and
         which included study cites it where."""
-        from pathlib import Path
-
         from ..data.known import REASONS, load_known_studies
 
         rows = []
@@ -177,34 +221,56 @@ class PooledAnalysis:
 
     # --- counts ------------------------------------------------------------------------------
 
+    def _count_row(self, sd: StudyData, key: str, kind: str, c: C.ResolvedCount, level: str = "") -> dict:
+        info = self.studies.set_index("study_id").loc[sd.study.id]
+        o = registry.outcome(key)
+        return {
+            "outcome": key, "count_kind": kind, "level": level, "study_id": sd.study.id, "study": sd.study.label,
+            "events": c.events, "events_high": c.events_high, "total": c.total, "available": c.available,
+            "is_range": c.is_range, "uninformative_end": c.uninformative_end or "", "how": c.how,
+            "detail": c.detail, "derived": c.derived, "alternatives": ";".join(map(str, c.alternatives)),
+            "subset": c.subset, "result_ids": ";".join(c.result_ids),
+            "population": population_label(sd, c.population) if c.population else "",
+            "population_kind": population_kind(sd, c.population) if c.population else "",
+            "group": info["group"], "role": info["role"], "mixed_targets": bool(info["mixed_targets"]),
+            **{f: scale_of(sd, f) for f in o.comparability},
+        }
+
     @cached_property
     def counts(self) -> pd.DataFrame:
-        """Every study's count of every pooled outcome, in the primary subset (BCMA-directed
-        patients where a cohort mixes targets) and for all patients."""
+        """Every study's count of every outcome: in its primary population ("primary"), among those
+        infused and those evaluable where they differ ("infused", "evaluable"), and in each level of
+        each subgroup the plan names ("subgroup:<field>", with the level)."""
         rows = []
-        info = self.studies.set_index("study_id")
+        fields = [g.field for g in self.plan.subgroups]
         for sd in self.study_data:
+            kinds = {population_kind(sd, p): p for p in sd.study.populations if sd.population_size(p) is not None}
             for o in registry.OUTCOMES:
                 if not o.pooled:
                     continue
-                for subset, bcma in (("primary", True), ("all patients", False)):
-                    c = C.outcome_count(sd, o.key, bcma_only=bcma)
-                    rows.append({
-                        "outcome": o.key, "subset_kind": subset, "study_id": sd.study.id,
-                        "study": sd.study.label, "events": c.events, "total": c.total,
-                        "available": c.available, "how": c.how, "detail": c.detail, "derived": c.derived,
-                        "bound": c.bound or "", "alternatives": ";".join(map(str, c.alternatives)),
-                        "subset": c.subset, "result_ids": ";".join(c.result_ids),
-                        "group": info.loc[sd.study.id, "group"], "role": info.loc[sd.study.id, "role"],
-                        **{f: scale_of(sd, f) for f in o.comparability},
-                    })
+                main = C.outcome_count(sd, o.key)
+                rows.append(self._count_row(sd, o.key, "primary", main))
+                for kind in ("infused", "evaluable"):
+                    pop = kinds.get(kind)
+                    if pop is not None and pop != main.population:
+                        c = C.outcome_count(sd, o.key, population=pop)
+                        if c.available and c.population == pop:
+                            rows.append(self._count_row(sd, o.key, kind, c))
+                for f in fields:
+                    for level in membership(sd, f).levels:
+                        rows.append(self._count_row(sd, o.key, f"subgroup:{f}", C.outcome_count(
+                            sd, o.key, subgroup=(f, level)), level))
         return pd.DataFrame(rows)
 
-    def available(self, key: str, subset_kind: str = "primary") -> pd.DataFrame:
+    def available(self, key: str, kind: str = "primary", level: str | None = None) -> pd.DataFrame:
         c = self.counts
-        t = c[(c["outcome"] == key) & (c["subset_kind"] == subset_kind) & c["available"]].copy()
-        t["events"], t["total"] = t["events"].astype(int), t["total"].astype(int)
-        t["_order"] = t["group"].map(_group_key)
+        t = c[(c["outcome"] == key) & (c["count_kind"] == kind) & c["available"]]
+        if level is not None:
+            t = t[t["level"] == level]
+        t = t.copy()
+        for col in ("events", "events_high", "total"):
+            t[col] = t[col].astype(int)
+        t["_order"] = t["group"].map(self.group_order)
         return t.sort_values(["_order", "study"], kind="stable").drop(columns="_order")
 
     # --- estimates ---------------------------------------------------------------------------
@@ -217,15 +283,14 @@ class PooledAnalysis:
         for o in registry.OUTCOMES:
             if o.pooled:
                 results[o.key] = self._outcome(o, est_rows, in_rows)
-        for row in self._landmark_rows():
-            est_rows.append(row)
+        self._landmark_estimates(est_rows, in_rows)
         est = pd.DataFrame(est_rows, columns=ESTIMATE_COLUMNS)
         inputs = pd.DataFrame(in_rows, columns=INPUT_COLUMNS)
         return est, inputs, results
 
     @property
     def estimates(self) -> pd.DataFrame:
-        """One row per pooled estimate: (outcome, view, subgroup, analysis) and the result."""
+        """One row per estimate: (outcome, view, subgroup, level, analysis) and the result."""
         return self._computed[0]
 
     @property
@@ -240,17 +305,36 @@ class PooledAnalysis:
     def outcome_results(self) -> dict[str, OutcomeResult]:
         return self._computed[2]
 
-    def _record(self, est_rows, in_rows, key, view, subgroup, analysis, t: pd.DataFrame, r: Pooled) -> None:
-        est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "analysis": analysis,
+    def _record(self, est_rows, in_rows, key, view, subgroup, analysis, t: pd.DataFrame, r: Pooled,
+                level: str = "") -> None:
+        est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
                          **r.as_row(), "studies": ";".join(t["study"])})
         for row in t.itertuples():
-            in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "analysis": analysis,
-                            "study": row.study, "study_id": row.study_id, "events": int(row.events),
-                            "total": int(row.total), "derived": bool(row.derived), "how": row.how,
-                            "detail": row.detail})
+            est, lo, hi = _own_proportion(int(row.events), int(row.total))
+            in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
+                            "study": row.study, "study_id": row.study_id, "population": row.population,
+                            "events": int(row.events), "events_high": int(row.events_high), "total": int(row.total),
+                            "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(row.derived),
+                            "how": row.how, "detail": row.detail, "zero_events": False})
 
-    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD) -> Pooled:
-        return pool(t["events"], t["total"], [study_row_label(r) for r in t.itertuples()], method=method)
+    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
+              bayes: bool = False) -> Pooled:
+        """One row of studies by the plan's rule. Where the row combines studies (random effects), a
+        range with an uninformative end is left out, and the row says so."""
+        combine = len(t) >= self.plan.pooling.random_effects_min_k
+        left_out = t[t["uninformative_end"] != ""] if combine else t.iloc[0:0]
+        use = t.drop(index=left_out.index)
+        if use.empty:
+            use, left_out = t, t.iloc[0:0]
+        r = pool(use["events"], use["total"], [study_row_label(x) for x in use.itertuples()],
+                 events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
+                 tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes)
+        if not left_out.empty:
+            from dataclasses import replace
+
+            r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
+                                                    for x in left_out.itertuples()))
+        return r
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key
@@ -261,69 +345,124 @@ class PooledAnalysis:
         roles: dict[str, str] = {}
         for g, sub in t.groupby("group", sort=False):
             role = sub["role"].iloc[0]
-            r = self._pool(sub)
+            r = self._pool(sub, bayes=True)
             groups[g], roles[g] = r, role
             self._record(est_rows, in_rows, key, role, g, A_MAIN, sub, r)
         primary = {g: r for g, r in groups.items() if roles[g] == PRIMARY}
         test = subgroup_test(primary)
         if len(primary) > 1:
-            est_rows.append({"outcome": key, "view": PRIMARY, "subgroup": SUBGROUP_TEST, "analysis": A_MAIN,
-                             "method": PRIMARY_METHOD, "rule": "tested" if test.tested else "not tested",
-                             "note": test.note, "k": int(sum(r.k for r in primary.values())), "q": test.q,
-                             "q_p": test.p, "studies": f"df={test.df}" if test.tested else ""})
+            est_rows.append({"outcome": key, "view": PRIMARY, "subgroup": SUBGROUP_TEST, "level": "",
+                             "analysis": A_MAIN, "method": PRIMARY_METHOD,
+                             "rule": "tested" if test.tested else "not tested", "note": test.note,
+                             "k": int(sum(r.k for r in primary.values())), "q": test.q, "q_p": test.p,
+                             "studies": f"df={test.df}" if test.tested else ""})
+        subgroups, tests, sub_inputs = self._subgroups(key, est_rows, in_rows)
         n_before = len(est_rows)
-        self._sensitivity(o, t, est_rows, in_rows)
+        self._sensitivity(o, t, groups, est_rows, in_rows)
         sens = pd.DataFrame(est_rows[n_before:], columns=ESTIMATE_COLUMNS)
         loo = self._leave_one_out(key, t)
-        return OutcomeResult(key, groups, roles, test, sens, loo, t, missing)
+        return OutcomeResult(key, groups, roles, subgroups, tests, test, sens, loo, t, missing, sub_inputs)
 
-    def _sensitivity(self, o: registry.OutcomeSpec, t: pd.DataFrame, est_rows, in_rows) -> None:
+    def _subgroups(self, key: str, est_rows, in_rows):
+        """Rows for each level of each subgroup the plan names, within each primary population."""
+        out: dict[tuple[str, str, str], Pooled] = {}
+        tests: dict[tuple[str, str], SubgroupTest] = {}
+        frames = []
+        for sg in self.plan.subgroups:
+            t = self.available(key, f"subgroup:{sg.field}")
+            t = t[t["role"] == PRIMARY]
+            for g, in_group in t.groupby("group", sort=False):
+                levels = {}
+                for level, sub in in_group.groupby("level", sort=True):
+                    r = self._pool(sub)
+                    out[(g, sg.field, level)] = levels[level] = r
+                    self._record(est_rows, in_rows, key, SUBGROUP, g, sg.label, sub, r, level=level)
+                if len(levels) > 1:
+                    tests[(g, sg.field)] = subgroup_test(levels)
+                frames.append(in_group)
+        return out, tests, (pd.concat(frames) if frames else pd.DataFrame())
+
+    def _sensitivity(self, o: registry.OutcomeSpec, t: pd.DataFrame, groups: dict[str, Pooled], est_rows,
+                     in_rows) -> None:
         key = o.key
 
-        def offer(subgroup: str, analysis: str, frame: pd.DataFrame, method: str = PRIMARY_METHOD) -> None:
-            if len(frame) >= 2:  # a sensitivity analysis with fewer than two studies is not one
-                self._record(est_rows, in_rows, key, SENSITIVITY, subgroup, analysis, frame,
-                             self._pool(frame, method))
+        def offer(subgroup: str, analysis: str, frame: pd.DataFrame, method: str = PRIMARY_METHOD, *,
+                  min_k: int = 2, tau_scale: float | None = None, note: str = "") -> None:
+            if len(frame) >= min_k:
+                r = self._pool(frame, method, tau_scale=tau_scale)
+                if note:
+                    from dataclasses import replace
+
+                    r = replace(r, note=f"{r.note}; {note}" if r.note else note)
+                self._record(est_rows, in_rows, key, SENSITIVITY, subgroup, analysis, frame, r)
+
+        def replaced(sub: pd.DataFrame, kind: str) -> pd.DataFrame:
+            """The group's counts with each study's count of another kind where it has one."""
+            alt = self.available(key, kind)
+            alt = alt[alt["study_id"].isin(sub["study_id"])]
+            keep = sub[~sub["study_id"].isin(alt["study_id"])]
+            out = pd.concat([keep, alt])
+            return out.assign(_order=out["study_id"].map({s: i for i, s in enumerate(sub["study_id"])})) \
+                .sort_values("_order").drop(columns="_order")
 
         for g, sub in t.groupby("group", sort=False):
             if sub["role"].iloc[0] != PRIMARY:
                 continue
-            offer(g, A_LOGIT, sub, "logit")
-            offer(g, A_FT, sub, "ft")
-            allp = self.available(key, "all patients")
-            allp = allp[allp["group"] == g]
-            if self._mixed(sub):
-                offer(g, A_ALL_TARGETS, allp)
+            k = len(sub)
+            if k == 2:
+                ce = sub[sub["uninformative_end"] == ""]
+                if len(ce) == 2:
+                    r = common_effect(ce["events"], ce["total"])
+                    self._record(est_rows, in_rows, key, SENSITIVITY, g, A_COMMON, ce, r)
+                r = groups[g]
+                if r.bayes_estimate is not None:
+                    self._record(est_rows, in_rows, key, SENSITIVITY, g, f"{A_BAYES} ({_prior(r.bayes_tau_prior_scale)})",
+                                 sub, _bayes_row(r))
+            if k >= self.plan.pooling.random_effects_min_k:
+                offer(g, A_LOGIT, sub, "logit")
+                offer(g, A_FT, sub, "ft")
+            if k >= 2:
+                wide = self.plan.bayes.tau_prior_scale_sensitivity
+                r = self._pool(sub, tau_scale=wide, bayes=True)
+                if r.bayes_estimate is not None:
+                    self._record(est_rows, in_rows, key, SENSITIVITY, g, f"{A_BAYES_WIDE} ({_prior(wide)})", sub,
+                                 _bayes_row(r))
+            for kind, analysis in (("infused", A_INFUSED), ("evaluable", A_EVALUABLE)):
+                if (self.available(key, kind)["group"] == g).any():
+                    offer(g, analysis, replaced(sub, kind), min_k=1)
+            if sub["mixed_targets"].any():
+                bcma = self.available(key, "subgroup:target", "BCMA-directed")
+                bcma = bcma[bcma["group"] == g]
+                offer(g, A_BCMA_ONLY, bcma, min_k=1, note=f"confounded: {BCMA_ONLY_CONFOUNDED}")
             if registry.SAME_SCALE in o.sensitivity and o.comparability:
-                field = o.comparability[0]
-                scales = sub[field].value_counts()
+                scale_field = o.comparability[0]
+                scales = sub[scale_field].value_counts()
                 if len(scales) > 1:
                     common = scales.index[0]
-                    same = sub[sub[field] == common]
-                    offer(g, f"{A_SAME_SCALE} ({common})", same)
+                    offer(g, f"{A_SAME_SCALE} ({common})", sub[sub[scale_field] == common])
             if (sub["alternatives"] != "").any():
                 other = sub.copy()
                 alt = other["alternatives"] != ""
                 other.loc[alt, "events"] = [int(a.split(";")[0]) for a in other.loc[alt, "alternatives"]]
-                offer(g, A_OTHER_COUNT, other)
-            if (sub["bound"] != "").any():
-                offer(g, A_NO_BOUNDS, sub[sub["bound"] == ""])
-        if t["group"].nunique() > 1:
+                other.loc[alt, "events_high"] = other.loc[alt, "events"]
+                offer(g, A_OTHER_COUNT, other, min_k=1)
+            if sub["is_range"].any():
+                offer(g, A_NO_RANGES, sub[~sub["is_range"]], min_k=1)
+        if t["group"].nunique() > 1 and len(t) >= self.plan.pooling.random_effects_min_k:
             offer(ALL_STUDIES, A_MIXED, t)
 
-    def _mixed(self, sub: pd.DataFrame) -> bool:
-        return any(C.mixed_targets(self.by_id[s]) for s in sub["study_id"])
-
     def _leave_one_out(self, key: str, t: pd.DataFrame) -> pd.DataFrame:
+        """The pooled estimate with each study left out, in every primary group that is pooled (the
+        GLMM refitted each time)."""
         rows = []
         for g, sub in t.groupby("group", sort=False):
             if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
                 continue
-            method = PRIMARY_METHOD if len(sub) <= LOO_MAX_GLMM_K else "logit"
             for i in range(len(sub)):
                 rest = sub.drop(index=sub.index[i])
-                r = pool(rest["events"], rest["total"], method=method, detail=False)  # the estimate only
-                row = {k: v for k, v in r.as_row().items() if not k.startswith("bayes_")}  # not fitted here
+                r = pool(rest["events"], rest["total"], events_high=rest["events_high"], detail=False,
+                         min_k=self.plan.pooling.random_effects_min_k)
+                row = {k: v for k, v in r.as_row().items() if not k.startswith(("bayes_", "het_"))}
                 rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **row})
         return pd.DataFrame(rows)
 
@@ -344,93 +483,134 @@ class PooledAnalysis:
         table gives one)."""
         rows = []
         for sd in self.study_data:
+            group = self.population_of(sd)
             for spec in registry.SURVIVAL:
                 p = srules.headline_median(sd, self.survival_points[sd.study.id], spec.endpoint)
                 if p is None:
                     continue
-                group, role = group_of(sd)
                 rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": spec.endpoint,
                              "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
                              "high_not_reached": p.high_not_reached, "source": p.source,
-                             "population": sd.study.populations[p.population].label
-                             if p.population in sd.study.populations else p.population,
-                             "group": group, "role": role})
+                             "population": population_label(sd, p.population),
+                             "n": sd.population_size(p.population) if not p.recomputed
+                             else len(surv.derive_endpoints(sd)),
+                             "group": group.label, "role": group.role})
         return pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "value", "ci_low", "ci_high",
-                                           "high_not_reached", "source", "population", "group", "role"])
+                                           "high_not_reached", "source", "population", "n", "group", "role"])
+
+    def _landmark_points(self, sd: StudyData, rows=None) -> list:
+        if rows is not None:
+            return surv.km_points(sd, surv.km_fits(sd, rows=rows))
+        return self.survival_points[sd.study.id]
 
     @cached_property
     def landmarks(self) -> pd.DataFrame:
-        """Each study's landmark survival at 12 and 24 months (printed, or Kaplan-Meier), in the
-        primary subset: a cohort that mixes CAR targets contributes the Kaplan-Meier estimate of its
-        BCMA-directed patients where its per-patient table tells them apart, as the counts do."""
+        """Each study's survival at each landmark (12 and 24 months), for all its patients and in each
+        level of each planned subgroup: recomputed by Kaplan-Meier from the per-patient table where
+        it exists, else as printed for the whole cohort, else 100% where the study reports no events
+        during follow-up (with the number provably at risk)."""
         rows = []
+        table_pop = {}
         for sd in self.study_data:
-            group, role = group_of(sd)
-            points = self.survival_points[sd.study.id]
-            subset = C.MIXED_SUBSET if C.mixed_targets(sd) else "all patients"
-            table = derive_endpoints(sd)
-            n_table = None if table is None else len(table)
-            if C.mixed_targets(sd):
-                bcma = surv.km_fits(sd, bcma_only=True)
-                if bcma:
-                    points, subset = surv.km_points(sd, bcma), C.BCMA_SUBSET
-                    n_table = len(C.bcma_rows(sd, table))
-            for p in points:
-                if p.kind != "landmark" or p.value is None:
-                    continue
-                if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
-                    continue
-                if not srules.whole_cohort(sd, p.population):
-                    continue
-                rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
-                             "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
-                             "source": p.source, "subset": subset,
-                             "n": n_table if p.recomputed else sd.population_size(p.population),
-                             "group": group, "role": role})
+            group = self.population_of(sd)
+            d = surv.derive_endpoints(sd)
+            table_pop[sd.study.id] = len(d) if d is not None else None
+            variants = [("all patients", "", None)]
+            for sg in self.plan.subgroups:
+                m = membership(sd, sg.field)
+                if m.whole:
+                    variants.append((f"subgroup:{sg.field}", m.whole, None))
+                for level, ids in m.rows.items():
+                    variants.append((f"subgroup:{sg.field}", level, ids))
+            for kind, level, ids in variants:
+                pts = self._landmark_points(sd, ids)
+                for p in pts:
+                    if p.kind != "landmark" or p.value is None:
+                        continue
+                    if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
+                        continue
+                    if not p.recomputed and not srules.whole_cohort(sd, p.population):
+                        continue
+                    n = (len(ids) if ids is not None else table_pop[sd.study.id]) if p.recomputed \
+                        else sd.population_size(p.population)
+                    rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
+                                 "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
+                                 "source": p.source, "kind": kind, "level": level, "n": n,
+                                 "population": population_label(sd, p.population) if p.population else "",
+                                 "at_risk_min": p.at_risk_min, "basis": p.basis,
+                                 "result_id": p.result_id or ";".join(p.result_ids),
+                                 "group": group.label, "role": group.role})
         df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
-                                         "source", "subset", "n", "group", "role"])
-        # one value per study, endpoint and time: the recomputed one where both exist
-        df["_rank"] = (df["source"] == srules.SOURCE_REPORTED).astype(int)
-        return (df.sort_values(["study_id", "endpoint", "months", "_rank"], kind="stable")
-                .drop_duplicates(["study_id", "endpoint", "months"]).drop(columns="_rank").reset_index(drop=True))
+                                         "source", "kind", "level", "n", "population", "at_risk_min", "basis",
+                                         "result_id", "group", "role"])
+        # one value per study, endpoint, time and variant: recomputed, then printed, then zero events
+        rank = {srules.SOURCE_KM: 0, srules.SOURCE_REPORTED: 1, srules.SOURCE_ZERO_EVENTS: 2}
+        df["_rank"] = df["source"].map(rank).fillna(3)
+        return (df.sort_values(["study_id", "endpoint", "months", "kind", "level", "_rank"], kind="stable")
+                .drop_duplicates(["study_id", "endpoint", "months", "kind", "level"]).drop(columns="_rank")
+                .reset_index(drop=True))
 
-    def _landmark_rows(self) -> list[dict]:
-        """Landmark survival pooled on the log(-log S) scale within each group with >= 2 studies."""
-        from ..stats.summaries import pool_landmark
+    def _landmark_row(self, sub: pd.DataFrame) -> dict:
+        """One landmark row: one study, two side by side, or three or more pooled on the log(−log S)
+        scale. A study with no events (100%) or without a printed interval is shown, never pooled."""
+        usable = sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)]
+        base = {"analysis": A_LANDMARK, "method": "inverse variance, REML", "events": None, "total": None,
+                "k": len(sub), "studies": ";".join(sub["study"])}
+        if len(sub) == 1:
+            r = sub.iloc[0]
+            return {**base, "rule": Rule.SINGLE, "note": "single study" if r["source"] != srules.SOURCE_ZERO_EVENTS
+                    else "no events during follow-up; not pooled", "estimate": r["value"], "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"]}
+        min_k = self.plan.pooling.random_effects_min_k
+        het = {}
+        if len(usable) >= 2:  # Cochran's Q of the studies' log(-log S), from their printed intervals
+            ee = pool_landmark(usable["value"], usable["ci_low"], usable["ci_high"], tau2="EE")
+            i2 = max(0.0, 100 * (ee.q - (len(usable) - 1)) / ee.q) if ee.q > 0 else 0.0
+            het = {"q": ee.q, "q_p": ee.q_p, "i2": i2, "het_df": len(usable) - 1}
+        if len(sub) < min_k or len(usable) < min_k:
+            excluded = sub.drop(index=usable.index)
+            note = f"{len(sub)} studies, not pooled: each shown" if len(sub) < min_k else \
+                "not pooled: " + ", ".join(excluded["study"]) + " without a printed interval or with no events"
+            return {**base, "rule": Rule.TWO if len(sub) == 2 else "not pooled", "note": note, **het}
+        args = (usable["value"], usable["ci_low"], usable["ci_high"])
+        res = pool_landmark(*args, pi_dist="t", labels=list(usable["study"]))
+        small = pool_landmark(*args, knha=True, labels=list(usable["study"]))
+        left = sub.drop(index=usable.index)
+        return {**base, "rule": Rule.RANDOM, "note": ("" if left.empty else "not in the pooled estimate: "
+                                                       + ", ".join(left["study"])), "k": res.k,
+                "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high, "ci_how": "z",
+                "small_ci_low": small.ci_low, "small_ci_high": small.ci_high, "pi_low": res.pi_low,
+                "pi_high": res.pi_high, "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_p,
+                "studies": ";".join(usable["study"])}
 
-        rows = []
+    def _landmark_estimates(self, est_rows, in_rows) -> None:
         lm = self.landmarks
-        for (ep, months, group), sub in lm.groupby(["endpoint", "months", "group"], sort=True):
-            usable = sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)]
-            key = f"{ep}_{int(months)}m"
+        labels = {g.field: g.label for g in self.plan.subgroups}
+        for (ep, months, group, kind, level), sub in lm.groupby(["endpoint", "months", "group", "kind", "level"],
+                                                                sort=True):
             role = sub["role"].iloc[0]
-            base = {"outcome": key, "view": role, "subgroup": group, "analysis": "landmark, log(−log) scale",
-                    "method": "inverse variance, REML", "events": None, "total": None}
-            if len(usable) < 2:
-                r = sub.iloc[0]
-                rows.append({**base, "rule": "single study" if len(sub) == 1 else "not pooled",
-                             "note": "single study" if len(sub) == 1 else
-                             "not pooled (a rate of 0% or 100%, or a CI not printed)", "k": len(sub),
-                             "estimate": r["value"] if len(sub) == 1 else None,
-                             "ci_low": r["ci_low"] if len(sub) == 1 else None,
-                             "ci_high": r["ci_high"] if len(sub) == 1 else None, "studies": ";".join(sub["study"])})
+            if kind != "all patients" and role != PRIMARY:
                 continue
-            args = (usable["value"], usable["ci_low"], usable["ci_high"])
-            if len(usable) < MIN_STUDIES_RANDOM_EFFECTS:  # tau^2 is not estimable from two studies
-                res = pool_landmark(*args, tau2="EE", labels=list(usable["study"]))
-                rows.append({**base, "rule": "common effect", "note": common_effect_note(res.k), "k": res.k,
-                             "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
-                             "q": res.q, "q_p": res.q_p, "studies": ";".join(usable["study"])})
-                continue
-            res = pool_landmark(*args, pi_dist="t", labels=list(usable["study"]))
-            small = pool_landmark(*args, knha=True, labels=list(usable["study"]))
-            rows.append({**base, "rule": "random effects", "note": "", "k": res.k, "estimate": res.estimate,
-                         "ci_low": res.ci_low, "ci_high": res.ci_high, "ci_how": "z",
-                         "small_ci_low": small.ci_low, "small_ci_high": small.ci_high,
-                         "pi_low": res.pi_low, "pi_high": res.pi_high,
-                         "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_p,
-                         "studies": ";".join(usable["study"])})
-        return rows
+            key = registry.landmark_key(ep, months)
+            view, subgroup = (role, group) if kind == "all patients" else (SUBGROUP, group)
+            analysis_label = labels.get(kind.split(":", 1)[-1], "") if kind != "all patients" else A_MAIN
+            row = self._landmark_row(sub)
+            est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
+                             **{**row, "analysis": analysis_label if kind != "all patients" else A_LANDMARK}})
+            for r in sub.itertuples():
+                in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
+                                "analysis": analysis_label if kind != "all patients" else A_LANDMARK,
+                                "study": r.study, "study_id": r.study_id, "population": r.population,
+                                "events": None, "events_high": None, "total": r.n, "estimate": r.value,
+                                "ci_low": r.ci_low, "ci_high": r.ci_high, "derived": r.source != srules.SOURCE_REPORTED,
+                                "how": r.source, "detail": r.basis, "zero_events": r.source == srules.SOURCE_ZERO_EVENTS})
+
+    def landmark_row(self, key: str, group: str) -> pd.Series | None:
+        """The primary landmark row of one population, or None."""
+        est = self.estimates
+        r = est[(est["outcome"] == key) & (est["subgroup"] == group) & (est["view"].isin([PRIMARY, CONTEXT]))
+                & (est["analysis"] == A_LANDMARK)]
+        return r.iloc[0] if len(r) else None
 
     # --- checks ------------------------------------------------------------------------------
 
@@ -441,15 +621,65 @@ class PooledAnalysis:
         return pd.concat(frames, ignore_index=True) if frames else audit_frame([])
 
     def analyse_all(self) -> pd.DataFrame:
-        """Every pooled estimate (the benchmark's entry point: no figure is drawn)."""
+        """Every estimate (the benchmark's entry point: no figure is drawn)."""
         return self.estimates
 
 
+def _own_proportion(events: int, total: int) -> tuple[float, float, float]:
+    from ..stats.proportions import proportion_ci
+
+    e = proportion_ci(events, total)
+    return e.estimate, e.ci_low, e.ci_high
+
+
+def _prior(scale: float | None) -> str:
+    return f"half-normal({scale:g}) prior on τ" if scale is not None else ""
+
+
+#: Quantiles of the standard half-normal distribution (median, 2.5% and 97.5%).
+_HN_MEDIAN, _HN_LOW, _HN_HIGH = 0.6744898, 0.0313376, 2.2414027
+#: The credible interval of tau "mostly reflects the prior" when it is at least this share of the prior's width.
+PRIOR_DOMINATES = 0.8
+
+
+def tau_prior_note(r: Pooled) -> str:
+    """τ's posterior beside its prior, and whether the posterior mostly reflects the prior."""
+    s = r.bayes_tau_prior_scale
+    if s is None or r.bayes_tau is None:
+        return ""
+    text = (f"τ posterior median {r.bayes_tau:.2f} (95% CrI {r.bayes_tau_low:.2f}–{r.bayes_tau_high:.2f}); prior "
+            f"median {_HN_MEDIAN * s:.2f} ({_HN_LOW * s:.2f}–{_HN_HIGH * s:.2f})")
+    if (r.bayes_tau_high - r.bayes_tau_low) >= PRIOR_DOMINATES * (_HN_HIGH - _HN_LOW) * s:
+        text += ": the data say little about the spread between studies, so the credible interval mostly " \
+                "reflects the prior"
+    return text
+
+
+def _bayes_row(r: Pooled) -> Pooled:
+    """A row that shows the Bayesian estimate of `r` as its estimate (a sensitivity analysis)."""
+    from dataclasses import replace
+
+    return replace(r, rule="Bayesian", note=f"{_prior(r.bayes_tau_prior_scale)}; posterior median and 95% "
+                   f"credible interval; {tau_prior_note(r)}", estimate=r.bayes_estimate, ci_low=r.bayes_low,
+                   ci_high=r.bayes_high,
+                   ci_how="95% credible interval", estimate_high=None, small_ci_low=None, small_ci_high=None,
+                   pi_low=None, pi_high=None)
+
+
+def _year(citation: str) -> int | None:
+    years = [int(y) for y in re.findall(r"\b(20\d{2}|19\d{2})\b", citation)]
+    return max(years) if years else None
+
+
 def study_row_label(row) -> str:
-    """A study's label in a forest plot or table of one outcome, saying when it enters with part
-    of its cohort (its BCMA-directed patients) or with a lower bound rather than a count."""
-    notes = (["BCMA only"] * (getattr(row, "subset", "") == C.BCMA_SUBSET)
-             + [str(getattr(row, "bound", "") or "")] * bool(getattr(row, "bound", "")))
+    """A study's label in a forest plot or table of one outcome, saying when it enters with part of
+    its cohort or with a range rather than a count."""
+    notes = []
+    subset = getattr(row, "subset", "")
+    if subset and subset not in ("all patients", NOT_SEPARABLE):
+        notes.append(str(subset))
+    if getattr(row, "is_range", False):
+        notes.append("range")
     return f"{row.study} ({'; '.join(notes)})" if notes else str(row.study)
 
 

@@ -1,26 +1,54 @@
-"""Pooled proportions as the report shows them: one `Pooled` result per pooled row, computed once
-(memoised on its inputs) and read by every table, figure and CSV.
+"""One row of the synthesis as the report shows it: `Pooled`, computed once (memoised on its inputs)
+and read by every table, figure and CSV.
 
-The statistics are `cartpool.stats`; this module applies them to one row's studies and keeps the
-result in the shape the analysis tables need.
+The rule, by the number of studies k in the row (the analysis plan's ``pooling``):
+
+* k = 1: the study's own proportion with its Clopper-Pearson interval;
+* k = 2: both studies shown with their range, not pooled: two single-arm studies cannot show that
+  they share one rate. The common-effect and Bayesian estimates are computed as labelled
+  sensitivity analyses only;
+* k >= 3: the random-effects binomial-normal model (GLMM) with its small-sample interval and a
+  t-based prediction interval; the Bayesian estimate is a sensitivity analysis;
+* every study at 0 events, or every study at 100%: the combined count with its exact interval
+  (the model has no maximum).
+
+Heterogeneity (the likelihood-ratio test of one common rate, metafor's QE.LRT; Fisher's exact test
+at k = 2; the GLMM's tau^2 and I^2) is computed for every row of two or more studies. It informs
+the inconsistency judgement and never switches the model.
+
+A study that reports an outcome only as a range (a bound, `cartpool.domain.counts`) enters by
+running the row at the low ends and at the high ends; the row then reports both estimates and the
+widened interval from the lowest lower limit to the highest upper limit.
+
+The statistics are `cartpool.stats`; this module applies them to one row's studies.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from ..stats import meta as stats_meta
-from ..stats.bayes import MU_PRIOR_SD, TAU_PRIOR_SCALE
+from ..stats.bayes import MU_PRIOR_SD, pool_bayes
+from ..stats.heterogeneity import fisher_two_studies, homogeneity_lrt
+from ..stats.proportions import proportion_ci, study_cis
 
-#: The Bayesian model's priors, as the methods text states them.
-#: The Bayesian model is a sensitivity analysis for few studies (its cost grows with k: about 1 s
-#: per row at 50 studies, 17 s at 1,000); rows with more studies rest on the random-effects model.
-BAYES_MAX_K = 20
-BAYES_PRIORS = {"MU_PRIOR_SD": MU_PRIOR_SD, "TAU_PRIOR_SCALE": TAU_PRIOR_SCALE, "MAX_K": BAYES_MAX_K}
+
+class Rule(StrEnum):
+    """What a row shows, by the data it has."""
+
+    SINGLE = "single study"
+    TWO = "two studies, not pooled"
+    RANDOM = "random effects"
+    NO_EVENTS = "no events"
+    ALL_EVENTS = "all events"
+    NOT_ESTIMABLE = "not estimable"
+    COMMON = "common effect"  # sensitivity analyses only
+
 
 #: Proportion methods: the primary model and the sensitivity analyses.
 PRIMARY_METHOD = "glmm"
@@ -30,20 +58,25 @@ METHOD_LABELS = {
     "ft": "inverse-variance, Freeman-Tukey double arcsine",
     "raw": "inverse-variance, untransformed proportions",
 }
+#: Rows with at least this many studies get the random-effects model (the plan's
+#: ``pooling.random_effects_min_k``; the analysis passes the plan's value).
+MIN_STUDIES_RANDOM_EFFECTS = 3
+#: The half-normal prior scale on tau when no plan says otherwise (the plan's ``bayes``).
+DEFAULT_TAU_PRIOR_SCALE = 1.0
 
 
-def common_effect_note(k: int) -> str:
-    """The plain words for a common-effect row: too few studies to estimate between-study spread."""
-    return f"{k} studies, one common rate assumed"
+def two_studies_note() -> str:
+    return "2 studies, not pooled: both shown with their range"
 
 
 @dataclass(frozen=True)
 class Pooled:
-    """One pooled row: what a reader may see, by the data it has (docs/statistics.md).
+    """One row: what a reader may see, by the data it has (docs/statistics.md).
 
-    `rule` is one of "single study", "no events", "all events", "common effect", "random effects";
-    `note` says it in plain words ("single study", "2 studies, one common rate assumed" ...). Intervals are
-    on the proportion scale; None means "not estimable" (the note says why).
+    Intervals are on the proportion scale; None or NaN means "not estimable" (the note says why).
+    For a row with ranges, `estimate` is the estimate at the low ends, `estimate_high` at the high
+    ends, and the interval is the widened one. `het_*` is the heterogeneity of a row of two or more
+    studies (likelihood-ratio test; Fisher's exact test at two studies).
     """
 
     rule: str
@@ -64,6 +97,10 @@ class Pooled:
     i2: float | None = None
     q: float | None = None
     q_p: float | None = None
+    het_lrt: float | None = None
+    het_lrt_p: float | None = None
+    het_df: int | None = None
+    het_fisher_p: float | None = None
     mu: float | None = None  # model scale (logit for GLMM); None when no model was fitted
     se: float | None = None
     bayes_estimate: float | None = None
@@ -72,57 +109,67 @@ class Pooled:
     bayes_tau: float | None = None
     bayes_tau_low: float | None = None
     bayes_tau_high: float | None = None
+    bayes_tau_prior_scale: float | None = None
+    events_high: int | None = None  # the high ends' events, where the row has ranges
+    estimate_high: float | None = None
+    range_left_out: str = ""  # studies whose range has an uninformative end, left out of a combined row
     studies: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
 
     @property
     def fitted(self) -> bool:
-        """Whether a model with at least two studies was fitted (eligible for subgroup tests)."""
-        return self.rule in ("common effect", "random effects") and self.mu is not None
+        """Whether a model with three or more studies was fitted (eligible for subgroup tests)."""
+        return self.rule == Rule.RANDOM and self.mu is not None
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the row shows one estimate for its studies (not two studies side by side)."""
+        return self.rule not in (Rule.TWO, Rule.NOT_ESTIMABLE)
+
+    @property
+    def has_range(self) -> bool:
+        return self.estimate_high is not None
 
     def as_row(self) -> dict:
         """The plain values of the row, for tidy tables and CSV."""
-        return {k: getattr(self, k) for k in (
-            "rule", "note", "method", "k", "events", "total", "estimate", "ci_low", "ci_high", "ci_how",
-            "small_ci_low", "small_ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p",
-            "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau", "bayes_tau_low", "bayes_tau_high")}
+        return {k: getattr(self, k) for k in ROW_FIELDS}
+
+
+ROW_FIELDS = ("rule", "note", "method", "k", "events", "total", "estimate", "ci_low", "ci_high", "ci_how",
+              "small_ci_low", "small_ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "het_lrt", "het_lrt_p",
+              "het_df", "het_fisher_p", "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau", "bayes_tau_low",
+              "bayes_tau_high", "bayes_tau_prior_scale", "events_high", "estimate_high", "range_left_out")
 
 
 def _study_table(x, n, labels) -> pd.DataFrame:
-    from ..stats.proportions import study_cis
-
     lo, hi = study_cis(x, n)
     return pd.DataFrame({"study": list(labels), "events": np.asarray(x, int), "total": np.asarray(n, int),
                          "proportion": np.asarray(x, float) / np.asarray(n, float), "ci_low": lo, "ci_high": hi,
                          "weight": np.nan})
 
 
-#: Rows with at least this many studies get the random-effects model; fewer get the rules below.
-MIN_STUDIES_RANDOM_EFFECTS = 3
+def _heterogeneity(xa: np.ndarray, na: np.ndarray) -> dict:
+    """The likelihood-ratio test (and Fisher's exact test for two studies) of one common rate."""
+    if len(xa) < 2:
+        return {}
+    lrt = homogeneity_lrt(xa, na)
+    out = {"het_lrt": lrt.statistic, "het_lrt_p": lrt.p_value, "het_df": lrt.df}
+    if len(xa) == 2:
+        out["het_fisher_p"] = fisher_two_studies(xa, na).p_value
+    return out
+
+
+def _glmm_heterogeneity(xa: np.ndarray, na: np.ndarray) -> dict:
+    """tau^2 and I^2 of the GLMM fitted by maximum likelihood (also at two studies, where they are
+    uninformative but shown, as R meta does)."""
+    try:
+        r = stats_meta.pool_proportions(xa, na, method="glmm")
+    except stats_meta.GLMMNotEstimable:
+        return {}
+    return {"tau2": r.tau2, "i2": r.i2}
 
 
 @functools.lru_cache(maxsize=16384)
-def _pool_cached(x: tuple, n: tuple, method: str, detail: bool = True) -> Pooled:
-    """The rules of docs/statistics.md, by the data the row has:
-
-    * k = 1: the study's own proportion with its Clopper-Pearson interval ("single study");
-    * every study at 0 events, or every study at 100%: the combined count with its exact interval
-      (the random-effects model has no maximum);
-    * k = 2: a common-effect model (tau^2 cannot be estimated from two studies), no prediction
-      interval;
-    * k >= 3: the random-effects model, with the z interval (metafor's default), the small-sample
-      interval (GLMM test="t"; Hartung-Knapp for inverse variance) and a t-based prediction interval.
-      A GLMM without a finite maximum is shown as "not estimable", with no interval.
-
-    Every row with k >= 2 also gets the Bayesian binomial-normal model (half-normal(0.5) prior on
-    tau), a sensitivity analysis for few studies, up to `BAYES_MAX_K` studies. With `detail` False
-    (leave-one-out rows, which show the pooled estimate only) neither the Bayesian model nor the
-    per-study table is computed.
-    """
-    from scipy import special, stats
-
-    from ..stats.bayes import pool_bayes
-    from ..stats.proportions import proportion_ci
-
+def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_scale: float, bayes: bool) -> Pooled:
     xa, na = np.array(x, float), np.array(n, float)
     k, ex, tot = len(xa), int(xa.sum()), int(na.sum())
     full = _study_table(xa, na, list(range(1, k + 1))) if detail else None
@@ -134,62 +181,127 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool = True) -> Pooled
 
     if k == 1:
         e = proportion_ci(ex, tot)
-        return Pooled("single study", "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
+        return Pooled(Rule.SINGLE, "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
                       "Clopper-Pearson exact", studies=table(100.0))
-    bayes = pool_bayes(xa, na).as_row() if detail and k <= BAYES_MAX_K else {}
+    het = _heterogeneity(xa, na) if detail else {}
+    if bayes:
+        b = pool_bayes(xa, na, mu_prior_sd=MU_PRIOR_SD, tau_prior_scale=tau_scale)
+        bayes = {**b.as_row(), "bayes_tau_prior_scale": tau_scale}
+    else:
+        bayes = {}
+    if k < min_k:
+        nan = float("nan")
+        return Pooled(Rule.TWO, two_studies_note(), method, k, ex, tot, nan, nan, nan, "", studies=table(),
+                      **het, **(_glmm_heterogeneity(xa, na) if detail else {}), **bayes)
     if ex == 0 or ex == tot:
         e = proportion_ci(ex, tot)
         note = ("no events in any study; random-effects model not estimable" if ex == 0 else
                 "events in every patient of every study; random-effects model not estimable")
-        return Pooled("no events" if ex == 0 else "all events", note, "exact", k, ex, tot, e.estimate, e.ci_low,
-                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table(), **bayes)
-    if k < MIN_STUDIES_RANDOM_EFFECTS:
-        w = na / tot * 100
-        if method == PRIMARY_METHOD:
-            # common effect with a binomial likelihood and logit link: mu = logit(sum x / sum n), Wald SE
-            mu = float(special.logit(ex / tot))
-            se = float(np.sqrt(1 / ex + 1 / (tot - ex)))
-            z = stats.norm.ppf(0.975)
-            return Pooled("common effect", common_effect_note(k), method, k, ex, tot, ex / tot,
-                          float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
-                          "common-effect logistic model, Wald z", mu=mu, se=se,
-                          studies=table(w), **bayes)
-        r = stats_meta.pool_proportions(xa, na, method=method, tau2="EE")
-        return Pooled("common effect", common_effect_note(k), method, k, ex, tot, r.estimate, r.ci_low,
-                      r.ci_high, "common-effect inverse-variance model, z", mu=r.mu, se=r.se, q=r.q, q_p=r.q_p,
-                      studies=table(r.studies["weight"].to_numpy()), **bayes)
+        return Pooled(Rule.NO_EVENTS if ex == 0 else Rule.ALL_EVENTS, note, "exact", k, ex, tot, e.estimate, e.ci_low,
+                      e.ci_high, "Clopper-Pearson exact, combined count", studies=table(), **het, **bayes)
     try:
         r = stats_meta.pool_proportions(xa, na, method=method, pi_dist="t")
         small = stats_meta.pool_proportions(xa, na, method=method, knha=True)
     except stats_meta.GLMMNotEstimable as err:
         nan = float("nan")
-        return Pooled("not estimable", f"random-effects model not estimable ({err})", method, k, ex, tot,
-                      nan, nan, nan, "", studies=table(), **bayes)
-    return Pooled("random effects", "", method, k, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
-                  small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, r.mu, r.se,
-                  studies=table(r.studies["weight"].to_numpy()), **bayes)
+        return Pooled(Rule.NOT_ESTIMABLE, f"random-effects model not estimable ({err})", method, k, ex, tot,
+                      nan, nan, nan, "", studies=table(), **het, **bayes)
+    return Pooled(Rule.RANDOM, "", method, k, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
+                  small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, mu=r.mu, se=r.se,
+                  studies=table(r.studies["weight"].to_numpy() if method != PRIMARY_METHOD else None),
+                  **het, **bayes)
 
 
-def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD, detail: bool = True) -> Pooled:
-    """Pool one row's studies (see `Pooled`); memoised on (events, totals, method).
+def common_effect(events, totals) -> Pooled:
+    """The common-effect estimate of a row (a binomial likelihood with logit link: one rate for all
+    studies, Wald interval), a sensitivity analysis only.
+
+    References
+    ----------
+    Stijnen T, et al. Stat Med 2010;29:3046-3067 (the equal-effects binomial model).
+    """
+    from scipy import special, stats
+
+    xa, na = np.asarray(events, float), np.asarray(totals, float)
+    ex, tot = int(xa.sum()), int(na.sum())
+    if ex == 0 or ex == tot:
+        e = proportion_ci(ex, tot)
+        return Pooled(Rule.COMMON, "combined count", "exact", len(xa), ex, tot, e.estimate, e.ci_low, e.ci_high,
+                      "Clopper-Pearson exact, combined count")
+    mu = float(special.logit(ex / tot))
+    se = float(np.sqrt(1 / ex + 1 / (tot - ex)))
+    z = stats.norm.ppf(0.975)
+    return Pooled(Rule.COMMON, f"{len(xa)} studies, one common rate assumed", PRIMARY_METHOD, len(xa), ex, tot,
+                  ex / tot, float(special.expit(mu - z * se)), float(special.expit(mu + z * se)),
+                  "common-effect logistic model, Wald z", mu=mu, se=se)
+
+
+def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY_METHOD, detail: bool = True,
+         min_k: int = MIN_STUDIES_RANDOM_EFFECTS, tau_prior_scale: float = DEFAULT_TAU_PRIOR_SCALE,
+         bayes: bool = True) -> Pooled:
+    """One row of the synthesis (see the module docstring); memoised on its inputs.
 
     Parameters
     ----------
     events, totals : sequences of int
-        Each study's events and patients.
+        Each study's events (the low end of a range) and patients.
     labels : sequence of str, optional
         Study labels for the per-study table.
+    events_high : sequence of int, optional
+        Each study's high end where its count is a range (equal to `events` otherwise).
     method : str
         "glmm" (primary), "logit", "ft" or "raw".
     detail : bool
-        Also fit the Bayesian few-studies model (about 1 s at 50 studies) and build the per-study
-        table with each study's exact CI and weight (False for leave-one-out rows).
+        Also compute the heterogeneity tests and the per-study table (False for leave-one-out rows,
+        which show the estimate only).
+    min_k : int
+        The number of studies from which the random-effects model is fitted (the plan's rule).
+    tau_prior_scale : float
+        The half-normal prior scale on tau of the Bayesian model (the plan's).
+    bayes : bool
+        Also fit the Bayesian model (a sensitivity analysis of the rows that show it).
     """
-    r = _pool_cached(tuple(int(v) for v in events), tuple(int(v) for v in totals), method, detail)
-    table = r.studies.copy()
+    ev = tuple(int(v) for v in events)
+    tt = tuple(int(v) for v in totals)
+    hi = tuple(int(v) for v in events_high) if events_high is not None else ev
+    bayes = bool(bayes and detail and len(ev) >= 2)
+    low = _pool_cached(ev, tt, method, detail, min_k, float(tau_prior_scale), bayes)
+    table = low.studies.copy()
     if labels is not None and not table.empty:
         table["study"] = list(labels)
-    return Pooled(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "studies": table})
+    if hi != ev:
+        if not table.empty:  # each study's interval widened over the two ends of its range
+            _, upper = study_cis(hi, tt)
+            table = table.assign(events_high=list(hi), ci_high=np.maximum(table["ci_high"].to_numpy(), upper))
+        high = _pool_cached(hi, tt, method, detail, min_k, float(tau_prior_scale), bayes)
+        low = _widen(low, high)
+    return replace(low, studies=table)
+
+
+def _widen(low: Pooled, high: Pooled) -> Pooled:
+    """A row run at the low ends and at the high ends of its ranges: both estimates, and the interval
+    from the lowest lower limit to the highest upper limit."""
+    def lo(a, b):
+        vals = [v for v in (a, b) if v is not None and v == v]
+        return min(vals) if vals else None
+
+    def hi(a, b):
+        vals = [v for v in (a, b) if v is not None and v == v]
+        return max(vals) if vals else None
+
+    if not (low.pooled and high.pooled):  # one end not pooled: the row is not pooled either
+        nan = float("nan")
+        worse = low if not low.pooled else high
+        return replace(low, rule=worse.rule, note=worse.note, events_high=high.events, estimate=nan, ci_low=nan,
+                       ci_high=nan, estimate_high=None, small_ci_low=None, small_ci_high=None, pi_low=None,
+                       pi_high=None, ci_how="")
+    return replace(low, events_high=high.events, estimate_high=high.estimate,
+                   ci_low=lo(low.ci_low, high.ci_low), ci_high=hi(low.ci_high, high.ci_high),
+                   small_ci_low=lo(low.small_ci_low, high.small_ci_low),
+                   small_ci_high=hi(low.small_ci_high, high.small_ci_high),
+                   pi_low=lo(low.pi_low, high.pi_low), pi_high=hi(low.pi_high, high.pi_high),
+                   bayes_low=lo(low.bayes_low, high.bayes_low), bayes_high=hi(low.bayes_high, high.bayes_high),
+                   ci_how=(low.ci_how + "; " if low.ci_how else "") + "widened over the ranges' two ends")
 
 
 @dataclass(frozen=True)
@@ -202,8 +314,9 @@ class SubgroupTest:
 
 
 def subgroup_test(results: dict[str, Pooled]) -> SubgroupTest:
-    """Test for subgroup differences (Q-between of the subgroup estimates on the model scale,
-    as R meta), only between subgroups that each have at least two studies and a fitted model.
+    """Test for subgroup differences (Q-between of the subgroup estimates on the model scale, as R
+    meta), only between subgroups that each have a fitted random-effects model (three or more
+    studies).
 
     References
     ----------
@@ -214,8 +327,8 @@ def subgroup_test(results: dict[str, Pooled]) -> SubgroupTest:
 
     if len(results) < 2:
         return SubgroupTest(False, None, 0, None, "not tested (one subgroup)")
-    if not all(r.fitted and r.k >= 2 for r in results.values()):
-        return SubgroupTest(False, None, 0, None, "not tested (fewer than 2 studies in a subgroup)")
+    if not all(r.fitted for r in results.values()):
+        return SubgroupTest(False, None, 0, None, "not tested (a subgroup has fewer than 3 studies)")
     mus = np.array([r.mu for r in results.values()])
     ws = 1 / np.array([r.se for r in results.values()]) ** 2
     pooled = np.sum(ws * mus) / np.sum(ws)

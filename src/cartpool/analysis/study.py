@@ -21,7 +21,7 @@ from ..domain import counts as C
 from ..domain import grades, registry
 from ..domain import survival as srules
 from ..domain.derive import derive_endpoints
-from ..domain.population import follow_up, main_population, population_label
+from ..domain.population import follow_up, main_population, population_kind, population_label
 from ..domain.response import rank
 from ..text import lower_first as _lower_first
 from ..units import convert
@@ -72,11 +72,15 @@ def count_row(sd: StudyData, key: str, c: C.ResolvedCount) -> dict:
     """One registered outcome's count as a tidy row (with its exact 95% CI)."""
     spec = registry.outcome(key)
     est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
+    est_high = None
+    if c.is_range:  # a range: both ends, and the interval widened over them
+        est_high, _, hi = _proportion(c.events_high, c.total)
     notes = "; ".join(sd.result(i).note for i in c.result_ids if sd.result(i).note)
     return {
         "outcome": key, "label": spec.label, "short": spec.short, "section": spec.section,
-        "events": c.events, "total": c.total, "estimate": est, "ci_low": lo, "ci_high": hi,
-        "how": c.how, "detail": c.detail, "bound": c.bound or "", "alternatives": ";".join(map(str, c.alternatives)),
+        "events": c.events, "events_high": c.events_high if c.available else None, "total": c.total,
+        "estimate": est, "estimate_high": est_high, "ci_low": lo, "ci_high": hi,
+        "how": c.how, "detail": c.detail, "is_range": c.is_range, "alternatives": ";".join(map(str, c.alternatives)),
         "derived": c.derived, "population": c.population or "",
         "population_label": population_label(sd, c.population) if c.population else "",
         "subset": c.subset, "result_ids": ";".join(c.result_ids), "note": notes,
@@ -103,10 +107,35 @@ class StudyAnalysis:
 
     @cached_property
     def risk_of_bias(self) -> pd.DataFrame:
-        """The study's risk-of-bias answers (`cartpool.analysis.appraisal.risk_of_bias_table`)."""
-        from .appraisal import risk_of_bias_table
+        """The study's risk-of-bias judgements by domain (and per outcome where the concern is
+        outcome-specific), with the recorded and proposed overall judgement."""
+        from ..data.appraisal import proposed_overall
 
-        return risk_of_bias_table([self.sd])
+        a = self.sd.appraisal
+        cols = ["domain", "outcomes", "judgement", "reason", "location", "quote", "registry", "overall",
+                "overall_reason", "proposed_overall", "departure"]
+        if a is None:
+            return pd.DataFrame(columns=cols)
+        over = {"overall": a.overall.judgement, "overall_reason": a.overall.reason,
+                "proposed_overall": proposed_overall(a), "departure": a.overall.departure_reason or ""}
+        rows = [{"domain": d, "outcomes": "", "judgement": j.judgement, "reason": j.reason, "location": j.location or "",
+                 "quote": j.quote or "", "registry": j.registry or "", **over} for d, j in a.domains.items()]
+        rows += [{"domain": j.domain, "outcomes": ", ".join(j.outcomes), "judgement": j.judgement, "reason": j.reason,
+                  "location": j.location or "", "quote": j.quote or "", "registry": j.registry or "", **over}
+                 for j in a.outcome_judgements]
+        return pd.DataFrame(rows, columns=cols)
+
+    @cached_property
+    def co_interventions(self) -> pd.DataFrame:
+        """Treatments given with or after the CAR-T cells, with how many patients had them."""
+        rows = []
+        for c in self.study.co_interventions:
+            pop = c.population or self.main_population
+            who = ("all patients (by protocol)" if c.patients == "all" else
+                   f"{c.patients} of {self.sd.population_size(pop)}" if c.patients is not None else "not reported")
+            rows.append({"kind": c.kind, "description": c.description, "patients": who,
+                         "population": population_label(self.sd, pop), "location": c.location, "quote": c.quote})
+        return pd.DataFrame(rows, columns=["kind", "description", "patients", "population", "location", "quote"])
 
     @cached_property
     def facts(self) -> pd.DataFrame:
@@ -188,13 +217,24 @@ class StudyAnalysis:
         df = pd.DataFrame(rows, columns=cols)
         return df.iloc[sorted(range(len(df)), key=lambda i: rank(df["category"].iloc[i]))].reset_index(drop=True)
 
-    def counts(self, *, bcma_only: bool = False) -> dict[str, C.ResolvedCount]:
-        return {o.key: C.outcome_count(self.sd, o.key, bcma_only=bcma_only) for o in registry.OUTCOMES}
+    def counts(self, *, population: str | None = None) -> dict[str, C.ResolvedCount]:
+        return {o.key: C.outcome_count(self.sd, o.key, population=population) for o in registry.OUTCOMES}
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
-        """Every registered outcome (efficacy and safety): events, total, exact 95% CI, how obtained."""
-        return pd.DataFrame([count_row(self.sd, k, c) for k, c in self.counts().items()])
+        """Every registered outcome (efficacy and safety) in its primary population by the plan's rule:
+        events (a range where the paper prints a bound), total, exact 95% CI, how obtained; with the
+        count among those infused beside it where the primary population is everyone enrolled."""
+        rows = [count_row(self.sd, k, c) for k, c in self.counts().items()]
+        infused = next((p for p in self.study.populations if population_kind(self.sd, p) in ("infused", "treated")
+                        and self.sd.population_size(p) is not None), None)
+        for row in rows:
+            row["infused_text"] = ""
+            if infused is not None and row["population"] and row["population"] != infused:
+                c = C.outcome_count(self.sd, row["outcome"], population=infused)
+                if c.available and c.population == infused:
+                    row["infused_text"] = f"{c.text()} among those infused"
+        return pd.DataFrame(rows)
 
     def outcomes_in(self, section: str) -> pd.DataFrame:
         """The rows of `outcomes` of one section ("efficacy" or "safety")."""
@@ -281,9 +321,12 @@ class StudyAnalysis:
                 if r.endpoint != ep or r.category is not None or r.statistic not in ("count", "proportion"):
                     continue
                 c = C.resolve_record(self.sd, r)
-                rows.append({"event": ep, "grade": r.grade or "any", "events": c.events, "total": c.total,
+                rows.append({"event": ep, "grade": r.grade or "any", "events": c.events,
+                             "events_high": c.events_high, "total": c.total,
                              "scale": scale_txt, "how": c.describe(), "result_id": r.id, "note": r.note or ""})
-        return pd.DataFrame(rows, columns=cols)
+        out = pd.DataFrame(rows, columns=cols + ["events_high"])
+        out["events_high"] = out["events_high"].fillna(out["events"])
+        return out
 
     @cached_property
     def other_adverse_events(self) -> pd.DataFrame:
@@ -365,8 +408,9 @@ class StudyAnalysis:
             add("not_full_article", "The source is not a full article: methods, denominators and definitions are "
                                     "incompletely reported, and several outcomes are not available.")
         if C.mixed_targets(self.sd):
-            add("mixed_targets", f"Mixed CAR targets ({', '.join(s.targets.value)}): pooled analyses use the "
-                                 "BCMA-directed patients where the per-patient table allows it.")
+            add("mixed_targets", f"Mixed CAR targets ({', '.join(s.targets.value)}): the pooled analysis counts all "
+                                 "patients; results by target are a subgroup, and survival by target is confounded by "
+                                 "second CAR-T infusions against the other target after relapse.")
         if isinstance(s.crs_grading, str):  # not reported, or not in source
             add("crs_scale", "The CRS grading scale is not reported, so CRS rates are not comparable with confidence.")
         elif s.crs_grading.value != "ASTCT":
@@ -407,9 +451,10 @@ class StudyAnalysis:
         for spec in registry.at_a_glance():
             r = out.loc[spec.key]
             if r["events"] is not None and not pd.isna(r["events"]) and r["total"]:
-                rows.append({"kind": "outcome", "value": r["estimate"], "events": int(r["events"]),
+                rows.append({"kind": "outcome", "value": r["estimate"], "value_high": r["estimate_high"],
+                             "events": int(r["events"]), "events_high": int(r["events_high"]),
                              "total": int(r["total"]), "label": r["short"],
-                             "source": "bound" if r["bound"] else ("derived" if r["derived"] else "")})
+                             "source": "range" if r["is_range"] else ("derived" if r["derived"] else "")})
         for spec in registry.SURVIVAL:
             p = self.headline_median(spec.endpoint)
             if p is not None:
@@ -417,7 +462,8 @@ class StudyAnalysis:
                              "label": f"median {spec.short}", "population": population_label(self.sd, p.population),
                              "source": "recomputed" if p.recomputed else "reported", "result_id": p.result_id})
         # counts stay whole numbers: a column that also holds None would otherwise turn them into floats
-        return pd.DataFrame(rows).astype({"events": "Int64", "total": "Int64"}) if rows else pd.DataFrame(rows)
+        return (pd.DataFrame(rows).astype({"events": "Int64", "events_high": "Int64", "total": "Int64"})
+                if rows else pd.DataFrame(rows))
 
     def months(self, value, unit) -> float:
         return convert(float(value), unit, "months")

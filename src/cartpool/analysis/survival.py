@@ -9,13 +9,12 @@ import pandas as pd
 
 from ..data.load import StudyData
 from ..domain import survival as rules
-from ..domain.counts import bcma_rows, mixed_targets
 from ..domain.derive import derive_endpoints
 from ..domain.registry import LANDMARK_MONTHS, SURVIVAL
 from ..units import convert
 
 
-def km_fits(sd: StudyData, *, by: str | None = None, bcma_only: bool = False) -> dict[tuple[str, str], object]:
+def km_fits(sd: StudyData, *, by: str | None = None, rows=None) -> dict[tuple[str, str], object]:
     """Kaplan-Meier fits ``{(endpoint, group): KaplanMeier}`` in months, log-log CIs.
 
     Parameters
@@ -24,10 +23,9 @@ def km_fits(sd: StudyData, *, by: str | None = None, bcma_only: bool = False) ->
         A study with a per-patient table (otherwise the result is empty).
     by : str, optional
         A per-patient field to split by; groups are its values. None fits the whole table ("all").
-    bcma_only : bool
-        In a cohort that mixes CAR targets, fit only the BCMA-directed patients (the pooled
-        analysis's primary subset, `cartpool.domain.counts.bcma_rows`); empty when the table
-        cannot tell the targets apart.
+    rows : sequence, optional
+        Fit only these patients (index labels of the per-patient table), for example one level of
+        a subgroup (`cartpool.domain.subgroups`).
 
     References
     ----------
@@ -40,9 +38,9 @@ def km_fits(sd: StudyData, *, by: str | None = None, bcma_only: bool = False) ->
         return out
     from ..stats.survival import kaplan_meier  # scikit-survival: imported only where a curve is fitted
 
-    if bcma_only and mixed_targets(sd):
-        d = bcma_rows(sd, d)
-        if d is None or d.empty:
+    if rows is not None:
+        d = d.loc[list(rows)]
+        if d.empty:
             return out
     unit = d["time_unit"].iloc[0]
     groups = [("all", d)] if by is None else [(str(g), s) for g, s in d.groupby(by, sort=True)]
@@ -111,8 +109,9 @@ def subgroup_comparisons(sd: StudyData) -> list[SubgroupComparison]:
 
 
 def study_points(sd: StudyData, fits: dict | None = None) -> list[rules.SurvivalPoint]:
-    """Recomputed (Kaplan-Meier) points first, then the printed ones."""
-    return km_points(sd, fits) + rules.reported_points(sd)
+    """Recomputed (Kaplan-Meier) points first, then the printed ones, then landmarks where the study
+    reports no events during follow-up (`cartpool.domain.survival.zero_event_points`)."""
+    return km_points(sd, fits) + rules.reported_points(sd) + rules.zero_event_points(sd, LANDMARK_MONTHS)
 
 
 def approximate_curves(sd: StudyData, points: list[rules.SurvivalPoint], population: str) -> dict[str, object]:

@@ -32,6 +32,7 @@ def validate(data_dir: str = DATA_DIR) -> int:
         from ..data.known import load_known_studies
 
         known = load_known_studies(Path(data_dir).parent, studies)
+        review = _validate_synthesis(studies, Path(data_dir).parent)
     except StudyDataError as e:
         print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
         for issue in e.issues:
@@ -52,11 +53,50 @@ def validate(data_dir: str = DATA_DIR) -> int:
             progress(sd.study.id, "notice", None, str(notice))
     if known:
         progress("all studies", "valid", None, f"{len(known)} relevant studies known but not included")
+    for line in review:
+        progress("all studies", "notice", None, line)
     if not checked:
         progress("all studies", "notice", None, "source documents not found: provenance quotes were not "
                  "checked (set CARTPOOL_SOURCES or SOURCES=dir)")
     progress("all studies", "validated", time.perf_counter() - t0)
     return 0
+
+
+def _validate_synthesis(studies, data_dir: Path) -> list[str]:
+    """The analysis plan, the links between studies and the recorded GRADE judgements, checked
+    against the analysis; returns notices (judgements awaiting review), raises on problems."""
+    from ..analysis.appraisal import Appraisal, check_judgements
+    from ..analysis.pooled import PooledAnalysis
+    from ..data.errors import DataIssue
+    from ..data.grade import GRADE_FILE
+    from ..data.links import load_links
+    from ..data.plan import load_plan
+    from ..domain.registry import analysis_outcome_keys
+
+    plan = load_plan(data_dir, known_outcomes=analysis_outcome_keys())
+    load_links(data_dir, studies)
+    appraisal = Appraisal(PooledAnalysis(studies, plan), data_dir)
+    problems = check_judgements(appraisal)
+    if problems:
+        raise StudyDataError([DataIssue(GRADE_FILE, "", p) for p in problems])
+    return review_notices(appraisal)
+
+
+def review_notices(appraisal) -> list[str]:
+    """One line per GRADE judgement awaiting review: its evidence changed, or none was recorded for a
+    summary-of-findings outcome."""
+    out = []
+    waiting = appraisal.awaiting_review
+    for jid, rows in waiting[waiting["judgement_id"] != ""].groupby("judgement_id", sort=True):
+        what = "; ".join(f"{r.outcome_label} in {r.population}" for r in rows.itertuples())
+        out.append(f"GRADE judgement {jid!r} awaits review: its evidence changed ({what}); the report shows the "
+                   "analysis's proposal until it is reviewed (make judgements)")
+    sof = appraisal.summary
+    missing = waiting[(waiting["judgement_id"] == "") & waiting["outcome"].isin(sof.loc[sof["in_summary"], "outcome"])]
+    if len(missing):
+        out.append(f"{len(missing)} summary-of-findings outcome(s) have no recorded GRADE judgement; the report shows "
+                   "the analysis's proposal (make judgements)")
+    return out
 
 
 def _move_staged(stage: Path, reports: Path, owned_prefixes: list[str]) -> None:
@@ -100,7 +140,7 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html"),
                 ("This study in the pooled table", f"pooled.html#study-{study_id}")]
     else:
-        title = "CAR-T cell therapy in plasma cell leukemia: all studies side by side"
+        from ..report.pooled import TITLE as title
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html")]
     page = render_html(nb, title=title, nav=nav, running_title=title.replace(" — ", " · "))
     reports = html_out.parent
@@ -134,7 +174,7 @@ def build_index(out: Path, *, with_pdf: bool) -> int:
 
     t0 = time.perf_counter()
     studies = load_all(DATA_DIR)
-    page = index_page(studies, with_pdf=with_pdf)
+    page = index_page(studies, with_pdf=with_pdf, tables=out.parent / "tables")
     with atomic_write(out, encoding="utf-8") as fh:
         fh.write(page)
     # A study folder that was removed leaves nothing behind in reports/

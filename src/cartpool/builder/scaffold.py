@@ -72,13 +72,22 @@ RESULTS_TEMPLATE = """\
 """
 
 APPRAISAL_TEMPLATE = """\
-# Risk of bias: JBI Critical Appraisal Checklist for Case Series (Munn et al., JBI Evidence
-# Synthesis 2020). Answer each question yes | no | unclear | not_applicable, say why in plain
-# words, and add location + a verbatim quote where the paper supports the answer. An abstract
-# or summary gets "unclear" where it is silent. See data/README.md.
-tool: jbi_case_series
-items:
-""" + "".join(f"  q{i}:\n    judgement: unclear\n    reason: FILL IN\n" for i in range(1, 11))
+# Risk of bias by domain: Murad et al. (2018) tool for case series (BMJ Evid Based Med 23:60-63).
+# Judge each domain low | some_concerns | high | no_information, say why in a reader's words, and
+# add location + a verbatim quote (or registry: a trial registry id of the study) where the paper
+# supports it. An abstract or summary gets no_information where it is silent, never high. Where a
+# concern touches some outcomes only, add it under outcome_judgements. The overall judgement is
+# yours; if it is not the most serious domain judgement, say why in departure_reason.
+# See data/README.md, "appraisal.yaml".
+tool: murad_2018
+domains:
+""" + "".join(f"  {d}:\n    judgement: no_information\n    reason: FILL IN\n"
+              for d in ("selection", "ascertainment", "causality", "reporting")) + """\
+outcome_judgements: []
+overall:
+  judgement: no_information
+  reason: FILL IN
+"""
 
 COVERAGE_TEMPLATE = """\
 # Passages of the source left out of the data on purpose, each with a reason (background,

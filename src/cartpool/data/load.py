@@ -25,6 +25,7 @@ from .errors import DataIssue, StudyDataError, UnknownStudyError
 from .model import ID_HELP as V_ID_HELP
 from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
 from .parse import PARSE, CellError
+from .plan import plan_for_study_folder
 from .quotes import value_problems
 
 STUDY_FILE = "study.yaml"
@@ -395,6 +396,7 @@ class StudyData:
     source: Path | None = None  # the source document found for this study, if any
     quotes_verified: bool = False  # every quote was found in the source document
     notices: list[DataIssue] = field(default_factory=list)  # not failures: e.g. the source is missing
+    plan: object = None  # the analysis plan of the data folder (cartpool.data.plan.Plan), if it has one
 
     def population_size(self, population: str) -> int | None:
         """The stated number of patients in a population: its 'patients' count record."""
@@ -419,8 +421,9 @@ class StudyData:
         if self.study.patients:
             out += [v.quote for v in self.study.patients.definitions.values()]
         if self.appraisal:
-            out += [i.quote for i in self.appraisal.items.values() if i.quote]
+            out += [j.quote for j in appraisal_judgements(self.appraisal) if j.quote]
         out += [f.quote for f in self.study.risk_factors]
+        out += [c.quote for c in self.study.co_interventions]
         out += [p.quote for c in self.study.contradictions for p in (c.first, c.second)]
         return out
 
@@ -468,19 +471,60 @@ def _check_quotes(sd: StudyData, doc: Path, issues: list[DataIssue]) -> None:
             check(STUDY_FILE, f"patients.definitions.{name}", v.quote)
     for i, rf in enumerate(sd.study.risk_factors):
         check(STUDY_FILE, f"risk_factors[{i}]", rf.quote)
+    for i, ci in enumerate(sd.study.co_interventions):
+        check(STUDY_FILE, f"co_interventions[{i}]", ci.quote)
     if sd.appraisal:
-        for q, item in sd.appraisal.items.items():
-            check(APPRAISAL_FILE, f"items.{q}", item.quote)
+        for where, item in appraisal_places(sd.appraisal):
+            check(APPRAISAL_FILE, where, item.quote)
     if sd.coverage:
         for i, lo in enumerate(sd.coverage.left_out, start=1):
             for part in (lo.quote, lo.starts, lo.ends):
                 check(COVERAGE_FILE, f"left_out entry {i}", part)
 
 
+def appraisal_places(appraisal: Appraisal) -> list[tuple[str, object]]:
+    """Every judgement of a risk-of-bias appraisal with where it stands in appraisal.yaml."""
+    out: list[tuple[str, object]] = [(f"domains.{d}", j) for d, j in appraisal.domains.items()]
+    out += [(f"outcome_judgements[{i}]", j) for i, j in enumerate(appraisal.outcome_judgements)]
+    return out
+
+
+def appraisal_judgements(appraisal: Appraisal) -> list:
+    return [j for _, j in appraisal_places(appraisal)]
+
+
+def _check_appraisal_registry(sd: StudyData, issues: list[DataIssue]) -> None:
+    """A judgement may rest on the study's trial registry entry: it must be one the study names."""
+    if sd.appraisal is None:
+        return
+    for where, j in appraisal_places(sd.appraisal):
+        if j.registry is not None and j.registry not in sd.study.registry_ids:
+            issues.append(DataIssue(APPRAISAL_FILE, f"{where}.registry",
+                                    f"{j.registry!r} is not among the study's registry_ids "
+                                    f"({', '.join(sd.study.registry_ids) or 'none'}); add it to study.yaml or "
+                                    "correct it"))
+
+
 def _check_values(sd: StudyData, issues: list[DataIssue]) -> None:
     for r in sd.results:
         for problem in value_problems(r, sd.population_size(r.population)):
             issues.append(DataIssue(RESULTS_FILE, f"id {r.id}", problem))
+
+
+def _check_bounds_and_cointerventions(sd: StudyData, issues: list[DataIssue]) -> None:
+    """A bound's high end within its population; a co-intervention's population is declared."""
+    for r in sd.results:
+        if r.bound is not None and r.denominator is None:
+            n = sd.population_size(r.population)
+            if n is not None and r.bound.high > n:
+                issues.append(DataIssue(RESULTS_FILE, f"id {r.id}, bound",
+                                        f"the high end {r.bound.high} is above the {n} patients of population "
+                                        f"{r.population!r}"))
+    for i, c in enumerate(sd.study.co_interventions):
+        if c.population is not None and c.population not in sd.study.populations:
+            issues.append(DataIssue(STUDY_FILE, f"co_interventions[{i}].population",
+                                    f"{c.population!r} is not one of the populations "
+                                    f"({', '.join(sorted(sd.study.populations))})"))
 
 
 def _check_results(study: Study, results: list[ReportedResult], issues: list[DataIssue]) -> None:
@@ -592,7 +636,10 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
     if issues:
         raise StudyDataError(issues)
 
-    sd = StudyData(folder=folder, study=study, results=results, appraisal=appraisal, coverage=coverage)
+    sd = StudyData(folder=folder, study=study, results=results, appraisal=appraisal, coverage=coverage,
+                   plan=plan_for_study_folder(folder))
+    _check_appraisal_registry(sd, issues)
+    _check_bounds_and_cointerventions(sd, issues)
 
     referenced = {STUDY_FILE, RESULTS_FILE, APPRAISAL_FILE, COVERAGE_FILE}
     if study.patients is not None:
@@ -646,8 +693,11 @@ def _load_side_file(folder: Path, name: str, model, issues: list[DataIssue], wha
     if not path.is_file():
         issues.append(DataIssue(name, "", f"is missing from {folder.name}/: it holds {what}"))
         return None
+    n_before = len(issues)
     raw = read_yaml(path, issues)
     if raw is None:
+        if len(issues) == n_before:
+            issues.append(DataIssue(name, "", f"is empty: it holds {what}"))
         return None
     if not isinstance(raw, dict):
         issues.append(DataIssue(name, "", "must be a block of fields (key: value)"))

@@ -155,6 +155,26 @@ class Timepoint(_Strict):
     unit: Literal["days", "weeks", "months", "years"]
 
 
+class CountRange(_Strict):
+    """Both ends of the count a bound allows: a printed number that bounds an outcome rather than
+    measuring it (sCR 7 of 8 means CR or better in 7 to 8 of 8) is kept as this range, never as a
+    count. `reason` says, in a reader's words, why the count lies between the two ends."""
+
+    low: int = Field(ge=0)
+    high: int = Field(ge=0)
+    reason: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CountRange:
+        if self.low > self.high:
+            raise ValueError(f"the low end {self.low} of the bound is above its high end {self.high}")
+        return self
+
+
+BOUND_HELP = ("write both ends of the count the printed number allows, and why, for example "
+              "bound: {low: 7, high: 8, reason: \"only sCR is printed; the eighth responder's category is not\"}")
+
+
 class ReportedResult(_Strict):
     """One number as the paper prints it, with its population and provenance."""
 
@@ -177,10 +197,10 @@ class ReportedResult(_Strict):
     note: str | None = None
     # How a value not printed as a number in its quote was obtained (vocabulary.DERIVATIONS).
     derived: Literal["all_of_population", "none_of_population", "implied_by_grades", "percent_of_n",
-                     "sum_of_printed", "counted_from_table"] | None = None
-    # The printed value bounds the endpoint rather than measuring it: sCR 87.5% means CR or
-    # better is at least 87.5%.
-    bound: Literal["at_least", "at_most"] | None = None
+                     "sum_of_printed", "counted_from_table", "course_of_every_patient"] | None = None
+    # The printed value bounds the endpoint rather than measuring it: sCR 87.5% (7 of 8) means CR
+    # or better in 7 to 8 of 8. Both ends of the count are kept (CountRange).
+    bound: CountRange | None = None
     # Deaths only: whether the death (its category is the cause) was relapse- or progression-related.
     relapse_related: bool | None = None
 
@@ -188,6 +208,13 @@ class ReportedResult(_Strict):
     @classmethod
     def _codes(cls, v: str, info) -> str:
         return _code(v, f"the {info.field_name}")
+
+    @field_validator("bound", mode="before")
+    @classmethod
+    def _both_ends(cls, v):
+        if isinstance(v, str):
+            raise ValueError(f"a bound is not {v!r} alone: {BOUND_HELP}")
+        return v
 
     @field_validator("grade")
     @classmethod
@@ -238,6 +265,11 @@ class ReportedResult(_Strict):
                 raise ValueError(f"the CI lower limit {self.ci.low} is above the estimate {v}")
             if hi is not None and hi < float(v):
                 raise ValueError(f"the CI upper limit {self.ci.high} is below the estimate {v}")
+        if self.bound is not None:
+            if st not in ("count", "proportion"):
+                raise ValueError(f"a bound is for a count or a proportion, not a {st}")
+            if self.denominator is not None and self.bound.high > self.denominator:
+                raise ValueError(f"the bound's high end {self.bound.high} is above the denominator {self.denominator}")
         if self.spread is not None and v != NR and not (self.spread.low <= v <= self.spread.high):
             raise ValueError(
                 f"the {self.spread.kind} {self.spread.low}-{self.spread.high} does not contain the value {v}"
@@ -264,6 +296,23 @@ class RiskFactor(_Strict):
     outcome: str = Field(min_length=1)  # e.g. "response and survival"
     finding: Literal["worse", "better", "associated", "no_association"]
     p_value: str | None = None  # as printed, e.g. "<0.001"
+    location: str = Field(min_length=1)
+    quote: str = Field(min_length=3)
+
+
+CO_INTERVENTION_KINDS = ("induction", "bridging", "consolidation", "maintenance", "transplant_after_car_t",
+                         "second_car_t")
+
+
+class CoIntervention(_Strict):
+    """A treatment given with or after the CAR-T cells (induction, bridging, consolidation,
+    maintenance, a transplant after CAR-T, a second CAR-T), with how many patients had it."""
+
+    kind: Literal["induction", "bridging", "consolidation", "maintenance", "transplant_after_car_t",
+                  "second_car_t"]
+    description: str = Field(min_length=3)  # in a reader's words: "VRd-based induction, 3-4 cycles"
+    patients: int | Literal["all"] | None = None  # how many had it; "all" where the protocol gave it to all
+    population: str | None = None  # whom `patients` counts (a population id); default: the main population
     location: str = Field(min_length=1)
     quote: str = Field(min_length=3)
 
@@ -439,6 +488,11 @@ class Study(_Strict):
     contradictions: list[Contradiction] = []
     # Factors the paper tested for association with an outcome (issue 16: "risk factors the paper tested").
     risk_factors: list[RiskFactor] = []
+    # Treatments given with or after the CAR-T cells, which the outcomes cannot be told apart from.
+    co_interventions: list[CoIntervention] = []
+    # How the study defined PCL (PCL studies only): IMWG 2013 (>= 20% or > 2 x 10^9/L circulating
+    # plasma cells) or the revised IMWG 2021 definition (>= 5% circulating plasma cells).
+    pcl_definition: Sourced[Literal["IMWG 2013", "IMWG 2021"]] | NotReported = NOT_REPORTED
 
     @field_validator("source_document")
     @classmethod

@@ -308,6 +308,9 @@ DERIVATIONS = {
     "percent_of_n": "a count computed from a printed percentage of the stated number of patients",
     "sum_of_printed": "the sum of printed counts quoted together",
     "counted_from_table": "counted from a printed per-patient table or figure",
+    "course_of_every_patient": "every patient's course is accounted for by the statements quoted (for example all "
+                               "who did not reach complete response relapsed, and all in complete response stayed "
+                               "relapse-free), so the count follows; the note says how",
 }
 
 #: A printed value that bounds an outcome rather than measuring it.

@@ -8,7 +8,14 @@ Order of preference for an outcome (each outcome lists its own in `cartpool.doma
    turned into the count(s) of that population that print as it (`printed`);
 3. derived from other printed counts: response categories that add up to the outcome, grade
    bands (1-2 plus >=3) that add up to any grade, deaths whose cause is not relapse;
-4. a bound: a printed value that the outcome is at least (or at most).
+4. a range: a printed number that bounds the outcome (sCR 7 of 8: CR or better in 7 to 8 of 8),
+   kept with both of its ends and never turned into a count.
+
+Every count is for one population, the primary population of its kind of outcome by the analysis
+plan (`cartpool.domain.population.primary_population`) unless the caller names another. A count
+printed for a narrower population answers for the wider one as the plan's rule says: patients
+enrolled but never infused count as not having responded (intention to treat); patients infused
+but not evaluable have an unknown outcome, so the count among all of them is a range.
 
 A rounded percentage can fit two counts (84% of 128 is 107 or 108). The count nearest to
 p x N is used and the other is kept (`alternatives`) for a sensitivity analysis; the label says
@@ -25,9 +32,10 @@ import pandas as pd
 from ..data.load import StudyData
 from . import grades, registry
 from .derive import derive_endpoints
-from .population import main_population, population_kind
+from .population import nests_within, population_kind, primary_population
 from .printed import numerators_for, rounds_to
-from .response import THRESHOLDS, at_least, is_response
+from .response import THRESHOLDS, at_least, is_response, straddles
+from .subgroups import NOT_SEPARABLE, membership
 
 # How a count was obtained, in the words a reader sees.
 HOW_PER_PATIENT = "computed from the per-patient table"
@@ -37,22 +45,25 @@ HOW_PERCENT_AMBIGUOUS = "derived from the printed percentage (more than one coun
 HOW_CATEGORIES = "derived: sum of printed response categories"
 HOW_GRADES = "derived: sum of printed grade bands"
 HOW_DEATH_CAUSES = "derived: deaths whose printed cause is not relapse or progression"
-HOW_BOUND = "bound"
+HOW_RANGE = "range from a printed bound"
+HOW_ITT = "intention to treat: patients enrolled but not infused count as without the event"
+HOW_EVALUABLE = "range: the outcome of patients not evaluable is not reported"
 HOW_NOT_REPORTED = "not reported"
 HOW_NOT_DERIVABLE = "not derivable from what is printed"
 
-#: Population kinds whose counts answer "all treated patients", then the rest.
-_POPULATION_PREFERENCE = {"infused": 0, "treated": 0, "enrolled": 1, None: 2, "evaluable": 3}
+#: How directly a count answers for its population: the population's own count first, then one
+#: carried over from patients infused (intention to treat), then one among evaluable patients only.
+_DIRECT, _ITT, _EVALUABLE = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class ResolvedCount:
     """A count of patients with its provenance.
 
-    `events`/`total` are None when the count is not available; `how` then says why. `detail`
-    adds what a reader needs to check it ("75.0% of 12"; "107 or 108 fit; 108 used").
-    `alternatives` are other counts that fit an ambiguous rounded percentage. `bound` is
-    "at least" or "at most" when the count bounds the outcome rather than measures it.
+    `events`/`total` are None when the count is not available; `how` then says why. For a range,
+    `events` is its low end and `high` its high end (None for a plain count). `detail` adds what a
+    reader needs to check it ("75.0% of 12"; "107 or 108 fit; 108 used"). `alternatives` are other
+    counts that fit an ambiguous rounded percentage.
     """
 
     events: int | None
@@ -62,7 +73,7 @@ class ResolvedCount:
     result_ids: tuple[str, ...] = ()
     population: str | None = None
     alternatives: tuple[int, ...] = ()
-    bound: str | None = None
+    high: int | None = None
     subset: str = "all patients"
 
     @property
@@ -70,19 +81,45 @@ class ResolvedCount:
         return self.events is not None and self.total not in (None, 0)
 
     @property
+    def is_range(self) -> bool:
+        """Whether the count is a range with two different ends (a bound), not a count."""
+        return self.high is not None and self.events is not None and self.high != self.events
+
+    @property
+    def events_high(self) -> int | None:
+        """The high end of a range; the count itself otherwise."""
+        return self.high if self.is_range else self.events
+
+    @property
+    def uninformative_end(self) -> str | None:
+        """For a range, the end that is only the logical limit (none, or all of the patients) and so
+        carries no information: "low", "high", or None."""
+        if not self.is_range:
+            return None
+        if self.events == 0:
+            return "low"
+        if self.high == self.total:
+            return "high"
+        return None
+
+    @property
     def proportion(self) -> float | None:
+        """events/total (the low end of a range)."""
         return self.events / self.total if self.available else None
 
     @property
     def derived(self) -> bool:
         return self.how not in (HOW_PER_PATIENT, HOW_PRINTED, HOW_NOT_REPORTED, HOW_NOT_DERIVABLE)
 
+    def text(self) -> str:
+        """The count as a reader sees it: "7/11", "10–12/12"."""
+        if not self.available:
+            return "—"
+        return f"{self.events}–{self.high}/{self.total}" if self.is_range else f"{self.events}/{self.total}"
+
     def describe(self) -> str:
         """How the count was obtained, with its detail, as one phrase."""
-        text = self.how
-        if self.bound:
-            text = f"{self.bound} (bound from a printed value)"
-        return f"{text} ({self.detail})" if self.detail else text
+        return f"{self.how} ({self.detail})" if self.detail else self.how
 
 
 def not_reported(how: str = HOW_NOT_REPORTED, detail: str = "", subset: str = "all patients") -> ResolvedCount:
@@ -107,17 +144,18 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
     Returns
     -------
     ResolvedCount
-        Printed counts as printed; a percentage of a stated N as the count(s) of N that print as
-        it, the nearest to p x N used and the others kept as `alternatives`; otherwise a
-        not-available count whose `detail` says why.
+        A record with a bound as its range (both ends); printed counts as printed; a percentage of
+        a stated N as the count(s) of N that print as it, the nearest to p x N used and the others
+        kept as `alternatives`; otherwise a not-available count whose `detail` says why.
     """
     total = record_total(sd, r)
-    bound = getattr(r, "bound", None)
-    bound = {"at_least": "at least", "at_most": "at most"}.get(bound, bound)
+    if getattr(r, "bound", None) is not None:
+        return ResolvedCount(r.bound.low, total, HOW_RANGE, r.bound.reason, (r.id,), r.population,
+                             high=r.bound.high)
     if r.statistic == "count":
-        return ResolvedCount(int(r.value), total, HOW_PRINTED, "", (r.id,), r.population, bound=bound)
+        return ResolvedCount(int(r.value), total, HOW_PRINTED, "", (r.id,), r.population)
     if r.numerator is not None and r.denominator is not None:
-        return ResolvedCount(r.numerator, r.denominator, HOW_PRINTED, "", (r.id,), r.population, bound=bound)
+        return ResolvedCount(r.numerator, r.denominator, HOW_PRINTED, "", (r.id,), r.population)
     if total is None:
         return ResolvedCount(None, None, HOW_NOT_DERIVABLE,
                              f"{r.value}{'%' if r.unit == 'percent' else ''} of a population whose size is not "
@@ -144,9 +182,32 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
         how = HOW_PERCENT_AMBIGUOUS
     else:
         detail, how = f"{r.value}% of {total}", HOW_PERCENT
-    return ResolvedCount(chosen, total, how, detail, (r.id,), r.population, others, bound)
+    return ResolvedCount(chosen, total, how, detail, (r.id,), r.population, others)
 
 
+def carry_to(sd: StudyData, c: ResolvedCount, population: str) -> tuple[ResolvedCount, int] | None:
+    """A count printed for one population, as the count of `population` the plan's rule gives, with
+    how directly it answers (0: the population's own; 1: carried from those infused to those
+    enrolled; 2: a range from those evaluable). None when it says nothing about `population`.
+
+    Patients enrolled but never infused count as without the event (intention to treat); patients
+    infused but not evaluable have an unknown outcome, which widens the count to a range.
+    """
+    if not c.available or c.population is None:
+        return None
+    if c.population == population:
+        return c, _DIRECT
+    if not nests_within(sd, c.population, population):
+        return None
+    n_wide, n_narrow = sd.population_size(population), sd.population_size(c.population)
+    others = n_wide - n_narrow
+    if population_kind(sd, c.population) == "evaluable":
+        return replace(c, total=n_wide, high=c.events_high + others, how=HOW_EVALUABLE, population=population,
+                       detail=f"{c.text()} among {n_narrow} evaluable ({c.describe()}); the outcome of the other "
+                              f"{others} is not reported"), _EVALUABLE
+    return replace(c, total=n_wide, population=population, how=HOW_ITT,
+                   detail=f"{c.text()} among {n_narrow} infused ({c.describe()}); {others} enrolled but not "
+                          "infused counted as without the event"), _ITT
 def _is_table(location: str) -> bool:
     return bool(location) and location.split()[0].lower() in ("table", "figure", "supplementary", "online")
 
@@ -229,85 +290,100 @@ def _records(sd: StudyData, endpoint: str, band: str | None):
             and r.statistic in ("count", "proportion") and (r.grade in printed if band is not None else True)]
 
 
-def _preference(sd: StudyData, c: ResolvedCount) -> tuple:
-    """Order among several printed counts of one outcome: a measured count before a bound, then
-    all treated patients before enrolled before evaluable, printed before derived, larger N."""
-    return (c.bound is not None, _POPULATION_PREFERENCE.get(population_kind(sd, c.population), 2),
-            c.how != HOW_PRINTED, -(c.total or 0))
+def _best(cands: list[tuple[ResolvedCount, int]]) -> ResolvedCount | None:
+    """Among counts carried to one population: a count before a range, the most direct first (the
+    population's own, then intention to treat, then evaluable only), printed before derived, the
+    narrower range, the larger N."""
+    if not cands:
+        return None
+    return min(cands, key=lambda cd: (cd[0].is_range, cd[1], cd[0].how not in (HOW_PRINTED, HOW_ITT),
+                                      (cd[0].events_high or 0) - (cd[0].events or 0), -(cd[0].total or 0)))[0]
 
 
-def _best_printed(sd: StudyData, endpoint: str, band: str | None, *, allow_bound: bool) -> ResolvedCount | None:
+def _best_printed(sd: StudyData, endpoint: str, band: str | None, population: str, *,
+                  allow_range: bool) -> ResolvedCount | None:
     got, failed = [], []
     for r in _records(sd, endpoint, band):
         c = resolve_record(sd, r)
-        if c.bound and not allow_bound:
+        if c.is_range and not allow_range:
             continue
-        (got if c.available else failed).append(c)
-    if got:
-        best = min(got, key=lambda c: _preference(sd, c))
+        if not c.available:
+            failed.append(c)
+            continue
+        carried = carry_to(sd, c, population)
+        if carried is not None:
+            got.append(carried)
+    best = _best(got)
+    if best is not None:
         printed_band = sd.result(best.result_ids[0]).grade
         if band == ">=3" and printed_band not in (None, ">=3"):
             best = replace(best, detail=(best.detail + "; " if best.detail else "") +
                            f"printed as grade {grades.display(printed_band)}")
         return best
-    if failed:
-        return failed[0]
-    return None
+    return failed[0] if failed else None
 
 
-def _from_categories(sd: StudyData, threshold: str) -> ResolvedCount | None:
-    """Patients at `threshold` or better as the sum of printed best-response categories, when
-    the categories printed for one population account for every responder (or every patient)."""
+def _from_categories(sd: StudyData, threshold: str, population: str) -> ResolvedCount | None:
+    """Patients at `threshold` or better as the sum of printed best-response categories of one
+    population. Where the printed categories do not account for every patient, or a joined
+    category ("VGPR/PR") straddles the threshold, the count is a range."""
+    cands = []
     for pop in dict.fromkeys(r.population for r in sd.results if r.endpoint == "best_response"):
         cats = [r for r in sd.results if r.endpoint == "best_response" and r.population == pop]
         resolved = {}
         for r in cats:
             c = resolve_record(sd, r)
-            if not c.available or c.alternatives:
+            if not c.available or c.alternatives or c.is_range:
                 break
             resolved[r.category] = (c.events, r.id)
         else:
             total = sd.population_size(pop)
             if total is None or not resolved:
                 continue
-            # each joined category (VGPR/PR) must lie wholly on one side of the threshold
-            sides = [at_least(c, threshold) for c in resolved]
-            if any(s is None for s in sides):
+            if any(at_least(c, threshold) is None for c in resolved):
                 continue
+            across = {c for c in resolved if straddles(c, threshold)}
             covered = sum(e for e, _ in resolved.values())
             responders = sum(e for c, (e, _) in resolved.items() if is_response(c))
-            orr = _best_printed(sd, "orr", None, allow_bound=False)
+            orr = _best_printed(sd, "orr", None, pop, allow_range=False)
             complete = covered == total or (orr is not None and orr.available and orr.population == pop
                                             and responders == orr.events and at_least(threshold, "PR"))
             k = sum(e for c, (e, _) in resolved.items() if at_least(c, threshold))
+            either = sum(e for c, (e, _) in resolved.items() if c in across)
             ids = tuple(i for _, i in resolved.values())
             detail = ", ".join(f"{c} {e}" for c, (e, _) in resolved.items())
+            if across:
+                detail += f"; {' and '.join(sorted(across))} not split at {threshold}"
             if complete:
-                return ResolvedCount(k, total, HOW_CATEGORIES, detail, ids, pop)
-            if k > 0:
-                return ResolvedCount(k, total, HOW_CATEGORIES, detail + "; other categories not printed", ids, pop,
-                                     bound="at least")
-    return None
+                high = k + either if either else None
+                c = ResolvedCount(k, total, HOW_CATEGORIES, detail, ids, pop, high=high)
+            elif k > 0 or either:
+                c = ResolvedCount(k, total, HOW_CATEGORIES, detail + "; other categories not printed", ids, pop,
+                                  high=k + either + (total - covered))
+            else:
+                continue
+            carried = carry_to(sd, c, population)
+            if carried is not None:
+                cands.append(carried)
+    return _best(cands)
 
 
-def _from_grade_bands(sd: StudyData, endpoint: str) -> ResolvedCount | None:
+def _from_grade_bands(sd: StudyData, endpoint: str, population: str) -> ResolvedCount | None:
     """Any grade as grade 1-2 plus grade >=3, printed for the same population."""
-    low = _best_printed(sd, endpoint, "1-2", allow_bound=False)
-    high = _best_printed(sd, endpoint, ">=3", allow_bound=False)
+    low = _best_printed(sd, endpoint, "1-2", population, allow_range=False)
+    high = _best_printed(sd, endpoint, ">=3", population, allow_range=False)
     if low and high and low.available and high.available and low.total == high.total:
         return ResolvedCount(low.events + high.events, low.total, HOW_GRADES, "grade 1–2 plus grade ≥3",
-                             low.result_ids + high.result_ids, low.population)
+                             low.result_ids + high.result_ids, population)
     return None
 
 
-def _from_death_causes(sd: StudyData) -> ResolvedCount | None:
-    """Non-relapse deaths: deaths in the main population whose printed cause is not relapse or
-    progression, when the printed causes account for every death. Deaths counted in a subgroup (for
-    example among complete responders) say nothing of the whole cohort: that is a bound, printed as
-    such by the curator, never a count."""
-    main = main_population(sd)
+def _from_death_causes(sd: StudyData, population: str) -> ResolvedCount | None:
+    """Non-relapse deaths: deaths in `population` whose printed cause is not relapse or progression,
+    when the printed causes account for every death. Deaths counted in a subgroup (for example
+    among complete responders) say nothing of the whole cohort."""
     deaths = [r for r in sd.results if r.endpoint == "death" and r.category is None and r.statistic == "count"
-              and r.timepoint is None and r.population == main]
+              and r.timepoint is None and r.bound is None and r.population == population]
     if not deaths:
         return None
     d = deaths[0]
@@ -367,18 +443,13 @@ def mixed_targets(sd: StudyData) -> bool:
     return len(sd.study.targets.value) > 1
 
 
-def bcma_rows(sd: StudyData, d: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The per-patient rows of BCMA-directed patients, or None when the table cannot tell."""
-    if d is None or "target" not in d.columns:
-        return None
-    return d[d["target"].astype(str).str.upper().str.startswith("BCMA")]
+def section_of(key: str) -> str:
+    """The plan's kind of outcome ("efficacy", "safety", "survival") a count of `key` belongs to."""
+    return registry.outcome(key).section
 
 
-BCMA_SUBSET = "BCMA-directed patients (per-patient table)"
-MIXED_SUBSET = "all patients (targets mixed; the source does not allow separating them)"
-
-
-def outcome_count(sd: StudyData, key: str, *, bcma_only: bool = False) -> ResolvedCount:
+def outcome_count(sd: StudyData, key: str, *, population: str | None = None,
+                  subgroup: tuple[str, str] | None = None) -> ResolvedCount:
     """The count of one registered outcome in one study (see the module docstring).
 
     Parameters
@@ -387,52 +458,61 @@ def outcome_count(sd: StudyData, key: str, *, bcma_only: bool = False) -> Resolv
         The study.
     key : str
         An outcome key of `cartpool.domain.registry.OUTCOMES`.
-    bcma_only : bool
-        Restrict a cohort that mixes CAR targets to its BCMA-directed patients, from the
-        per-patient table; without one the count says that the targets could not be separated.
+    population : str, optional
+        The population to count in; by default the primary population of the outcome's kind by the
+        analysis plan (everyone enrolled for response, everyone infused for toxicity).
+    subgroup : (field, level), optional
+        Restrict to one level of a subgroup named in the plan, for example ("target",
+        "BCMA-directed"). A study that mixes levels is split by its per-patient table; printed
+        counts then cover all patients and are not used.
 
     Returns
     -------
     ResolvedCount
+        With `subset` saying which patients it covers.
     """
     spec = registry.outcome(key)
+    population = population or primary_population(sd, spec.section)
     d = derive_endpoints(sd)
     subset = "all patients"
-    if bcma_only and mixed_targets(sd):
-        rows = bcma_rows(sd, d)
-        if rows is not None:
-            d, subset = rows, BCMA_SUBSET
-        else:
-            subset = MIXED_SUBSET
+    split = False
+    if subgroup is not None:
+        field, level = subgroup
+        m = membership(sd, field)
+        if m.whole != level:
+            if level not in m.rows:
+                return not_reported(detail=m.note or "not in this subgroup",
+                                    subset=NOT_SEPARABLE if m.note == NOT_SEPARABLE else "none")
+            d = d.loc[list(m.rows[level])]
+            split = True
+        subset = level
     for way in spec.derivations:
         got = None
         if way == registry.PER_PATIENT and d is not None:
             got = _from_patients(sd, d, spec, subset)
-            if got is None and subset == BCMA_SUBSET:
+            if got is not None and not split:
+                carried = carry_to(sd, got, population)
+                got = carried[0] if carried else None
+            if got is None and split:
                 return not_reported(detail="not in the per-patient table", subset=subset)
-        elif subset == BCMA_SUBSET:
-            continue  # a printed count covers all patients, not the BCMA-directed subset
+        elif split:
+            continue  # a printed count covers all patients, not one subgroup's
         elif way == registry.PRINTED:
-            got = _best_printed(sd, spec.endpoint, spec.grade, allow_bound=False)
+            got = _best_printed(sd, spec.endpoint, spec.grade, population, allow_range=False)
         elif way == registry.RESPONSE_CATEGORIES and spec.endpoint in THRESHOLDS:
-            got = _from_categories(sd, THRESHOLDS[spec.endpoint])
-            if got is not None and got.bound and registry.BOUND not in spec.derivations:
+            got = _from_categories(sd, THRESHOLDS[spec.endpoint], population)
+            if got is not None and got.is_range and registry.BOUND not in spec.derivations:
                 got = None
         elif way == registry.GRADE_BANDS:
-            got = _from_grade_bands(sd, spec.endpoint)
+            got = _from_grade_bands(sd, spec.endpoint, population)
         elif way == registry.BOUND:
-            got = _best_printed(sd, spec.endpoint, spec.grade, allow_bound=True)
+            got = _best_printed(sd, spec.endpoint, spec.grade, population, allow_range=True)
         elif way == registry.DEATH_CAUSES:
-            got = _from_death_causes(sd)
+            got = _from_death_causes(sd, population)
         if got is not None and got.available:
             return replace(got, subset=subset)
     # nothing available: say why, from the first printed record that failed
-    failed = _best_printed(sd, spec.endpoint, spec.grade, allow_bound=True) if subset != BCMA_SUBSET else None
+    failed = None if split else _best_printed(sd, spec.endpoint, spec.grade, population, allow_range=True)
     if failed is not None:
         return replace(failed, subset=subset)
     return not_reported(subset=subset)
-
-
-def main_total(sd: StudyData) -> int | None:
-    """The stated size of the study's main population."""
-    return sd.population_size(main_population(sd))

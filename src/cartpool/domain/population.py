@@ -1,18 +1,28 @@
-"""Which patients a number is about: the study's main population, a population's rows in the
-per-patient table, and the median follow-up with the population it refers to."""
+"""Which patients a number is about: the primary population of each kind of outcome by the analysis
+plan's denominator rule, a population's rows in the per-patient table, how populations nest, and
+the median follow-up with the population it refers to.
+
+The rule (``denominators`` in ``data/analysis_plan.yaml``): response and survival count everyone
+enrolled wherever the paper gives their number (intention to treat), else everyone infused;
+toxicity counts everyone infused (the safety population). Patients "evaluable" for an outcome are
+never the primary denominator. Populations nest: everyone enrolled includes everyone infused, who
+includes everyone evaluable.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..data.load import StudyData
+from ..data.plan import DEFAULT_DENOMINATORS
 from ..units import convert
 
-#: Population kinds in order of preference for the main population: all treated (infused)
-#: patients answer the clinical question; enrolled patients include some never treated.
-MAIN_KINDS = ("infused", "treated", "enrolled")
+#: How populations nest, widest first: a count among a narrower population says something about a
+#: wider one (`cartpool.domain.counts` turns it into the wider population's count or range).
+NESTING = {"enrolled": 0, "infused": 1, "treated": 1, "evaluable": 2}
 
 
 def population_kind(sd: StudyData, population: str) -> str | None:
@@ -21,22 +31,57 @@ def population_kind(sd: StudyData, population: str) -> str | None:
     return getattr(p, "kind", None) if p is not None else None
 
 
-def main_population(sd: StudyData) -> str:
-    """The population a study's headline numbers refer to.
+def denominator_kinds(sd: StudyData, section: str) -> tuple[str, ...]:
+    """The population kinds, in order of preference, that the plan names as the denominator of
+    one kind of outcome ("efficacy", "safety" or "survival")."""
+    plan = getattr(sd, "plan", None)
+    if plan is not None:
+        return tuple(getattr(plan.denominators, section))
+    return DEFAULT_DENOMINATORS[section]
 
-    Rule, in order: the population of all treated (infused) patients with a stated size; the
-    population of the per-patient table; the first population with a stated size; the first
-    population. Used by every page, table and figure, so a study is never described two ways.
+
+def primary_population(sd: StudyData, section: str = "efficacy") -> str:
+    """The population whose count is primary for one kind of outcome, by the plan's rule.
+
+    Parameters
+    ----------
+    sd : StudyData
+    section : {"efficacy", "safety", "survival"}
+
+    Returns
+    -------
+    str
+        The first population, in the plan's order of kinds, that has a stated size; else the
+        population of the per-patient table; else the first population with a stated size (never
+        an evaluable-only population while another exists).
     """
     pops = list(sd.study.populations)
     sized = [p for p in pops if sd.population_size(p) is not None]
-    for kind in MAIN_KINDS:
+    for kind in denominator_kinds(sd, section):
         for p in sized:
             if population_kind(sd, p) == kind:
                 return p
     if sd.study.patients is not None:
         return sd.study.patients.population
-    return sized[0] if sized else pops[0]
+    not_evaluable = [p for p in sized if population_kind(sd, p) != "evaluable"]
+    return (not_evaluable or sized or pops)[0]
+
+
+def main_population(sd: StudyData) -> str:
+    """The population a study's headline numbers refer to: the primary population of response and
+    survival (`primary_population` for "efficacy"). Every page, table and figure uses it, so a study
+    is never described two ways."""
+    return primary_population(sd, "efficacy")
+
+
+def nests_within(sd: StudyData, narrow: str, wide: str) -> bool:
+    """Whether population `narrow` is part of population `wide` by their kinds (evaluable within
+    infused within enrolled), with sizes that agree."""
+    kn, kw = population_kind(sd, narrow), population_kind(sd, wide)
+    if kn not in NESTING or kw not in NESTING or NESTING[kn] <= NESTING[kw]:
+        return False
+    n_narrow, n_wide = sd.population_size(narrow), sd.population_size(wide)
+    return n_narrow is not None and n_wide is not None and n_narrow <= n_wide
 
 
 def population_label(sd: StudyData, population: str) -> str:
@@ -83,3 +128,8 @@ def follow_up(sd: StudyData) -> list[FollowUp]:
                     r.population, population_label(sd, r.population), r.population == main)
            for r in sd.results if r.endpoint == "follow_up" and r.statistic == "median" and r.value != "NR"]
     return sorted(out, key=lambda f: not f.is_main_population)
+
+
+def size_of(sd: StudyData, populations: Sequence[str]) -> int | None:
+    """The stated size of the first of `populations` that has one."""
+    return next((n for n in (sd.population_size(p) for p in populations) if n is not None), None)

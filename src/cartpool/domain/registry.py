@@ -73,7 +73,7 @@ def _ae(*names: str) -> PerPatientRule:
 OUTCOMES: tuple[OutcomeSpec, ...] = (
     OutcomeSpec("orr", "Overall response (PR or better)", "ORR", "efficacy", "orr",
                 per_patient=PerPatientRule("flag", "responder"),
-                derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES),
+                derivations=(PER_PATIENT, PRINTED, RESPONSE_CATEGORIES, BOUND),
                 definition="partial response or better by IMWG criteria, best response",
                 headline=True, at_a_glance=True),
     OutcomeSpec("cr_or_better", "Complete response or better", "CR or better", "efficacy", "cr_or_better",
@@ -154,10 +154,6 @@ def at_a_glance() -> tuple[OutcomeSpec, ...]:
     return tuple(o for o in OUTCOMES if o.at_a_glance)
 
 
-def by_section(section: str) -> tuple[OutcomeSpec, ...]:
-    return tuple(o for o in OUTCOMES if o.section == section)
-
-
 @dataclass(frozen=True)
 class SurvivalSpec:
     key: str
@@ -177,3 +173,53 @@ SURVIVAL: tuple[SurvivalSpec, ...] = (
 )
 SURVIVAL_BY_KEY = {s.key: s for s in SURVIVAL}
 LANDMARK_MONTHS = (12.0, 24.0)
+
+
+@dataclass(frozen=True)
+class LandmarkSpec:
+    """Survival at a fixed time after infusion: an outcome of the summary of findings."""
+
+    key: str  # "pfs_12m"
+    label: str  # "Progression-free survival at 12 months"
+    short: str  # "PFS at 12 months"
+    endpoint: str
+    months: float
+    section: str = "survival"
+
+
+def landmark_key(endpoint: str, months: float) -> str:
+    return f"{endpoint}_{int(months)}m"
+
+
+LANDMARKS: tuple[LandmarkSpec, ...] = tuple(
+    LandmarkSpec(landmark_key(s.endpoint, m), f"{s.label} at {int(m)} months", f"{s.short} at {int(m)} months",
+                 s.endpoint, m)
+    for s in SURVIVAL for m in LANDMARK_MONTHS)
+LANDMARK_BY_KEY = {lm.key: lm for lm in LANDMARKS}
+
+
+def outcome_label(key: str) -> str:
+    """The label of any outcome of the analysis: a registered outcome or a survival landmark."""
+    if key in OUTCOME_BY_KEY:
+        return OUTCOME_BY_KEY[key].label
+    if key in LANDMARK_BY_KEY:
+        return LANDMARK_BY_KEY[key].label
+    raise KeyError(f"unknown outcome {key!r}")
+
+
+def outcome_section(key: str) -> str:
+    """The kind of outcome ("efficacy", "safety", "survival") of any outcome of the analysis."""
+    if key in OUTCOME_BY_KEY:
+        return OUTCOME_BY_KEY[key].section
+    if key in LANDMARK_BY_KEY:
+        return "survival"
+    raise KeyError(f"unknown outcome {key!r}")
+
+
+def analysis_outcome_keys() -> set[str]:
+    """Every outcome key the analysis plan may rank: registered outcomes and survival landmarks."""
+    return set(OUTCOME_BY_KEY) | set(LANDMARK_BY_KEY)
+
+
+#: Outcomes that are surrogates for survival (GRADE indirectness when survival is what matters).
+SURROGATES = ("orr", "cr_or_better", "vgpr_or_better", "mrd_negative")

@@ -44,3 +44,12 @@ def at_least(category: str | None, threshold: str) -> bool | None:
 def is_response(category: str) -> bool:
     """PR or better (IMWG overall response)."""
     return bool(at_least(category, "PR"))
+
+
+def straddles(category: str | None, threshold: str) -> bool:
+    """Whether a joined category ("VGPR/PR") has parts on both sides of `threshold` (at VGPR: yes),
+    so that its patients may or may not count as `threshold` or better."""
+    if category is None or "/" not in category or not all(p in _RANK for p in category.split("/")):
+        return False
+    sides = {_RANK[p] <= _RANK[threshold] for p in category.split("/")}
+    return len(sides) == 2

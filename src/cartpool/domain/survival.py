@@ -21,6 +21,7 @@ _SUBSET_KINDS = ("subgroup", "responders")
 
 SOURCE_REPORTED = "reported"
 SOURCE_KM = "Kaplan-Meier from the per-patient table"
+SOURCE_ZERO_EVENTS = "no events reported during follow-up"
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,19 @@ class SurvivalPoint:
     population: str
     result_id: str | None = None
     label: str = ""
+    # Where no event was reported: the number of patients provably at risk at the landmark, what that
+    # number rests on, and the records behind it.
+    at_risk_min: int | None = None
+    basis: str = ""
+    result_ids: tuple[str, ...] = ()
 
     @property
     def recomputed(self) -> bool:
-        return self.source != SOURCE_REPORTED
+        return self.source not in (SOURCE_REPORTED, SOURCE_ZERO_EVENTS)
+
+    @property
+    def zero_events(self) -> bool:
+        return self.source == SOURCE_ZERO_EVENTS
 
 
 def _months(v, unit) -> float | None:
@@ -126,3 +136,58 @@ def approximate_curve_allowed(milestones: list[tuple[float, float, str]]) -> boo
     """Whether an approximate curve may be drawn: at least `MIN_CURVE_MILESTONES` printed
     milestones. The curve is drawn from time 0 (S = 1) to the last milestone, never beyond."""
     return len(milestones) >= MIN_CURVE_MILESTONES
+
+
+def _zero_count(sd: StudyData, endpoints: tuple[str, ...], population: str):
+    """A printed count of 0 for one of `endpoints` in `population` (no timepoint, no category)."""
+    return next((r for r in sd.results if r.endpoint in endpoints and r.population == population
+                 and r.statistic == "count" and r.category is None and r.timepoint is None and r.value == 0), None)
+
+
+def zero_event_points(sd: StudyData, landmarks: tuple[float, ...]) -> list[SurvivalPoint]:
+    """Landmark survival where a study reports no events during its follow-up.
+
+    Where a population with a printed median follow-up F has no relapse or progression and no death
+    (progression-free survival), or no death (overall survival), the Kaplan-Meier estimate is 100% at
+    every landmark within follow-up. Its interval is the Clopper-Pearson interval of m of m, with m
+    the smallest number of patients provably at risk at the landmark: half of them (rounded up) when
+    the landmark is at most F, for at least half the patients were followed for F or longer; one when
+    only the longest printed follow-up or remission reaches it. The assumption, stated with the point,
+    is that follow-up is counted from the infusion. Such a point is shown, never pooled.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the case of the
+    binomial. Biometrika 1934;26:404-413.
+    """
+    out = []
+    for f in (r for r in sd.results if r.endpoint == "follow_up" and r.statistic == "median" and r.value != "NR"):
+        pop, n = f.population, sd.population_size(f.population)
+        if n is None:
+            continue
+        fu = convert(float(f.value), f.unit or "months", "months")
+        longest = [r for r in sd.results if r.population == pop and r.statistic == "maximum"
+                   and r.endpoint in ("dor", "follow_up") and r.value != "NR"]
+        deaths = _zero_count(sd, ("death",), pop)
+        relapses = _zero_count(sd, ("progression", "relapse"), pop)
+        for endpoint, records in (("pfs", (relapses, deaths)), ("os", (deaths,))):
+            if any(r is None for r in records):
+                continue
+            for t in landmarks:
+                if t <= fu:
+                    m, why, ids = (n + 1) // 2, (f"at least {(n + 1) // 2} of {n} patients were followed for the median "
+                                                 f"follow-up of {f.value:g} {f.unit} or longer"), (f.id,)
+                else:
+                    reach = [r for r in longest if convert(float(r.value), r.unit or "months", "months") >= t]
+                    if not reach:
+                        continue
+                    r = reach[0]
+                    m, why, ids = 1, (f"one patient's {'remission' if r.endpoint == 'dor' else 'follow-up'} lasted "
+                                      f"{r.value:g} {r.unit}"), (r.id,)
+                lower = 0.025 ** (1 / m)  # Clopper-Pearson lower limit of m/m (upper limit 1)
+                basis = (f"0 events in {n} patients during follow-up; {why}, assuming follow-up is counted from "
+                         f"the infusion, so at least {m} {'was' if m == 1 else 'were'} at risk at {t:g} months")
+                out.append(SurvivalPoint(sd.study.id, endpoint, "landmark", t, 1.0, lower, 1.0, False,
+                                         SOURCE_ZERO_EVENTS, pop, None, f"{t:g} months", at_risk_min=m, basis=basis,
+                                         result_ids=tuple(r.id for r in records) + ids))
+    return out

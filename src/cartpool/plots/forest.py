@@ -25,12 +25,17 @@ class ForestRow:
     hi: float | None = None
     weight: float | None = None
     bold: bool = False
+    events_high: int | None = None  # a range's high end (a bound kept with both ends)
+    est_high: float | None = None
 
 
-def _fmt_ci(est, lo, hi) -> str:
+def _fmt_ci(est, lo, hi, est_high=None) -> str:
     if est is None or not np.isfinite(est):
         return ""
-    return f"{100 * est:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
+    point = f"{100 * est:.1f}" + (f"–{100 * est_high:.1f}" if est_high is not None and est_high != est else "")
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return point
+    return f"{point} ({100 * lo:.1f}–{100 * hi:.1f})"
 
 
 @dataclass
@@ -44,27 +49,42 @@ class ForestGroup:
 
 
 def forest_rows(groups: list[ForestGroup], *, test_text: str = "") -> list[ForestRow]:
-    """Rows of an R-meta-style forest plot: per group a header, its studies (weights within the
-    group), its pooled diamond (or, for a single study, no diamond) with what the estimate is,
-    heterogeneity, and the prediction interval where one is estimable."""
+    """Rows of an R-meta-style forest plot: per group a header, its studies, and then what the group
+    shows: nothing more for one study; for two studies the range of their estimates, not pooled; for
+    three or more the random-effects diamond and the prediction interval. Every group of two or more
+    studies gets its heterogeneity line. Weights appear only where the model defines them (inverse
+    variance); R meta prints none for a GLMM."""
     rows: list[ForestRow] = []
     for g in groups:
         r = g.pooled
         notes = [g.role_note] * bool(g.role_note) + ["one study, not pooled"] * (r.k == 1)
         rows.append(ForestRow("header", g.label + (f" ({'; '.join(notes)})" if notes else ""), bold=True))
-        for s in r.studies.itertuples():
-            w = s.weight if r.k > 1 and np.isfinite(s.weight) else None
-            rows.append(ForestRow("study", str(s.study), int(s.events), int(s.total), s.proportion, s.ci_low,
-                                  s.ci_high, w))
+        for st in r.studies.itertuples():
+            w = st.weight if r.k > 1 and np.isfinite(st.weight) else None
+            high = int(getattr(st, "events_high", st.events))
+            rows.append(ForestRow("study", str(st.study), int(st.events), int(st.total), st.proportion, st.ci_low,
+                                  st.ci_high, w,
+                                  events_high=high if high != int(st.events) else None,
+                                  est_high=high / st.total if high != int(st.events) else None))
         if r.k == 1:
             continue
         if r.rule == "not estimable":
             rows.append(ForestRow("text", r.note[:1].upper() + r.note[1:]))
+            rows.append(ForestRow("text", heterogeneity_text(r)))
+            continue
+        if r.rule == "two studies, not pooled":
+            ests = [x for x in r.studies["proportion"]] + [x for x in r.studies.get("events_high", r.studies["events"])
+                                                             / r.studies["total"]]
+            rows.append(ForestRow("text", f"Not pooled (2 studies): estimates from {100 * min(ests):.1f}% to "
+                                          f"{100 * max(ests):.1f}%; one common rate is not assumed"))
+            rows.append(ForestRow("text", heterogeneity_text(r)))
             continue
         label = {"random effects": "Random-effects model", "common effect": f"Common-effect model (k = {r.k})",
                  "no events": "Combined count (no events)", "all events": "Combined count (all events)"}.get(
                      r.rule, r.rule)
-        rows.append(ForestRow("diamond", label, r.events, r.total, r.estimate, r.ci_low, r.ci_high, None))
+        rows.append(ForestRow("diamond", label, r.events, r.total, r.estimate, r.ci_low, r.ci_high, None,
+                              events_high=r.events_high if r.estimate_high is not None else None,
+                              est_high=r.estimate_high))
         if r.pi_low is not None and np.isfinite(r.pi_low):
             rows.append(ForestRow("prediction", "Prediction interval", lo=r.pi_low, hi=r.pi_high))
         rows.append(ForestRow("text", heterogeneity_text(r)))
@@ -81,14 +101,16 @@ def _p(p: float) -> str:
 
 
 def heterogeneity_text(r) -> str:
-    if r.rule in ("no events", "all events"):
-        return r.note[:1].upper() + r.note[1:]
-    if r.rule == "common effect":
-        return "Common effect: τ² cannot be estimated reliably from two studies"
-    if r.k < 2 or r.tau2 is None:
+    """R meta's heterogeneity line: the likelihood-ratio test of one common rate, I² and τ² (both
+    uninformative with two studies, and said so)."""
+    if r.k < 2 or r.het_lrt is None or not np.isfinite(r.het_lrt):
         return "Heterogeneity: not applicable (one study)"
-    return (f"Heterogeneity: I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}, "
-            f"χ²({r.k - 1}) = {r.q:.2f} ({_p(r.q_p)})")
+    text = f"Heterogeneity: LRT χ²({r.het_df}) = {r.het_lrt:.2f} ({_p(r.het_lrt_p)})"
+    if r.i2 is not None and np.isfinite(r.i2) and r.tau2 is not None:
+        text += f"; I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}"
+    if r.k == 2:
+        text += " (I² and τ² uninformative with 2 studies)"
+    return text
 
 
 #: Printed size of a forest plot: A4 text width, and no text below 8 pt at that size.
@@ -124,7 +146,9 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     axl.text(0.78, top, "Events", ha="right", **head)
     axl.text(0.99, top, "Total", ha="right", **head)
     axr.text(0.02, top, "% (95% CI)", **head)
-    axr.text(1.0, top, "Weight", ha="right", **head)
+    weighted = any(r.weight is not None for r in rows if r.kind == "study")
+    if weighted:
+        axr.text(1.0, top, "Weight", ha="right", **head)
     wmax = max([r.weight or 0 for r in rows if r.kind == "study"] + [1])
     if reference is not None and np.isfinite(reference):
         ax.axvline(reference, color="#555555", linestyle="--", linewidth=0.8, zorder=0)
@@ -137,10 +161,13 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
         if r.kind == "header":
             continue
         if r.events is not None:
-            axl.text(0.78, y, str(r.events), ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
+            events = f"{r.events}–{r.events_high}" if r.events_high is not None else str(r.events)
+            axl.text(0.78, y, events, ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
             axl.text(0.99, y, str(r.total), ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
         if r.kind == "study":
             ax.plot([r.lo, r.hi], [y, y], color="black", linewidth=1)
+            if r.est_high is not None:  # a range: a thick bar between its two ends
+                ax.plot([r.est, r.est_high], [y, y], color=OKABE_ITO["grey"], linewidth=4.5, solid_capstyle="butt")
             side = 0.12 + 0.3 * np.sqrt((r.weight if r.weight is not None else wmax * 0.3) / wmax)
             ax.add_patch(plt.Rectangle((r.est - side * 0.035, y - side / 2), side * 0.07, side,
                                        facecolor=OKABE_ITO["grey"], edgecolor="black", linewidth=0.5))
@@ -152,7 +179,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
                                        edgecolor="black", linewidth=0.5))
             axr.text(0.02, y, f"({100 * r.lo:.1f}–{100 * r.hi:.1f})", fontsize=FONT_BODY, va="center")
             continue
-        axr.text(0.02, y, _fmt_ci(r.est, r.lo, r.hi), fontsize=FONT_BODY, va="center", fontweight=weight)
+        axr.text(0.02, y, _fmt_ci(r.est, r.lo, r.hi, r.est_high), fontsize=FONT_BODY, va="center", fontweight=weight)
         if r.weight is not None:
             axr.text(1.0, y, f"{r.weight:.1f}%", ha="right", fontsize=FONT_BODY, va="center", fontweight=weight)
     ax.set_xticks(np.linspace(0, 1, 6), [f"{int(x * 100)}" for x in np.linspace(0, 1, 6)], fontsize=FONT_BODY)

@@ -76,3 +76,12 @@ def number(x, digits: int = 1) -> str:
     if is_missing(x):
         return MISSING_TEXT
     return f"{float(x):.{digits}f}"
+
+
+def pct_range(lo, hi=None, digits: int = 1) -> str:
+    """A proportion, or both ends of a range: "64.0%", "83.3–100.0%"."""
+    if is_missing(lo):
+        return MISSING_TEXT
+    if hi is None or is_missing(hi) or abs(float(hi) - float(lo)) < 1e-12:
+        return pct(lo, digits)
+    return f"{100 * float(lo):.{digits}f}–{pct(hi, digits)}"

@@ -25,8 +25,20 @@ def _median(a: StudyAnalysis, endpoint: str) -> str:
     return v + (" (KM)" if p.recomputed else "")
 
 
-def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
-    """The index page: one row per study with its headline numbers (the registry's `at_a_glance` outcomes)."""
+def _bottom_line(tables: Path | None) -> list[tuple[str, list[str]]]:
+    """The pooled report's bottom line (written by the pooled step as bottom-line.csv), by population."""
+    import pandas as pd
+
+    path = tables / "bottom-line.csv" if tables is not None else None
+    if path is None or not path.is_file():
+        return []
+    frame = pd.read_csv(path, keep_default_na=False)
+    return [(pop, list(sub["sentence"])) for pop, sub in frame.groupby("population", sort=False)]
+
+
+def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None = None) -> str:
+    """The index page: the pooled report's bottom line, then one row per study with its headline
+    numbers (the registry's `at_a_glance` outcomes)."""
     rows = []
     for sd in studies:
         a = StudyAnalysis(sd)
@@ -36,8 +48,13 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
         for spec in registry.at_a_glance():
             r = out.loc[spec.key]
             ok = r["events"] is not None and r["events"] == r["events"] and r["total"]
-            cells.append(("≥ " if r["bound"] == "at least" else "") + f"{fmt.pct(r['estimate'])} "
-                         f"({int(r['events'])}/{int(r['total'])})" if ok else fmt.MISSING_TEXT)
+            if not ok:
+                cells.append(fmt.MISSING_TEXT)
+            elif r["is_range"]:
+                cells.append(f"{fmt.pct_range(r['estimate'], r['estimate_high'])} "
+                             f"({int(r['events'])}–{int(r['events_high'])}/{int(r['total'])})")
+            else:
+                cells.append(f"{fmt.pct(r['estimate'])} ({int(r['events'])}/{int(r['total'])})")
         links = Markup('<a href="{}.html">HTML</a>').format(s.id)
         if with_pdf:
             links += Markup(' · <a href="{}.pdf">PDF</a>').format(s.id)
@@ -54,5 +71,5 @@ def index_page(studies: list[StudyData], *, with_pdf: bool) -> str:
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
                    "Checks"], rows, numeric=numeric)
     page = str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
-                      with_pdf=with_pdf))
+                      with_pdf=with_pdf, bottom_line=_bottom_line(tables)))
     return page.rstrip("\n") + "\n"  # a complete HTML file ends "</html>\n" (Jinja drops the last newline)

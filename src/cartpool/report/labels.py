@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ..data import vocabulary
 from ..data.load import StudyData
-from ..domain import grades
+from ..data.plan import IMPORTANCE
+from ..domain import grades, registry
 from ..text import lower_first, sentence_case  # noqa: F401 (the renderings call labels.*)
 
 
@@ -77,3 +78,26 @@ def document_type(code: str) -> str:
     return DOCUMENT_TYPES.get(code, code.replace("_", " "))
 
 
+
+
+def importance(code: str) -> str:
+    """An outcome's importance in the analysis plan, in words: "critical", "important but not critical"."""
+    return IMPORTANCE.get(code, code)
+
+
+def outcome_names(names: str) -> str:
+    """Outcome keys or kinds ("pfs, os", "long_term_survival_scr") as words a reader knows."""
+    words = []
+    for n in (x.strip() for x in names.split(",")):
+        if n in registry.SURVIVAL_BY_KEY:
+            words.append(registry.SURVIVAL_BY_KEY[n].label.lower())
+        elif n in registry.OUTCOME_BY_KEY or n in registry.LANDMARK_BY_KEY:
+            words.append(lower_first(registry.outcome_label(n)))
+        else:
+            words.append(lower_first(endpoint(n)))
+    return " and ".join(words)
+
+
+def how(how_text: str, detail: str = "") -> str:
+    """How a count was obtained, with its detail, as one phrase."""
+    return f"{how_text} ({detail})" if detail else how_text

@@ -1,12 +1,14 @@
-"""The pooled report: renders a `cartpool.analysis.pooled.PooledAnalysis`.
+"""The pooled report: renders a `cartpool.analysis.pooled.PooledAnalysis` and its
+`cartpool.analysis.appraisal.Appraisal`.
 
 Each method returns a `Fragment` for one notebook cell: HTML from a Jinja2 template, figures from
 `cartpool.plots`, and CSVs written straight from the analysis frames (`pooled-estimates.csv`,
-`pooled-inputs.csv`, ...). Nothing here computes an estimate.
+`summary-of-findings.csv`, ...). Nothing here computes an estimate or a rating.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,22 +17,29 @@ from markupsafe import Markup
 
 from ..analysis import audit as audit_mod
 from ..analysis import pooled as P
-from ..analysis.appraisal import OVERALL_RISK, Appraisal
-from ..analysis.pooling import BAYES_PRIORS, METHOD_LABELS, PRIMARY_METHOD
-from ..data.appraisal import QUESTIONS as RISK_OF_BIAS_QUESTIONS
+from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE, Appraisal
+from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD, Rule
+from ..data.appraisal import DOMAINS as ROB_DOMAINS
+from ..data.appraisal import JUDGEMENT_LABELS, QUESTIONS
 from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
 from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
+from ..data.appraisal import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
+from ..data.links import KINDS as LINK_KINDS
 from ..domain import certainty as G
-from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules
-from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, medians_plot
-from ..plots.risk_of_bias import traffic_light
+from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, heterogeneity_text, medians_plot
+from ..plots.risk_of_bias import summary_bars, traffic_light
 from . import format as fmt
 from . import labels
 from .render import Figures, Fragment, Table, cell, render, write_csv
 
 GROUP_NOTES = {P.PRIMARY: "", P.CONTEXT: "context"}
+TITLE = "CAR-T cell therapy in plasma cell leukemia: a synthesis of selected studies"
+STATUS_WORDS = {REVIEWED: "reviewer's judgement", STALE: "proposal: the evidence changed since the reviewer's "
+                "judgement, which awaits review", NOT_REVIEWED: "proposal: not yet reviewed"}
+#: A cell whose statistic does not apply to the row (one study, two studies, no model).
+NOT_APPLICABLE = "n/a"
 
 
 def _certainty_mark(rating: str) -> Markup:
@@ -42,12 +51,51 @@ def _certainty_mark(rating: str) -> Markup:
                                                                                     labels.sentence_case(rating))
 
 
-#: A cell whose statistic does not apply to the row (one study, two studies, no model).
-NOT_APPLICABLE = "n/a"
-
-
 def _f(x):
     return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else x
+
+
+def _pct_range(lo: float, hi: float | None, digits: int = 0) -> str:
+    """"64%" or, for a range, "83–100%"."""
+    if hi is None or hi != hi or abs(hi - lo) < 1e-12:
+        return fmt.pct(lo, digits)
+    return f"{100 * lo:.{digits}f}–{fmt.pct(hi, digits)}"
+
+
+def study_text(s: dict, digits: int = 0, *, with_ci: bool = False) -> str:
+    """One study's result in a summary: "Hu 2026 64% (7/11)", "Guo 2026 83–100% (10–12/12)"."""
+    if s.get("events") is not None:
+        count = (f"{s['events']}–{s['events_high']}" if s.get("events_high") not in (None, s["events"])
+                 else f"{s['events']}") + f"/{s['patients']}"
+        text = f"{s['study']} {_pct_range(s['low'], s['high'], digits)}"
+        if with_ci:
+            text += f" {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}"
+        return f"{text} ({count})"
+    text = f"{s['study']} {fmt.pct(s['low'], digits)}"
+    if with_ci and _f(s.get("ci_low")) is not None:
+        text += f" {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}"
+    return text + (f", {s['patients']} patients" if s.get("patients") else "")
+
+
+def estimate_text(r, *, digits: int = 0, ci: bool = True) -> str:
+    """A summary-of-findings estimate, by what the row shows: one study, two or more side by side
+    (not pooled), a pooled estimate, no events during follow-up, or nothing reported."""
+    studies = json.loads(r.per_study) if isinstance(r.per_study, str) and r.per_study else []
+    if r.display == "none":
+        return "Not reported"
+    if r.display == "side by side":
+        return "; ".join(study_text(s, digits, with_ci=ci) for s in studies) + "; not pooled"
+    if r.display == "zero":
+        s = studies[0]
+        return f"{fmt.pct(s['low'], digits)} {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}; {s['detail']}"
+    if r.display == "single":
+        s = studies[0]
+        point = _pct_range(s["low"], s["high"], digits)
+        text = f"{point} {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}" if ci else point
+        return text + (f" ({s['events']}{'–' + str(s['events_high']) if s['events_high'] not in (None, s['events']) else ''}"
+                       f"/{s['patients']})" if s.get("events") is not None else "")
+    point = _pct_range(r.estimate, _f(r.estimate_high), digits)
+    return f"{point} {fmt.ci(r.ci_low, r.ci_high, digits=digits)}; {r.k} studies, {r.patients} patients"
 
 
 class PooledPage:
@@ -57,7 +105,7 @@ class PooledPage:
     ----------
     analysis : PooledAnalysis
     output_dir : path, optional
-        Where figures (``figures/pooled/``) and tables (``tables/pooled-*.csv``) are written.
+        Where figures (``figures/pooled/``) and tables (``tables/pooled-*.csv`` and others) are written.
     """
 
     def __init__(self, analysis: P.PooledAnalysis, output_dir: Path | str | None = None):
@@ -65,6 +113,7 @@ class PooledPage:
         self.out = Path(output_dir) if output_dir else None
         self.figures = Figures(self.out / "figures" / "pooled" if self.out else None)
         self.appraisal = Appraisal(analysis)
+        self.plan = analysis.plan
 
     @classmethod
     def load(cls, *, data_dir="data/studies", output_dir=None) -> PooledPage:
@@ -73,24 +122,84 @@ class PooledPage:
     def _csv(self, df: pd.DataFrame, name: str) -> None:
         write_csv(df, self.out / "tables" / f"{name}.csv" if self.out else None)
 
-    # --- scope and summary of findings ----------------------------------------------------------
+    # --- the bottom line ------------------------------------------------------------------------
+
+    def bottom_line_frame(self) -> pd.DataFrame:
+        """One sentence per summary-of-findings outcome and PCL population, in GRADE's words
+        (Santesso et al. 2020): descriptive, with the studies' range where they are not pooled."""
+        rows = []
+        sof = self.appraisal.summary
+        for r in sof[sof["in_summary"]].itertuples():
+            what = NOUNS.get(r.outcome, labels.lower_first(r.outcome_label))
+            pop = labels.lower_first(r.population)
+            if r.display == "none":
+                sentence = f"In {pop}, no study reports {what}."
+            else:
+                sentence = G.statement(r.certainty, what, pop, self._finding(r))
+            rows.append({"population": r.population, "outcome": r.outcome, "certainty": r.certainty,
+                         "status": r.status, "sentence": sentence})
+        return pd.DataFrame(rows, columns=["population", "outcome", "certainty", "status", "sentence"])
+
+    @staticmethod
+    def _finding(r) -> str:
+        studies = json.loads(r.per_study) if r.per_study else []
+        if r.display == "side by side":
+            vals = " and ".join(_pct_range(s["low"], s["high"]) for s in studies)
+            sizes = " and ".join(str(s["patients"]) for s in studies if s.get("patients"))
+            return f"{vals} in {len(studies)} studies of {sizes} patients"
+        if r.display == "zero":
+            s = studies[0]
+            return f"100% (95% CI {fmt.pct(s['ci_low'], 0)} to 100%), with no events in {s['patients']} patients"
+        if r.display == "single":
+            s = studies[0]
+            return (f"{_pct_range(s['low'], s['high'])} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
+                    f"in one study of {s['patients']} patients")
+        return (f"{_pct_range(r.estimate, _f(r.estimate_high))} (95% CI {fmt.pct(r.ci_low, 0)} to "
+                f"{fmt.pct(r.ci_high, 0)}) across {r.k} studies of {r.patients} patients")
+
+    def bottom_line(self) -> Fragment:
+        """The findings first: one sentence per key outcome and population."""
+        frame = self.bottom_line_frame()
+        self._csv(frame, "bottom-line")
+        groups = [(pop, list(sub["sentence"])) for pop, sub in frame.groupby("population", sort=False)]
+        pending = int((self.appraisal.summary["status"].isin([STALE, NOT_REVIEWED])
+                       & self.appraisal.summary["in_summary"] & (self.appraisal.summary["k"] > 0)).sum())
+        return render("pooled_bottom_line.html.j2", groups=groups, pending=pending)
+
+    # --- scope -------------------------------------------------------------------------------
 
     def scope(self) -> Fragment:
-        """The question, which studies are included and how they were chosen, what kind of document
-        each is, and the relevant studies known but not included."""
+        """What the report is, the question, which studies are included and how they were chosen,
+        what each source is, relevant studies known but not included, and links between studies."""
         st = self.a.studies
         kinds = st.groupby("document_type")["study"].apply(list)
         documents = [f"{labels.sentence_case(labels.document_type(k).split(' (')[0])}: {', '.join(v)}"
                      for k, v in kinds.items()]
         groups = st.groupby("group", sort=False)["study"].apply(list)
-        order = sorted(groups.index, key=P._group_key)
-        return render("pooled_scope.html.j2", n=len(st), groups=[(g, groups[g]) for g in order],
-                      documents=documents, excluded=self._known_not_included(),
-                      excluded_short=self._known_short(),
-                      excluded_reasons=list(dict.fromkeys(self.a.known_studies["reason"])))
+        order = sorted(groups.index, key=self.a.group_order)
+        roles = dict(zip(st["group"], st["role"], strict=False))
+        return render("pooled_scope.html.j2", plan=self.plan, n=len(st),
+                      groups=[(g, groups[g], roles[g]) for g in order], documents=documents,
+                      excluded=self._known_not_included(), excluded_short=self._known_short(),
+                      excluded_reasons=list(dict.fromkeys(self.a.known_studies["reason"])),
+                      links=self._links())
+
+    def _links(self) -> Table | None:
+        links = self.appraisal.links
+        labels_by_id = {sd.study.id: sd.study.label for sd in self.a.study_data}
+        frame = pd.DataFrame([{"studies": "; ".join(labels_by_id[s] for s in lk.studies),
+                               "kinds": "; ".join(LINK_KINDS[k] for k in lk.kinds), "description": lk.description,
+                               "patient_overlap": lk.patient_overlap} for lk in links],
+                             columns=["studies", "kinds", "description", "patient_overlap"])
+        self._csv(frame, "study-links")
+        if frame.empty:
+            return None
+        return Table("Links between the included studies", ["Studies", "Link", "What the sources show",
+                                                             "Patients reported twice"],
+                     [[r.studies, labels.sentence_case(r.kinds), r.description, labels.sentence_case(r.patient_overlap)]
+                      for r in frame.itertuples()], compact=True)
 
     def _known_short(self) -> list[str]:
-        """The known studies by first author and year, grouped by relevance, for print."""
         known = self.a.known_studies
         out = []
         for rel, label in (("pcl", "in PCL"), ("mm_context", "in multiple myeloma")):
@@ -105,84 +214,145 @@ class PooledPage:
         if known.empty:
             return None
         relevance = {"pcl": "Plasma cell leukemia", "mm_context": "Multiple myeloma (context)"}
-        rows = [[r.citation, relevance[r.relevance], labels.sentence_case(r.reason), r.known_from,
-                 r.note] for r in known.itertuples()]
+        rows = [[r.citation, relevance[r.relevance], labels.sentence_case(r.reason), r.known_from, r.note]
+                for r in known.itertuples()]
         return Table(f"Relevant studies known but not included ({len(rows)})",
                      ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True)
+
+    # --- summary of findings ------------------------------------------------------------------
+
+    def _sof_table(self, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int, str]]]:
+        rows, classes, notes = [], [], []
+        numbers: dict[str, int] = {}
+        for r in frame.itertuples():
+            marks = []
+            if r.k:
+                foot = json.loads(r.footnotes) if r.footnotes else {}
+                for domain, text in foot.items():
+                    rating = getattr(r, domain.replace(" ", "_"))
+                    if rating not in (G.SERIOUS, G.VERY_SERIOUS):
+                        continue  # footnotes explain the domains that rated down
+                    note = f"{labels.sentence_case(domain)} ({rating}): {labels.lower_first(text)}"
+                    if note not in numbers:  # one footnote for one reason, however many rows share it
+                        numbers[note] = len(numbers) + 1
+                        notes.append((numbers[note], note))
+                    marks.append(str(numbers[note]))
+            certainty = _certainty_mark(r.certainty) if r.k else Markup("")
+            if r.k and r.status != REVIEWED:
+                certainty += Markup('<br><small class="cp-proposal">{}</small>').format(STATUS_WORDS[r.status])
+            if marks:
+                certainty += Markup(" <sup>{}</sup>").format(",".join(marks))
+            rows.append([Markup("{}<br><small>{}</small>").format(r.outcome_label, labels.importance(r.importance)),
+                         "—" if not r.k else f"{r.k} ({r.patients})", estimate_text(r, digits=1), certainty])
+            classes.append(f"cp-certainty-{r.certainty.replace(' ', '-')}" if r.certainty else "")
+        return Table(caption, ["Outcome (importance)", "Studies (patients)", "Result (95% CI)", "Certainty (GRADE)"],
+                     rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True), notes
+
+    def summary_of_findings(self) -> Fragment:
+        """The summary of findings: for each PCL population, the most important outcomes ranked in the
+        analysis plan (up to its maximum), with the certainty the page shows, its status, and the
+        footnotes that explain each rating."""
+        sof = self.appraisal.summary
+        self._csv(sof, "summary-of-findings")
+        blocks = []
+        for pop, sub in sof[sof["in_summary"]].groupby("population", sort=False):
+            table, notes = self._sof_table(sub, f"Summary of findings: CAR-T cell therapy in {labels.lower_first(pop)}")
+            blocks.append({"table": table, "notes": notes})
+        counts = sof[(sof["certainty"] != "") & sof["in_summary"]]["certainty"].value_counts()
+        return render("pooled_sof.html.j2", blocks=blocks, plan=self.plan,
+                      counts=[(c, int(counts.get(c, 0))) for c in reversed(G.LEVELS) if counts.get(c, 0)],
+                      start=G.START)
+
+    def summary_of_findings_appendix(self) -> Fragment:
+        """The other ranked outcomes, in the same format."""
+        sof = self.appraisal.summary
+        blocks = []
+        for pop, sub in sof[~sof["in_summary"]].groupby("population", sort=False):
+            table, notes = self._sof_table(sub, f"Other outcomes: CAR-T cell therapy in {labels.lower_first(pop)}")
+            blocks.append({"table": table, "notes": notes})
+        return render("pooled_sof_appendix.html.j2", blocks=blocks)
+
+    def judgements(self) -> Fragment:
+        """Every GRADE rating in full: the proposal and the reviewer's judgement of each domain, with
+        departures and the review status (appendix)."""
+        ap = self.appraisal
+        sof = ap.summary
+        rows = []
+        for r in sof[sof["k"] > 0].itertuples():
+            block = ap.proposal_block(r.outcome, r.population_id)
+            j = ap.judgements.for_pair(r.outcome, r.population_id)
+            for key, d in block["domains"].items():
+                recorded = j.domains[key] if j is not None else None
+                rows.append([f"{r.outcome_label}, {labels.lower_first(r.population)}",
+                             labels.sentence_case(key.replace("_", " ")), d["rating"],
+                             recorded.rating if recorded else "—",
+                             (recorded.departure or "") if recorded else ""])
+        self._csv(pd.DataFrame(rows, columns=["outcome", "domain", "proposed", "recorded", "departure"]),
+                  "grade-judgements")
+        table = Table("GRADE domain by domain: the analysis's proposal and the reviewer's judgement",
+                      ["Outcome", "Domain", "Proposed", "Reviewer", "Why the reviewer departs"], rows, compact=True)
+        pb = ap.judgements.publication_bias
+        waiting = ap.awaiting_review
+        self._csv(waiting, "grade-review")
+        return render("pooled_judgements.html.j2", table=table, pb=pb, pb_proposal=ap.publication_bias_proposal,
+                      waiting=[f"{r.outcome_label}, {labels.lower_first(r.population)}: {STATUS_WORDS[r.status]}"
+                               for r in waiting.itertuples()])
 
     # --- risk of bias ---------------------------------------------------------------------------
 
     def risk_of_bias(self) -> Fragment:
-        """Each study's risk of bias (JBI checklist for case series): the traffic-light figure and a
-        table of the overall judgements with what drives them."""
+        """Each study's risk of bias by domain (robvis traffic lights and summary bars per population),
+        with the reasons, and the numbers each study's audit could not reproduce beside it."""
         rob = self.appraisal.risk_of_bias
         self._csv(rob, "risk-of-bias")
-        appraised = rob[rob["question"] != ""]
-        figure = None
+        appraised = rob[rob["domain"] != ""]
+        figures = []
         if not appraised.empty:
-            counts = appraised.groupby("study", sort=False)["judgement"].value_counts().unstack(fill_value=0)
-            alt = "; ".join(f"{s}: {OVERALL_RISK[o]} ({int(counts.loc[s].get('yes', 0))} of 10 answered yes)"
-                            for s, o in appraised.groupby("study", sort=False)["overall"].first().items())
-            figure = self.figures.embed(
-                traffic_light(rob, title="Risk of bias of each study (JBI checklist for case series)"),
-                name="risk-of-bias", alt=f"Risk of bias by study and checklist question. {alt}",
-                caption="Risk of bias of each study, question by question, and overall. An abstract or summary "
-                        "that does not report something is answered 'unclear', never guessed.")
+            figures.append(self.figures.embed(
+                traffic_light(rob, ROB_DOMAINS, title="Risk of bias of each study, by domain"), name="risk-of-bias",
+                alt="Risk of bias by study and domain: " + "; ".join(
+                    f"{s}: overall {JUDGEMENT_LABELS[o].lower()}" for s, o in
+                    appraised.groupby("study", sort=False)["overall"].first().items()),
+                caption="Risk of bias of each study by domain and overall, in robvis's conventions. A study known "
+                        "only from an abstract or summary gets 'no information' where it is silent."))
+            sizes = dict(zip(self.a.studies["study"], self.a.studies["n"].fillna(0).astype(int), strict=True))
+            for group, sub in appraised.groupby("group", sort=False):
+                figures.append(self.figures.embed(
+                    summary_bars(sub, ROB_DOMAINS, sizes, title=f"Risk of bias in {labels.lower_first(group)}: share "
+                                                                "of patients by judgement"),
+                    name=f"risk-of-bias-{group.lower().replace('/', '-').replace(' ', '-')}",
+                    alt=f"Summary of risk of bias in {group}, weighted by patients",
+                    caption=f"Risk of bias in {labels.lower_first(group)}, domain by domain, as the share of patients "
+                            "in studies with each judgement."))
         rows = []
         for sid, sub in rob.groupby("study_id", sort=False):
-            study = sub["study"].iloc[0]
-            link = Markup('<a href="{}.html#risk-of-bias">{}</a>').format(sid, study)
-            if sub["question"].iloc[0] == "":
+            link = Markup('<a href="{}.html#risk-of-bias">{}</a>').format(sid, sub["study"].iloc[0])
+            if sub["domain"].iloc[0] == "":
                 rows.append([link, "Not appraised", "", ""])
                 continue
-            not_yes = sub[sub["judgement"].isin(["no", "unclear"])]
-            rows.append([link, OVERALL_RISK[sub["overall"].iloc[0]].capitalize(),
-                         f"{int((sub['judgement'] == 'yes').sum())} of {int((sub['judgement'] != 'not_applicable').sum())}",
-                         "; ".join(f"{r.item.lower()} ({r.judgement})" for r in not_yes.itertuples()) or "none"])
-        table = Table("Risk of bias: overall judgement of each study", ["Study", "Overall", "Answered yes",
-                                                                        "Not met or not reported"], rows,
-                      numeric={"Answered yes"}, compact=True)
-        return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
-                      figure=figure, table=table, questions=list(RISK_OF_BIAS_QUESTIONS.values()))
-
-    def summary_of_findings(self) -> Fragment:
-        """The summary-of-findings table: each key outcome in each primary population, with its
-        GRADE certainty and the reasons (`cartpool.analysis.appraisal`)."""
-        sof = self.appraisal.summary
-        self._csv(sof, "summary-of-findings")
-        rows, classes, previous = [], [], None
-        for r in sof.itertuples():
-            if r.k == 0:
-                est = "Not reported"
-            elif r.events is not None and r.events == r.events:
-                est = f"{self._bounded(r)}{fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)}"
-                est += f" ({int(r.events)}/{int(r.patients)})" if r.k == 1 else ""
-            else:
-                est = fmt.pct_ci(r.estimate, _f(r.ci_low), _f(r.ci_high))
-            how = "" if r.k == 0 else labels.sentence_case(r.note) if r.note else ""
-            rows.append(["" if r.outcome_label == previous else r.outcome_label, r.population,
-                         "—" if r.k == 0 else f"{r.k} ({r.patients})",
-                         est + (f"; {how.lower()}" if how and how.lower() != "single study" else ""),
-                         _certainty_mark(r.certainty), labels.sentence_case(r.reasons_short) if r.k else ""])
-            previous = r.outcome_label
-            classes.append(f"cp-certainty-{r.certainty.replace(' ', '-')}" if r.certainty else "")
-        table = Table("Summary of findings: CAR-T cell therapy in plasma cell leukemia, by setting",
-                      ["Outcome", "Population", "Studies (patients)", "Estimate (95% CI)", "Certainty",
-                       "Rated down for"], rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True)
-        counts = sof[sof["certainty"] != ""]["certainty"].value_counts()
-        return render("pooled_sof.html.j2", table=table, counts=[(c, int(counts.get(c, 0))) for c in
-                                                                 reversed(G.LEVELS) if counts.get(c, 0)])
-
-    @staticmethod
-    def _bounded(r) -> str:
-        return "at least " if r.bound else ""
+            whole = sub[sub["outcomes"] == ""]
+            specific = sub[sub["outcomes"] != ""]
+            domains = "; ".join(f"{ROB_DOMAINS[d.domain].lower()}: {JUDGEMENT_LABELS[d.judgement].lower()}"
+                                for d in whole.itertuples())
+            if not specific.empty:
+                domains += "; for " + "; ".join(f"{labels.outcome_names(d.outcomes)}: {ROB_DOMAINS[d.domain].lower()} "
+                                                f"{JUDGEMENT_LABELS[d.judgement].lower()}" for d in specific.itertuples())
+            n = int(sub["not_reproduced"].iloc[0])
+            rows.append([link, JUDGEMENT_LABELS[sub["overall"].iloc[0]], domains,
+                         f"{n} printed number{'s' if n != 1 else ''} not reproduced" if n else "none"])
+        table = Table("Risk of bias by study, and numbers the checks could not reproduce",
+                      ["Study", "Overall", "By domain", "Trustworthiness: numbers not reproduced"], rows, compact=True)
+        return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, reference=RISK_OF_BIAS_REFERENCE,
+                      rule=RISK_OF_BIAS_RULE, figures=figures, table=table,
+                      questions=[(ROB_DOMAINS[d], q) for d, q in QUESTIONS.items()])
 
     def limits(self) -> Fragment:
         """What this evidence cannot support, in plain words."""
         st = self.a.studies
         return render("pooled_limits.html.j2", k=len(st), max_k=int(st.groupby("group").size().max()),
                       small=int((st["n"].fillna(0) < 20).sum()),
-                      abstracts=list(st.loc[st["document_type"] != "full_article", "study"]))
+                      abstracts=list(st.loc[st["document_type"] != "full_article", "study"]),
+                      links=bool(self.appraisal.links))
 
     # --- studies -------------------------------------------------------------------------------
 
@@ -191,33 +361,35 @@ class PooledPage:
         self._csv(st, "pooled-studies")
         rows = []
         for r in st.itertuples():
-            rows.append([Markup('<a href="{}.html">{}</a>').format(r.study_id, r.study), r.design, r.setting,
-                         r.disease, r.targets, cell(None if pd.isna(r.n) else int(r.n)),
-                         r.follow_up or "not reported", r.crs_grading,
+            sizes = "; ".join(f"{n} {k}" for k, n in (("enrolled", r.enrolled), ("infused", r.infused))
+                              if n is not None and n == n) or cell(r.n)
+            rows.append([Markup('<a href="{}.html">{}</a>').format(r.study_id, r.study), r.design,
+                         f"{r.setting} {r.disease}" + (f" ({r.pcl_types.replace(',', ' and')})" if r.pcl_types else ""),
+                         r.targets, sizes, r.follow_up or "not reported",
+                         r.pcl_definition or "n/a", r.co_interventions or "none reported",
                          labels.sentence_case(labels.document_type(r.document_type).split(" (")[0])])
-        t = Table("Studies included", ["Study", "Design", "Setting", "Disease", "Target(s)", "N", "Median follow-up",
-                                       "CRS scale", "Source"], rows, numeric={"N"},
+        t = Table("Studies included", ["Study", "Design", "Population", "Target(s)", "Patients", "Median follow-up",
+                                       "PCL definition", "Given with or after CAR-T", "Source"], rows,
                   row_ids=[f"study-{i}" for i in st["study_id"]], compact=True)
         return render("pooled_studies.html.j2", table=t)
 
     # --- outcomes ------------------------------------------------------------------------------
 
     def outcomes(self, section: str | None = None) -> Fragment:
-        """Every pooled outcome of the registry (optionally one section), each with its forest plot,
-        its estimates by group, and what differs between studies."""
+        """Every outcome of the registry (optionally one section), each with its forest plot, its rows by
+        population and by the plan's subgroups, and what differs between studies."""
         self._write_estimates()
         specs = [o for o in registry.OUTCOMES if o.pooled and (section is None or o.section == section)]
-        pooled = [o for o in specs if any(r.k > 1 for r in self.a.outcome(o.key).groups.values())]
-        single = [o for o in specs if o not in pooled]
-        parts = [self.outcome(o.key) for o in pooled]
+        drawn = [o for o in specs if any(r.k > 1 for r in self.a.outcome(o.key).groups.values())]
+        single = [o for o in specs if o not in drawn]
+        parts = [self.outcome(o.key) for o in drawn]
         if single:
             parts.append(self._single_study_figure(single, section))
             parts += [self.outcome(o.key, draw=False) for o in single]
         return Fragment(Markup("").join(parts))
 
     def _single_study_figure(self, specs: list[registry.OutcomeSpec], section: str | None) -> Fragment:
-        """One forest plot for the outcomes that no group pools (each group has one study): each
-        study's proportion with its exact CI, grouped by outcome, instead of one plot each."""
+        """One forest plot for the outcomes where every population has one study."""
         rows, described = [], []
         for o in specs:
             res = self.a.outcome(o.key)
@@ -227,20 +399,23 @@ class PooledPage:
             for g, r in res.groups.items():
                 for s in r.studies.itertuples():
                     where = g.replace("Relapsed/refractory", "R/R")
+                    high = int(getattr(s, "events_high", s.events))
                     rows.append(ForestRow("study", f"{s.study}, {where}", int(s.events), int(s.total),
-                                          s.proportion, s.ci_low, s.ci_high))
+                                          s.proportion, s.ci_low, s.ci_high,
+                                          events_high=high if high != int(s.events) else None,
+                                          est_high=high / s.total if high != int(s.events) else None))
                     described.append(f"{o.label}, {s.study}: {fmt.count(s.events, s.total)}")
         if not rows:
             return Fragment(Markup(""))
         what = f"{section} outcomes" if section else "Outcomes"
-        fig = forest_plot(rows, title=f"{labels.sentence_case(what)} that no group pools: one study per group",
-                          method_line="Study CIs Clopper-Pearson; one study per group: not pooled.")
+        fig = forest_plot(rows, title=f"{labels.sentence_case(what)} with one study per population",
+                          method_line="Study CIs Clopper-Pearson (widened over a range's two ends); one study: not "
+                                      "pooled.")
         figure = self.figures.embed(
             fig, name=f"forest-single-{section or 'all'}", alt="Forest plot: " + "; ".join(described),
-            caption=f"{labels.sentence_case(what)} for which every group of studies has one study: each study's "
-                    "proportion with its exact 95% CI, by outcome; multiple myeloma (MM) studies are context. "
-                    "With one study in a group nothing is pooled; "
-                    "the outcomes are drawn together here and described one by one below.")
+            caption=f"{labels.sentence_case(what)} for which every population has one study: each study's proportion "
+                    "with its exact 95% CI, by outcome; multiple myeloma (MM) studies are context. A grey bar marks a "
+                    "range (a bound with both of its ends).")
         return render("pooled_single_figure.html.j2", figure=figure)
 
     def _write_estimates(self) -> None:
@@ -249,8 +424,6 @@ class PooledPage:
         est, inputs = self.a.estimates, self.a.inputs
         self._csv(est, "pooled-estimates")
         self._csv(inputs, "pooled-inputs")
-        for key in est["outcome"].unique():
-            self._csv(est[est["outcome"] == key], f"pooled-estimates-{key}")
         loo = self.a.leave_one_out
         if not loo.empty:
             self._csv(loo, "pooled-leave-one-out")
@@ -263,70 +436,99 @@ class PooledPage:
         anchor = f"outcome-{key}"
         if t.empty:
             return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=None, table=None, notes=[],
-                          missing="No study reports it.", interpretation="", sensitivity=None)
+                          missing="No study reports it.", interpretation="", subgroups=None)
         missing = (f"Not available from: {', '.join(res.missing)} (not reported, or not derivable from what is "
                    "printed)." if res.missing else "Available from every study.")
         notes = self._notes(spec, t)
-        groups = [ForestGroup(g, r, GROUP_NOTES[res.roles[g]]) for g, r in res.groups.items()]
+        groups = [ForestGroup(self._group_label(g, res), r, GROUP_NOTES[res.roles[g]]) for g, r in res.groups.items()]
         test_text = ""
         if res.test.tested:
             test_text = (f"Test for subgroup differences (PCL groups): χ² = {res.test.q:.2f}, df = {res.test.df} "
                          f"({fmt.p_value(res.test.p)})")
         elif len([g for g in res.roles.values() if g == P.PRIMARY]) > 1:
             test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
-        primary = next((r for g, r in res.groups.items() if res.roles[g] == P.PRIMARY and r.k > 1), None)
-        if not draw:
-            return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=None, table=self._group_table(spec, res),
-                          notes=notes, missing=missing, interpretation=self._interpretation(spec, res), sensitivity=None)
-        fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
-                          method_line=self._method_line(res), reference=primary.estimate if primary else None)
-        alt = "; ".join(f"{g}: {self._estimate_text(r)}" for g, r in res.groups.items())
-        figure = self.figures.embed(
-            fig, name=f"forest-{key}",
-            alt=f"Forest plot of {labels.lower_first(spec.label)} by disease and setting: {alt}",
-            caption=f"{spec.label}: each study's proportion with its exact 95% CI (squares sized by weight within "
-                    "the group), the pooled estimate of each group with two or more studies (diamond) and its "
-                    "prediction interval where estimable (bar). Plasma cell leukemia groups answer the question; "
-                    "multiple myeloma groups are context. The dashed line marks the pooled estimate of "
-                    "relapsed/refractory PCL." if primary else
-                    f"{spec.label}: each study's proportion with its exact 95% CI; groups with one study are not "
-                    "pooled.")
+        figure = None
+        if draw:
+            fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
+                              method_line=self._method_line(res))
+            alt = "; ".join(f"{g}: {self._estimate_text(r)}" for g, r in res.groups.items())
+            figure = self.figures.embed(
+                fig, name=f"forest-{key}",
+                alt=f"Forest plot of {labels.lower_first(spec.label)} by population: {alt}",
+                caption=f"{spec.label}: each study's proportion with its exact 95% CI (a grey bar marks a range), by "
+                        "population; two studies are shown side by side, not pooled; three or more are pooled by the "
+                        "random-effects model (diamond) with a prediction interval. Each population's size and "
+                        "denominator are in the table below. Plasma cell leukemia populations answer the question; "
+                        "multiple myeloma populations are context.")
         return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure,
                       table=self._group_table(spec, res), notes=notes, missing=missing,
-                      interpretation=self._interpretation(spec, res), sensitivity=None)
+                      interpretation=self._interpretation(spec, res), subgroups=self._subgroup_table(spec, res))
+
+    def _group_label(self, g: str, res) -> str:
+        """A population with its size and denominators: "Relapsed/refractory PCL (23 patients)"."""
+        n = int(res.groups[g].total)
+        return f"{g} ({n} patients)"
 
     def _group_table(self, spec: registry.OutcomeSpec, res) -> Table:
         rows = []
+        inp = res.inputs
         for g, r in res.groups.items():
-            rows.append([g + (" (context)" if res.roles[g] == P.CONTEXT else ""), str(r.k), fmt.count(r.events, r.total),
-                         self._estimate_text(r), *self._few_study_cells(r),
-                         fmt.ci(r.pi_low, r.pi_high) if _f(r.pi_low) is not None else NOT_APPLICABLE,
-                         labels.sentence_case(r.note) if r.note else ""])
-        return Table(f"{spec.label}: estimates by group", ["Group", "Studies", "Events/patients",
-                                                           "Estimate (95% CI)", "Small-sample 95% CI",
-                                                           "Bayesian (95% CrI)", "95% prediction interval", "Note"],
-                     rows, numeric={"Studies", "Events/patients", "Estimate (95% CI)", "Small-sample 95% CI",
-                                    "Bayesian (95% CrI)", "95% prediction interval"}, compact=True)
+            who = "; ".join(f"{x.study}: {x.total} ({labels.lower_first(x.population)})"
+                            for x in inp[inp["group"] == g].itertuples())
+            note = "" if r.rule in (Rule.TWO, Rule.SINGLE) else labels.sentence_case(r.note)
+            if r.range_left_out:
+                note = (note + "; " if note else "") + f"Left out (a range with an uninformative end): {r.range_left_out}"
+            rows.append([g + (" (context)" if res.roles[g] == P.CONTEXT else ""), who,
+                         self._events_text(r), self._estimate_text(r) + (f". {note}" if note else ""),
+                         self._heterogeneity_cell(r)])
+        return Table(f"{spec.label}: by population, with the patients each study counts",
+                     ["Population", "Patients counted", "Events/patients", "Estimate (95% CI)", "Heterogeneity"], rows,
+                     numeric={"Events/patients"}, compact=True)
+
+    def _subgroup_table(self, spec: registry.OutcomeSpec, res) -> Table | None:
+        """The plan's subgroups (CAR target, PCL type) within each PCL population."""
+        if not res.subgroups:
+            return None
+        labels_ = {g.field: g.label for g in self.plan.subgroups}
+        rows = []
+        for (g, field_, level), r in res.subgroups.items():
+            test = res.tests.get((g, field_))
+            tested = (f"; test between levels {fmt.p_value(test.p)}" if test is not None and test.tested else "")
+            rows.append([f"{g}: {labels.lower_first(labels_[field_])}", level, self._events_text(r),
+                         self._estimate_text(r) + tested])
+        return Table(f"{spec.label}: subgroups named in the analysis plan (levels are compared only where each has "
+                     "three or more studies)", ["Population and subgroup", "Level", "Events/patients",
+                                                "Estimate (95% CI)"],
+                     rows, numeric={"Events/patients"}, compact=True)
+
+    @staticmethod
+    def _events_text(r) -> str:
+        if r.events_high is not None and r.events_high != r.events:
+            return f"{r.events}–{r.events_high}/{r.total}"
+        return fmt.count(r.events, r.total)
 
     @staticmethod
     def _estimate_text(r) -> str:
-        if r.rule == "not estimable":
+        if r.rule == Rule.NOT_ESTIMABLE:
             return "not estimable"
-        return fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)
+        if r.rule == Rule.TWO:
+            st = r.studies
+            highs = st["events_high"] if "events_high" in st else st["events"]
+            parts = [f"{s.study} {_pct_range(e / n, h / n, 1)}" for s, e, h, n in
+                     zip(st.itertuples(), st["events"], highs, st["total"], strict=True)]
+            return "; ".join(parts) + "; not pooled"
+        point = _pct_range(r.estimate, _f(r.estimate_high), 1)
+        return f"{point} {fmt.ci(r.ci_low, r.ci_high)}"
 
     @staticmethod
-    def _few_study_cells(r) -> list[str]:
-        """The small-sample interval and the Bayesian estimate of a row (tuple or `Pooled`)."""
-        small = fmt.ci(r.small_ci_low, r.small_ci_high) if _f(r.small_ci_low) is not None else NOT_APPLICABLE
-        bayes = (fmt.pct_ci(r.bayes_estimate, r.bayes_low, r.bayes_high) if _f(r.bayes_estimate) is not None
-                 else NOT_APPLICABLE)
-        return [small, bayes]
+    def _heterogeneity_cell(r) -> str:
+        return heterogeneity_text(r).removeprefix("Heterogeneity: ") if r.k > 1 else NOT_APPLICABLE
 
     def _method_line(self, res) -> str:
-        if any(r.rule == "random effects" for r in res.groups.values()):
-            return ("Random effects: logistic-normal model (GLMM), τ² by maximum likelihood; study CIs Clopper-Pearson; "
-                    "prediction interval t-based.")
-        return "Study CIs Clopper-Pearson; groups with one study are shown, not pooled."
+        if any(r.rule == Rule.RANDOM for r in res.groups.values()):
+            return ("Three or more studies: random-effects logistic-normal model (GLMM), τ² by maximum likelihood; "
+                    "prediction interval t-based. Two studies: not pooled. Study CIs Clopper-Pearson.")
+        return "Study CIs Clopper-Pearson. Two studies are shown side by side, not pooled; one study is shown alone."
 
     def _notes(self, spec: registry.OutcomeSpec, t: pd.DataFrame) -> list[str]:
         notes = []
@@ -334,29 +536,23 @@ class PooledPage:
             if f in t.columns and t[f].nunique() > 1:
                 what = registry.DEFINING_FACTS.get(f, labels.humanise(f).lower())
                 notes.append(f"Definitions differ between studies ({what}): "
-                             + "; ".join(f"{r.study}: {r[f] if isinstance(r, dict) else getattr(r, f)}"
-                                         for r in t.itertuples()) + ".")
-        derived = [f"{r.study} ({r.how}{': ' + r.detail if r.detail else ''})" for r in t.itertuples() if r.derived]
+                             + "; ".join(f"{r.study}: {getattr(r, f)}" for r in t.itertuples()) + ".")
+        derived = [f"{r.study} ({labels.how(r.how, r.detail)})" for r in t.itertuples() if r.derived]
         if derived:
             notes.append("Counts derived rather than printed: " + "; ".join(derived) + ".")
-        bounds = [f"{r.study} ({r.bound} {r.events}/{r.total})" for r in t.itertuples() if r.bound]
-        if bounds:
-            notes.append("Bounds, not measured counts, enter as printed: " + "; ".join(bounds) + ".")
         return notes
 
     def _interpretation(self, spec, res) -> str:
-        """The estimate in each PCL population with its GRADE certainty; MM only as context."""
+        """What each PCL population shows, with its certainty; MM only as context."""
         bits, context = [], []
         for g, r in res.groups.items():
-            text = (f"{fmt.count(r.events, r.total)} patients in one study, {self._estimate_text(r)}" if r.k == 1 else
-                    f"{self._estimate_text(r)} from {r.k} studies and {r.total} patients"
-                    + (f" ({r.note})" if r.note else "")
-                    + (f"; Bayesian few-studies estimate {fmt.pct_ci(r.bayes_estimate, r.bayes_low, r.bayes_high)}"
-                       if _f(r.bayes_estimate) is not None else ""))
+            text = (f"{self._events_text(r)} patients in one study, {self._estimate_text(r)}" if r.k == 1 else
+                    f"{self._estimate_text(r)}" if r.rule == Rule.TWO else
+                    f"{self._estimate_text(r)} from {r.k} studies and {r.total} patients")
             if res.roles[g] == P.PRIMARY:
                 c = self.appraisal.certainty(spec.key, g)
-                bits.append(f"in {labels.lower_first(g)}, {text}"
-                            + (f"; {c['certainty']} certainty" if c is not None else ""))
+                bits.append(f"in {labels.lower_first(g)}, {text}" + (f"; {c['certainty']} certainty" if c is not None
+                                                                     else ""))
             else:
                 context.append(f"{labels.lower_first(g)}, {text}")
         out = f"{spec.label}: " + ("; ".join(bits) if bits else "no PCL study reports it") + "."
@@ -372,8 +568,8 @@ class PooledPage:
             if not o.pooled:
                 continue
             res = self.a.outcome(o.key)
-            rows = [[r.subgroup, r.analysis, str(int(r.k)), self._row_estimate(r), *self._few_study_cells(r),
-                     cell(r.note)] for r in res.sensitivity.itertuples()]
+            rows = [[r.subgroup, r.analysis, str(int(r.k)), self._row_estimate(r), cell(r.note)]
+                    for r in res.sensitivity.itertuples()]
             loo = res.leave_one_out
             loo_rows = [[r.subgroup, r.omitted, str(int(r.k)), fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)]
                         for r in loo.itertuples()] if not loo.empty else []
@@ -381,22 +577,24 @@ class PooledPage:
                 continue
             blocks.append({
                 "label": o.label,
-                "table": Table(f"{o.label}: sensitivity analyses", ["Group", "Analysis", "Studies", "Estimate (95% CI)",
-                                                                    "Small-sample 95% CI", "Bayesian (95% CrI)",
-                                                                    "Note"], rows,
-                               numeric={"Studies", "Estimate (95% CI)", "Small-sample 95% CI", "Bayesian (95% CrI)"},
-                               compact=True) if rows else None,
-                "loo": Table(f"{o.label}: leave-one-out"
-                             + (f" (more than {P.LOO_MAX_GLMM_K} studies: inverse-variance logit model refitted, not the GLMM)"
-                                if not loo.empty and (loo["method"] == "logit").any() else ""),
-                             ["Group", "Study left out", "Studies", "Estimate (95% CI)"],
+                "table": Table(f"{o.label}: sensitivity analyses", ["Population", "Analysis", "Studies",
+                                                                    "Estimate (95% CI or CrI)", "Note"], rows,
+                               numeric={"Studies", "Estimate (95% CI or CrI)"}, compact=True) if rows else None,
+                "loo": Table(f"{o.label}: leave-one-out", ["Population", "Study left out", "Studies",
+                                                            "Estimate (95% CI)"],
                              loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
             })
         return render("pooled_sensitivity.html.j2", blocks=blocks)
 
-    @staticmethod
-    def _row_estimate(r) -> str:
-        return fmt.pct_ci(_f(r.estimate), _f(r.ci_low), _f(r.ci_high))
+    def _row_estimate(self, r) -> str:
+        if r.rule == Rule.TWO:
+            inp = self.a.inputs
+            sub = inp[(inp["outcome"] == r.outcome) & (inp["view"] == r.view) & (inp["subgroup"] == r.subgroup)
+                      & (inp["analysis"] == r.analysis)]
+            return "; ".join(f"{s.study} {_pct_range(s.events / s.total, s.events_high / s.total, 1)}"
+                             for s in sub.itertuples()) + "; not pooled"
+        return _pct_range(_f(r.estimate), _f(r.estimate_high), 1) + " " + fmt.ci(_f(r.ci_low), _f(r.ci_high)) \
+            if _f(r.estimate) is not None else fmt.MISSING_TEXT
 
     # --- survival ------------------------------------------------------------------------------
 
@@ -409,9 +607,9 @@ class PooledPage:
             sub = med[med["endpoint"] == spec.endpoint]
             if sub.empty:
                 continue
-            sub = sub.assign(_order=sub["group"].map(P._group_key)).sort_values(["_order", "study"], kind="stable")
+            sub = sub.assign(_order=sub["group"].map(self.a.group_order)).sort_values(["_order", "study"], kind="stable")
             items = [(f"{r.study}, {r.group.replace('Relapsed/refractory', 'R/R')} "
-                      f"({'Kaplan-Meier' if r.source != srules.SOURCE_REPORTED else 'printed'}"
+                      f"({'Kaplan-Meier' if r.source != srules.SOURCE_REPORTED else 'printed'}, {r.n} patients"
                       f"{'; follow-up ' + fu[r.study] if fu.get(r.study) else ''})",
                       _f(r.value), _f(r.ci_low), _f(r.ci_high), bool(r.high_not_reached)) for r in sub.itertuples()]
             desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
@@ -427,34 +625,44 @@ class PooledPage:
         self._csv(lm, "pooled-landmarks")
         est = self.a.estimates
         lrows = []
-        for r in est[est["analysis"].str.startswith("landmark")].itertuples():
-            ep, months = r.outcome.split("_")
-            studies = lm[(lm["endpoint"] == ep) & (lm["months"] == float(months.rstrip("m"))) & (lm["group"] == r.subgroup)]
-            per = "; ".join(f"{s.study} {fmt.pct_ci(s.value, _f(s.ci_low), _f(s.ci_high))}" for s in studies.itertuples())
-            if r.rule == "random effects":
+        rows = est[(est["analysis"] == P.A_LANDMARK)]
+        for r in rows.itertuples():
+            spec = registry.LANDMARK_BY_KEY[r.outcome]
+            studies = lm[(lm["endpoint"] == spec.endpoint) & (lm["months"] == spec.months) & (lm["group"] == r.subgroup)
+                         & (lm["kind"] == "all patients")]
+            per = "; ".join(self._landmark_study(s) for s in studies.itertuples())
+            if r.rule == Rule.RANDOM:
                 pooled = f"{self._row_estimate(r)}; small-sample {fmt.ci(r.small_ci_low, r.small_ci_high)}"
-            elif r.rule == "common effect":
-                pooled = f"{self._row_estimate(r)}, {r.note}"
             else:
                 pooled = labels.sentence_case(r.note)
-            lrows.append([f"{ep.upper()} at {int(months.rstrip('m')) // 12} year{'s' if int(months.rstrip('m')) > 12 else ''}",
-                          r.subgroup, str(int(r.k)), per, pooled])
-        ltable = Table("Survival at 12 and 24 months by group, combined where two or more studies report it",
-                       ["Landmark", "Group", "Studies", "Each study (95% CI)", "Pooled (95% CI)"], lrows,
-                       numeric={"Studies"}, compact=True) if lrows else None
+            lrows.append([spec.short, r.subgroup, str(int(r.k)), per, pooled])
+        ltable = Table("Survival at 12 and 24 months by population: each study (all its patients), and pooled only "
+                       "where three or more report it", ["Landmark", "Population", "Studies", "Each study (95% CI)",
+                                                          "Pooled"], lrows, numeric={"Studies"},
+                       compact=True) if lrows else None
         overlay = self._overlay()
         return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay)
+
+    @staticmethod
+    def _landmark_study(s) -> str:
+        how = {srules.SOURCE_KM: "Kaplan-Meier", srules.SOURCE_REPORTED: "printed",
+               srules.SOURCE_ZERO_EVENTS: "no events"}[s.source]
+        text = f"{s.study} {fmt.pct(s.value)} {fmt.ci(_f(s.ci_low), _f(s.ci_high))} ({how}, {s.n} patients)"
+        if s.source == srules.SOURCE_ZERO_EVENTS:
+            text += f": {s.basis}"
+        return text
 
     def _overlay(self):
         import matplotlib.pyplot as plt
 
         from ..analysis.survival import approximate_curves, km_fits
+        from ..domain.population import main_population
         from ..plots.style import LINESTYLES, SERIES
 
         fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.4), sharey=True)
         described, any_curve = [], False
         for ax, spec in zip(axes, registry.SURVIVAL, strict=True):
-            drawn = 0  # colours go to the curves drawn, in order, so that neighbours never share one
+            drawn = 0
             for i, sd in enumerate(self.a.study_data):
                 c = SERIES[drawn % len(SERIES)]
                 km = km_fits(sd).get((spec.endpoint, "all"))
@@ -466,8 +674,6 @@ class PooledPage:
                     any_curve = True
                     drawn += 1
                     continue
-                from ..domain.population import main_population
-
                 pts = self.a.survival_points[sd.study.id]
                 curve = approximate_curves(sd, pts, main_population(sd)).get(spec.endpoint)
                 if curve is not None:
@@ -514,32 +720,49 @@ class PooledPage:
     # --- methods -------------------------------------------------------------------------------
 
     def methods(self) -> Fragment:
-        """How the studies were pooled, in plain words (the exact methods are in the appendix)."""
+        """How the studies were synthesised, in plain words (the exact methods are in the appendix)."""
         outcomes = [o for o in registry.OUTCOMES if o.pooled]
         c = self.a.counts
-        mixed = c[(c["subset_kind"] == "primary") & (c["subset"] != "all patients") & c["available"]]
-        subsets = []
-        for study, rows in mixed.groupby("study", sort=True):
-            if (rows["subset"] == C.BCMA_SUBSET).any():
-                sizes = c[(c["study"] == study) & (c["subset_kind"] == "all patients") & c["available"]]["total"]
-                n_all = int(sizes.max()) if len(sizes) else None
-                n_bcma = int(rows[rows["subset"] == C.BCMA_SUBSET]["total"].max())
-                subsets.append(f"{study}: the {n_bcma} of {n_all} patients given a BCMA-directed CAR-T"
-                               if n_all else f"{study}: its BCMA-directed patients")
-            else:
-                subsets.append(f"{study}: all patients, as the source does not separate the targets")
-        return render("pooled_methods.html.j2", n=len(self.a.study_data), outcomes=outcomes, subsets=subsets)
+        itt = sorted(set(c[(c["count_kind"] == "primary") & (c["how"].isin(["intention to treat: patients enrolled but "
+                                                                             "not infused count as without the event"]))]
+                         ["study"]))
+        evaluable = sorted(set(c[(c["count_kind"] == "primary") & c["how"].str.startswith("range: the outcome of "
+                                                                                          "patients not evaluable")]
+                               ["study"]))
+        return render("pooled_methods.html.j2", n=len(self.a.study_data), outcomes=outcomes, plan=self.plan,
+                      itt=itt, evaluable=evaluable, subgroups=[g.label for g in self.plan.subgroups],
+                      confounded=P.BCMA_ONLY_CONFOUNDED)
+
+    def plan_history(self) -> Fragment:
+        """The analysis plan in force, and every dated entry."""
+        return render("pooled_plan.html.j2", plan=self.plan,
+                      ranked=[(i, registry.outcome_label(o.outcome), labels.importance(o.importance),
+                               ", ".join(fmt.pct(t, 0) for t in o.thresholds) or "none", o.why)
+                              for i, o in enumerate(self.plan.outcomes, start=1)])
 
     def statistical_methods(self) -> Fragment:
         return render("pooled_statistical_methods.html.j2", primary=METHOD_LABELS[PRIMARY_METHOD],
-                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K, grade=G, bayes=BAYES_PRIORS)
+                      methods=METHOD_LABELS, loo_min_k=P.LOO_MIN_K, grade=G, plan=self.plan,
+                      prior_median=0.6745 * self.plan.bayes.tau_prior_scale)
 
     def results_note(self) -> Fragment:
         return render("pooled_results_note.html.j2", n=len(self.a.estimates), columns=list(self.a.estimates.columns))
 
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""
-        parts = [self.scope(), self.summary_of_findings(), self.studies(), self.risk_of_bias(), self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
-                 self.audit_summary(), self.limits(), self.sensitivity(), self.statistical_methods(),
-                 self.results_note()]
+        parts = [self.bottom_line(), self.scope(), self.summary_of_findings(), self.studies(), self.risk_of_bias(),
+                 self.methods(), self.outcomes("efficacy"), self.outcomes("safety"), self.survival(),
+                 self.audit_summary(), self.limits(), self.summary_of_findings_appendix(), self.judgements(),
+                 self.sensitivity(), self.plan_history(), self.statistical_methods(), self.results_note()]
         return Fragment(Markup("").join(parts))
+
+
+#: The outcome as a noun phrase for a sentence in GRADE's words.
+NOUNS = {
+    "orr": "the overall response rate", "cr_or_better": "the complete response rate",
+    "vgpr_or_better": "the rate of very good partial response or better", "mrd_negative": "MRD negativity",
+    "crs_any": "cytokine release syndrome of any grade", "crs_ge3": "severe (grade ≥3) cytokine release syndrome",
+    "icans_any": "neurotoxicity (ICANS)", "nrm": "death without relapse (non-relapse mortality)",
+    "infection_any": "infections", "os_12m": "survival at 12 months", "pfs_12m": "progression-free survival at "
+    "12 months", "os_24m": "survival at 24 months", "pfs_24m": "progression-free survival at 24 months",
+}

@@ -102,6 +102,15 @@ class StudyPage:
             ("Grading scales", Markup("CRS: {}; ICANS: {}; CTCAE version: {}").format(
                 self._fact("crs_grading"), self._fact("icans_grading"), self._fact("ctcae_version"))),
         ]
+        if s.disease_group == "PCL":
+            facts.insert(6, ("PCL definition", self._fact("pcl_definition")))
+        given = [Markup("{}: {}").format(labels.sentence_case(c.description),
+                                          self.cites.cite(c.patients, key=f"c:{i}", what=c.description,
+                                                          location=c.location, quote=c.quote))
+                 for i, c in enumerate(a.co_interventions.itertuples())]
+        self._csv(a.co_interventions, "co-interventions")
+        facts.append(("Given with or after CAR-T", Markup("; ").join(given) if given else
+                      Markup('<span class="cp-missing">none reported</span>')))
         return render("study_header.html.j2", s=s, doi=s.doi, facts=facts,
                       subtitle=f"{s.label} · {s.setting_label} · {s.disease_group}")
 
@@ -111,8 +120,11 @@ class StudyPage:
             if row["kind"] == "patients":
                 boxes.append((f"{int(row['value'])}", f"patients ({labels.lower_first(row['label'])})"))
             elif row["kind"] == "outcome":
-                q = "≥ " if row["source"] == "bound" else ""
-                boxes.append((q + fmt.pct(row["value"]), f"{row['label']} ({row['events']}/{row['total']})"))
+                if row["source"] == "range":
+                    boxes.append((fmt.pct_range(row["value"], row["value_high"], 0),
+                                  f"{row['label']} ({row['events']}–{row['events_high']}/{row['total']}; a range)"))
+                else:
+                    boxes.append((fmt.pct(row["value"]), f"{row['label']} ({row['events']}/{row['total']})"))
             else:
                 v = "NR" if row["value"] is None or pd.isna(row["value"]) else f"{row['value']:.1f} mo"
                 what = "not reached" if v == "NR" else row["source"]
@@ -205,15 +217,18 @@ class StudyPage:
                 why = r.detail if r.how != "not reported" and r.detail else "not reported"
                 rows.append([r.label, fmt.MISSING_TEXT, fmt.MISSING_TEXT, labels.sentence_case(why)])
                 continue
-            n = self._cited_count(int(r.events), int(r.total), r.result_ids)
-            bound = "≥ " if r.bound == "at least" else "≤ " if r.bound == "at most" else ""
-            how = r.how if r.how == HOW_PER_PATIENT or (r.how == HOW_PRINTED and not r.bound) else \
-                (f"{r.bound} (bound): " if r.bound else "") + r.how + (f" ({r.detail})" if r.detail else "")
-            if r.subset and r.subset != "all patients":
-                how += f"; {r.subset}"
+            text = (f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if r.is_range
+                    else fmt.count(r.events, r.total))
+            n = self.cites.records(self.sd, r.result_ids, text) if r.result_ids else text
+            how = r.how if r.how in (HOW_PER_PATIENT, HOW_PRINTED) else labels.how(r.how, r.detail)
+            if r.population_label:
+                how += f"; {labels.lower_first(r.population_label)}"
+            if r.infused_text:
+                how += f"; {r.infused_text}"
             if r.note:
                 how += f". Note: {r.note}"
-            rows.append([r.label, n, bound + fmt.pct_ci(r.estimate, r.ci_low, r.ci_high), labels.sentence_case(how)])
+            rows.append([r.label, n, fmt.pct_range(r.estimate, r.estimate_high) + " " + fmt.ci(r.ci_low, r.ci_high),
+                         labels.sentence_case(how)])
         return Table(caption, ["Outcome", "n/N", "% (exact 95% CI)", "How obtained"], rows,
                      numeric={"n/N", "% (exact 95% CI)"})
 
@@ -336,10 +351,13 @@ class StudyPage:
         self._csv(ci_, "crs-icans")
         crs_rows = []
         for r in ci_.itertuples():
+            ranged = r.events is not None and not pd.isna(r.events) and r.events_high != r.events
+            count = (f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if ranged else fmt.count(r.events, r.total))
             crs_rows.append([r.event.upper(), labels.grade(r.grade),
-                             self._cited_count(r.events, r.total, r.result_id),
-                             fmt.pct(None if r.events is None or pd.isna(r.events) or not r.total
-                                     else r.events / r.total),
+                             self.cites.record(self.sd, r.result_id, count) if r.result_id and count != fmt.MISSING_TEXT
+                             else count,
+                             fmt.pct_range(None if r.events is None or pd.isna(r.events) or not r.total
+                                           else r.events / r.total, r.events_high / r.total if ranged else None),
                              r.scale, labels.sentence_case(r.how) + (f". Note: {r.note}" if r.note else "")])
         crs = Table("Cytokine release syndrome (CRS) and ICANS by grade", ["Event", "Grade", "n/N", "%", "Scale",
                                                                             "How obtained"],
@@ -438,27 +456,33 @@ class StudyPage:
     # --- 8. limitations ----------------------------------------------------------------------------
 
     def risk_of_bias(self) -> Fragment:
-        """The study's answers to the risk-of-bias checklist, each with its reason and the paper's words."""
-        from ..analysis.appraisal import OVERALL_RISK
+        """The study's risk of bias by domain, each judgement with its reason and the paper's words, and
+        the judgements that touch some outcomes only."""
+        from ..data.appraisal import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
         from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
         from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
 
         rob = self.a.risk_of_bias
         self._csv(rob, "risk-of-bias")
-        if rob["question"].iloc[0] == "":
+        if rob.empty:
             return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
                           overall=None, table=None)
-        answers = {"yes": "Yes", "no": "No", "unclear": "Unclear", "not_applicable": "Not applicable"}
-        rows = [[Markup('<span title="{}">{}. {}</span>').format(r.question_text, r.question.upper(), r.item),
-                 answers[r.judgement], r.reason,
-                 f"{r.location}: “{r.quote}”" if r.quote else ""] for r in rob.itertuples()]
-        table = Table(f"Risk of bias ({RISK_OF_BIAS_TOOL})",
-                      ["Question", "Answer", "Why", "In the paper's words"],
-                      rows, compact=True)
-        yes = int((rob["judgement"] == "yes").sum())
-        applicable = int((rob["judgement"] != "not_applicable").sum())
+        rows = []
+        for r in rob.itertuples():
+            what = Markup('<span title="{}">{}</span>').format(QUESTIONS[r.domain], DOMAINS[r.domain])
+            if r.outcomes:
+                what = Markup("{} (for {})").format(what, labels.outcome_names(r.outcomes))
+            words = f"{r.location}: “{r.quote}”" if r.quote else (f"Trial registry: {r.registry}" if r.registry else "")
+            rows.append([what, Markup('<span class="cp-rob-{}">{}</span>').format(r.judgement,
+                                                                                  JUDGEMENT_LABELS[r.judgement]),
+                         r.reason, words])
+        table = Table(f"Risk of bias by domain ({RISK_OF_BIAS_TOOL})", ["Domain", "Judgement", "Why",
+                                                                       "In the paper's words"], rows, compact=True)
+        first = rob.iloc[0]
         return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
-                      overall=OVERALL_RISK[rob["overall"].iloc[0]], yes=yes, applicable=applicable, table=table)
+                      overall=JUDGEMENT_LABELS[first["overall"]].lower(), overall_reason=first["overall_reason"],
+                      proposed=JUDGEMENT_LABELS[first["proposed_overall"]].lower(), departure=first["departure"],
+                      table=table)
 
     def limitations(self) -> Fragment:
         lim = self.a.limitations

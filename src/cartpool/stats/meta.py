@@ -428,7 +428,7 @@ class GLMMNotEstimable(ValueError):
 _MU_BOUND = 30.0
 _TAU_MAX = 30.0
 #: Profile grid over tau: zero, then log-spaced up to `_TAU_MAX`.
-_TAU_GRID = np.concatenate([[0.0], np.geomspace(0.05, _TAU_MAX, 10)])
+_TAU_GRID = np.concatenate([[0.0], np.geomspace(0.05, _TAU_MAX, 19)])
 
 
 class _GLMMLikelihood:
@@ -479,22 +479,27 @@ def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float, float]
         raise GLMMNotEstimable("every study has " + ("no" if np.all(x == 0) else "all") + " events")
     lik = _GLMMLikelihood(x, n)
     profile = [(lik.profile(t, 1e-4), t) for t in _TAU_GRID]
-    (mu0, f0), t0 = min(profile, key=lambda p: p[0][1])
-    if t0 == 0.0:
-        start_lt = np.log(_TAU_GRID[1] / 4)
-    else:
-        start_lt = np.log(t0)
 
     def nll(theta):
         return lik(theta[0], float(np.exp(theta[1])))
 
-    # Nelder-Mead from the best grid point, with a simplex the size of the grid's spacing: robust
-    # on flat likelihoods, where gradient-based methods stop on finite-difference noise
-    simplex = np.array([[mu0, start_lt], [mu0 + 0.5, start_lt], [mu0, start_lt + 0.5]])
-    r = optimize.minimize(lambda th: nll([np.clip(th[0], -_MU_BOUND, _MU_BOUND),
-                                          np.clip(th[1], np.log(1e-6), np.log(_TAU_MAX))]),
-                          x0=simplex[0], method="Nelder-Mead",
-                          options={"initial_simplex": simplex, "xatol": 1e-7, "fatol": 1e-12, "maxiter": 2000})
+    def refine(mu0: float, start_lt: float):
+        # Nelder-Mead from a grid point, with a simplex the size of the grid's spacing: robust on flat
+        # likelihoods, where gradient-based methods stop on finite-difference noise
+        simplex = np.array([[mu0, start_lt], [mu0 + 0.5, start_lt], [mu0, start_lt + 0.5]])
+        return optimize.minimize(lambda th: nll([np.clip(th[0], -_MU_BOUND, _MU_BOUND),
+                                                 np.clip(th[1], np.log(1e-6), np.log(_TAU_MAX))]),
+                                 x0=simplex[0], method="Nelder-Mead",
+                                 options={"initial_simplex": simplex, "xatol": 1e-7, "fatol": 1e-12, "maxiter": 2000})
+
+    # The profile likelihood over tau can have two maxima (one at tau = 0, one inside): refine from the
+    # best grid point and from the best grid point with tau > 0, and keep the higher.
+    (mu0, _), t0 = min(profile, key=lambda p: p[0][1])
+    (mu1, _), t1 = min(profile[1:], key=lambda p: p[0][1])
+    starts = [(mu0, np.log(t0) if t0 > 0 else np.log(_TAU_GRID[1] / 4))]
+    if t1 != t0:
+        starts.append((mu1, np.log(t1)))
+    r = min((refine(m, lt0) for m, lt0 in starts), key=lambda res: float(res.fun))
     mu_hat, lt = float(r.x[0]), float(r.x[1])
     best = float(r.fun)
     # the tau = 0 boundary (equal-effects model) wins when its likelihood is at least as high
