@@ -37,8 +37,8 @@ study = nb([
       'analysis = analyse_study(study_id, data_dir=data_dir)\n'
       'page = StudyPage(analysis, output_dir=output_dir or None)\n'
       'page.header()'),
-    M('## Study at a glance\n\nThe size of the main population (all treated patients where the paper allows it), '
-      'the headline response and safety rates, and the median progression-free and overall survival.'),
+    M('## Study at a glance\n\nThe number of patients (everyone enrolled where the paper gives it), the headline '
+      'response and safety rates, and the median progression-free and overall survival.'),
     C('glance = analysis.glance  # one row per headline number\n'
       'page.glance()'),
     M('## Efficacy\n\nBest response by IMWG category, and the response and MRD rates with exact (Clopper-Pearson) '
@@ -70,8 +70,7 @@ study = nb([
       'page.patients()'),
     M('## Course of each patient'),
     C('page.course()'),
-    M('## Risk of bias\n\nThe study was appraised question by question with a recognised checklist for case series; '
-      'every answer gives its reason and, where the paper supports it, the words of the paper.'),
+    M('## Risk of bias'),
     C('risk_of_bias = analysis.risk_of_bias  # one row per checklist question\n'
       'page.risk_of_bias()'),
     M('## Limitations'),

@@ -137,8 +137,8 @@ def points_frame(sd: StudyData, points: list[rules.SurvivalPoint]) -> pd.DataFra
             "source": p.source, "population": p.population,
             "population_label": sd.study.populations[p.population].label if p.population in sd.study.populations
             else p.population,
-            "result_id": p.result_id or "", "label": p.label,
+            "result_id": p.result_id or "", "label": p.label, "at_risk_min": p.at_risk_min, "basis": p.basis,
         })
     return pd.DataFrame(rows, columns=["endpoint", "kind", "time_months", "value", "ci_low", "ci_high",
                                        "high_not_reached", "source", "population", "population_label",
-                                       "result_id", "label"])
+                                       "result_id", "label", "at_risk_min", "basis"])

@@ -319,8 +319,8 @@ class CoIntervention(_Strict):
 
 class Population(_Strict):
     label: str = Field(min_length=1)
-    # What the population is (vocabulary.POPULATION_KINDS): the analysis takes all infused
-    # (treated) patients as the primary denominator and evaluable patients as a sensitivity analysis.
+    # What the population is (vocabulary.POPULATION_KINDS): the analysis plan's denominator rule reads it
+    # (everyone enrolled for response and survival, everyone infused for toxicity, never evaluable only).
     kind: Literal["enrolled", "infused", "treated", "evaluable", "responders", "subgroup", "other"]
     description: str | None = None
     # Which per-patient rows make up this population, e.g. {pcl_type: pPCL}; lets the audit

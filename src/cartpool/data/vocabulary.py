@@ -287,8 +287,8 @@ def allowed_categories(endpoint: str) -> dict[str, str] | None:
 
 # --- the other controlled fields ----------------------------------------------------------
 
-#: What a population is, so that the analysis can choose all treated (infused) patients as the
-#: primary denominator and evaluable-only as a sensitivity analysis.
+#: What a population is, so that the analysis plan's denominator rule can choose everyone enrolled
+#: (response, survival) or everyone infused (toxicity), and evaluable-only as a sensitivity analysis.
 POPULATION_KINDS = {
     "enrolled": "all enrolled patients (some may not have been infused)",
     "infused": "all patients who received the CAR-T infusion",
@@ -368,6 +368,3 @@ LEFT_OUT_REASONS = {
 
 DISEASES = {"primary_pcl": "primary PCL", "secondary_pcl": "secondary PCL",
             "unspecified_pcl": "PCL (primary or secondary not stated)", "mm": "multiple myeloma"}
-
-#: Risk-of-bias judgements (JBI checklist answers).
-JUDGEMENTS = ("yes", "no", "unclear", "not_applicable")

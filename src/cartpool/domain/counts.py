@@ -203,11 +203,10 @@ def carry_to(sd: StudyData, c: ResolvedCount, population: str) -> tuple[Resolved
     others = n_wide - n_narrow
     if population_kind(sd, c.population) == "evaluable":
         return replace(c, total=n_wide, high=c.events_high + others, how=HOW_EVALUABLE, population=population,
-                       detail=f"{c.text()} among {n_narrow} evaluable ({c.describe()}); the outcome of the other "
-                              f"{others} is not reported"), _EVALUABLE
+                       detail=f"{c.text()} among the evaluable, {c.describe()}; the other {others} not evaluable"), \
+            _EVALUABLE
     return replace(c, total=n_wide, population=population, how=HOW_ITT,
-                   detail=f"{c.text()} among {n_narrow} infused ({c.describe()}); {others} enrolled but not "
-                          "infused counted as without the event"), _ITT
+                   detail=f"{c.text()} among those infused, {c.describe()}; {others} enrolled but not infused"), _ITT
 def _is_table(location: str) -> bool:
     return bool(location) and location.split()[0].lower() in ("table", "figure", "supplementary", "online")
 

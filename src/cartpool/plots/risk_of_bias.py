@@ -90,17 +90,21 @@ def traffic_light(rob: pd.DataFrame, domains: dict[str, str], *, title: str = "R
     return fig
 
 
-def summary_bars(rob: pd.DataFrame, domains: dict[str, str], weights: dict[str, int], *, title: str):
-    """robvis's summary plot: for each domain and overall, the share of patients by judgement.
+def summary_bars(rob: pd.DataFrame, domains: dict[str, str], weights: dict[str, int], *, groups: list[str],
+                 title: str):
+    """robvis's summary plot, one panel per population: for each domain and overall, the share of
+    patients by judgement (weighted by patients, as robvis's ``weighted=TRUE``).
 
     Parameters
     ----------
     rob : pandas.DataFrame
-        As for `traffic_light`, for the studies of one population.
+        As for `traffic_light`, with a `group` column (the population of each study).
     domains : dict
         Domain code -> label, in order.
     weights : dict
-        Study label -> patients (the bars are weighted by patients, as robvis's ``weighted=TRUE``).
+        Study label -> patients.
+    groups : list of str
+        The populations, one panel each, in order (never mixed in one bar).
     title : str
 
     Returns
@@ -110,26 +114,31 @@ def summary_bars(rob: pd.DataFrame, domains: dict[str, str], weights: dict[str, 
     appraised = rob[(rob["domain"] != "") & (rob["outcomes"] == "")]
     rows = list(domains.items()) + [("overall", "Overall")]
     with plt.rc_context(RC):
-        height = 0.32 * len(rows) + 1.3
-        fig, ax = plt.subplots(figsize=(7.0, height))
-        total = sum(weights.get(s, 0) for s in appraised["study"].unique()) or 1
-        for i, (code, _label) in enumerate(rows):
-            left = 0.0
-            if code == "overall":
-                judged = appraised.drop_duplicates("study")[["study", "overall"]].rename(columns={"overall": "judgement"})
-            else:
-                judged = appraised[appraised["domain"] == code][["study", "judgement"]]
-            for j in ORDER:
-                share = sum(weights.get(s, 0) for s in judged.loc[judged["judgement"] == j, "study"]) / total
-                if share:
-                    ax.barh(i, share, left=left, color=JUDGEMENTS[j][0], edgecolor="#555555", linewidth=0.5, height=0.7)
-                    left += share
-        ax.set_yticks(range(len(rows)), [r[1] for r in rows], fontsize=8.5)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1)
-        ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)
-        ax.set_xlabel("Share of patients", fontsize=8.5)
+        panel = 0.2 * len(rows) + 0.45
+        height = panel * len(groups) + 1.0
+        fig, axes = plt.subplots(len(groups), 1, figsize=(7.0, height), sharex=True, squeeze=False)
+        for ax, group in zip(axes[:, 0], groups, strict=True):
+            sub = appraised[appraised["group"] == group]
+            total = sum(weights.get(st, 0) for st in sub["study"].unique()) or 1
+            for i, (code, _label) in enumerate(rows):
+                left = 0.0
+                if code == "overall":
+                    judged = sub.drop_duplicates("study")[["study", "overall"]].rename(columns={"overall": "judgement"})
+                else:
+                    judged = sub[sub["domain"] == code][["study", "judgement"]]
+                for j in ORDER:
+                    share = sum(weights.get(st, 0) for st in judged.loc[judged["judgement"] == j, "study"]) / total
+                    if share:
+                        ax.barh(i, share, left=left, color=JUDGEMENTS[j][0], edgecolor="#555555", linewidth=0.5,
+                                height=0.72)
+                        left += share
+            ax.set_yticks(range(len(rows)), [r[1] for r in rows], fontsize=8)
+            ax.invert_yaxis()
+            ax.set_xlim(0, 1)
+            ax.set_title(f"{group} ({', '.join(sub['study'].unique())})", loc="left", fontsize=8.5)
+        axes[-1, 0].set_xticks([0, 0.25, 0.5, 0.75, 1], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)
+        axes[-1, 0].set_xlabel("Share of patients", fontsize=8.5)
         _legend(fig, 0.0)
-        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.42 / height, bottom=0.75 / height)
+        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.42 / height, bottom=0.72 / height, hspace=0.55)
         fig.suptitle(title, x=0.02, ha="left", fontsize=10, fontweight="bold")
     return fig

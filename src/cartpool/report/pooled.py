@@ -98,6 +98,14 @@ def estimate_text(r, *, digits: int = 0, ci: bool = True) -> str:
     return f"{point} {fmt.ci(r.ci_low, r.ci_high, digits=digits)}; {r.k} studies, {r.patients} patients"
 
 
+def page_budget(n_studies: int, n_forest_outcomes: int, n_summary_populations: int) -> int:
+    """The most pages the pooled PDF may take: 12 for its fixed sections (bottom line, scope, risk of
+    bias, methods, checks, limits, appendices), 1 per study, 1 per outcome drawn with its own forest
+    plot, and 2 per population of the summary of findings (its table and footnotes). README, "What you
+    get", states the same rule."""
+    return 12 + n_studies + n_forest_outcomes + 2 * n_summary_populations
+
+
 class PooledPage:
     """Renders the pooled analysis.
 
@@ -316,14 +324,15 @@ class PooledPage:
                 caption="Risk of bias of each study by domain and overall, in robvis's conventions. A study known "
                         "only from an abstract or summary gets 'no information' where it is silent."))
             sizes = dict(zip(self.a.studies["study"], self.a.studies["n"].fillna(0).astype(int), strict=True))
-            for group, sub in appraised.groupby("group", sort=False):
-                figures.append(self.figures.embed(
-                    summary_bars(sub, ROB_DOMAINS, sizes, title=f"Risk of bias in {labels.lower_first(group)}: share "
-                                                                "of patients by judgement"),
-                    name=f"risk-of-bias-{group.lower().replace('/', '-').replace(' ', '-')}",
-                    alt=f"Summary of risk of bias in {group}, weighted by patients",
-                    caption=f"Risk of bias in {labels.lower_first(group)}, domain by domain, as the share of patients "
-                            "in studies with each judgement."))
+            groups = sorted(appraised["group"].unique(), key=self.a.group_order)
+            figures.append(self.figures.embed(
+                summary_bars(rob, ROB_DOMAINS, sizes, groups=groups,
+                             title="Risk of bias by population: share of patients by judgement"),
+                name="risk-of-bias-summary",
+                alt="Summary of risk of bias by population, weighted by patients: " + "; ".join(groups),
+                caption="Risk of bias domain by domain in each population, as the share of its patients in studies "
+                        "with each judgement (robvis's summary plot, weighted by patients); populations are never "
+                        "mixed in one bar."))
         rows = []
         for sid, sub in rob.groupby("study_id", sort=False):
             link = Markup('<a href="{}.html#risk-of-bias">{}</a>').format(sid, sub["study"].iloc[0])
@@ -374,6 +383,12 @@ class PooledPage:
         return render("pooled_studies.html.j2", table=t)
 
     # --- outcomes ------------------------------------------------------------------------------
+
+    def budget(self) -> int:
+        """This report's page budget (`page_budget`)."""
+        forests = sum(1 for o in registry.OUTCOMES if o.pooled
+                      and any(r.k > 1 for r in self.a.outcome(o.key).groups.values()))
+        return page_budget(len(self.a.study_data), forests, len(set(self.appraisal.summary["population"])))
 
     def outcomes(self, section: str | None = None) -> Fragment:
         """Every outcome of the registry (optionally one section), each with its forest plot, its rows by

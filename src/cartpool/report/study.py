@@ -16,7 +16,7 @@ from ..analysis import audit as audit_mod
 from ..analysis.study import FACTS, StudyAnalysis, analyse_study
 from ..domain import registry
 from ..domain import survival as srules
-from ..domain.counts import HOW_PER_PATIENT, HOW_PRINTED
+from ..domain.counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
 from ..plots import study as splots
 from ..units import DAYS_PER_MONTH
 from . import format as fmt
@@ -221,10 +221,9 @@ class StudyPage:
                     else fmt.count(r.events, r.total))
             n = self.cites.records(self.sd, r.result_ids, text) if r.result_ids else text
             how = r.how if r.how in (HOW_PER_PATIENT, HOW_PRINTED) else labels.how(r.how, r.detail)
-            if r.population_label:
-                how += f"; {labels.lower_first(r.population_label)}"
-            if r.infused_text:
-                how += f"; {r.infused_text}"
+            if r.how not in (HOW_ITT, HOW_EVALUABLE):  # those two say whom they count
+                how += f"; {labels.lower_first(r.population_label)}" if r.population_label else ""
+                how += f"; {r.infused_text}" if r.infused_text else ""
             if r.note:
                 how += f". Note: {r.note}"
             rows.append([r.label, n, fmt.pct_range(r.estimate, r.estimate_high) + " " + fmt.ci(r.ci_low, r.ci_high),
@@ -305,14 +304,15 @@ class StudyPage:
                 cell_ = self.cites.record(self.sd, p.result_id, shown)
                 if r.unit == "days":
                     cell_ += Markup(" <small>(printed: {})</small>").format(printed(r))
-            rows.append([what, p.population_label, cell_,
-                         "recomputed (Kaplan-Meier, per-patient table)" if p.source != srules.SOURCE_REPORTED
-                         else "printed"])
+            source = {srules.SOURCE_REPORTED: "printed", srules.SOURCE_KM: "recomputed (Kaplan-Meier, per-patient table)",
+                      srules.SOURCE_ZERO_EVENTS: f"no events reported: {p.basis}"}.get(p.source, p.source)
+            rows.append([what, p.population_label, cell_, labels.sentence_case(source)])
         table = Table("Survival: printed and recomputed", ["Estimate", "Population", "Value (95% CI)", "Source"],
                       rows, numeric={"Value (95% CI)"}) if rows else None
         fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
                        for f in a.follow_up) or "median follow-up not reported"
-        return render("study_survival.html.j2", figures=figures, approximate=note_approx, table=table,
+        zero = any(p.source == srules.SOURCE_ZERO_EVENTS for p in sp.itertuples())
+        return render("study_survival.html.j2", figures=figures, approximate=note_approx, table=table, zero=zero,
                       follow_up=labels.sentence_case(fu), days_per_month=DAYS_PER_MONTH,
                       has_patients=bool(a.km))
 
