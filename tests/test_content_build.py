@@ -1,0 +1,105 @@
+"""Content, not clocks: `make reports` decides what is stale by the content of each step's inputs
+and checks every promised output at the end of every build (issue 27, part 1)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import _make, _snapshot, copy_project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def proj(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("content"))
+    _make(root, "reports")
+    return root, _snapshot(root / "reports")
+
+
+def _built(out: str) -> set[str]:
+    return {t for t, _ in re.findall(r"\[cartpool\] (\S+) +(notebook|html|pdf)\b", out)}
+
+
+def test_an_edit_that_keeps_the_old_timestamp_rebuilds(proj):
+    root, reference = proj
+    csv = root / "data" / "studies" / "syn000" / "patients.csv"
+    before = csv.read_bytes()
+    st = csv.stat()
+    rows = before.decode().splitlines()
+    cells = rows[1].split(",")
+    cells[1] = "CR" if cells[1] != "CR" else "PR"  # patient 1's best response changes
+    rows[1] = ",".join(cells)
+    try:
+        csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p, unzip or a restored backup
+        out = _make(root, "reports").stdout
+        assert {"syn000", "pooled", "index"} <= _built(out), out
+        assert _snapshot(root / "reports")["syn000.html"] != reference["syn000.html"]
+    finally:
+        csv.write_bytes(before)
+        os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))
+    out = _make(root, "reports").stdout  # back as it was: rebuilt again, to the same bytes
+    assert _snapshot(root / "reports") == reference
+
+
+def test_an_unchanged_file_with_a_new_timestamp_rebuilds_nothing(proj):
+    root, _ = proj
+    for p in (root / "data" / "studies" / "syn001").iterdir():
+        os.utime(p)
+    os.utime(root / "notebooks" / "study.ipynb")
+    os.utime(root / "src" / "cartpool" / "builder" / "pipeline.py")
+    out = _make(root, "reports").stdout
+    assert "[cartpool]" not in out, out
+
+
+@pytest.mark.parametrize("damage", ["delete-tables", "delete-figure", "alter-csv", "alter-pdf", "delete-html"])
+def test_a_missing_or_altered_report_file_is_rebuilt(proj, damage):
+    root, reference = proj
+    reports = root / "reports"
+    if damage == "delete-tables":
+        import shutil
+
+        shutil.rmtree(reports / "tables")
+    elif damage == "delete-figure":
+        next((reports / "figures" / "syn000").glob("*.png")).unlink()
+    elif damage == "alter-csv":
+        (reports / "tables" / "audit.csv").write_text("tampered\n", encoding="utf-8")
+    elif damage == "alter-pdf":
+        pdfs = sorted(reports.glob("*.pdf"))
+        if not pdfs:
+            pytest.skip("no browser: no PDFs")
+        pdfs[0].write_bytes(pdfs[0].read_bytes() + b"\n% tampered\n")
+    else:
+        (reports / "syn001.html").unlink()
+    out = _make(root, "reports").stdout
+    assert "[cartpool]" in out
+    assert _snapshot(reports) == reference
+
+
+def test_make_clean_during_a_build_never_leaves_a_complete_looking_build_with_files_missing(proj):
+    root, reference = proj
+    _make(root, "clean")
+    cmd = ["make", "-C", str(root), f"PY={sys.executable}", f"VENV={sys.prefix}", "ENV_DEP=",
+           f"SOURCES={root / 'sources'}", "reports"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                         start_new_session=True)
+    seen = ""
+    for line in p.stdout:
+        seen += line
+        if "syn000       notebook" in line:
+            _make(root, "clean")  # another terminal cleans while this build runs
+            break
+    seen += p.stdout.read()
+    p.wait(timeout=300)
+    if p.returncode == 0:  # a build that says it succeeded has every file it promises
+        assert sorted(_snapshot(root / "reports")) == sorted(reference), seen
+    else:
+        assert "make reports" in seen, seen  # it says what to do
+    again = _make(root, "reports")
+    assert again.returncode == 0
+    assert _snapshot(root / "reports") == reference
