@@ -103,3 +103,46 @@ def test_make_clean_during_a_build_never_leaves_a_complete_looking_build_with_fi
     again = _make(root, "reports")
     assert again.returncode == 0
     assert _snapshot(root / "reports") == reference
+
+
+def test_a_browser_that_disappears_mid_build_leaves_html_and_no_old_pdf(proj, tmp_path):
+    from cartpool.builder.pdf import find_browser
+
+    real = find_browser()
+    if real is None:
+        pytest.skip("no browser on this machine")
+    root, reference = proj
+    wrapper = tmp_path / "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec {real} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    csv = root / "data" / "studies" / "syn000" / "patients.csv"
+    good = csv.read_text(encoding="utf-8")
+    rows = good.splitlines()
+    cells = rows[1].split(",")
+    cells[1] = "CR" if cells[1] != "CR" else "PR"
+    csv.write_text("\n".join([rows[0], ",".join(cells), *rows[2:]]) + "\n", encoding="utf-8")  # syn000 changes
+    old_pdf = (root / "reports" / "syn000.pdf").read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    env.update(CARTPOOL_BROWSER=str(wrapper), CARTPOOL_WARM="0")
+    p = subprocess.Popen(["make", "-C", str(root), f"PY={sys.executable}", f"VENV={sys.prefix}", "ENV_DEP=",
+                          f"SOURCES={root / 'sources'}", "reports"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=env)
+    seen = ""
+    for line in p.stdout:
+        seen += line
+        if "notebook" in line and wrapper.exists():
+            wrapper.unlink()  # the browser is uninstalled while the notebooks run
+    p.wait(timeout=600)
+    try:
+        assert p.returncode != 0 and "disappeared" in seen, seen  # PDFs were promised: not a success
+        assert "Traceback" not in seen, seen
+        reports = root / "reports"
+        for page in ("index", "pooled", "syn000", "syn001"):
+            assert (reports / f"{page}.html").is_file(), page  # the HTML is finished
+        assert ".pdf" not in (reports / "index.html").read_text(encoding="utf-8")  # no link to a missing PDF
+        pdf = reports / "syn000.pdf"
+        assert not pdf.exists() or pdf.read_bytes() != old_pdf  # never the old PDF beside the new page
+    finally:
+        csv.write_text(good, encoding="utf-8")
+    _make(root, "reports")
+    assert _snapshot(root / "reports") == reference

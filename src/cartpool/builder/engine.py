@@ -45,11 +45,15 @@ def run_build(cmd: list[str], *, root: Path, reports: Path, build_dir: Path, bro
         if not p.stale:
             return 0  # every promised file is there, as its step recorded it, from the same inputs
         stamps.write_plan_mk(p, build_dir)
+        stamps.take_missing_pdfs(build_dir)
         if not with_pdf:  # PDFs a browser made earlier may no longer match the pages
             for page in p.stale:
                 if page.endswith(".html"):
                     (reports / page).with_suffix(".pdf").unlink(missing_ok=True)
         code = _run_make(cmd, warm=warm, browser=browser)
+        missing_pdfs = stamps.take_missing_pdfs(build_dir)
+        if missing_pdfs and code == 0:
+            return _browser_gone(missing_pdfs, browser, root, reports, build_dir)
         problems = stamps.verify(root, reports, build_dir, p.steps, with_pdf=with_pdf)
         if code != 0:
             if problems and not (build_dir / stamps.VALIDATION_FAILED).exists():
@@ -67,6 +71,18 @@ def run_build(cmd: list[str], *, root: Path, reports: Path, build_dir: Path, bro
         if not with_pdf and any(s.endswith(".html") for s in p.stale):
             _say(HOW_TO_GET_PDFS)
         return 0
+
+
+def _browser_gone(pages: list[str], browser: str, root: Path, reports: Path, build_dir: Path) -> int:
+    """The browser went away during the build: the HTML is finished; the index is rewritten
+    without PDF links, and the build says what is missing (it promised PDFs: status 1)."""
+    code = subprocess.call([sys.executable, str(Path(root) / "scripts" / "build.py"),
+                            "--build-dir", str(build_dir), "index", str(reports / "index.html")],
+                           env={**os.environ, "CARTPOOL_WARM": "0"})
+    _say(f"the browser {browser} disappeared during the build: the HTML reports are complete, but "
+         f"{len(pages)} PDF(s) were not printed ({', '.join(pages)}) and the index links no PDF. Install a "
+         "browser again (or set CARTPOOL_BROWSER) and run make reports.", err=True)
+    return 1 if code == 0 else code
 
 
 def _run_make(cmd: list[str], *, warm: bool, browser: str) -> int:

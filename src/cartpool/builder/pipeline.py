@@ -177,18 +177,30 @@ def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -
 
 
 def build_pdfs(htmls: list[Path], build_dir: Path = Path("build")) -> int:
+    """Print each page to PDF. Where the browser the build started with has gone (uninstalled
+    mid-build), no PDF is printed and none is left beside its page: the step notes the page in
+    ``build/pdfs-missing`` and lets the HTML finish; the build then says so and rewrites the
+    index without PDF links (`engine.run_build`)."""
     from .pdf import HOW_TO_GET_PDFS, find_browser, html_to_pdf
 
     browser = find_browser()
-    if browser is None:
+    if browser is None and not os.environ.get("CARTPOOL_BROWSER"):
         print(f"[cartpool] {HOW_TO_GET_PDFS}", file=sys.stderr)
         return 1
     for h in htmls:
         t0 = time.perf_counter()
         inputs = stamps.inputs_now(h.stem + ".pdf", root=Path.cwd(), reports=h.parent)
         try:
+            if browser is None:
+                raise FileNotFoundError(os.environ.get("CARTPOOL_BROWSER"))
             html_to_pdf(h, h.with_suffix(".pdf"), browser=browser)
         except Exception as e:  # a browser crash names the page and stops the build
+            if find_browser() is None:  # gone: the HTML goes on, the PDF is marked missing
+                h.with_suffix(".pdf").unlink(missing_ok=True)
+                stamps.forget(build_dir, h.stem + ".pdf")
+                stamps.note_missing_pdf(build_dir, h.stem)
+                progress(h.stem, "no pdf", time.perf_counter() - t0, "the browser has gone")
+                continue
             progress(h.stem, "FAILED", time.perf_counter() - t0)
             print(f"[cartpool] {e}", file=sys.stderr)
             return 1

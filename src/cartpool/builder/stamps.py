@@ -39,6 +39,7 @@ RECORDS = "records"
 PLAN_MK = "plan.mk"
 VALIDATED = "validated"  # the validation step; its marker file is build/.validated
 VALIDATION_FAILED = ".validation-failed"  # in the build folder: the data were rejected
+PDFS_MISSING = "pdfs-missing"  # in the build folder: pages whose PDF could not be printed (browser gone)
 STUDIES_DIR = Path("data") / "studies"
 
 
@@ -173,6 +174,22 @@ def write_record(build_dir: Path, step: str, inputs: str, reports: Path, outputs
 def forget(build_dir: Path, step: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         _record_path(build_dir, step).unlink()
+
+
+def note_missing_pdf(build_dir: Path, page: str) -> None:
+    with open(Path(build_dir) / PDFS_MISSING, "a", encoding="utf-8") as fh:
+        fh.write(page + "\n")
+
+
+def take_missing_pdfs(build_dir: Path) -> list[str]:
+    """The pages noted by `note_missing_pdf` since the last call."""
+    path = Path(build_dir) / PDFS_MISSING
+    try:
+        pages = sorted(set(path.read_text(encoding="utf-8").split()))
+    except FileNotFoundError:
+        return []
+    path.unlink(missing_ok=True)
+    return pages
 
 
 def read_record(build_dir: Path, step: str) -> dict | None:
