@@ -146,3 +146,57 @@ def test_a_browser_that_disappears_mid_build_leaves_html_and_no_old_pdf(proj, tm
         csv.write_text(good, encoding="utf-8")
     _make(root, "reports")
     assert _snapshot(root / "reports") == reference
+
+
+def test_a_study_folder_named_with_a_space_gets_a_curator_message_not_a_make_error(proj):
+    root, reference = proj
+    studies = root / "data" / "studies"
+    os.rename(studies / "syn001", studies / "syn 001")
+    try:
+        r = _make(root, "reports", check=False)
+    finally:
+        os.rename(studies / "syn 001", studies / "syn001")
+    assert r.returncode != 0
+    assert "No rule to make target" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "syn 001" in r.stderr and "Rename the folder" in r.stderr, r.stderr
+    assert _snapshot(root / "reports") == reference
+
+
+def test_a_duplicate_label_is_rejected_before_any_report_is_touched(proj):
+    root, reference = proj
+    study = root / "data" / "studies" / "syn001" / "study.yaml"
+    good = study.read_text(encoding="utf-8")
+    study.write_text(good.replace("label: Synthetic 001", "label: Synthetic 000"), encoding="utf-8")
+    try:
+        r = _make(root, "reports", check=False)
+    finally:
+        study.write_text(good, encoding="utf-8")
+    assert r.returncode != 0 and "label" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "notebook" not in r.stdout and "index        html" not in r.stdout
+    assert _snapshot(root / "reports") == reference  # the index included
+
+
+def test_no_csv_the_build_writes_holds_a_live_spreadsheet_formula(proj):
+    import csv
+    import io
+
+    root, reference = proj
+    study = root / "data" / "studies" / "syn001" / "study.yaml"
+    good = study.read_text(encoding="utf-8")
+    evil = '=HYPERLINK("http://example.invalid","Synthetic 001")'
+    study.write_text(good.replace("label: Synthetic 001", "label: '" + evil.replace("'", "''") + "'"),
+                     encoding="utf-8")
+    try:
+        _make(root, "reports")
+        csvs = sorted((root / "reports").rglob("*.csv"))
+        seen = 0
+        for path in csvs:
+            for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@")), (path.name, cell)
+                    seen += cell == "'" + evil
+        assert seen > 0  # the label is there, shown as text
+    finally:
+        study.write_text(good, encoding="utf-8")
+    _make(root, "reports")
+    assert _snapshot(root / "reports") == reference
