@@ -200,3 +200,18 @@ def test_no_csv_the_build_writes_holds_a_live_spreadsheet_formula(proj):
         study.write_text(good, encoding="utf-8")
     _make(root, "reports")
     assert _snapshot(root / "reports") == reference
+
+
+def test_a_label_with_glyphs_no_font_has_is_said_on_the_build_log(proj):
+    root, reference = proj
+    study = root / "data" / "studies" / "syn001" / "study.yaml"
+    good = study.read_text(encoding="utf-8")
+    study.write_text(good.replace("label: Synthetic 001", "label: Synthetic 001 \U0001FAE0"), encoding="utf-8")
+    try:
+        r = _make(root, "reports")
+    finally:
+        study.write_text(good, encoding="utf-8")
+    assert "no installed font has the character(s) \U0001FAE0" in r.stderr, r.stderr
+    assert "no installed font" not in (root / "reports" / "pooled.html").read_text(encoding="utf-8")
+    _make(root, "reports")
+    assert _snapshot(root / "reports") == reference

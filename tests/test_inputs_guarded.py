@@ -160,3 +160,21 @@ def test_write_csv_neutralises_text_cells_and_headers_but_not_numbers(tmp_path):
     write_csv(df, tmp_path / "t.csv")
     rows = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text(encoding="utf-8"))))
     assert rows == [["'=label", "estimate", "n"], ["'=1+2", "-0.5", "-3"], ["Hu 2026", "1", "4"]]
+
+
+# --- glyphs ---------------------------------------------------------------------------------------
+
+def test_figure_text_a_font_lacks_is_found_and_cjk_uses_an_installed_fallback(capsys):
+    import matplotlib.pyplot as plt
+
+    from cartpool.plots import style
+
+    fig, ax = plt.subplots()
+    ax.set_title("Guo 2026 \U0001FAE0")
+    assert style.missing_glyphs(fig) == "\U0001FAE0"
+    style.warn_missing_glyphs(fig, "forest")
+    assert "figure forest" in capsys.readouterr().err
+    if len(style.font_families()) > 1 and any("CJK" in f or "Fallback" in f for f in style.font_families()):
+        ax.set_title("胡 2026")
+        assert style.missing_glyphs(fig) == ""
+    plt.close(fig)

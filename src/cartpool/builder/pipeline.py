@@ -109,6 +109,8 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         print(f"[cartpool] {e}", file=sys.stderr)
         return 1
     progress(name, "notebook", time.perf_counter() - t0)
+    for text in _stderr_of(nb):  # warnings stay off the page but reach the build's log
+        print(text.rstrip("\n"), file=sys.stderr)
     t1 = time.perf_counter()
     if study_id:
         title = _study_title(nb, study_id)
@@ -135,6 +137,19 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
     stamps.write_record(build_dir, html_out.name, inputs, reports, [*written, html_out.name])
     progress(name, "html", time.perf_counter() - t1)
     return 0
+
+
+def _stderr_of(nb) -> list[str]:
+    """What the notebook's cells wrote to stderr (such as a figure's missing glyphs), once each."""
+    seen: list[str] = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                text = "".join(text) if isinstance(text, list) else text
+                if text.strip() and text not in seen:
+                    seen.append(text)
+    return seen
 
 
 def _study_title(nb, study_id: str) -> str:

@@ -123,8 +123,11 @@ class Figures:
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
         import matplotlib.pyplot as plt
 
+        from ..plots.style import warn_missing_glyphs
+
         self.n += 1
         smallest = smallest_text_pt(fig)
+        warn_missing_glyphs(fig, name)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
