@@ -60,9 +60,32 @@ def parser(prog: str = "build.py") -> argparse.ArgumentParser:
 WARM_COMMANDS = frozenset({"validate", "study", "pooled", "index", "pdf"})
 
 
+MAKE_TARGET = {"validate": "make check", "check-notebooks": "make check", "new-study": "make new-study ID=smith2027"}
+# What each command needs in the folder it runs in (the project root)
+NEEDS = {"validate": ("data/studies",), "study": ("data/studies", "notebooks/study.ipynb"),
+         "pooled": ("data/studies", "notebooks/pooled.ipynb"), "index": ("data/studies",),
+         "new-study": ("data",), "check-notebooks": ("notebooks",), "build": ("data/studies", "notebooks")}
+
+
+def _missing_project(command: str, root: Path, prog: str) -> str | None:
+    missing = [n for n in NEEDS.get(command, ()) if not (root / n).exists()]
+    if not missing:
+        return None
+    return (f"{prog} {command} runs in a cartpool project folder (the one with data/studies/ and notebooks/); "
+            f"{root} has no {' or '.join(missing)}. Change to the project folder (where the Makefile is) and "
+            f"run it there, or use make ({MAKE_TARGET.get(command, 'make reports')}).")
+
+
 def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
     a = parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
     root = Path.cwd()
+    problem = _missing_project(a.command, root, prog)
+    if problem:
+        print(f"[cartpool] {problem}", file=sys.stderr)
+        return 2
+    if a.command == "pdf" and (gone := [str(p) for p in a.pages if not p.is_file()]):
+        print(f"[cartpool] {prog} pdf prints existing HTML pages; not found: {', '.join(gone)}", file=sys.stderr)
+        return 2
     if a.command == "lock":
         from cartpool.builder.lock import run_locked
 

@@ -58,6 +58,10 @@ def run_locked(lockfile: Path, cmd: list[str], *, warm: bool = False, browser: s
 def start_services(browser: str) -> tuple[list, dict[str, str]]:
     from . import warm
 
+    reason = warm.unsupported()
+    if reason and os.environ.get(warm.ENV_DISABLE, "1") != "0":
+        print(f"[cartpool] every step runs in its own processes (same reports, slower): the warm worker needs "
+              f"fork, descriptor passing and PR_SET_PDEATHSIG, and {reason}", file=sys.stderr, flush=True)
     if not warm.enabled():
         return [], {}
     from .pdf import start_printer

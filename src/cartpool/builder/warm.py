@@ -58,8 +58,23 @@ PREWARM = (
 )
 
 
+def unsupported() -> str | None:
+    """Why this platform cannot run the warm worker, or None where it can. The worker needs
+    ``os.fork``, file-descriptor passing over Unix sockets (``socket.send_fds``) and Linux's
+    ``PR_SET_PDEATHSIG`` (so that no kernel or browser outlives an interrupted build)."""
+    if not hasattr(os, "fork"):
+        return "this Python has no os.fork"
+    if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
+        return "this Python cannot pass file descriptors over Unix sockets"
+    if not sys.platform.startswith("linux"):
+        return f"PR_SET_PDEATHSIG is Linux only (this is {sys.platform})"
+    return None
+
+
 def enabled() -> bool:
-    return os.environ.get(ENV_DISABLE, "1") != "0"
+    """The warm worker runs unless turned off (CARTPOOL_WARM=0) or unsupported here (`unsupported`):
+    then every step runs in its own processes, the cold route, with the same bytes."""
+    return os.environ.get(ENV_DISABLE, "1") != "0" and unsupported() is None
 
 
 # --- the caller's side -------------------------------------------------------------------------
