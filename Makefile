@@ -28,19 +28,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
-STUDY_DIRS := $(sort $(wildcard data/studies/*/))
-STUDIES    := $(patsubst data/studies/%/,%,$(STUDY_DIRS))
-ALL_DATA   := $(wildcard data/studies/*/*) $(wildcard data/*.yaml)
-# quotes are checked against the source documents: a changed source re-validates
-SOURCE_DOCS := $(wildcard $(SOURCES)/*)
-PKG_SRC    := $(shell find src/cartpool -name '*.py' -o -name '*.css' -o -name '*.j2' -o -name '*.json' | sort)
-BUILD_DEPS := $(PKG_SRC) scripts/build.py $(ENV_DEP)
-
 BROWSER    := $(or $(CARTPOOL_BROWSER),$(firstword $(shell command -v chromium chromium-browser google-chrome google-chrome-stable 2>/dev/null)))
-STUDY_HTML := $(STUDIES:%=$(REPORTS)/%.html)
-# The pooled report is the longest step: listed first, so that under -j it starts first
-HTML       := $(REPORTS)/index.html $(REPORTS)/pooled.html $(STUDY_HTML)
-PDFS       := $(if $(BROWSER),$(STUDY_HTML:.html=.pdf) $(REPORTS)/pooled.pdf)
 
 .PHONY: help
 help: ## List the targets
@@ -76,44 +64,44 @@ $(STAMP_LAB): requirements/lab.lock pyproject.toml
 .PHONY: env
 env: $(STAMP_ENV) ## Create the virtual environment (done automatically by other targets)
 
-# --- reports --------------------------------------------------------------------------------
+# --- reports ---------------------------------------------------------------------------------
+# Content, not clocks (src/cartpool/builder/stamps.py): `build.py build` hashes each step's inputs
+# and outputs, writes the steps that must run to $(BUILD)/plan.mk, runs make on them, then checks
+# every promised file. make still orders and runs the steps (-j2 included); timestamps decide
+# nothing. Studies are the folders under data/studies/; the plan lists them.
 # One build at a time per checkout: a second `make reports` waits for the first (build/.lock).
+BUILD_CMD   = $(PY) scripts/build.py --build-dir $(BUILD) build --browser="$(BROWSER)" --reports $(REPORTS)
 .PHONY: reports
 reports: $(ENV_DEP) ## Build every report (HTML, and PDF where a Chromium is installed)
-	@mkdir -p $(BUILD)
-	@$(PY) scripts/build.py lock --warm --browser="$(BROWSER)" $(BUILD)/.lock $(MAKE) --no-print-directory _reports
+	@$(BUILD_CMD) --lock $(BUILD)/.lock --warm -- $(MAKE) --no-print-directory _steps
 
+# The same, without the lock and the warm worker
 .PHONY: _reports
-_reports: $(HTML) $(PDFS) $(if $(BROWSER),,$(BUILD)/.pdfs-skipped-notice)
+_reports:
+	@$(BUILD_CMD) -- $(MAKE) --no-print-directory _steps
 
-# Without a browser, say so once per build that rebuilt pages, never on a build with nothing to do.
-$(BUILD)/.pdfs-skipped-notice: $(HTML)
-	@echo "[cartpool] No Chromium or Chrome found: HTML reports are built, PDFs are skipped." \
-	      "To get PDFs install one (Debian/Ubuntu: apt-get install chromium) or set CARTPOOL_BROWSER=/path/to/chrome."
-	@touch $@
+-include $(BUILD)/plan.mk
+.PHONY: _steps FORCE
+_steps: $(addprefix $(REPORTS)/,$(PLAN_PAGES))
+# the stale steps, by content: a phony prerequisite makes make run them whatever the times say
+$(addprefix $(REPORTS)/,$(PLAN_STALE)) $(if $(PLAN_VALIDATE),$(BUILD)/.validated) $(BUILD)/.plan-never-built: FORCE
+FORCE:
 
-$(BUILD)/.validated: $(ALL_DATA) data/studies $(SOURCE_DOCS) $(BUILD_DEPS)
-	@mkdir -p $(BUILD)
-	@$(PY) scripts/build.py validate
-	@touch $@
+$(BUILD)/.validated:
+	@$(PY) scripts/build.py --build-dir $(BUILD) validate --record
 
-$(REPORTS)/%.html: $$(wildcard data/studies/$$*/*) notebooks/study.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
+$(REPORTS)/%.html: | $(BUILD)/.validated
 	@$(PY) scripts/build.py --build-dir $(BUILD) study $* $@
 
-$(REPORTS)/pooled.html: $(ALL_DATA) data/studies notebooks/pooled.ipynb $(BUILD_DEPS) | $(BUILD)/.validated
+$(REPORTS)/pooled.html: | $(BUILD)/.validated
 	@$(PY) scripts/build.py --build-dir $(BUILD) pooled $@
 
-# The index links the PDFs only where they are built: a browser that appears or goes rewrites it.
-PDF_STATE  := $(BUILD)/.pdfs-$(if $(BROWSER),built,absent)
-$(BUILD)/.pdfs-%:
-	@mkdir -p $(BUILD) && rm -f $(BUILD)/.pdfs-* && touch $@
+# The index opens with the synthesis's bottom line, which the pooled step writes (tables/pooled-bottom-line.csv).
+$(REPORTS)/index.html: | $(BUILD)/.validated $(REPORTS)/pooled.html
+	@$(PY) scripts/build.py --build-dir $(BUILD) index $@ $(if $(BROWSER),--pdf)
 
-# The index opens with the synthesis's bottom line, which the pooled step writes (tables/bottom-line.csv).
-$(REPORTS)/index.html: $(ALL_DATA) data/studies $(BUILD_DEPS) $(PDF_STATE) $(REPORTS)/pooled.html | $(BUILD)/.validated
-	@$(PY) scripts/build.py index $@ $(if $(BROWSER),--pdf)
-
-$(REPORTS)/%.pdf: $(REPORTS)/%.html
-	@CARTPOOL_BROWSER=$(BROWSER) $(PY) scripts/build.py pdf $<
+$(REPORTS)/%.pdf: | $(REPORTS)/%.html
+	@CARTPOOL_BROWSER=$(BROWSER) $(PY) scripts/build.py --build-dir $(BUILD) pdf $(REPORTS)/$*.html
 
 .PHONY: check
 check: $(ENV_DEP) ## Validate the study data only (and that notebooks are committed without outputs)

@@ -13,7 +13,7 @@ def test_benchmark_smoke_run_writes_its_table(tmp_path):
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
-    for label in ("(b) cold `make reports`", "(d) no-op", "(e) rebuild after touching", "(f) cold `make -j2 reports`",
+    for label in ("(b) cold `make reports`", "(d) no-op", "(e) rebuild after editing", "(f) cold `make -j2 reports`",
                   "(g) pooled analysis alone"):
         assert label in text, label
     assert "Machine:" in text and "cores" in text

@@ -115,8 +115,10 @@ def test_a_sourced_number_shows_its_source_on_focus(project, browser):
 def test_pdfs_have_a_plausible_page_count_and_the_title(project):
     from pypdf import PdfReader
 
+    from cartpool.report.pooled import TITLE
+
     root, _ = project
-    for name, title in (("syn000", "Synthetic CAR-T study 000"), ("pooled", "all studies side by side")):
+    for name, title in (("syn000", "Synthetic CAR-T study 000"), ("pooled", TITLE)):
         reader = PdfReader(root / "reports" / f"{name}.pdf")
         assert 2 <= len(reader.pages) <= 60, (name, len(reader.pages))
         text = " ".join((p.extract_text() or "") for p in reader.pages[:2])

@@ -113,27 +113,26 @@ def test_warm_and_cold_builds_are_byte_identical(project):
 
 
 def test_a_killed_build_leaves_no_service_folder_behind_for_long(tmp_path):
-    import socket
+    """Liveness is the folder's lock, held by the live service: the sweep never connects to it."""
     import tempfile
     from pathlib import Path
 
     stale = Path(tempfile.mkdtemp(prefix="cartpool-warm-"))
-    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    dead.bind(str(stale / "warm.sock"))  # bound, never listening: what SIGKILL leaves
-    dead.close()
+    (stale / ".alive").touch()  # what SIGKILL leaves: a lock file nobody holds
+    being_made = Path(tempfile.mkdtemp(prefix="cartpool-kernel-"))  # no lock file yet: too young to sweep
     proc, env, folder = warm.start_worker()
     try:
         assert not stale.exists()
+        assert being_made.exists()
         assert folder.exists() and warm.connect(warm.ENV_SOCKET) is None  # env not exported here
-        live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        live.connect(env[warm.ENV_SOCKET])  # the new worker's folder answers and is kept
-        live.close()
-        proc2, _, folder2 = warm.start_worker()
+        proc2, _, folder2 = warm.start_worker()  # sweeps again: the live worker's folder is kept
         proc2.terminate()
         proc2.wait(timeout=10)
         shutil.rmtree(folder2, ignore_errors=True)
         assert folder.exists()
+        assert proc.poll() is None
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(being_made, ignore_errors=True)

@@ -19,7 +19,9 @@ def parser(prog: str = "build.py") -> argparse.ArgumentParser:
     p.add_argument("--build-dir", type=Path, default=Path("build"),
                    help="where executed notebooks and staged outputs go (the Makefile's BUILD; default build/)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("validate", help="check every study folder (make check)")
+    s = sub.add_parser("validate", help="check every study folder (make check)")
+    s.add_argument("--record", action="store_true",
+                   help="record the validated inputs in the build folder (make reports)")
     s = sub.add_parser("study", help="run notebooks/study.ipynb for one study")
     s.add_argument("study_id")
     s.add_argument("out", type=Path, help="the HTML file to write")
@@ -45,6 +47,15 @@ def parser(prog: str = "build.py") -> argparse.ArgumentParser:
                    help="with --warm: print CMD's PDFs from one long-lived browser at PATH")
     s.add_argument("lockfile", type=Path)
     s.add_argument("cmd", nargs=argparse.REMAINDER)
+    s = sub.add_parser("build", help="plan by content, run CMD (make) on the stale steps, check every "
+                       "promised report (make reports)")
+    s.add_argument("--lock", type=Path, metavar="FILE", help="hold this checkout's build lock (waits for another build)")
+    s.add_argument("--warm", action="store_true",
+                   help="serve CMD's build steps from one warm worker (cartpool.builder.warm)")
+    s.add_argument("--browser", default="", metavar="PATH",
+                   help="the browser that prints PDFs (empty: no PDFs are promised)")
+    s.add_argument("--reports", type=Path, default=Path("reports"), help="the reports folder (default reports/)")
+    s.add_argument("cmd", nargs=argparse.REMAINDER)
     return p
 
 
@@ -52,13 +63,42 @@ def parser(prog: str = "build.py") -> argparse.ArgumentParser:
 WARM_COMMANDS = frozenset({"validate", "study", "pooled", "index", "pdf"})
 
 
+MAKE_TARGET = {"validate": "make check", "check-notebooks": "make check", "new-study": "make new-study ID=smith2027"}
+# What each command needs in the folder it runs in (the project root)
+NEEDS = {"validate": ("data/studies",), "study": ("data/studies", "notebooks/study.ipynb"),
+         "pooled": ("data/studies", "notebooks/pooled.ipynb"), "index": ("data/studies",),
+         "new-study": ("data",), "check-notebooks": ("notebooks",), "build": ("data/studies", "notebooks")}
+
+
+def _missing_project(command: str, root: Path, prog: str) -> str | None:
+    missing = [n for n in NEEDS.get(command, ()) if not (root / n).exists()]
+    if not missing:
+        return None
+    return (f"{prog} {command} runs in a cartpool project folder (the one with data/studies/ and notebooks/); "
+            f"{root} has no {' or '.join(missing)}. Change to the project folder (where the Makefile is) and "
+            f"run it there, or use make ({MAKE_TARGET.get(command, 'make reports')}).")
+
+
 def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
     a = parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
     root = Path.cwd()
+    problem = _missing_project(a.command, root, prog)
+    if problem:
+        print(f"[cartpool] {problem}", file=sys.stderr)
+        return 2
+    if a.command == "pdf" and (gone := [str(p) for p in a.pages if not p.is_file()]):
+        print(f"[cartpool] {prog} pdf prints existing HTML pages; not found: {', '.join(gone)}", file=sys.stderr)
+        return 2
     if a.command == "lock":
         from cartpool.builder.lock import run_locked
 
         return run_locked(a.lockfile, a.cmd, warm=a.warm, browser=a.browser)
+    if a.command == "build":
+        from cartpool.builder.engine import run_build
+
+        cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
+        return run_build(cmd, root=root, reports=a.reports, build_dir=a.build_dir, browser=a.browser,
+                         lockfile=a.lock, warm=a.warm)
     if a.command == "browser":
         from cartpool.builder.pdf import find_browser
 
@@ -79,14 +119,14 @@ def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
     from cartpool.builder import pipeline
 
     if a.command == "validate":
-        return pipeline.validate()
+        return pipeline.validate(record_in=a.build_dir if a.record else None)
     if a.command == "study":
         return pipeline.build_report("study", a.study_id, a.out, root=root, build_dir=a.build_dir)
     if a.command == "pooled":
         return pipeline.build_report("pooled", None, a.out, root=root, build_dir=a.build_dir)
     if a.command == "index":
-        return pipeline.build_index(a.out, with_pdf=a.pdf)
-    return pipeline.build_pdfs(a.pages)
+        return pipeline.build_index(a.out, with_pdf=a.pdf, build_dir=a.build_dir)
+    return pipeline.build_pdfs(a.pages, build_dir=a.build_dir)
 
 
 def console() -> int:

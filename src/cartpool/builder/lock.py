@@ -7,6 +7,7 @@ exits or is killed, so an interrupted build never leaves a stale lock behind.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -15,10 +16,12 @@ import sys
 from pathlib import Path
 
 
-def run_locked(lockfile: Path, cmd: list[str], *, warm: bool = False, browser: str = "") -> int:
-    """Run `cmd` under the checkout's build lock; with `warm`, beside a warm build worker
-    (`cartpool.builder.warm`) and, with a `browser`, one long-lived PDF printer
-    (`cartpool.builder.pdf.serve`), both stopped when `cmd` ends."""
+@contextlib.contextmanager
+def build_lock(lockfile: Path | None):
+    """Hold the checkout's build lock (waiting for another build); no lock where `lockfile` is None."""
+    if lockfile is None:
+        yield
+        return
     lockfile.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lockfile, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -28,9 +31,19 @@ def run_locked(lockfile: Path, cmd: list[str], *, warm: bool = False, browser: s
             print(f"[cartpool] another build is running in this checkout ({lockfile}); waiting for it to finish",
                   file=sys.stderr, flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def run_locked(lockfile: Path, cmd: list[str], *, warm: bool = False, browser: str = "") -> int:
+    """Run `cmd` under the checkout's build lock; with `warm`, beside a warm build worker
+    (`cartpool.builder.warm`) and, with a `browser`, one long-lived PDF printer
+    (`cartpool.builder.pdf.serve`), both stopped when `cmd` ends."""
+    with build_lock(lockfile):
         # close_fds=False: a parallel make (-j2) passes its jobserver to the inner make as inherited
         # file descriptors; closing them would silently serialise the build.
-        services, env = _start_services(browser) if warm else ([], {})
+        services, env = start_services(browser) if warm else ([], {})
         try:
             proc = subprocess.Popen(cmd, close_fds=False, env={**os.environ, **env})
             try:
@@ -39,14 +52,16 @@ def run_locked(lockfile: Path, cmd: list[str], *, warm: bool = False, browser: s
                 proc.send_signal(signal.SIGINT)
                 return proc.wait()
         finally:
-            _stop_services(services)
-    finally:
-        os.close(fd)
+            stop_services(services)
 
 
-def _start_services(browser: str) -> tuple[list, dict[str, str]]:
+def start_services(browser: str) -> tuple[list, dict[str, str]]:
     from . import warm
 
+    reason = warm.unsupported()
+    if reason and os.environ.get(warm.ENV_DISABLE, "1") != "0":
+        print(f"[cartpool] every step runs in its own processes (same reports, slower): the warm worker needs "
+              f"fork, descriptor passing and PR_SET_PDEATHSIG, and {reason}", file=sys.stderr, flush=True)
     if not warm.enabled():
         return [], {}
     from .pdf import start_printer
@@ -62,7 +77,7 @@ def _start_services(browser: str) -> tuple[list, dict[str, str]]:
     return services, env
 
 
-def _stop_services(services: list) -> None:
+def stop_services(services: list) -> None:
     import shutil
 
     for proc, _ in services:

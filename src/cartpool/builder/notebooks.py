@@ -31,18 +31,20 @@ def _kernel_manager_class():
     restart, it is launched the usual way."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from . import warm
+    from . import tempdirs, warm
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, *a, **kw):
             super().__init__(*a, **kw)
             self.transport = "ipc"
-            self.ip = os.path.join(tempfile.mkdtemp(prefix="cartpool-kernel-"), "k")
+            folder, self._alive = tempdirs.make("kernel")  # swept if this process is killed
+            self.ip = str(folder / "k")
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
             if not restart:  # the folder of the kernel's IPC sockets
-                shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
+                tempdirs.release(os.path.dirname(self.ip), self._alive)
+                self._alive = None
 
         async def _async_interrupt_kernel(self):
             # jupyter_client interrupts a kernel before asking it to shut down; after the last

@@ -16,9 +16,9 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from . import tempdirs
 from .notebooks import atomic_write
 from .warm import connect, die_with_parent, start_service
 
@@ -84,17 +84,23 @@ BROWSER_FLAGS = (
 )
 
 
+def browser_env(folder: Path | str) -> dict[str, str]:
+    """The browser's environment: its own temporary files (``org.chromium.*``) go inside our
+    private `folder`, which is removed after it, or swept after a killed build."""
+    return {**os.environ, "TMPDIR": str(folder)}
+
+
 def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, timeout: int = 120) -> None:
     browser = browser or find_browser()
     if browser is None:
         raise RuntimeError(HOW_TO_GET_PDFS)
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
-    with tempfile.TemporaryDirectory(prefix="cartpool-chromium-") as profile:
+    with tempdirs.private_folder("chromium") as profile:
         out = Path(profile) / "out.pdf"
         if not _print_with_printer(html_path, out, timeout):  # no build printer: a browser of our own
             cmd = [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}/profile", "--no-pdf-header-footer",
                    f"--print-to-pdf={out}", html_path.as_uri()]
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=browser_env(profile))
             if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
                 err = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
                 raise RuntimeError(f"{browser} could not print {html_path.name}: {' | '.join(err)}")
@@ -121,7 +127,7 @@ PDF_OPTIONS = {"prefer_css_page_size": True, "display_header_footer": False, "pr
 
 def start_printer(browser: str) -> tuple[object, dict[str, str], Path]:
     """Start the printer process (`serve`): its process, the variables to export, its folder."""
-    proc, path, folder = start_service("printer", "cartpool.builder.pdf", browser)
+    proc, path, folder = start_service("printer", "cartpool.builder.pdf", browser, own_tmp=True)
     return proc, {ENV_PRINTER: path}, folder
 
 
@@ -167,7 +173,7 @@ async def _serve(listen_fd: int, browser: str) -> None:
                     browser, *BROWSER_FLAGS, "--remote-debugging-port=0",
                     f"--user-data-dir={folder}/profile", "about:blank",
                     stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE, preexec_fn=die_with_parent)
+                    stderr=asyncio.subprocess.PIPE, preexec_fn=die_with_parent, env=browser_env(folder))
                 state["browser_process"] = proc
                 while True:
                     line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode(errors="replace")
@@ -190,7 +196,11 @@ async def _serve(listen_fd: int, browser: str) -> None:
 
     async def handle(reader, writer):
         try:
-            request = json.loads(await reader.readline())
+            line = await reader.readline()
+            if not line.strip():  # a connection that asks nothing is answered with nothing
+                writer.close()
+                return
+            request = json.loads(line)
             if request.get("warm"):  # a notebook started: its PDF will be asked for soon
                 asyncio.ensure_future(warm_up())
                 writer.close()
@@ -204,9 +214,10 @@ async def _serve(listen_fd: int, browser: str) -> None:
             reply = {}
         except Exception as e:  # reported to the build step, which names the page
             reply = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
-        writer.write(json.dumps(reply).encode() + b"\n")
-        await writer.drain()
-        writer.close()
+        with contextlib.suppress(OSError):  # the caller went away: nobody to tell
+            writer.write(json.dumps(reply).encode() + b"\n")
+            await writer.drain()
+            writer.close()
 
     server = await asyncio.start_unix_server(handle, sock=listener)
     stop = asyncio.Event()
@@ -215,8 +226,18 @@ async def _serve(listen_fd: int, browser: str) -> None:
         await stop.wait()
     proc = state.get("browser_process")
     if proc is not None and proc.returncode is None:  # gone before the build removes its profile
-        proc.kill()
-        await proc.wait()
+        # A graceful close first: Chromium then removes its own temporary folders
+        with contextlib.suppress(Exception):
+            cdp = state["context"].browser
+            session = await cdp.new_browser_cdp_session()
+            await asyncio.wait_for(session.send("Browser.close"), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 5)
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    with contextlib.suppress(Exception):
+        await state["playwright"].stop()
 
 
 async def _drain(stream) -> None:

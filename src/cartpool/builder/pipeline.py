@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..data.errors import StudyDataError
 from ..data.load import load_all, study_ids
+from . import stamps
 from .notebooks import NotebookFailed, atomic_write, execute, render_html
 
 DATA_DIR = "data/studies"
@@ -25,8 +26,10 @@ def progress(target: str, step: str, seconds: float | None = None, detail: str =
     print(f"[cartpool] {target:<12} {step:<10} {secs} {detail}".rstrip(), flush=True)
 
 
-def validate(data_dir: str = DATA_DIR) -> int:
+def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
+    """Check every study folder; with `record_in` (a build folder), record what was validated."""
     t0 = time.perf_counter()
+    inputs = stamps.inputs_now(stamps.VALIDATED, root=Path.cwd(), reports=Path("reports")) if record_in else ""
     try:
         studies = load_all(data_dir)
         from ..data.known import load_known_studies
@@ -39,6 +42,8 @@ def validate(data_dir: str = DATA_DIR) -> int:
             print(f"  data/studies/{issue}", file=sys.stderr)
         print("[cartpool] nothing was built; fix the files above and run make again. "
               "The format is described in data/README.md.", file=sys.stderr)
+        if record_in is not None:  # the build says nothing more: this message is the one to read
+            Path(record_in, stamps.VALIDATION_FAILED).touch()
         return 1
     from ..data.load import sources_dir
 
@@ -59,6 +64,10 @@ def validate(data_dir: str = DATA_DIR) -> int:
         progress("all studies", "notice", None, "source documents not found: provenance quotes were not "
                  "checked (set CARTPOOL_SOURCES or SOURCES=dir)")
     progress("all studies", "validated", time.perf_counter() - t0)
+    if record_in is not None:
+        stamps.write_record(record_in, stamps.VALIDATED, inputs, Path("reports"), [])
+        (Path(record_in) / ".validated").touch()
+        Path(record_in, stamps.VALIDATION_FAILED).unlink(missing_ok=True)
     return 0
 
 
@@ -99,9 +108,10 @@ def review_notices(appraisal) -> list[str]:
     return out
 
 
-def _move_staged(stage: Path, reports: Path, owned_prefixes: list[str]) -> None:
+def _move_staged(stage: Path, reports: Path, owned_prefixes: list[str]) -> list[str]:
     """Move staged figures/tables into reports/ and drop the files this report wrote last time
-    but not this time (`owned_prefixes` are the report's own paths, relative to reports/)."""
+    but not this time (`owned_prefixes` are the report's own paths, relative to reports/).
+    Returns the moved files, relative to reports/."""
     new = {p.relative_to(stage) for p in stage.rglob("*") if p.is_file()}
     for rel in sorted(new):
         dest = reports / rel
@@ -113,16 +123,21 @@ def _move_staged(stage: Path, reports: Path, owned_prefixes: list[str]) -> None:
         for p in list(candidates):
             if p.is_file() and p.relative_to(reports) not in new:
                 p.unlink()
+    return [str(rel) for rel in sorted(new)]
 
 
 def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path, build_dir: Path) -> int:
     """Execute notebooks/<kind>.ipynb and write its HTML page (and figures and tables) atomically."""
     name = study_id or "pooled"
+    reports = html_out.parent
+    inputs = stamps.inputs_now(html_out.name, root=root, reports=reports)  # before anything is read
     notebook = root / "notebooks" / f"{kind}.ipynb"
     stage = build_dir / "stage" / name
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "figures").mkdir(parents=True)
     (stage / "tables").mkdir(parents=True)
+    sentinel = stage / ".staged-by-this-step"  # gone if the build folder is removed meanwhile
+    sentinel.touch()
     params = {"data_dir": DATA_DIR, "output_dir": os.path.relpath(stage, root)}
     if study_id:
         params["study_id"] = study_id
@@ -134,6 +149,8 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         print(f"[cartpool] {e}", file=sys.stderr)
         return 1
     progress(name, "notebook", time.perf_counter() - t0)
+    for text in _stderr_of(nb):  # warnings stay off the page but reach the build's log
+        print(text.rstrip("\n"), file=sys.stderr)
     t1 = time.perf_counter()
     if study_id:
         title = _study_title(nb, study_id)
@@ -143,14 +160,36 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         from ..report.pooled import TITLE as title
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html")]
     page = render_html(nb, title=title, nav=nav, running_title=title.replace(" — ", " · "))
-    reports = html_out.parent
+    if not sentinel.exists():
+        progress(name, "FAILED", time.perf_counter() - t1)
+        print(f"[cartpool] {build_dir} was removed while {name} was built (make clean in another terminal?): "
+              "its figures and tables are lost; run make reports again.", file=sys.stderr)
+        return 1
+    sentinel.unlink()
     owned = [f"figures/{name}", f"tables/{name}-"] if study_id else ["figures/pooled", "tables/pooled-"]
-    _move_staged(stage, reports, owned)
+    # never an old PDF beside a newer page: it goes before the page changes (its step prints it anew)
+    stamps.forget(build_dir, f"{name}.pdf")
+    html_out.with_suffix(".pdf").unlink(missing_ok=True)
+    written = _move_staged(stage, reports, owned)
     with atomic_write(html_out, encoding="utf-8") as fh:
         fh.write(page)
     shutil.rmtree(stage, ignore_errors=True)
+    stamps.write_record(build_dir, html_out.name, inputs, reports, [*written, html_out.name])
     progress(name, "html", time.perf_counter() - t1)
     return 0
+
+
+def _stderr_of(nb) -> list[str]:
+    """What the notebook's cells wrote to stderr (such as a figure's missing glyphs), once each."""
+    seen: list[str] = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                text = "".join(text) if isinstance(text, list) else text
+                if text.strip() and text not in seen:
+                    seen.append(text)
+    return seen
 
 
 def _study_title(nb, study_id: str) -> str:
@@ -169,10 +208,11 @@ def _study_title(nb, study_id: str) -> str:
     return f"cartpool report {study_id}"
 
 
-def build_index(out: Path, *, with_pdf: bool) -> int:
+def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -> int:
     from ..report.index import index_page
 
     t0 = time.perf_counter()
+    inputs = stamps.inputs_now(out.name, root=Path.cwd(), reports=out.parent, with_pdf=with_pdf)
     studies = load_all(DATA_DIR)
     page = index_page(studies, with_pdf=with_pdf, tables=out.parent / "tables")
     with atomic_write(out, encoding="utf-8") as fh:
@@ -186,25 +226,40 @@ def build_index(out: Path, *, with_pdf: bool) -> int:
             if pdf.exists():
                 pdf.unlink()
             shutil.rmtree(out.parent / "figures" / p.stem, ignore_errors=True)
+    stamps.write_record(build_dir, out.name, inputs, out.parent, [out.name])
     progress("index", "html", time.perf_counter() - t0)
     return 0
 
 
-def build_pdfs(htmls: list[Path]) -> int:
+def build_pdfs(htmls: list[Path], build_dir: Path = Path("build")) -> int:
+    """Print each page to PDF. Where the browser the build started with has gone (uninstalled
+    mid-build), no PDF is printed and none is left beside its page: the step notes the page in
+    ``build/pdfs-missing`` and lets the HTML finish; the build then says so and rewrites the
+    index without PDF links (`engine.run_build`)."""
     from .pdf import HOW_TO_GET_PDFS, find_browser, html_to_pdf
 
     browser = find_browser()
-    if browser is None:
+    if browser is None and not os.environ.get("CARTPOOL_BROWSER"):
         print(f"[cartpool] {HOW_TO_GET_PDFS}", file=sys.stderr)
         return 1
     for h in htmls:
         t0 = time.perf_counter()
+        inputs = stamps.inputs_now(h.stem + ".pdf", root=Path.cwd(), reports=h.parent)
         try:
+            if browser is None:
+                raise FileNotFoundError(os.environ.get("CARTPOOL_BROWSER"))
             html_to_pdf(h, h.with_suffix(".pdf"), browser=browser)
         except Exception as e:  # a browser crash names the page and stops the build
+            if find_browser() is None:  # gone: the HTML goes on, the PDF is marked missing
+                h.with_suffix(".pdf").unlink(missing_ok=True)
+                stamps.forget(build_dir, h.stem + ".pdf")
+                stamps.note_missing_pdf(build_dir, h.stem)
+                progress(h.stem, "no pdf", time.perf_counter() - t0, "the browser has gone")
+                continue
             progress(h.stem, "FAILED", time.perf_counter() - t0)
             print(f"[cartpool] {e}", file=sys.stderr)
             return 1
+        stamps.write_record(build_dir, h.stem + ".pdf", inputs, h.parent, [h.stem + ".pdf"])
         progress(h.stem, "pdf", time.perf_counter() - t0)
     return 0
 

@@ -41,7 +41,6 @@ import signal
 import socket
 import struct
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -59,8 +58,23 @@ PREWARM = (
 )
 
 
+def unsupported() -> str | None:
+    """Why this platform cannot run the warm worker, or None where it can. The worker needs
+    ``os.fork``, file-descriptor passing over Unix sockets (``socket.send_fds``) and Linux's
+    ``PR_SET_PDEATHSIG`` (so that no kernel or browser outlives an interrupted build)."""
+    if not hasattr(os, "fork"):
+        return "this Python has no os.fork"
+    if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
+        return "this Python cannot pass file descriptors over Unix sockets"
+    if not sys.platform.startswith("linux"):
+        return f"PR_SET_PDEATHSIG is Linux only (this is {sys.platform})"
+    return None
+
+
 def enabled() -> bool:
-    return os.environ.get(ENV_DISABLE, "1") != "0"
+    """The warm worker runs unless turned off (CARTPOOL_WARM=0) or unsupported here (`unsupported`):
+    then every step runs in its own processes, the cold route, with the same bytes."""
+    return os.environ.get(ENV_DISABLE, "1") != "0" and unsupported() is None
 
 
 # --- the caller's side -------------------------------------------------------------------------
@@ -131,9 +145,10 @@ def _connect_to(path: str) -> socket.socket | None:
     return s
 
 
-def start_service(name: str, module: str, *args: str) -> tuple[object, str, Path]:
+def start_service(name: str, module: str, *args: str, own_tmp: bool = False) -> tuple[object, str, Path]:
     """Bind a Unix socket in a private temporary folder and start ``python -m module FD *args``
-    listening on it, set to die with this process.
+    listening on it, set to die with this process. The service holds the folder's lock
+    (`tempdirs`) for its life, so another build's sweep knows it is alive without asking it.
 
     Returns
     -------
@@ -142,30 +157,23 @@ def start_service(name: str, module: str, *args: str) -> tuple[object, str, Path
     """
     import subprocess
 
-    _remove_stale(name)
-    folder = Path(tempfile.mkdtemp(prefix=f"cartpool-{name}-"))
+    from . import tempdirs
+
+    folder, alive = tempdirs.make(name)
+    # own_tmp: the service's own temporary files (Playwright's, Chromium's) go inside its folder
+    env = {**os.environ, "TMPDIR": str(folder)} if own_tmp else None
     path = str(folder / f"{name}.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
-    proc = subprocess.Popen([sys.executable, "-m", module, str(listener.fileno()), *args],
-                            pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-    listener.close()  # only the service listens: if it dies, callers are refused and work alone
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", module, str(listener.fileno()), *args],
+                                pass_fds=[listener.fileno(), alive], stdin=subprocess.DEVNULL,
+                                preexec_fn=die_with_parent, env=env)
+    finally:
+        listener.close()  # only the service listens: if it dies, callers are refused and work alone
+        os.close(alive)  # only the service holds the lock: if it dies, the folder is swept
     return proc, path, folder
-
-
-def _remove_stale(name: str) -> None:
-    """Remove the folders of services of this kind that no longer listen (a build killed with
-    SIGKILL cannot remove its own). A live one answers a connection and is left alone."""
-    import shutil
-
-    for folder in Path(tempfile.gettempdir()).glob(f"cartpool-{name}-*"):
-        alive = _connect_to(str(folder / f"{name}.sock"))
-        if alive is not None:
-            alive.close()
-            continue
-        if folder.is_dir() and folder.stat().st_uid == os.getuid():
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_worker() -> tuple[object, dict[str, str], Path]:
@@ -233,8 +241,15 @@ def _recv_exactly(conn: socket.socket, n: int) -> bytes:
 
 def _serve_one(conn: socket.socket) -> int:
     """In a fresh fork: take over the caller's terminal, environment and folder, run the command."""
-    msg, fds, _flags, _addr = socket.recv_fds(conn, _HEADER.size, 3)
-    request = json.loads(_recv_exactly(conn, _HEADER.unpack(msg)[0]))
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(conn, _HEADER.size, 3)
+        if len(msg) != _HEADER.size or len(fds) != 3:  # not a build step (a probe, or gone): quietly
+            for fd in fds:
+                os.close(fd)
+            return 0
+        request = json.loads(_recv_exactly(conn, _HEADER.unpack(msg)[0]))
+    except (OSError, EOFError, ValueError):
+        return 0
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)

@@ -581,6 +581,9 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
     issues: list[DataIssue] = []
     if not folder.is_dir():
         raise UnknownStudyError([DataIssue(str(folder), "", "is not a study folder")])
+    issues.extend(link_issues(folder))
+    if issues:  # nothing is read through a link that leaves the folder
+        raise StudyDataError(issues)
     raw_study = read_yaml(folder / STUDY_FILE, issues) if (folder / STUDY_FILE).is_file() else None
     if raw_study is None and not issues:
         issues.append(DataIssue(STUDY_FILE, "", f"is missing from {folder.name}/"))
@@ -669,6 +672,8 @@ def load_study(folder: Path | str, *, sources: Path | None | bool = True) -> Stu
             issues.append(DataIssue(p.name, "", "is not used: study.yaml names no such table "
                                     "(remove it, or add it under patients.tables)"))
 
+    if not issues:
+        issues.extend(date_issues(sd))
     if sources is not None and sources is not False and not issues:
         _check_values(sd, issues)
         folders = source_folders() if sources is True else [Path(p) for p in (
@@ -728,12 +733,131 @@ def load_study_by_id(data_dir: Path | str, study_id: object, **kw) -> StudyData:
 
 def load_all(data_dir: Path | str, **kw) -> list[StudyData]:
     """Load every study; raises one StudyDataError naming each failing study's files."""
-    out, issues = [], []
+    out, issues = [], folder_issues(data_dir)
+    if issues:
+        raise StudyDataError(issues)
     for sid in study_ids(data_dir):
         try:
             out.append(load_study(Path(data_dir) / sid, **kw))
         except StudyDataError as e:
             issues.extend(DataIssue(f"{sid}/{i.file}", i.where, i.problem) for i in e.issues)
+    issues.extend(label_issues(out))
     if issues:
         raise StudyDataError(issues)
+    return out
+
+
+# --- checks that keep inputs inside their folder and apart from each other (issue 27) ---------
+
+
+def link_issues(folder: Path) -> list[DataIssue]:
+    """A link in a study folder that resolves outside it (data are read only from inside their
+    study folder: a link elsewhere would publish a file nobody reviewed)."""
+    out = []
+    base = folder.resolve()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in sorted(dirnames + filenames):
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                continue
+            target = p.resolve()
+            if not target.is_relative_to(base):
+                out.append(DataIssue(str(p.relative_to(folder)), "",
+                                     f"is a link to {target}, outside the study folder; data are read only "
+                                     f"from inside data/studies/{folder.name}/. Copy the file into the folder "
+                                     "in place of the link"))
+    return out
+
+
+def label_issues(studies: list[StudyData]) -> list[DataIssue]:
+    """Two studies with one label: readers tell studies apart by label in every pooled table and
+    figure, so labels are unique (two papers by one first author in one year are common)."""
+    by_label: dict[str, list[str]] = {}
+    for sd in studies:
+        key = " ".join(sd.study.label.split()).casefold()
+        by_label.setdefault(key, []).append(sd.study.id)
+    out = []
+    for sd in studies:
+        others = [i for i in by_label[" ".join(sd.study.label.split()).casefold()] if i != sd.study.id]
+        if others:
+            label = sd.study.label
+            out.append(DataIssue(f"{sd.study.id}/{STUDY_FILE}", "label",
+                                 f"{label!r} is also the label of {', '.join(others)}; each study needs its own "
+                                 f"label, as readers see only labels in the pooled tables and figures. Add a "
+                                 f"letter to each, for example {label + 'a'!r} and {label + 'b'!r}"))
+    return out
+
+
+def date_issues(sd: StudyData, today=None) -> list[DataIssue]:
+    """The data cut-off and the enrolment period, read from the text the source prints: a cut-off
+    not after the build's date (`dates.build_date`), an enrolment period that starts before it
+    ends and neither after the cut-off, and per-patient follow-up no longer than enrolment start
+    to cut-off allows. Text that is not a readable date says what to type."""
+    from . import dates
+
+    today = today or dates.build_date()
+    study, out = sd.study, []
+    cutoff = period = None
+    value = getattr(study.data_cutoff, "value", None)
+    if isinstance(value, str):
+        try:
+            cutoff = dates.parse_date(value)
+        except dates.DateText:
+            out.append(DataIssue(STUDY_FILE, "data_cutoff.value", f"{value!r} is not a date cartpool can read; "
+                                 f"type it as the source prints it, in one of these forms: {dates.FORMS}"))
+    value = getattr(study.enrolment_period, "value", None)
+    if isinstance(value, str):
+        try:
+            period = dates.parse_period(value)
+        except dates.DateText:
+            out.append(DataIssue(STUDY_FILE, "enrolment_period.value",
+                                 f"{value!r} is not a period cartpool can read; type {dates.PERIOD_FORMS}, "
+                                 f"each date in one of these forms: {dates.FORMS}"))
+    if cutoff and cutoff[0] > today:
+        out.append(DataIssue(STUDY_FILE, "data_cutoff.value",
+                             f"{study.data_cutoff.value!r} is after the build's date ({today.isoformat()}): a data "
+                             "cut-off cannot lie in the future; check the year against the source"))
+    if period:
+        (start, end) = period
+        if start[0] > end[1]:
+            out.append(DataIssue(STUDY_FILE, "enrolment_period.value",
+                                 f"{study.enrolment_period.value!r} starts after it ends; check the order and the "
+                                 "years against the source"))
+        if cutoff and start[0] > cutoff[1]:
+            out.append(DataIssue(STUDY_FILE, "enrolment_period.value",
+                                 f"{study.enrolment_period.value!r} starts after the data cut-off "
+                                 f"({study.data_cutoff.value}); check both against the source"))
+        elif cutoff and end[0] > cutoff[1]:
+            out.append(DataIssue(STUDY_FILE, "enrolment_period.value",
+                                 f"{study.enrolment_period.value!r} ends after the data cut-off "
+                                 f"({study.data_cutoff.value}); check both against the source"))
+        df = sd.patients
+        if cutoff and df is not None and "os" in getattr(df, "columns", ()):
+            days_per = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+            span = (cutoff[1] - start[0]).days + 1
+            for pid, os_ in df["os"].items():
+                t = getattr(os_, "time", None)
+                if t is not None and float(t) * days_per.get(study.time_unit, 1.0) > span + 31:
+                    out.append(DataIssue(STUDY_FILE, f"patient {pid}",
+                                         f"follow-up of {t} {study.time_unit} is longer than the time from the start "
+                                         f"of enrolment ({study.enrolment_period.value.split(' to ')[0]}) to the "
+                                         f"data cut-off ({study.data_cutoff.value}); check the times, the unit "
+                                         "(time_unit) and the dates against the source"))
+    return out
+
+
+def folder_issues(data_dir: Path | str) -> list[DataIssue]:
+    """Study folders whose name is not a valid study id, or that are links leaving data/studies."""
+    from .names import folder_name_problem
+
+    d = Path(data_dir)
+    out = []
+    for sid in study_ids(d):
+        problem = folder_name_problem(sid)
+        if problem:
+            out.append(DataIssue(f"{sid}/", "", problem))
+        p = d / sid
+        if p.is_symlink() and not p.resolve().is_relative_to(d.resolve()):
+            out.append(DataIssue(f"{sid}/", "", f"is a link to {p.resolve()}, outside data/studies/; "
+                                 "move the study folder into data/studies/ in place of the link"))
     return out

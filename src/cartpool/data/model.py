@@ -22,6 +22,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .names import ID_HELP, ID_PATTERN  # noqa: F401 (re-exported: load.py and others import them from here)
 from .vocabulary import NOT_IN_SOURCE, NOT_REPORTED, RESPONSE_CATEGORIES  # noqa: F401 (re-exported)
 
 T = TypeVar("T")
@@ -31,13 +32,11 @@ T = TypeVar("T")
 NotReported = Literal["not reported", "not in source"]
 NR = "NR"  # "not reached" in the source, an explicit value and never a blank
 
-ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 TIME_UNITS = ("days", "weeks", "months", "years")
 STATISTICS = ("count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio")
 DISEASES = ("primary_pcl", "secondary_pcl", "unspecified_pcl", "mm")  # unspecified_pcl: PCL, type not given
 GRADE_PATTERN = r"^(any|[1-5]|[1-5]-[1-5]|>=[1-5])$"
 GRADE_HELP = "any, a grade 1-5, a range like 3-4, or grade 3 or higher written as >=3"
-ID_HELP = "lower-case letters, digits and _, starting with a letter (for example crs_ge3)"
 PLACEHOLDER_MARKERS = ("a verbatim phrase", "verbatim phrase", "FILE_NAME", "Author 2027",
                        "Full title of the paper", "Authors. Title.", "TODO", "FILL IN")
 

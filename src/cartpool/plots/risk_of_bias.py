@@ -116,7 +116,7 @@ def summary_bars(rob: pd.DataFrame, domains: dict[str, str], weights: dict[str, 
     with plt.rc_context(RC):
         panel = 0.2 * len(rows) + 0.45
         height = panel * len(groups) + 1.0
-        fig, axes = plt.subplots(len(groups), 1, figsize=(7.0, height), sharex=True, squeeze=False)
+        fig, axes = plt.subplots(len(groups), 1, figsize=(6.6, height), sharex=True, squeeze=False)
         for ax, group in zip(axes[:, 0], groups, strict=True):
             sub = appraised[appraised["group"] == group]
             total = sum(weights.get(st, 0) for st in sub["study"].unique()) or 1

@@ -44,8 +44,72 @@ RC = {
 }
 
 
+# Glyphs DejaVu Sans lacks (Chinese, Japanese, Korean; symbols) come from the first installed
+# fallback that has them (matplotlib's per-glyph font fallback). Text DejaVu Sans covers renders
+# byte-identically with or without them. Debian: fonts-noto-cjk, fonts-droid-fallback, fonts-noto-core.
+FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Droid Sans Fallback", "Noto Sans Symbols2",
+                  "Noto Sans Symbols")
+FONTS_HELP = ("install a font that has them (Debian: fonts-noto-cjk for Chinese, Japanese and Korean; "
+              "fonts-symbola for emoji, which matplotlib cannot draw in colour) and build again")
+
+
+def font_families() -> list[str]:
+    """DejaVu Sans, then the installed fallbacks."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(f for f in FALLBACK_FONTS if f in installed)]
+
+
+RC["font.family"] = font_families()
+
+_FONTS: dict[str, object] = {}
+
+
+def _font(family: str):
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    if family not in _FONTS:
+        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        _FONTS[family] = FT2Font(path)
+    return _FONTS[family]
+
+
+def missing_glyphs(fig) -> str:
+    """The characters of the figure's visible text that none of its fonts can draw (they would
+    show as empty boxes), in order of first appearance."""
+    from matplotlib.text import Text
+
+    families = list(plt.rcParams["font.family"])
+    out: list[str] = []
+    for t in fig.findobj(Text):
+        if not t.get_visible():
+            continue
+        for ch in t.get_text():
+            if ch in out or ch.isspace() or ord(ch) < 32:
+                continue
+            if not any(_font(f).get_char_index(ord(ch)) for f in families):
+                out.append(ch)
+    return "".join(out)
+
+
+def warn_missing_glyphs(fig, name: str) -> None:
+    """Say on the build's log (the notebook's stderr) which characters a figure cannot show."""
+    import sys
+
+    missing = missing_glyphs(fig)
+    if missing:
+        print(f"[cartpool] figure {name}: no installed font has the character(s) {' '.join(missing)} "
+              f"(shown as empty boxes); {FONTS_HELP}", file=sys.stderr)
+
+
 def apply() -> None:
+    import warnings
+
     plt.rcParams.update(RC)
+    # said once, in plain words, by warn_missing_glyphs instead
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
 
 
 def response_colour(category: str) -> str:

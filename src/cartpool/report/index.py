@@ -26,10 +26,10 @@ def _median(a: StudyAnalysis, endpoint: str) -> str:
 
 
 def _bottom_line(tables: Path | None) -> list[tuple[str, list[str]]]:
-    """The pooled report's bottom line (written by the pooled step as bottom-line.csv), by population."""
+    """The pooled report's bottom line (written by the pooled step as pooled-bottom-line.csv), by population."""
     import pandas as pd
 
-    path = tables / "bottom-line.csv" if tables is not None else None
+    path = tables / "pooled-bottom-line.csv" if tables is not None else None
     if path is None or not path.is_file():
         return []
     frame = pd.read_csv(path, keep_default_na=False)

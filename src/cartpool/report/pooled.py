@@ -3,7 +3,7 @@
 
 Each method returns a `Fragment` for one notebook cell: HTML from a Jinja2 template, figures from
 `cartpool.plots`, and CSVs written straight from the analysis frames (`pooled-estimates.csv`,
-`summary-of-findings.csv`, ...). Nothing here computes an estimate or a rating.
+`pooled-summary-of-findings.csv`, ...). Nothing here computes an estimate or a rating.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class PooledPage:
     ----------
     analysis : PooledAnalysis
     output_dir : path, optional
-        Where figures (``figures/pooled/``) and tables (``tables/pooled-*.csv`` and others) are written.
+        Where figures (``figures/pooled/``) and tables (``tables/pooled-*.csv``) are written.
     """
 
     def __init__(self, analysis: P.PooledAnalysis, output_dir: Path | str | None = None):
@@ -128,6 +128,8 @@ class PooledPage:
         return cls(P.PooledAnalysis.load(data_dir), output_dir)
 
     def _csv(self, df: pd.DataFrame, name: str) -> None:
+        # every file of the pooled report starts with "pooled-": the build owns (and cleans) them by it
+        name = name if name.startswith("pooled-") else f"pooled-{name}"
         write_csv(df, self.out / "tables" / f"{name}.csv" if self.out else None)
 
     # --- the bottom line ------------------------------------------------------------------------
@@ -168,7 +170,7 @@ class PooledPage:
     def bottom_line(self) -> Fragment:
         """The findings first: one sentence per key outcome and population."""
         frame = self.bottom_line_frame()
-        self._csv(frame, "bottom-line")
+        self._csv(frame, "pooled-bottom-line")
         groups = [(pop, list(sub["sentence"])) for pop, sub in frame.groupby("population", sort=False)]
         pending = int((self.appraisal.summary["status"].isin([STALE, NOT_REVIEWED])
                        & self.appraisal.summary["in_summary"] & (self.appraisal.summary["k"] > 0)).sum())

@@ -123,8 +123,11 @@ class Figures:
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
         import matplotlib.pyplot as plt
 
+        from ..plots.style import warn_missing_glyphs
+
         self.n += 1
         smallest = smallest_text_pt(fig)
+        warn_missing_glyphs(fig, name)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
@@ -152,12 +155,39 @@ def smallest_text_pt(fig) -> float:
 # --- tables ------------------------------------------------------------------------------------
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value):
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` as OWASP advises
+    (a label "=HYPERLINK(...)" is then shown as text); numbers such as -1.5 are left as they are.
+
+    References
+    ----------
+    .. [1] OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def write_csv(df: pd.DataFrame, path: Path | None) -> None:
     """Write an analysis frame as CSV (stable formatting, LF line endings). Straight from the
-    frame: labels keep every character, nothing is unescaped from HTML."""
+    frame: labels keep every character, nothing is unescaped from HTML; only a cell that would
+    run as a spreadsheet formula is neutralised (`neutralise_cell`)."""
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    texts = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    if texts or any(isinstance(c, str) and c.startswith(FORMULA_START) for c in df.columns):
+        df = df.copy()
+        for c in texts:
+            df[c] = df[c].map(neutralise_cell)
+        df.columns = [neutralise_cell(c) for c in df.columns]
     df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
 
 

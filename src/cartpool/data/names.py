@@ -1,0 +1,20 @@
+"""The naming rule for ids and study folders (light: imported by the build's planner too)."""
+
+from __future__ import annotations
+
+import re
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+ID_HELP = "lower-case letters, digits and _, starting with a letter (for example crs_ge3)"
+
+
+def folder_name_problem(name: str) -> str | None:
+    """What is wrong with a study folder's name, in a curator's words; None if it is a valid id."""
+    if re.match(ID_PATTERN, name):
+        return None
+    suggestion = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    if not suggestion or not suggestion[0].isalpha():
+        suggestion = "study_" + suggestion
+    return (f"the folder name {name!r} is not a valid study id: a study folder is named by its id, "
+            f"{ID_HELP.split(' (')[0]}. Rename the folder (for example to {suggestion!r}) and set "
+            f"id: {suggestion} in its study.yaml")

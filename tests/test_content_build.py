@@ -1,0 +1,217 @@
+"""Content, not clocks: `make reports` decides what is stale by the content of each step's inputs
+and checks every promised output at the end of every build (issue 27, part 1)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import _make, _snapshot, copy_project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def proj(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("content"))
+    _make(root, "reports")
+    return root, _snapshot(root / "reports")
+
+
+def _built(out: str) -> set[str]:
+    return {t for t, _ in re.findall(r"\[cartpool\] (\S+) +(notebook|html|pdf)\b", out)}
+
+
+def test_an_edit_that_keeps_the_old_timestamp_rebuilds(proj):
+    root, reference = proj
+    csv = root / "data" / "studies" / "syn000" / "patients.csv"
+    before = csv.read_bytes()
+    st = csv.stat()
+    rows = before.decode().splitlines()
+    cells = rows[1].split(",")
+    cells[1] = "CR" if cells[1] != "CR" else "PR"  # patient 1's best response changes
+    rows[1] = ",".join(cells)
+    try:
+        csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p, unzip or a restored backup
+        out = _make(root, "reports").stdout
+        assert {"syn000", "pooled", "index"} <= _built(out), out
+        assert _snapshot(root / "reports")["syn000.html"] != reference["syn000.html"]
+    finally:
+        csv.write_bytes(before)
+        os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))
+    out = _make(root, "reports").stdout  # back as it was: rebuilt again, to the same bytes
+    assert _snapshot(root / "reports") == reference
+
+
+def test_an_unchanged_file_with_a_new_timestamp_rebuilds_nothing(proj):
+    root, _ = proj
+    for p in (root / "data" / "studies" / "syn001").iterdir():
+        os.utime(p)
+    os.utime(root / "notebooks" / "study.ipynb")
+    os.utime(root / "src" / "cartpool" / "builder" / "pipeline.py")
+    out = _make(root, "reports").stdout
+    assert "[cartpool]" not in out, out
+
+
+@pytest.mark.parametrize("damage", ["delete-tables", "delete-figure", "alter-csv", "alter-pdf", "delete-html"])
+def test_a_missing_or_altered_report_file_is_rebuilt(proj, damage):
+    root, reference = proj
+    reports = root / "reports"
+    if damage == "delete-tables":
+        import shutil
+
+        shutil.rmtree(reports / "tables")
+    elif damage == "delete-figure":
+        next((reports / "figures" / "syn000").glob("*.png")).unlink()
+    elif damage == "alter-csv":
+        (reports / "tables" / "pooled-audit.csv").write_text("tampered\n", encoding="utf-8")
+    elif damage == "alter-pdf":
+        pdfs = sorted(reports.glob("*.pdf"))
+        if not pdfs:
+            pytest.skip("no browser: no PDFs")
+        pdfs[0].write_bytes(pdfs[0].read_bytes() + b"\n% tampered\n")
+    else:
+        (reports / "syn001.html").unlink()
+    out = _make(root, "reports").stdout
+    assert "[cartpool]" in out
+    assert _snapshot(reports) == reference
+
+
+def test_make_clean_during_a_build_never_leaves_a_complete_looking_build_with_files_missing(proj):
+    root, reference = proj
+    _make(root, "clean")
+    cmd = ["make", "-C", str(root), f"PY={sys.executable}", f"VENV={sys.prefix}", "ENV_DEP=",
+           f"SOURCES={root / 'sources'}", "reports"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                         start_new_session=True)
+    seen = ""
+    for line in p.stdout:
+        seen += line
+        if "syn000       notebook" in line:
+            _make(root, "clean")  # another terminal cleans while this build runs
+            break
+    seen += p.stdout.read()
+    p.wait(timeout=300)
+    if p.returncode == 0:  # a build that says it succeeded has every file it promises
+        assert sorted(_snapshot(root / "reports")) == sorted(reference), seen
+    else:
+        assert "make reports" in seen, seen  # it says what to do
+    again = _make(root, "reports")
+    assert again.returncode == 0
+    assert _snapshot(root / "reports") == reference
+
+
+def test_a_browser_that_disappears_mid_build_leaves_html_and_no_old_pdf(proj, tmp_path):
+    from cartpool.builder.pdf import find_browser
+
+    real = find_browser()
+    if real is None:
+        pytest.skip("no browser on this machine")
+    root, reference = proj
+    wrapper = tmp_path / "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec {real} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    csv = root / "data" / "studies" / "syn000" / "patients.csv"
+    good = csv.read_text(encoding="utf-8")
+    rows = good.splitlines()
+    cells = rows[1].split(",")
+    cells[1] = "CR" if cells[1] != "CR" else "PR"
+    csv.write_text("\n".join([rows[0], ",".join(cells), *rows[2:]]) + "\n", encoding="utf-8")  # syn000 changes
+    old_pdf = (root / "reports" / "syn000.pdf").read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    env.update(CARTPOOL_BROWSER=str(wrapper), CARTPOOL_WARM="0")
+    p = subprocess.Popen(["make", "-C", str(root), f"PY={sys.executable}", f"VENV={sys.prefix}", "ENV_DEP=",
+                          f"SOURCES={root / 'sources'}", "reports"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=env)
+    seen = ""
+    for line in p.stdout:
+        seen += line
+        if "notebook" in line and wrapper.exists():
+            wrapper.unlink()  # the browser is uninstalled while the notebooks run
+    p.wait(timeout=600)
+    try:
+        assert p.returncode != 0 and "disappeared" in seen, seen  # PDFs were promised: not a success
+        assert "Traceback" not in seen, seen
+        reports = root / "reports"
+        for page in ("index", "pooled", "syn000", "syn001"):
+            assert (reports / f"{page}.html").is_file(), page  # the HTML is finished
+        assert ".pdf" not in (reports / "index.html").read_text(encoding="utf-8")  # no link to a missing PDF
+        pdf = reports / "syn000.pdf"
+        assert not pdf.exists() or pdf.read_bytes() != old_pdf  # never the old PDF beside the new page
+    finally:
+        csv.write_text(good, encoding="utf-8")
+    _make(root, "reports")
+    assert _snapshot(root / "reports") == reference
+
+
+def test_a_study_folder_named_with_a_space_gets_a_curator_message_not_a_make_error(proj):
+    root, reference = proj
+    studies = root / "data" / "studies"
+    os.rename(studies / "syn001", studies / "syn 001")
+    try:
+        r = _make(root, "reports", check=False)
+    finally:
+        os.rename(studies / "syn 001", studies / "syn001")
+    assert r.returncode != 0
+    assert "No rule to make target" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "syn 001" in r.stderr and "Rename the folder" in r.stderr, r.stderr
+    assert _snapshot(root / "reports") == reference
+
+
+def test_a_duplicate_label_is_rejected_before_any_report_is_touched(proj):
+    root, reference = proj
+    study = root / "data" / "studies" / "syn001" / "study.yaml"
+    good = study.read_text(encoding="utf-8")
+    study.write_text(good.replace("label: Synthetic 001", "label: Synthetic 000"), encoding="utf-8")
+    try:
+        r = _make(root, "reports", check=False)
+    finally:
+        study.write_text(good, encoding="utf-8")
+    assert r.returncode != 0 and "label" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "notebook" not in r.stdout and "index        html" not in r.stdout
+    assert _snapshot(root / "reports") == reference  # the index included
+
+
+def test_no_csv_the_build_writes_holds_a_live_spreadsheet_formula(proj):
+    import csv
+    import io
+
+    root, reference = proj
+    study = root / "data" / "studies" / "syn001" / "study.yaml"
+    good = study.read_text(encoding="utf-8")
+    evil = '=HYPERLINK("http://example.invalid","Synthetic 001")'
+    study.write_text(good.replace("label: Synthetic 001", "label: '" + evil.replace("'", "''") + "'"),
+                     encoding="utf-8")
+    try:
+        _make(root, "reports")
+        csvs = sorted((root / "reports").rglob("*.csv"))
+        seen = 0
+        for path in csvs:
+            for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@")), (path.name, cell)
+                    seen += cell == "'" + evil
+        assert seen > 0  # the label is there, shown as text
+    finally:
+        study.write_text(good, encoding="utf-8")
+    _make(root, "reports")
+    assert _snapshot(root / "reports") == reference
+
+
+def test_a_label_with_glyphs_no_font_has_is_said_on_the_build_log(proj):
+    root, reference = proj
+    study = root / "data" / "studies" / "syn001" / "study.yaml"
+    good = study.read_text(encoding="utf-8")
+    study.write_text(good.replace("label: Synthetic 001", "label: Synthetic 001 \U0001FAE0"), encoding="utf-8")
+    try:
+        r = _make(root, "reports")
+    finally:
+        study.write_text(good, encoding="utf-8")
+    assert "no installed font has the character(s) \U0001FAE0" in r.stderr, r.stderr
+    assert "no installed font" not in (root / "reports" / "pooled.html").read_text(encoding="utf-8")
+    _make(root, "reports")
+    assert _snapshot(root / "reports") == reference
