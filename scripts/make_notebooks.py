@@ -48,17 +48,40 @@ study = nb([
     C('response = analysis.response_distribution  # best response by category\n'
       'efficacy = analysis.outcomes.query("section == \'efficacy\'")  # registered efficacy outcomes\n'
       'page.efficacy()'),
+    M('## Durability\n\nRelapses, progression and continuing remission as the paper counts them, and the longest '
+      'remission.'),
+    C('durability = analysis.records_in("durability")  # every printed record of this kind\n'
+      'page.durability()'),
     M('## Survival\n\nProgression-free and overall survival. Kaplan-Meier curves with numbers at risk are drawn '
       'where per-patient data exist. Otherwise the printed medians and landmark rates are shown, with an '
       'approximate curve only where at least two milestones are printed; such a curve is labelled as '
       'approximate and never extends beyond the last printed milestone.'),
     C('survival = analysis.survival_points  # medians and landmarks, printed and recomputed\n'
       'page.survival()'),
+    M('## Treatment with and after CAR-T\n\nInduction, bridging, consolidation, maintenance, transplant and a second '
+      'CAR-T infusion, with how many patients had each and how they responded; the dose and treatment status.'),
+    C('co_interventions = analysis.co_interventions\n'
+      'page.treatment()'),
     M('## Safety\n\nCytokine release syndrome (CRS) and neurotoxicity (ICANS) by grade with the grading scale the '
-      'study used, cytopenias and infections of grade 3 or higher, and deaths with their causes.'),
+      'study used, cytopenias and infections of grade 3 or higher, and every other adverse event the paper prints.'),
     C('safety = analysis.outcomes.query("section == \'safety\'")\n'
       'crs_icans = analysis.crs_icans\n'
       'page.safety()'),
+    M('### Neurological events without a grading'),
+    C('page.neurological()'),
+    M('### Haematological and immune effects'),
+    C('page.haematological_immune()'),
+    M('## Deaths\n\nAll-cause deaths (a total where the paper gives one, otherwise at least the deaths it '
+      'accounts for), each printed cause, and non-relapse mortality.'),
+    C('deaths = analysis.deaths\n'
+      'page.deaths()'),
+    M('## Pharmacokinetics\n\nCAR-T expansion (peak, time to peak, exposure) and persistence as printed.'),
+    C('page.pharmacokinetics()'),
+    M('## Prognostic factors\n\nFactors the paper tested for association with an outcome, with what it found.'),
+    C('risk_factors = analysis.risk_factors\n'
+      'page.prognostic()'),
+    M('## Other numbers the paper reports'),
+    C('page.other_numbers()'),
     M('## Checks against the paper\n\nEvery printed number the data allow is recomputed and compared: percentages '
       'against counts, confidence intervals against methods, medians and counts against the per-patient table, '
       'and sums that must add up. The findings come first; every check is listed in the appendix.'),
@@ -70,6 +93,9 @@ study = nb([
       'page.patients()'),
     M('## Course of each patient'),
     C('page.course()'),
+    M('## What the paper reports'),
+    C('checklist = analysis.checklist  # what clinicians look for in a CAR-T series\n'
+      'page.coverage()'),
     M('## Risk of bias'),
     C('risk_of_bias = analysis.risk_of_bias  # one row per checklist question\n'
       'page.risk_of_bias()'),

@@ -215,7 +215,7 @@ def test_ci_that_fits_only_another_population_is_a_reading(tmp_path):
 def test_landmark_ci_under_censoring_gives_its_effective_n(tmp_path):
     from scipy import stats
 
-    from cartpool.analysis.audit import landmark_effective_n
+    from cartpool.stats.survival import landmark_effective_n
 
     # S(24) = 0.60 with a log-log interval whose Greenwood variance is that of 47 uncensored patients,
     # printed for a population of 80 followed for a median of 14 months: censoring explains the width

@@ -179,10 +179,11 @@ class Appraisal:
                             else int(r.events_high),
                             "patients": None if r.total is None or r.total != r.total else int(r.total),
                             "low": lo, "high": hi, "ci_low": ci_lo, "ci_high": ci_hi, "zero_events": bool(r.zero_events),
-                            "how": r.how, "detail": r.detail, "rob": self.rob_for(r.study_id, outcome)})
+                            "how": r.how, "detail": r.detail, "rob": self.rob_for(r.study_id, outcome),
+                            "possibly_responders": r.possibly_responders is True})
         frame = pd.DataFrame(studies, columns=["study", "study_id", "population", "events", "events_high", "patients",
                                                "low", "high", "ci_low", "ci_high", "zero_events", "how", "detail",
-                                               "rob"])
+                                               "rob", "possibly_responders"])
         facts = {
             "outcome": outcome, "population": population_id,
             "rule": None if row is None else str(row["rule"]),
@@ -214,6 +215,10 @@ class Appraisal:
                 words = {"primary_pcl": "primary", "secondary_pcl": "secondary", "unspecified_pcl": "type not stated"}
                 concerns["population"].append("primary and secondary PCL mixed differently (" + "; ".join(
                     f"{s}: {' and '.join(words[d] for d in v)}" for s, v in mixes.items()) + ")")
+        if "possibly_responders" in studies.columns:
+            for r in studies[studies["possibly_responders"].fillna(False).astype(bool)].itertuples():
+                concerns["population"].append(f"{r.study}: the printed rate may describe the responders only (its "
+                                              f"interval fits {r.patients} patients)")
         for sd in sds:
             for c in sd.study.co_interventions:
                 if _affects(c.kind, outcome):
@@ -402,7 +407,7 @@ def _own_interval(low: int, high: int, total: int) -> tuple[float, float]:
 
 def _fact(sd, name: str) -> str:
     v = getattr(sd.study, name, "not reported")
-    if v is None or isinstance(v, str):
+    if v is None or isinstance(v, str):  # not reported, or not in the source we have: not stated either way
         return "not reported"
     value = v.value
     return value if isinstance(value, str) else str(value)

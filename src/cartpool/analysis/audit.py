@@ -32,17 +32,18 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..data import vocabulary as V
 from ..data.load import StudyData
 from ..domain import grades
 from ..domain.counts import count_of_record, joint_denominators, other_population_fitting, printed_together
 from ..domain.derive import derive_endpoints
+from ..domain.landmarks import landmark_exact_n, likely_population
 from ..domain.population import follow_up, population_rows
-from ..domain.printed import consistent_fractions, decimals_of, printed_bounds, rounds_to
+from ..domain.printed import ci_fits_print, consistent_fractions, decimals_of, rounds_to
 from ..domain.response import THRESHOLDS, at_least
 from ..stats.proportions import CI_METHOD_LABELS, proportion_ci
+from ..stats.survival import landmark_effective_n
 from ..units import DAYS_PER_MONTH, convert
 from .baseline import QUARTILE_DEFINITIONS, category_match, recompute_baseline
 
@@ -180,14 +181,6 @@ def _lower(label: str) -> str:
 # --- 2. proportion CIs ------------------------------------------------------------------------
 
 
-def _ci_fits(lo: float, hi: float, plo: Decimal, phi: Decimal, scale: float) -> bool:
-    a, b = printed_bounds(plo, scale=scale)
-    c, d = printed_bounds(phi, scale=scale)
-    if not (a <= lo <= b and c <= hi <= d):  # fast float pre-check
-        return False
-    return rounds_to(lo, plo, scale=scale) == "exact" and rounds_to(hi, phi, scale=scale) == "exact"
-
-
 def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
     rows = []
     for r in sd.results:
@@ -208,7 +201,7 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
         matching = []
         for m in _CI_METHODS:
             e = proportion_ci(k, n, m, level)
-            if _ci_fits(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
+            if ci_fits_print(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
                 matching.append(CI_METHOD_LABELS[m])
         stated = r.ci.method
         if matching and (stated is None or any(stated.lower() in m.lower() for m in matching)):
@@ -239,7 +232,7 @@ def _unpaired_proportion_ci(sd: StudyData, r, k: int, n: int, scale: float, leve
         for kk, _ in consistent_fractions(r.value, [m]):
             for meth in _CI_METHODS:
                 e = proportion_ci(kk, m, meth, level)
-                if _ci_fits(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
+                if ci_fits_print(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
                     return READING, (f"reproduced by {CI_METHOD_LABELS[meth]} only with {kk}/{m} "
                                      f"({_lower(pop.label)}), not with the stated {k}/{n}")
     lower = [CI_METHOD_LABELS[m] for m in _CI_METHODS
@@ -255,81 +248,6 @@ def _unpaired_proportion_ci(sd: StudyData, r, k: int, n: int, scale: float, leve
 
 
 # --- 3. landmark survival CIs ----------------------------------------------------------------
-
-
-def _landmark_ci(s: float, n: int, transform: str, level: float) -> tuple[float, float]:
-    """Pointwise CI for S = k/n with no censoring (Greenwood variance S(1-S)/n)."""
-    z = stats.norm.ppf(0.5 + level / 2)
-    se_log = np.sqrt((1 - s) / (n * s))  # Greenwood SE of log S without censoring
-    if transform == "plain":
-        se = s * se_log
-        return max(0.0, s - z * se), min(1.0, s + z * se)
-    if transform == "log":
-        return s * np.exp(-z * se_log), min(1.0, s * np.exp(z * se_log))
-    a = np.exp(-np.exp(np.log(-np.log(s)) + z * se_log / np.log(s)))
-    b = np.exp(-np.exp(np.log(-np.log(s)) - z * se_log / np.log(s)))
-    return min(a, b), max(a, b)
-
-
-def landmark_effective_n(s: float, lo: float, hi: float, level: float) -> dict[str, float]:
-    """The sample size each symmetric transform implies for a printed S(t) and its CI.
-
-    A Kaplan-Meier pointwise interval is symmetric on its transform's scale, with half-width
-    z * SE. Greenwood's variance without censoring is S(1 - S)/n, so the width gives the n for
-    which an uncensored sample would be this precise: the effective sample size. Censoring before t
-    makes it smaller than the population.
-
-    Parameters
-    ----------
-    s, lo, hi : float
-        The estimate and its limits, as fractions.
-    level : float
-        The confidence level (0.95).
-
-    Returns
-    -------
-    dict
-        Transform ("plain", "log", "log-log") -> effective n, for the transforms on whose scale
-        the interval is symmetric (within the printed rounding).
-
-    References
-    ----------
-    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
-    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. Wiley; 1980 (log-log).
-    Therneau TM. survival: survfit conf.type ("plain", "log", "log-log").
-    """
-    z = stats.norm.ppf(0.5 + level / 2)
-    out: dict[str, float] = {}
-    if not (0 < lo < s < hi <= 1):
-        return out
-    if abs((s - lo) - (hi - s)) < 0.0015:
-        se = (hi - lo) / (2 * z)
-        out["plain"] = s * (1 - s) / se ** 2
-    if hi < 1 and abs(np.log(s / lo) - np.log(hi / s)) < 0.01:
-        se_log = (np.log(hi) - np.log(lo)) / (2 * z)
-        out["log"] = (1 - s) / (s * se_log ** 2)
-    if hi < 1:
-        ll = [np.log(-np.log(v)) for v in (lo, s, hi)]
-        if abs((ll[0] - ll[1]) - (ll[1] - ll[2])) < 0.01:
-            var_log_s = ((ll[0] - ll[2]) / (2 * z) * np.log(s)) ** 2
-            out["log-log"] = (1 - s) / (s * var_log_s)
-    return out
-
-
-def _landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None:
-    """The smallest n (with S = k/n, no censoring) whose Kaplan-Meier CI reproduces the print."""
-    target = float(r.value) / scale
-    s_lo, s_hi = printed_bounds(r.value, scale=scale)
-    for n in range(2, limit + 1):
-        guess = round(target * n)
-        for k in (guess - 1, guess, guess + 1):
-            if not 0 < k < n or not s_lo <= k / n <= s_hi or rounds_to(k / n, r.value, scale=scale) != "exact":
-                continue
-            for tr in ("log-log", "log", "plain"):
-                lo, hi = _landmark_ci(k / n, n, tr, float(r.ci.level))
-                if _ci_fits(lo, hi, r.ci.low, r.ci.high, scale):
-                    return n, k, tr
-    return None
 
 
 def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow]:
@@ -360,7 +278,7 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
         fu_txt = (f"the median follow-up, {fu[0].value:g} {fu[0].unit}, is shorter than {when}, so censoring "
                   f"before {when} is expected" if censored_expected else
                   f"the paper does not say how many patients were censored before {when}")
-        found = _landmark_exact_n(r, scale, limit)
+        found = landmark_exact_n(r, scale, limit)
         if found:
             n, k, tr = found
             base = f"matches a Kaplan-Meier interval ({tr} scale) with S = {k}/{n} and no censoring"
@@ -368,8 +286,11 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
                 rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", CONSISTENT, base, r.id))
             elif n < N:
                 st = CONSISTENT if censored_expected else READING
+                likely = likely_population(sd, n, r.population)
+                also = f"; {n} is also the number of {likely.removeprefix('the ')}: the rate may describe them " \
+                       "only" if likely else ""
                 rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", st,
-                                     f"{base}: it fits only {n} patients, not the stated {N}; {fu_txt}", r.id))
+                                     f"{base}: it fits only {n} patients, not the stated {N}; {fu_txt}{also}", r.id))
             else:
                 rows.append(AuditRow(sd.study.id, what, rep, f"{k}/{n}, {tr}", "landmark_ci", INCONSISTENT,
                                      f"{base}: the interval is as narrow as {n} uncensored patients give, "
@@ -414,9 +335,21 @@ def _time_resolution(d: pd.DataFrame) -> float:
     return 0.5 if any(abs(t * 2 - round(t * 2)) < 1e-9 and abs(t - round(t)) > 1e-9 for t in times) else 1.0
 
 
-def _time_tolerance_days(d: pd.DataFrame, reported_unit: str) -> float:
-    """Half the resolution of the per-patient times, in days."""
-    return convert(_time_resolution(d) / 2, d["time_unit"].iloc[0], "days")
+def _time_tolerance_days(sd: StudyData, d: pd.DataFrame) -> float:
+    """How far a recomputed time may lie from a printed one, in days: half the step the table's times
+    are printed in where the table rounds to the nearest step, one full step where its rounding rule
+    is unknown (rounded down or up, a time may lie anywhere within a step of its print)."""
+    table = sd.study.patients.tables[sd.study.patients.fields["os"].table]
+    step = _time_resolution(d) * (0.5 if table.time_rounding == "nearest" else 1.0)
+    return convert(step, d["time_unit"].iloc[0], "days")
+
+
+def _tolerance_words(sd: StudyData, d: pd.DataFrame, tol: float) -> str:
+    table = sd.study.patients.tables[sd.study.patients.fields["os"].table]
+    step = _time_resolution(d)
+    rule = ("half a step, as the table rounds to the nearest step" if table.time_rounding == "nearest" else
+            "one full step, as the table's rounding rule is not stated")
+    return f"tolerance ±{tol:.1f} days: the table prints times in steps of {step:g} {d['time_unit'].iloc[0]}, {rule}"
 
 
 #: The readings of a per-patient table a printed median may rest on, standard first. Tie orders:
@@ -500,7 +433,7 @@ def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
             rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", "", "per_patient", NOT_CHECKABLE,
                                  "the per-patient table does not identify this population", r.id))
             continue
-        tol = _time_tolerance_days(d, r.unit)
+        tol = _time_tolerance_days(sd, d)
         progressed = sub["progressed"] if r.endpoint == "pfs" and "progressed" in sub.columns else None
         readings = median_readings(sub[f"{r.endpoint}_time"], sub[f"{r.endpoint}_event"].astype(bool), progressed,
                                    resolution=resolution)
@@ -520,7 +453,7 @@ def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
 
         std = readings[0]
         matching = [x for x in readings if fits(x.value)]
-        common = (f"tolerance ±{tol:.1f} days for the table's time resolution; 1 month = {DAYS_PER_MONTH} days")
+        common = f"{_tolerance_words(sd, d, tol)}; 1 month = {DAYS_PER_MONTH} days"
         if matching and matching[0].standard:
             exact = rep_days is None or (days(std.value) is not None and abs(rep_days - days(std.value)) < 0.5)
             rows.append(AuditRow(sd.study.id, label, f"{r.value} {r.unit}", f"{_fmt(std.value)} {unit}", "per_patient",
@@ -588,10 +521,57 @@ _COUNT_ENDPOINTS = {
     "mrd_negative": lambda d: d["mrd_negative"],
     "death": lambda d: d["os_event"],
     "progression": lambda d: d["progressed"],
-    "progression_free": lambda d: ~d["progressed"].astype(bool),
     "second_infusion": lambda d: d["second_infusion"],
+    # responses (PR or better) after a second infusion, among those given one
+    "retreatment_response": lambda d: d["second_infusion"].astype(bool) & d["response_after"].map(
+        lambda c: bool(c) and bool(at_least(c, "PR"))),
     "soft_tissue": lambda d: d["soft_tissue"],
 }
+
+
+def _never_progressed(d: pd.DataFrame) -> pd.Series:
+    return ~d["progressed"].astype(bool)
+
+
+def _alive_without_progression(d: pd.DataFrame) -> pd.Series:
+    return ~d["progressed"].astype(bool) & ~d["os_event"].astype(bool)
+
+
+#: Endpoints whose printed count may be read two ways; each endpoint's own reading first. "Remained
+#: progression-free" counts patients with no progression recorded, alive or dead; "alive without
+#: progression" only those alive. Relapse is read from the same per-patient progression column.
+_NO_PROGRESSION = ("no progression recorded, alive or dead", _never_progressed)
+_ALIVE_NO_PROGRESSION = ("alive without progression", _alive_without_progression)
+_ENDPOINT_READINGS = {
+    "progression_free": (_NO_PROGRESSION, _ALIVE_NO_PROGRESSION),
+    "relapse_free": (_NO_PROGRESSION, _ALIVE_NO_PROGRESSION),
+    "alive_without_progression": (_ALIVE_NO_PROGRESSION, _NO_PROGRESSION),
+    "alive_without_relapse": (_ALIVE_NO_PROGRESSION, _NO_PROGRESSION),
+}
+
+
+def _endpoint_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) -> AuditRow | None:
+    """A count whose endpoint can be read two ways, judged under each: consistent when it matches
+    the endpoint's own reading (and the other is named), a stated reading when only the other fits."""
+    if "progressed" not in sub.columns or "os_event" not in sub.columns:
+        return None
+    reported = int(r.value) if r.statistic == "count" else r.numerator
+    if reported is None:
+        return None
+    counts = [(name, int(f(sub).sum())) for name, f in _ENDPOINT_READINGS[r.endpoint]]
+    (own, k_own), (other, k_other) = counts
+    what = f"{V.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
+    shown = f"{own}: {k_own}; {other}: {k_other}"
+    if reported == k_own:
+        differs = f"; {other}: {k_other}" if k_other != k_own else ""
+        return AuditRow(sd.study.id, what, str(reported), str(k_own), "per_patient", CONSISTENT,
+                        f"{k_own} of {len(sub)} rows of {table_name} ({own}){differs}", r.id)
+    if reported == k_other:
+        return AuditRow(sd.study.id, what, str(reported), shown, "per_patient", READING,
+                        f"matches only if read as {other} ({k_other} of {len(sub)}); as {own}, the count is {k_own}",
+                        r.id)
+    return AuditRow(sd.study.id, what, str(reported), shown, "per_patient", INCONSISTENT,
+                    f"paper {reported} vs {shown} counted in {table_name} (population: {len(sub)} patients)", r.id)
 
 
 def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
@@ -618,6 +598,11 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
             continue  # causes of death are not in the per-patient table
         elif r.endpoint in THRESHOLDS and r.category is None and "best_response" in sub.columns:
             rows.append(_response_reading_row(sd, r, sub, table_name))
+            continue
+        elif r.endpoint in _ENDPOINT_READINGS and r.category is None:
+            row = _endpoint_reading_row(sd, r, sub, table_name)
+            if row is not None:
+                rows.append(row)
             continue
         elif r.endpoint in _COUNT_ENDPOINTS and r.category is None:
             try:
@@ -751,7 +736,10 @@ def check_sums(sd: StudyData) -> list[AuditRow]:
             if anyg and bands:
                 add(f"{ep.upper() if len(ep) <= 5 else ep} grades add up to any grade ({plabel})",
                     [r.id for r in bands], anyg[0].id)
-        deaths = [r for r in rs if r.endpoint == "death" and r.category is None]
+        # only a printed total is split by the causes printed with it; a total the curator derived or
+        # bounded (at least 5 of 11) is not claimed to be split by the causes named elsewhere
+        deaths = [r for r in rs if r.endpoint == "death" and r.category is None and r.bound is None
+                  and r.derived is None]
         causes = [r for r in rs if r.endpoint == "death" and r.category is not None]
         if deaths and causes:
             add(f"causes of death add up to deaths ({plabel})", [r.id for r in causes], deaths[0].id)

@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 
 from ..data.load import StudyData, load_all
-from ..data.model import NOT_REPORTED
+from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.plan import Plan, PlanPopulation, load_plan
 from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules
+from ..domain.landmarks import landmark_fit
 from ..domain.population import (
     follow_up,
     main_population,
@@ -93,13 +94,17 @@ ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "method"
                     "het_lrt_p", "het_df", "het_fisher_p", "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau",
                     "bayes_tau_low", "bayes_tau_high", "bayes_tau_prior_scale", "range_left_out", "studies"]
 INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "study_id", "population", "events",
-                 "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events"]
+                 "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events", "possibly_responders"]
+
+
+SCALE_MISSING = ("not reported", "not in the source we have")
 
 
 def scale_of(sd: StudyData, field: str) -> str:
+    """A study fact as words: its value, or why it is missing (`SCALE_MISSING`)."""
     v = getattr(sd.study, field, NOT_REPORTED)
     if v is None or isinstance(v, str):
-        return "not reported"
+        return SCALE_MISSING[1] if v == NOT_IN_SOURCE else SCALE_MISSING[0]
     value = v.value
     return value if isinstance(value, str) else str(value)
 
@@ -436,7 +441,7 @@ class PooledAnalysis:
                 offer(g, A_BCMA_ONLY, bcma, min_k=1, note=f"confounded: {BCMA_ONLY_CONFOUNDED}")
             if registry.SAME_SCALE in o.sensitivity and o.comparability:
                 scale_field = o.comparability[0]
-                scales = sub[scale_field].value_counts()
+                scales = sub.loc[~sub[scale_field].isin(SCALE_MISSING), scale_field].value_counts()
                 if len(scales) > 1:
                     common = scales.index[0]
                     offer(g, f"{A_SAME_SCALE} ({common})", sub[sub[scale_field] == common])
@@ -533,7 +538,17 @@ class PooledAnalysis:
                         continue
                     n = (len(ids) if ids is not None else table_pop[sd.study.id]) if p.recomputed \
                         else sd.population_size(p.population)
-                    rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
+                    # a printed rate whose interval fits fewer patients than stated is shown with the
+                    # number it fits, and named where that is another group (the responders)
+                    fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == srules.SOURCE_REPORTED \
+                        and p.result_id else None
+                    fits_other = fit is not None and not fit.fits_stated
+                    rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
+                                 "possibly_responders": bool(fit and fit.possibly_responders),
+                                 "tie_events": p.tie_events, "value_if_after": p.value_if_after})
+                    if fits_other:
+                        n = fit.n
+                    rows[-1].update({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
                                  "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
                                  "source": p.source, "kind": kind, "level": level, "n": n,
                                  "population": population_label(sd, p.population) if p.population else "",
@@ -542,7 +557,8 @@ class PooledAnalysis:
                                  "group": group.label, "role": group.role})
         df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
                                          "source", "kind", "level", "n", "population", "at_risk_min", "basis",
-                                         "result_id", "group", "role"])
+                                         "result_id", "group", "role", "n_stated", "n_fit_likely",
+                                         "possibly_responders", "tie_events", "value_if_after"])
         # one value per study, endpoint, time and variant: recomputed, then printed, then zero events
         rank = {srules.SOURCE_KM: 0, srules.SOURCE_REPORTED: 1, srules.SOURCE_ZERO_EVENTS: 2}
         df["_rank"] = df["source"].map(rank).fillna(3)
@@ -553,7 +569,9 @@ class PooledAnalysis:
     def _landmark_row(self, sub: pd.DataFrame) -> dict:
         """One landmark row: one study, two side by side, or three or more pooled on the log(−log S)
         scale. A study with no events (100%) or without a printed interval is shown, never pooled."""
-        usable = sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)]
+        # a rate that may describe the responders only is never pooled with all-patient rates
+        usable = sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)
+                     & ~sub["possibly_responders"].astype(bool)]
         base = {"analysis": A_LANDMARK, "method": "inverse variance, REML", "events": None, "total": None,
                 "k": len(sub), "studies": ";".join(sub["study"])}
         if len(sub) == 1:
@@ -570,7 +588,8 @@ class PooledAnalysis:
         if len(sub) < min_k or len(usable) < min_k:
             excluded = sub.drop(index=usable.index)
             note = f"{len(sub)} studies, not pooled: each shown" if len(sub) < min_k else \
-                "not pooled: " + ", ".join(excluded["study"]) + " without a printed interval or with no events"
+                "not pooled: " + ", ".join(excluded["study"]) + " without a printed interval, with no events, or " \
+                "possibly describing the responders only"
             return {**base, "rule": Rule.TWO if len(sub) == 2 else "not pooled", "note": note, **het}
         args = (usable["value"], usable["ci_low"], usable["ci_high"])
         res = pool_landmark(*args, pi_dist="t", labels=list(usable["study"]))
@@ -603,7 +622,9 @@ class PooledAnalysis:
                                 "study": r.study, "study_id": r.study_id, "population": r.population,
                                 "events": None, "events_high": None, "total": r.n, "estimate": r.value,
                                 "ci_low": r.ci_low, "ci_high": r.ci_high, "derived": r.source != srules.SOURCE_REPORTED,
-                                "how": r.source, "detail": r.basis, "zero_events": r.source == srules.SOURCE_ZERO_EVENTS})
+                                "how": r.source, "detail": landmark_detail(r),
+                                "zero_events": r.source == srules.SOURCE_ZERO_EVENTS,
+                                "possibly_responders": bool(r.possibly_responders)})
 
     def landmark_row(self, key: str, group: str) -> pd.Series | None:
         """The primary landmark row of one population, or None."""
@@ -623,6 +644,20 @@ class PooledAnalysis:
     def analyse_all(self) -> pd.DataFrame:
         """Every estimate (the benchmark's entry point: no figure is drawn)."""
         return self.estimates
+
+
+def landmark_detail(r) -> str:
+    """What a reader must know of one study's landmark rate: no events (with the number provably at
+    risk), an interval that fits another number of patients, or an event at exactly the landmark."""
+    parts = [r.basis] if isinstance(r.basis, str) and r.basis else []
+    if isinstance(r.n_fit_likely, str) and r.n_fit_likely:
+        parts.append(f"its interval fits {r.n} patients, not the stated {r.n_stated}: possibly {r.n_fit_likely} only")
+    elif r.n_stated is not None and not pd.isna(r.n_stated) and r.n != r.n_stated:
+        parts.append(f"its interval fits {r.n} patients, not the stated {r.n_stated}")
+    if r.tie_events and not pd.isna(r.tie_events) and r.tie_events > 0:
+        parts.append(f"{int(r.tie_events)} event(s) recorded at exactly {r.months:g} months count at the landmark; "
+                     f"recorded just after, {100 * r.value_if_after:.1f}%")
+    return "; ".join(parts)
 
 
 def _own_proportion(events: int, total: int) -> tuple[float, float, float]:

@@ -16,18 +16,21 @@ from functools import cached_property
 import pandas as pd
 
 from ..data.load import StudyData, load_study_by_id
-from ..data.model import NOT_REPORTED
+from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..domain import counts as C
 from ..domain import grades, registry
 from ..domain import survival as srules
+from ..domain.deaths import all_cause_deaths
 from ..domain.derive import derive_endpoints
 from ..domain.population import follow_up, main_population, population_kind, population_label
 from ..domain.response import rank
 from ..text import lower_first as _lower_first
 from ..units import convert
+from . import study_records as R
 from . import survival as surv
 from .audit import audit_frame, audit_study
 from .baseline import recompute_baseline
+from .patient_fields import summarise_patient_fields
 
 #: Study facts shown in the header, in order, with their labels.
 FACTS = (
@@ -306,7 +309,8 @@ class StudyAnalysis:
         d = self.derived
         for ep, scale_field in registry.GRADED_SYNDROMES.items():
             scale = getattr(self.study, scale_field)
-            scale_txt = scale.value if not isinstance(scale, str) else "scale not reported"
+            scale_txt = (scale.value if not isinstance(scale, str) else
+                         "scale not in the source" if scale == NOT_IN_SOURCE else "scale not reported")
             if d is not None and f"{ep}_grade" in d.columns:
                 g = d[f"{ep}_grade"]
                 for grade in range(1, 6):
@@ -355,7 +359,9 @@ class StudyAnalysis:
         d = self.derived
         if d is None:
             return None
-        ae = [c for c in d.columns if c.startswith("ae:")]
+        # CTCAE-graded events only: ICAHT (roman grades) has its own scale and its own table
+        own_scale = {f"ae:{k}" for k, v in self.study.patients.adverse_events.items() if v.parse == "roman_grade"}
+        ae = [c for c in d.columns if c.startswith("ae:") and c not in own_scale]
         graded = [c for c in ae if d[c].dropna().map(lambda v: isinstance(v, int) and not isinstance(v, bool)).all()
                   and len(d[c].dropna())]
         cols = [c for c in ("crs_grade", "icans_grade") if c in d.columns] + graded
@@ -368,22 +374,82 @@ class StudyAnalysis:
     @cached_property
     def deaths(self) -> pd.DataFrame:
         """Deaths and their printed causes, plus deaths counted in the per-patient table."""
-        cols = ["cause", "relapse_related", "population_label", "events", "total", "how", "result_id", "note"]
+        cols = ["cause", "relapse_related", "population_label", "events", "events_high", "total", "how", "result_id",
+                "note"]
         rows = []
         for r in self.sd.results:
             if r.endpoint != "death" or r.statistic != "count":
                 continue
+            c = C.resolve_record(self.sd, r)
             rows.append({"cause": r.category or "", "relapse_related": C.relapse_related(r) if r.category else None,
-                         "population_label": population_label(self.sd, r.population), "events": int(r.value),
-                         "total": C.record_total(self.sd, r), "how": C.HOW_PRINTED, "result_id": r.id,
-                         "note": r.note or ""})
+                         "population_label": population_label(self.sd, r.population), "events": c.events,
+                         "events_high": c.high if c.high is not None else c.events,
+                         "total": c.total, "how": c.how, "result_id": r.id, "note": r.note or ""})
         d = self.derived
         if d is not None and "os_event" in d.columns:
             rows.append({"cause": "", "relapse_related": None,
                          "population_label": population_label(self.sd, self.study.patients.population),
-                         "events": int(d["os_event"].sum()), "total": len(d), "how": C.HOW_PER_PATIENT,
+                         "events": int(d["os_event"].sum()), "events_high": int(d["os_event"].sum()), "total": len(d),
+                         "how": C.HOW_PER_PATIENT,
                          "result_id": "", "note": ""})
         return pd.DataFrame(rows, columns=cols)
+
+    @cached_property
+    def death_total(self):
+        """All-cause deaths by the rule of `cartpool.domain.deaths` (a total, a range, or "at least")."""
+        return all_cause_deaths(self.sd)
+
+    # --- every record in its section (issue 26) -----------------------------------------------
+
+    @cached_property
+    def patient_fields(self) -> pd.DataFrame:
+        """Every column of the per-patient tables summarised, with the section it belongs to."""
+        return summarise_patient_fields(self.sd)
+
+    def records_in(self, home: str) -> pd.DataFrame:
+        """Every record of one section (`vocabulary.HOMES`) as printed: durability, treatment,
+        pharmacokinetics, prognostic, neurological, haematological_immune, other."""
+        return R.records_frame(self.sd, R.records_of(self.sd, home))
+
+    def patient_fields_in(self, home: str) -> pd.DataFrame:
+        pf = self.patient_fields
+        return pf[pf["home"] == home]
+
+    def also_printed(self, home: str) -> pd.DataFrame:
+        """The records of a computing section (efficacy, survival, safety, deaths, and the patients
+        section for population sizes, follow-up and baseline) that its own tables do not use."""
+        used = {
+            "efficacy": lambda: R.ids_in(self.response_distribution, self.outcomes_in("efficacy")),
+            "survival": lambda: R.ids_in(self.survival_points),
+            "safety": lambda: R.ids_in(self.crs_icans, self.outcomes_in("safety"), self.other_adverse_events),
+            "deaths": lambda: R.ids_in(self.deaths, self.outcomes[self.outcomes["outcome"] == "nrm"],
+                                       self.death_total.result_ids if self.death_total else ()),
+            "population": lambda: R.ids_in(self.populations),
+            "follow_up": lambda: R.ids_in(f.result_id for f in self.follow_up),
+            "baseline": lambda: R.ids_in(self.baseline),
+        }[home]()
+        # printed numbers recomputed from the per-patient table stand beside their recomputation in
+        # the checks against the paper; the section shows the recomputed value
+        if self.derived is not None and not self.audit.empty:
+            used |= R.ids_in(self.audit[self.audit["check"] == "per_patient"])
+        return R.also_printed(self.sd, home, used)
+
+    def contradictions_on(self, topic: str | None) -> pd.DataFrame:
+        return R.contradictions_on(self.sd, topic)
+
+    @cached_property
+    def risk_factors(self) -> pd.DataFrame:
+        return R.risk_factors(self.sd)
+
+    @cached_property
+    def checklist(self) -> pd.DataFrame:
+        """What clinicians look for in a CAR-T series: given, not reported, or not in the source."""
+        return R.checklist(self.sd)
+
+    @cached_property
+    def links(self) -> pd.DataFrame:
+        """Links to other included studies (possible patient overlap), from data/study_links.yaml."""
+        return R.links_of(self.sd)
 
     # --- checks and limitations --------------------------------------------------------------
 
@@ -412,7 +478,8 @@ class StudyAnalysis:
                                  "patients; results by target are a subgroup, and survival by target is confounded by "
                                  "second CAR-T infusions against the other target after relapse.")
         if isinstance(s.crs_grading, str):  # not reported, or not in source
-            add("crs_scale", "The CRS grading scale is not reported, so CRS rates are not comparable with confidence.")
+            add("crs_scale", f"The CRS grading scale is {_missing_words(s.crs_grading)}, so CRS rates are not "
+                             "comparable with confidence.")
         elif s.crs_grading.value != "ASTCT":
             add("crs_scale", f"CRS graded by {s.crs_grading.value}, not ASTCT: grade ≥3 rates are not directly "
                              "comparable with ASTCT-graded studies.")
@@ -428,7 +495,7 @@ class StudyAnalysis:
         if not fu and self.derived is None:
             add("no_follow_up", "The median follow-up is not reported.")
         if isinstance(s.design, str):  # not reported, or not in source
-            add("design", "The study design (prospective or retrospective) is not reported.")
+            add("design", f"The study design (prospective or retrospective) is {_missing_words(s.design)}.")
         elif s.design.value == "retrospective":
             add("design", "Retrospective design: selection and reporting bias are possible.")
         from .audit import INCONSISTENT
@@ -467,6 +534,13 @@ class StudyAnalysis:
 
     def months(self, value, unit) -> float:
         return convert(float(value), unit, "months")
+
+
+def _missing_words(status: str) -> str:
+    """"not reported" (the paper does not give it) or "not in the source we have" (an abstract or
+    summary, whose full report may give it), as the end of a sentence."""
+    return ("not in the source we have (an abstract or summary; the full report may give it)"
+            if status == NOT_IN_SOURCE else "not reported")
 
 
 def analyse_study(study_id: str, *, data_dir: str = "data/studies") -> StudyAnalysis:

@@ -53,6 +53,22 @@ def km_fits(sd: StudyData, *, by: str | None = None, rows=None) -> dict[tuple[st
     return out
 
 
+def landmark_ties(km, t: float, tol: float = 1e-6) -> tuple[int, float | None]:
+    """Events recorded at exactly the landmark time `t`, and S(t) had they fallen just after it.
+
+    The Kaplan-Meier S(t) counts an event at t; a table printed in half-month steps cannot say
+    whether it happened just before or just after. S just before t is the estimate in the second
+    case. Returns (0, None) where no event lies at t.
+    """
+    tab = km.table
+    at = tab[(tab["time"] - t).abs() < tol]
+    k = int(at["n_event"].sum()) if len(at) else 0
+    if not k:
+        return 0, None
+    before = tab[tab["time"] < t - tol]
+    return k, float(before["survival"].iloc[-1]) if len(before) else 1.0
+
+
 def km_points(sd: StudyData, fits: dict | None = None) -> list[rules.SurvivalPoint]:
     """Medians and landmark survival (12 and 24 months) from the whole-table Kaplan-Meier fits."""
     fits = km_fits(sd) if fits is None else fits
@@ -67,8 +83,9 @@ def km_points(sd: StudyData, fits: dict | None = None) -> list[rules.SurvivalPoi
         for t in LANDMARK_MONTHS:
             s, slo, shi = km.survival_at(t)
             if s is not None:
+                ties, after = landmark_ties(km, t)
                 out.append(rules.SurvivalPoint(sd.study.id, ep, "landmark", t, s, slo, shi, False, rules.SOURCE_KM,
-                                               pop, None, f"{t:g} months"))
+                                               pop, None, f"{t:g} months", tie_events=ties, value_if_after=after))
     return out
 
 
@@ -138,7 +155,8 @@ def points_frame(sd: StudyData, points: list[rules.SurvivalPoint]) -> pd.DataFra
             "population_label": sd.study.populations[p.population].label if p.population in sd.study.populations
             else p.population,
             "result_id": p.result_id or "", "label": p.label, "at_risk_min": p.at_risk_min, "basis": p.basis,
+            "tie_events": p.tie_events, "value_if_after": p.value_if_after,
         })
     return pd.DataFrame(rows, columns=["endpoint", "kind", "time_months", "value", "ci_low", "ci_high",
                                        "high_not_reached", "source", "population", "population_label",
-                                       "result_id", "label", "at_risk_min", "basis"])
+                                       "result_id", "label", "at_risk_min", "basis", "tie_events", "value_if_after"])

@@ -118,6 +118,14 @@ def read_yaml(path: Path, issues: list[DataIssue]):
         return None
 
 
+def read_study_label(folder: Path) -> str:
+    """A study's label ("Guo 2026") from its study.yaml without validating the study; the folder
+    name if the file cannot be read."""
+    raw = read_yaml(Path(folder) / STUDY_FILE, []) if (Path(folder) / STUDY_FILE).is_file() else None
+    label = raw.get("label") if isinstance(raw, dict) else None
+    return label if isinstance(label, str) and label else Path(folder).name
+
+
 # --- pydantic errors in curator words ---------------------------------------------------------
 
 
@@ -547,11 +555,16 @@ def _check_results(study: Study, results: list[ReportedResult], issues: list[Dat
                                     f"{r.population!r} is not one of the populations in study.yaml "
                                     f"({', '.join(sorted(study.populations))})"))
         if not V.known_endpoint(r.endpoint):
-            near = V.nearest_endpoint(r.endpoint)
-            hint = f"did you mean {near!r}? " if near else ""
+            near = V.nearest_endpoint(r.endpoint, r.statistic)
+            hint = f"did you mean {near!r} ({V.endpoint_label(near)})? " if near else ""
             issues.append(DataIssue(RESULTS_FILE, f"{where}, endpoint",
-                                    f"{r.endpoint!r} is not a known endpoint; {hint}Use a name listed in "
-                                    "data/README.md, or start a deliberately custom one with x_"))
+                                    f"{r.endpoint!r} is not a known endpoint for {V.STATISTIC_WORDS[r.statistic]}; "
+                                    f"{hint}Use a name listed in data/README.md, or start a deliberately custom "
+                                    "one with x_"))
+            continue
+        mismatch = V.statistic_mismatch(r.endpoint, r.statistic)
+        if mismatch:
+            issues.append(DataIssue(RESULTS_FILE, f"{where}, statistic", mismatch))
             continue
         parts = (r.category or "").split("/")
         if r.endpoint in ("best_response", "early_response"):

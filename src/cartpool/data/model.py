@@ -196,7 +196,8 @@ class ReportedResult(_Strict):
     note: str | None = None
     # How a value not printed as a number in its quote was obtained (vocabulary.DERIVATIONS).
     derived: Literal["all_of_population", "none_of_population", "implied_by_grades", "percent_of_n",
-                     "sum_of_printed", "counted_from_table", "course_of_every_patient"] | None = None
+                     "sum_of_printed", "counted_from_table", "course_of_every_patient",
+                     "counted_from_statements"] | None = None
     # The printed value bounds the endpoint rather than measuring it: sCR 87.5% (7 of 8) means CR
     # or better in 7 to 8 of 8. Both ends of the count are kept (CountRange).
     bound: CountRange | None = None
@@ -350,6 +351,18 @@ class Contradiction(_Strict):
     first: QuotedPlace
     second: QuotedPlace
     note: str | None = None
+    # The study-page section the disagreement concerns (vocabulary.HOMES: pharmacokinetics,
+    # neurological ...): it is shown there as well as among the checks against the paper.
+    topic: str | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _known_topic(cls, v: str | None) -> str | None:
+        from .vocabulary import HOMES
+
+        if v is not None and v not in HOMES:
+            raise ValueError(f"topic {v!r} is not a section of the study page; use one of {', '.join(HOMES)}")
+        return v
 
 
 PARSERS = (
@@ -378,6 +391,9 @@ class PatientTable(_Strict):
     orientation: Literal["rows", "columns"] = "rows"
     id_column: str
     id_pattern: str = r"^(?P<patient>\d+)$"
+    # How the table rounds its times: "nearest" where the paper says so; otherwise "unknown", and a
+    # recomputed time may then lie a full printed step from the print (rounded down or up).
+    time_rounding: Literal["nearest", "unknown"] = "unknown"
 
     @field_validator("file")
     @classmethod
@@ -451,6 +467,11 @@ class PatientData(_Strict):
         return self
 
 
+#: Study facts a curator may leave out (see `Study._missing_by_document`).
+OPTIONAL_FACTS = ("neurotoxicity_grading", "icaht_grading", "mrd_assessment", "pcl_definition", "survival_origin",
+                  "eligibility", "vein_to_vein", "manufacturing_failures")
+
+
 class Study(_Strict):
     id: str
     label: str = Field(min_length=1)
@@ -492,6 +513,24 @@ class Study(_Strict):
     # How the study defined PCL (PCL studies only): IMWG 2013 (>= 20% or > 2 x 10^9/L circulating
     # plasma cells) or the revised IMWG 2021 definition (>= 5% circulating plasma cells).
     pcl_definition: Sourced[Literal["IMWG 2013", "IMWG 2021"]] | NotReported = NOT_REPORTED
+    # What clinicians look for in a CAR-T series (the study page's coverage list, issue 26).
+    # Where PFS and OS are counted from.
+    survival_origin: Sourced[Literal["infusion", "enrolment", "leukapheresis", "diagnosis"]] | NotReported = \
+        NOT_REPORTED
+    eligibility: Sourced[str] | NotReported = NOT_REPORTED  # restrictions on who could be treated
+    vein_to_vein: Sourced[str] | NotReported = NOT_REPORTED  # time from leukapheresis to infusion
+    manufacturing_failures: Sourced[str] | NotReported = NOT_REPORTED  # products that could not be made
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing_by_document(cls, data):
+        """An optional fact left out means "not reported" in a full article and "not in source" in an
+        abstract or summary (the fuller report may give it); a curator may still write either."""
+        if isinstance(data, dict) and data.get("document_type") not in (None, "full_article"):
+            data = dict(data)
+            for name in OPTIONAL_FACTS:
+                data.setdefault(name, NOT_IN_SOURCE)
+        return data
 
     @field_validator("source_document")
     @classmethod

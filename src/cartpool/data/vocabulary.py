@@ -45,6 +45,13 @@ class EndpointSpec:
     units: tuple[str, ...] = ()  # allowed units where it matters (times); empty: any
     description: str = ""
     extra: dict = field(default_factory=dict)
+    # The statistics a record of this endpoint may use: a median PFS is `pfs`, never the count
+    # endpoint `progression_free`; validation rejects a mismatch and names the endpoint to use.
+    statistics: tuple[str, ...] = ()
+    # The section of the study page where its records are shown (`HOMES`); every endpoint has one.
+    home: str = ""
+    # Other names a curator may type for it; "did you mean" searches them too.
+    aliases: tuple[str, ...] = ()
 
 
 _TIME = ("days", "weeks", "months", "years")
@@ -94,25 +101,82 @@ def paraprotein_within(cell: object, category: str) -> bool | None:
     return cell_code == cat_code or cell_code.startswith((cat_code + "-", cat_code + "_"))
 
 
+#: The statistics of a count of patients, of a time, of a time to event, of a characteristic.
+COUNT_STATISTICS = ("count", "proportion")
+TIME_STATISTICS = ("median", "mean", "maximum")
+SURVIVAL_STATISTICS = ("median", "mean", "maximum", "landmark_rate", "hazard_ratio")
+BASELINE_STATISTICS = ("count", "proportion", "median", "mean", "maximum")
+ANY_STATISTIC = ("count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio")
+
+#: The sections of a study page that records are shown in, by endpoint (`EndpointSpec.home`), with
+#: what each holds. One rule (`record_home`) puts every record in exactly one of them.
+HOMES = {
+    "population": "the study's populations and their sizes (page header)",
+    "follow_up": "median follow-up (page header)",
+    "baseline": "baseline characteristics",
+    "efficacy": "response and MRD",
+    "durability": "relapses, progression, remission and survival counts, the longest remission",
+    "survival": "progression-free and overall survival: medians, landmarks, hazard ratios",
+    "treatment": "dose, treatment status, re-treatment and subsequent therapy",
+    "safety": "CRS, ICANS, cytopenias, infections and other adverse events",
+    "neurological": "neurological events the paper names without an ICANS or CTCAE grade",
+    "haematological_immune": "haematotoxicity (ICAHT), B-cell aplasia, hypogammaglobulinaemia, recovery",
+    "deaths": "deaths, their causes and non-relapse mortality",
+    "pharmacokinetics": "CAR-T expansion and persistence",
+    "prognostic": "factors tested for association with an outcome",
+    "other": "other numbers the paper reports (custom x_ endpoints)",
+}
+
+_DEFAULT_HOME = {"disposition": "treatment", "baseline": "baseline", "efficacy": "efficacy", "survival": "survival",
+                 "safety": "safety", "other": "other"}
+
+
 def _e(label: str, kind: str, categories: dict[str, str] | None = None, units: tuple[str, ...] = (),
-       description: str = "") -> EndpointSpec:
-    return EndpointSpec(label, kind, categories, units, description)
+       description: str = "", *, home: str = "", statistics: tuple[str, ...] = (),
+       aliases: tuple[str, ...] = ()) -> EndpointSpec:
+    if not statistics:
+        if kind == "survival":
+            statistics = SURVIVAL_STATISTICS
+        elif units:
+            statistics = TIME_STATISTICS
+        elif kind == "baseline":
+            statistics = BASELINE_STATISTICS
+        elif kind == "other":
+            statistics = ANY_STATISTIC
+        else:
+            statistics = COUNT_STATISTICS
+    return EndpointSpec(label, kind, categories, units, description, statistics=statistics,
+                        home=home or _DEFAULT_HOME[kind], aliases=aliases)
 
 
 ENDPOINTS: dict[str, EndpointSpec] = {
     # disposition: who was enrolled, treated, followed
-    "patients": _e("Patients", "disposition"),
-    "follow_up": _e("Median follow-up", "disposition", units=_TIME),
+    "patients": _e("Patients", "disposition", home="population", statistics=("count",),
+                   aliases=("n", "number_of_patients", "enrolled", "infused", "sample_size")),
+    "follow_up": _e("Median follow-up", "disposition", units=_TIME, home="follow_up",
+                    aliases=("median_follow_up", "followup")),
     "in_induction": _e("Still in induction", "disposition"),
     "in_consolidation": _e("In consolidation", "disposition"),
     "in_maintenance": _e("In maintenance", "disposition"),
-    "second_infusion": _e("Second CAR-T infusion", "disposition"),
+    "second_infusion": _e("Second CAR-T infusion", "disposition", aliases=("reinfusion", "retreatment")),
+    "retreatment_response": _e("Response to a second CAR-T infusion", "disposition",
+                               description="patients who responded (partial response or better unless the note "
+                                           "says otherwise) to a second CAR-T infusion; population: those re-treated",
+                               aliases=("second_infusion_response", "response_to_second_infusion")),
     "consolidation": _e("Consolidation after CAR-T", "disposition",
                         description="patients given consolidation therapy (e.g. allo-HSCT) after CAR-T"),
-    "dose": _e("CAR-T cell dose", "disposition"),
+    "allo_hsct_after": _e("Allogeneic transplant after CAR-T", "disposition", aliases=("allo_hsct", "allotransplant")),
+    "dose": _e("CAR-T cell dose", "disposition", statistics=BASELINE_STATISTICS),
     "missing_car_t_phenotype": _e("Infused CAR-T phenotype not available", "disposition"),
+    "manufacturing_failure": _e("Manufacturing failure", "disposition",
+                                description="patients whose CAR-T product could not be made or released",
+                                aliases=("manufacturing_failures", "product_failure")),
+    "not_infused": _e("Enrolled but not infused", "disposition", aliases=("dropout", "not_treated")),
+    "bridging": _e("Bridging therapy", "disposition", aliases=("bridging_therapy",)),
+    "vein_to_vein": _e("Time from leukapheresis to infusion", "disposition", units=_TIME,
+                       aliases=("vein_to_vein_time", "leukapheresis_to_infusion", "manufacturing_time")),
     # baseline characteristics
-    "age": _e("Age", "baseline", units=("years",)),
+    "age": _e("Age", "baseline", units=("years",), statistics=BASELINE_STATISTICS),
     "sex": _e("Sex", "baseline", _SEX),
     "pcl_type": _e("PCL type", "baseline", _PCL),
     "paraprotein": _e("Paraprotein", "baseline", _PARAPROTEIN),
@@ -147,42 +211,74 @@ ENDPOINTS: dict[str, EndpointSpec] = {
     "bone_marrow_plasma_cells": _e("Bone marrow plasma cells", "baseline"),
     "circulating_plasma_cells": _e("Circulating plasma cells", "baseline"),
     # efficacy
-    "orr": _e("ORR", "efficacy", description="overall response: partial response or better (IMWG)"),
-    "cr_or_better": _e("CR or better", "efficacy"),
+    "orr": _e("ORR", "efficacy", description="overall response: partial response or better (IMWG)",
+              aliases=("overall_response", "overall_response_rate", "response_rate")),
+    "cr_or_better": _e("CR or better", "efficacy", aliases=("complete_response", "cr_rate", "crr")),
     "vgpr_or_better": _e("VGPR or better", "efficacy"),
     "pr_or_better": _e("PR or better", "efficacy"),
-    "mrd_negative": _e("MRD negativity", "efficacy"),
+    "mrd_negative": _e("MRD negativity", "efficacy", aliases=("mrd_negativity", "mrd")),
     "best_response": _e("Best response", "efficacy", dict(RESPONSE_LABELS)),
     "early_response": _e("Response at first assessment", "efficacy", dict(RESPONSE_LABELS)),
     "time_to_response": _e("Time to response", "efficacy", units=_TIME),
     "time_to_best_response": _e("Time to best response", "efficacy", units=_TIME),
-    "progression": _e("Progression", "efficacy"),
-    "relapse": _e("Relapse", "efficacy"),
-    "progression_free": _e("Alive without progression", "efficacy"),
-    "relapse_free": _e("Alive without relapse", "efficacy"),
-    "alive": _e("Alive", "efficacy"),
-    "long_term_survival_scr": _e("Long-term survival in sCR", "efficacy"),
-    "survival_beyond_600_days": _e("Survival beyond 600 days", "efficacy"),
-    "car_t_cmax": _e("Peak CAR-T expansion (Cmax)", "other"),
-    "car_t_tmax": _e("Time to peak CAR-T expansion (Tmax)", "other", units=_TIME),
-    "car_t_persistence": _e("CAR-T persistence", "other"),
-    "risk_factor": _e("Risk factor tested", "other",
+    "time_to_mrd_negativity": _e("Time to MRD negativity", "efficacy", units=_TIME),
+    # durability: what happened to the responses (counts; times to event are under survival)
+    "progression": _e("Progression or relapse", "efficacy", home="durability",
+                      aliases=("progressed", "relapsed", "progressions")),
+    "relapse": _e("Relapse", "efficacy", home="durability", aliases=("relapses", "recurrence")),
+    "progression_free": _e("No progression recorded", "efficacy", home="durability",
+                           description="patients in whom no progression or relapse was recorded, whether alive or "
+                                       "dead ('remained progression-free'); not the same as alive without progression",
+                           aliases=("remained_progression_free", "without_progression")),
+    "relapse_free": _e("No relapse recorded", "efficacy", home="durability",
+                       description="patients in whom no relapse was recorded, whether alive or dead ('remained "
+                                   "relapse-free'); not the same as alive without relapse",
+                       aliases=("remained_relapse_free", "without_relapse")),
+    "alive_without_progression": _e("Alive without progression", "efficacy", home="durability",
+                                    description="alive at the time stated, with no progression before it"),
+    "alive_without_relapse": _e("Alive without relapse", "efficacy", home="durability",
+                                description="alive at the time stated, with no relapse before it"),
+    "ongoing_response": _e("Ongoing response", "efficacy", home="durability", aliases=("in_remission",)),
+    "alive": _e("Alive", "efficacy", home="durability", aliases=("alive_at_cutoff", "survivors")),
+    "long_term_survival_scr": _e("Long-term survival in sCR", "efficacy", home="durability"),
+    "survival_beyond_600_days": _e("Survival beyond 600 days", "efficacy", home="durability"),
+    # pharmacokinetics
+    "car_t_cmax": _e("Peak CAR-T expansion (Cmax)", "other", home="pharmacokinetics", statistics=BASELINE_STATISTICS,
+                     aliases=("cmax", "peak_expansion")),
+    "car_t_tmax": _e("Time to peak CAR-T expansion (Tmax)", "other", units=_TIME, home="pharmacokinetics",
+                     statistics=TIME_STATISTICS, aliases=("tmax", "time_to_peak")),
+    "car_t_auc": _e("CAR-T exposure (AUC)", "other", home="pharmacokinetics", statistics=BASELINE_STATISTICS,
+                    aliases=("auc", "auc0_28")),
+    "car_t_persistence": _e("CAR-T persistence", "other", home="pharmacokinetics", statistics=ANY_STATISTIC,
+                            aliases=("persistence",)),
+    "risk_factor": _e("Risk factor tested", "other", home="prognostic",
                       description="a factor the paper tested for association with an outcome; the "
-                                  "category names the factor, the note the outcome and the finding"),
+                                  "category names the factor, the note the outcome and the finding",
+                      aliases=("prognostic_factor", "predictor")),
     # survival (time to event)
-    "pfs": _e("PFS", "survival", units=_TIME),
-    "os": _e("OS", "survival", units=_TIME),
-    "dor": _e("Duration of response", "survival", units=_TIME),
-    "efs": _e("Event-free survival", "survival", units=_TIME),
+    "pfs": _e("PFS", "survival", units=_TIME, aliases=("progression_free_survival", "median_pfs")),
+    "os": _e("OS", "survival", units=_TIME, aliases=("overall_survival", "median_os", "survival")),
+    "dor": _e("Duration of response", "survival", units=_TIME,
+              aliases=("duration_of_response", "response_duration", "remission_duration")),
+    "efs": _e("Event-free survival", "survival", units=_TIME, aliases=("event_free_survival",)),
     "cir": _e("Cumulative incidence of relapse", "survival", units=_TIME),
     "time_to_relapse": _e("Time to relapse", "survival", units=_TIME),
     # safety
-    "crs": _e("CRS", "safety"),
+    "crs": _e("CRS", "safety", aliases=("cytokine_release_syndrome",)),
     "crs_onset": _e("Time to CRS onset", "safety", units=_TIME),
     "crs_duration": _e("CRS duration", "safety", units=_TIME),
-    "icans": _e("ICANS", "safety"),
+    "icans": _e("ICANS", "safety", aliases=("immune_effector_cell_associated_neurotoxicity",)),
     "neurotoxicity": _e("Neurotoxicity (not graded as ICANS)", "safety",
-                        description="neurotoxicity graded by CTCAE or unspecified; never pooled with ICANS"),
+                        description="neurotoxicity graded by CTCAE or unspecified; never pooled with ICANS",
+                        aliases=("neurologic_toxicity", "neurological_toxicity")),
+    "neurological_event": _e("Neurological event (unclassified)", "safety", home="neurological",
+                             description="a neurological event the paper names (category: its words) without "
+                                         "calling it ICANS or neurotoxicity; counted in no neurotoxicity outcome",
+                             aliases=("neurologic_event", "neurologic_ae", "hallucinations")),
+    "delayed_neurotoxicity": _e("Delayed neurotoxicity", "safety", home="neurological",
+                                description="neurotoxicity after ICANS has resolved (e.g. cranial nerve palsy)"),
+    "movement_disorder": _e("Movement and neurocognitive toxicity (parkinsonism)", "safety", home="neurological",
+                            aliases=("parkinsonism", "mnt")),
     "neutropenia": _e("Neutropenia", "safety"),
     "thrombocytopenia": _e("Thrombocytopenia", "safety"),
     "anemia": _e("Anaemia", "safety"),
@@ -190,14 +286,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
     "lymphopenia": _e("Lymphopenia", "safety"),
     "cytopenia": _e("Cytopenia", "safety"),
     "hematologic_ae": _e("Haematological adverse events", "safety"),
-    "prolonged_cytopenia": _e("Prolonged cytopenia", "safety"),
-    "cytopenia_resolved_by_day_31": _e("Cytopenia resolved by day 31", "safety"),
-    "icaht": _e("ICAHT", "safety", description="immune effector cell-associated haematotoxicity, "
-                                               "graded on its own scale (EHA/EBMT 2023)"),
+    "prolonged_cytopenia": _e("Prolonged cytopenia", "safety", home="haematological_immune"),
+    "cytopenia_resolved": _e("Cytopenia resolved", "safety", home="haematological_immune",
+                             description="patients whose cytopenia resolved (timepoint: by when)"),
+    "cytopenia_resolved_by_day_31": _e("Cytopenia resolved by day 31", "safety", home="haematological_immune"),
+    "icaht": _e("ICAHT", "safety", home="haematological_immune",
+                description="immune effector cell-associated haematotoxicity, graded on its own scale (EHA/EBMT 2023)"),
     "infection": _e("Infection", "safety"),
-    "b_cell_aplasia": _e("B-cell aplasia", "safety"),
-    "hypogammaglobulinemia": _e("Hypogammaglobulinaemia", "safety"),
-    "ivig": _e("IVIG replacement", "safety"),
+    "b_cell_aplasia": _e("B-cell aplasia", "safety", home="haematological_immune"),
+    "b_cell_recovery": _e("B-cell recovery", "safety", home="haematological_immune",
+                          description="patients with B-cell counts back in the normal range (timepoint: when)"),
+    "hypogammaglobulinemia": _e("Hypogammaglobulinaemia", "safety", home="haematological_immune"),
+    "ivig": _e("IVIG replacement", "safety", home="haematological_immune"),
     "fever": _e("Fever", "safety"),
     "hypotension": _e("Hypotension", "safety"),
     "hypoxaemia": _e("Hypoxaemia", "safety"),
@@ -208,20 +308,27 @@ ENDPOINTS: dict[str, EndpointSpec] = {
     "alt_increased": _e("ALT increased", "safety"),
     "crp_elevated": _e("CRP elevated", "safety"),
     "il6_elevated": _e("IL-6 elevated", "safety"),
+    "il10_elevated": _e("IL-10 elevated", "safety"),
+    "tnf_alpha_elevated": _e("TNF-α elevated", "safety"),
+    "ifn_gamma_elevated": _e("IFN-γ elevated", "safety"),
     "ferritin_elevated": _e("Ferritin elevated", "safety"),
     "hlh": _e("HLH-like syndrome", "safety"),
     "tocilizumab": _e("Tocilizumab given", "safety"),
     "corticosteroids": _e("Corticosteroids given", "safety"),
-    "death": _e("Deaths", "safety", description="category: the cause as printed; relapse_related says "
-                                                  "whether it was relapse- or progression-related"),
-    "non_relapse_mortality": _e("Non-relapse mortality", "safety"),
+    "second_malignancy": _e("Second primary malignancy", "safety",
+                            description="second cancers after CAR-T, including T-cell lymphoma",
+                            aliases=("secondary_malignancy", "second_cancer", "secondary_neoplasm", "spm")),
+    "death": _e("Deaths", "safety", home="deaths",
+                description="category: the cause as printed; relapse_related says whether it was relapse- or "
+                            "progression-related", aliases=("deaths", "died", "mortality")),
+    "non_relapse_mortality": _e("Non-relapse mortality", "safety", home="deaths", aliases=("nrm",)),
 }
 
 #: Abbreviations kept as written when a label is derived from a custom (x_) name.
 ABBREVIATIONS = {"crs": "CRS", "icans": "ICANS", "car": "CAR", "bcma": "BCMA", "mrd": "MRD", "asct": "ASCT",
                  "hsct": "HSCT", "cd38": "CD38", "ast": "AST", "alt": "ALT", "emd": "EMD", "iss": "ISS",
                  "icaht": "ICAHT", "orr": "ORR", "pfs": "PFS", "os": "OS", "dor": "DOR", "ngf": "NGF",
-                 "tmax": "Tmax", "cmax": "Cmax", "gdna": "gDNA", "ldh": "LDH", "crp": "CRP", "il6": "IL-6",
+                 "tmax": "Tmax", "cmax": "Cmax", "auc": "AUC", "gdna": "gDNA", "ldh": "LDH", "crp": "CRP", "il6": "IL-6",
                  "ivig": "IVIG", "gprc5d": "GPRC5D", "cd19": "CD19", "pcl": "PCL", "mm": "MM",
                  "scr": "sCR", "cr": "CR", "vgpr": "VGPR", "pr": "PR", "nrm": "NRM", "hlh": "HLH"}
 
@@ -245,10 +352,93 @@ def known_endpoint(name: str) -> bool:
     return name in ENDPOINTS or is_custom(name)
 
 
-def nearest_endpoint(name: str) -> str | None:
-    """The known endpoint name closest in spelling to `name`, for a curator's error message."""
-    hits = difflib.get_close_matches(name, list(ENDPOINTS), n=1, cutoff=0.5)
-    return hits[0] if hits else None
+def _names_of(key: str) -> list[str]:
+    spec = ENDPOINTS[key]
+    return [key, *spec.aliases, spec.label.lower().replace(" ", "_").replace("-", "_")]
+
+
+def nearest_endpoint(name: str, statistic: str | None = None) -> str | None:
+    """The known endpoint closest to `name` that would put the record where the curator meant it.
+
+    The name is compared with every endpoint's name, aliases and label; with `statistic`, only
+    endpoints that allow that statistic are offered, so a median never points at a count endpoint
+    (a median "progression_free_survival" is `pfs`, not `progression_free`).
+
+    Parameters
+    ----------
+    name : str
+        The endpoint name as typed.
+    statistic : str, optional
+        The record's statistic (count, proportion, median ...).
+
+    Returns
+    -------
+    str or None
+        A vocabulary name, or None when nothing is close enough.
+    """
+    typed = name.lower().strip().removeprefix(CUSTOM_PREFIX)
+    best, best_score = None, 0.0
+    for key, spec in ENDPOINTS.items():
+        if statistic is not None and statistic not in spec.statistics:
+            continue
+        for alias in _names_of(key):
+            score = difflib.SequenceMatcher(None, typed, alias).ratio()
+            if typed == alias:
+                score = 2.0
+            if score > best_score:
+                best, best_score = key, score
+    return best if best_score >= 0.6 else None
+
+
+def allowed_statistics(name: str) -> tuple[str, ...]:
+    """The statistics a record of this endpoint may use (every statistic for a custom x_ name)."""
+    spec = ENDPOINTS.get(name)
+    return spec.statistics if spec else ANY_STATISTIC
+
+
+STATISTIC_WORDS = {"count": "a count of patients", "proportion": "a percentage of patients",
+                   "median": "a median", "mean": "a mean", "maximum": "a maximum (the longest or largest)",
+                   "landmark_rate": "a rate at a fixed time", "hazard_ratio": "a hazard ratio"}
+
+
+#: The endpoint that means the same event counted instead of timed, and timed instead of counted:
+#: (endpoint, is the record a count?) -> the endpoint to write.
+COUNTERPARTS = {("pfs", True): "progression", ("os", True): "death", ("dor", True): "relapse",
+                ("efs", True): "progression", ("progression", False): "pfs", ("progression_free", False): "pfs",
+                ("alive_without_progression", False): "pfs", ("relapse", False): "dor", ("relapse_free", False): "dor",
+                ("death", False): "os", ("alive", False): "os"}
+
+
+def statistic_mismatch(name: str, statistic: str) -> str | None:
+    """Why a record of `name` cannot be a `statistic`, with the endpoint to write instead; None if it can."""
+    if statistic in allowed_statistics(name):
+        return None
+    spec = ENDPOINTS[name]
+    takes = " or ".join(STATISTIC_WORDS[s] for s in spec.statistics[:2])
+    counterpart = COUNTERPARTS.get((name, statistic in COUNT_STATISTICS))
+    # only endpoints of the same thing (crs -> crs_onset, crs_duration), never a look-alike spelling
+    related = [counterpart] if counterpart else [
+        k for k, e in ENDPOINTS.items() if statistic in e.statistics and k.split("_")[0] == name.split("_")[0]]
+    hint = (f"for {STATISTIC_WORDS[statistic]} write endpoint: "
+            + " or ".join(f"{k} ({ENDPOINTS[k].label})" for k in related[:3])
+            if related else f"for {STATISTIC_WORDS[statistic]} choose an endpoint that is {STATISTIC_WORDS[statistic]} "
+                            "(data/README.md lists them), or a custom x_ name")
+    return (f"{name!r} ({spec.label}) is {takes}, not {STATISTIC_WORDS[statistic]}, so the pages could not "
+            f"show this record as the paper means it; {hint}")
+
+
+def record_home(endpoint: str, statistic: str) -> str:
+    """The study-page section (`HOMES`) where a record of this endpoint and statistic is shown.
+
+    The endpoint's home, except that the longest or mean time of a time-to-event endpoint (the
+    longest remission) is shown with durability, not with the survival medians and landmarks.
+    """
+    spec = ENDPOINTS.get(endpoint)
+    if spec is None:
+        return "other"
+    if spec.kind == "survival" and statistic in ("maximum", "mean"):
+        return "durability"
+    return spec.home
 
 
 def endpoint_kind(name: str) -> str:
@@ -308,6 +498,8 @@ DERIVATIONS = {
     "percent_of_n": "a count computed from a printed percentage of the stated number of patients",
     "sum_of_printed": "the sum of printed counts quoted together",
     "counted_from_table": "counted from a printed per-patient table or figure",
+    "counted_from_statements": "counted from the patients that several statements account for (the note says which); "
+                               "where some are not accounted for, the bound gives both ends",
     "course_of_every_patient": "every patient's course is accounted for by the statements quoted (for example all "
                                "who did not reach complete response relapsed, and all in complete response stayed "
                                "relapse-free), so the count follows; the note says how",
@@ -359,7 +551,7 @@ LEFT_OUT_REASONS = {
     "per_patient_table": "a per-patient table, recorded cell by cell in the study's table files",
     "funding": "funding, grants, word counts and correspondence",
     "repeats_data": "repeats numbers that are recorded from a table or another sentence",
-    "pharmacokinetics": "pharmacokinetics or CAR-T expansion: out of scope for this report",
+    "pharmacokinetics": "pharmacokinetic detail beyond the measures recorded (curves, ranges without a summary)",
     "laboratory": "laboratory or correlative science: out of scope for this report",
     "individual_case": "one patient's course, recorded in the per-patient table",
     "out_of_scope": "out of scope for this report (the note says why)",

@@ -42,8 +42,8 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
     DataFrame or None
         Columns, where the source allows: time_unit, os_time, os_event, pfs_time, pfs_event,
         progressed, non_relapse_death, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
-        mrd_negative_cr, crs_grade, icans_grade, plus every declared plain field (text, number,
-        flag, grade). Computed once per loaded study and copied on each call.
+        mrd_negative_cr, crs_grade, icans_grade, response_after (the best response recorded after a
+        subsequent therapy), plus every declared plain field (text, number, flag, grade). Computed once per loaded study and copied on each call.
     """
     df = sd.patients
     if df is None:
@@ -81,6 +81,11 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
             if "cr_or_better" in out.columns:
                 out["mrd_negative_cr"] = [None if m is None or c is None else bool(m and c)
                                           for m, c in zip(mrd, out["cr_or_better"], strict=True)]
+    # the best response after a subsequent therapy (a cell such as "Yes (PR, 2)"), where a column
+    # records it: the response to re-treatment among those re-treated
+    after = [name for name, f in spec.items() if f.parse == "outcome_after" and name in df.columns]
+    if after:
+        out["response_after"] = [v.response if _present(v) else None for v in df[after[0]]]
     for col in df.columns:
         if col in out.columns or col in STRUCTURED_FIELDS:
             continue

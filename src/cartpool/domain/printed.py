@@ -119,3 +119,12 @@ def numerators_for(printed_percent: Decimal, denominator: int) -> list[int]:
     that denominator prints as the value.
     """
     return [k for k, _ in consistent_fractions(printed_percent, [denominator])]
+
+
+def ci_fits_print(lo: float, hi: float, plo: Decimal, phi: Decimal, scale: float) -> bool:
+    """Whether a computed interval (lo, hi) prints as the printed limits (plo, phi) at their precision."""
+    a, b = printed_bounds(plo, scale=scale)
+    c, d = printed_bounds(phi, scale=scale)
+    if not (a <= lo <= b and c <= hi <= d):  # fast float pre-check
+        return False
+    return rounds_to(lo, plo, scale=scale) == "exact" and rounds_to(hi, phi, scale=scale) == "exact"

@@ -45,6 +45,10 @@ class SurvivalPoint:
     at_risk_min: int | None = None
     basis: str = ""
     result_ids: tuple[str, ...] = ()
+    # A Kaplan-Meier landmark with events recorded at exactly its time: how many, and the estimate
+    # if they had fallen just after it (the table's time resolution cannot tell the two apart).
+    tie_events: int = 0
+    value_if_after: float | None = None
 
     @property
     def recomputed(self) -> bool:

@@ -78,6 +78,26 @@ def number(x, digits: int = 1) -> str:
     return f"{float(x):.{digits}f}"
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def significant(x, digits: int = 3) -> str:
+    """A summary of printed numbers to `digits` significant digits, large ones as a power of ten:
+    2 -> "2", 18.15 -> "18.1", 138000000 -> "1.38 × 10⁸"."""
+    if x is None or is_missing(x):
+        return MISSING_TEXT
+    x = float(x)
+    if x == 0:
+        return "0"
+    if abs(x) >= 1e5:
+        exp = math.floor(math.log10(abs(x)))
+        mant = f"{x / 10 ** exp:.{digits}g}"
+        return f"{mant} × 10{str(exp).translate(_SUPERSCRIPT)}"
+    if x == int(x):
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
 def pct_range(lo, hi=None, digits: int = 1) -> str:
     """A proportion, or both ends of a range: "64.0%", "83.3–100.0%"."""
     if is_missing(lo):

@@ -4,6 +4,8 @@ vocabulary (`cartpool.data.vocabulary`)."""
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from ..data import vocabulary
 from ..data.load import StudyData
 from ..data.plan import IMPORTANCE
@@ -40,17 +42,32 @@ def grade(band: str | None) -> str:
     return grades.display(band)
 
 
+def record_what(r) -> str:
+    """What a printed record measures, without its population: "CRS grade 1", "Median PFS"."""
+    what = characteristic(r.endpoint, r.category)
+    if r.grade and r.grade != "any":
+        what += f" grade {grades.display(r.grade)}"
+    if r.timepoint is not None:
+        what += f" at {r.timepoint.value:g} {r.timepoint.unit}"
+    if r.statistic in ("median", "mean") and r.endpoint not in ("follow_up",):
+        what = f"{r.statistic.capitalize()} {what[0].lower() + what[1:] if not what[:3].isupper() else what}"
+    if r.statistic == "maximum":
+        what = f"{what} (longest or largest)"
+    if r.statistic == "landmark_rate":
+        what = f"{what} rate"
+    if r.statistic == "hazard_ratio":
+        what = f"Hazard ratio, {what[0].lower() + what[1:] if not what[:3].isupper() else what}"
+    return what
+
+
+def derivation(code: str) -> str:
+    """How a value not printed as a number was obtained from its quote, in a reader's words."""
+    return sentence_case(vocabulary.DERIVATIONS.get(code, code))
+
+
 def record(sd: StudyData, r) -> str:
     """What a printed record is about, in words: "CRS grade 1, all enrolled and infused patients"."""
-    parts = [characteristic(r.endpoint, r.category)]
-    if r.grade and r.grade != "any":
-        parts[0] += f" grade {grades.display(r.grade)}"
-    if r.timepoint is not None:
-        parts[0] += f" at {r.timepoint.value:g} {r.timepoint.unit}"
-    if r.statistic == "median" and r.endpoint not in ("follow_up",):
-        parts[0] = f"Median {parts[0][0].lower() + parts[0][1:] if not parts[0][:3].isupper() else parts[0]}"
-    if r.statistic == "landmark_rate":
-        parts[0] = f"{parts[0]} rate"
+    parts = [record_what(r)]
     pop = sd.study.populations.get(r.population)
     if pop is not None:
         parts.append(pop.label[0].lower() + pop.label[1:] if not pop.label[:2].isupper() else pop.label)
@@ -71,6 +88,9 @@ def fact_value(name: str, value) -> str:
         return SETTINGS.get(value, value)
     if name == "design":
         return DESIGNS.get(value, value)
+    if name == "survival_origin":
+        return {"infusion": "the CAR-T infusion", "enrolment": "enrolment", "leukapheresis": "leukapheresis",
+                "diagnosis": "diagnosis"}.get(value, value)
     return str(value)
 
 
@@ -101,3 +121,31 @@ def outcome_names(names: str) -> str:
 def how(how_text: str, detail: str = "") -> str:
     """How a count was obtained, with its detail, as one phrase."""
     return f"{how_text} ({detail})" if detail else how_text
+
+
+CO_INTERVENTIONS = {"induction": "induction before CAR-T", "bridging": "bridging therapy",
+                    "consolidation": "consolidation after CAR-T", "maintenance": "maintenance after CAR-T",
+                    "transplant_after_car_t": "transplant after CAR-T", "second_car_t": "second CAR-T infusion"}
+
+
+def co_intervention(kind: str) -> str:
+    """A kind of treatment given with or after CAR-T, in words."""
+    return CO_INTERVENTIONS.get(kind, humanise(kind))
+
+
+MISSING_WORDS = {vocabulary.NOT_REPORTED: "not reported",
+                 vocabulary.NOT_IN_SOURCE: "not in the source we have"}
+
+
+def missing(status: str) -> Markup:
+    """A missing fact as a reader sees it: "not reported" (the paper does not give it) and "not in the
+    source we have" (an abstract or summary; the full report may give it) look different."""
+    cls = "cp-missing cp-not-in-source" if status == vocabulary.NOT_IN_SOURCE else "cp-missing"
+    return Markup('<span class="{}" title="{}">{}</span>').format(
+        cls, vocabulary.MISSING.get(status, status), MISSING_WORDS.get(status, status))
+
+
+def population_label(sd: StudyData, population: str) -> str:
+    """A population's label as the study names it."""
+    p = sd.study.populations.get(population)
+    return p.label if p is not None else population

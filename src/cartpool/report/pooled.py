@@ -665,9 +665,8 @@ class PooledPage:
         how = {srules.SOURCE_KM: "Kaplan-Meier", srules.SOURCE_REPORTED: "printed",
                srules.SOURCE_ZERO_EVENTS: "no events"}[s.source]
         text = f"{s.study} {fmt.pct(s.value)} {fmt.ci(_f(s.ci_low), _f(s.ci_high))} ({how}, {s.n} patients)"
-        if s.source == srules.SOURCE_ZERO_EVENTS:
-            text += f": {s.basis}"
-        return text
+        detail = P.landmark_detail(s)
+        return text + (f": {detail}" if detail else "")
 
     def _overlay(self):
         import matplotlib.pyplot as plt

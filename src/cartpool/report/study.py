@@ -24,6 +24,10 @@ from . import labels
 from .render import Citations, Figures, Fragment, Table, cell, render, write_csv
 
 SURVIVAL_NAMES = {s.endpoint: s.label for s in registry.SURVIVAL}
+#: The sections that show a summary of their per-patient columns; the others' columns are summarised
+#: in the per-patient appendix.
+SECTIONS_WITH_COLUMNS = ("durability", "treatment", "safety", "neurological", "haematological_immune",
+                         "pharmacokinetics", "other")
 
 
 class StudyPage:
@@ -59,7 +63,7 @@ class StudyPage:
     def _fact(self, name: str):
         v = getattr(self.s, name, None)
         if v is None or isinstance(v, str):
-            return Markup('<span class="cp-missing">not reported</span>')
+            return labels.missing(v or "not reported")
         return self.cites.cite(labels.fact_value(name, v.value), key=f"f:{name}", what=self._fact_label(name),
                                location=v.location, quote=v.quote)
 
@@ -99,18 +103,24 @@ class StudyPage:
             ("Data cutoff", self._fact("data_cutoff")),
             ("Patients", Markup("; ").join(pops) if pops else Markup('<span class="cp-missing">not reported</span>')),
             ("Median follow-up", Markup("; ").join(fu) if fu else Markup('<span class="cp-missing">not reported</span>')),
-            ("Grading scales", Markup("CRS: {}; ICANS: {}; CTCAE version: {}").format(
-                self._fact("crs_grading"), self._fact("icans_grading"), self._fact("ctcae_version"))),
+            ("Grading scales", Markup("CRS: {}; ICANS: {}; other neurotoxicity: {}; CTCAE version: {}").format(
+                self._fact("crs_grading"), self._fact("icans_grading"), self._fact("neurotoxicity_grading"),
+                self._fact("ctcae_version"))),
         ]
         if s.disease_group == "PCL":
             facts.insert(6, ("PCL definition", self._fact("pcl_definition")))
-        given = [Markup("{}: {}").format(labels.sentence_case(c.description),
-                                          self.cites.cite(c.patients, key=f"c:{i}", what=c.description,
-                                                          location=c.location, quote=c.quote))
-                 for i, c in enumerate(a.co_interventions.itertuples())]
         self._csv(a.co_interventions, "co-interventions")
-        facts.append(("Given with or after CAR-T", Markup("; ").join(given) if given else
-                      Markup('<span class="cp-missing">none reported</span>')))
+        facts.append(("Given with or after CAR-T", Markup("{} (see Treatment with and after CAR-T)").format(
+            ", ".join(dict.fromkeys(labels.co_intervention(k) for k in a.co_interventions["kind"])))
+            if len(a.co_interventions) else Markup('<span class="cp-missing">none reported</span>')))
+        self._csv(a.links, "links")
+        for i, link in enumerate(a.links.itertuples()):
+            overlap = {"possible": "patients may be reported in both", "unlikely": "patient overlap unlikely",
+                       "not applicable": "no patient overlap"}[link.patient_overlap]
+            words = (self.cites.cite(link.kinds, key=f"l:{i}", what=link.description, location=link.location,
+                                     quote=link.quote) if link.quote else link.kinds)
+            facts.append((f"Linked study: {link.others}", Markup("{}: {}. {}").format(
+                labels.sentence_case(overlap), words, link.description)))
         return render("study_header.html.j2", s=s, doi=s.doi, facts=facts,
                       subtitle=f"{s.label} · {s.setting_label} · {s.disease_group}")
 
@@ -155,7 +165,9 @@ class StudyPage:
         table = Table("Baseline characteristics as published" + (", with the same summary recomputed from the "
                                                                  "per-patient table" if has_patients else ""),
                       cols, rows) if rows else None
-        return render("study_patients.html.j2", table=table)
+        also = pd.concat([self.a.also_printed(h) for h in ("population", "follow_up", "baseline")])
+        return render("study_patients.html.j2", table=table,
+                      also=self._records_table(also, "Other numbers on the patients as printed"))
 
     def per_patient_tables(self) -> Fragment:
         """The per-patient tables exactly as published (appendix)."""
@@ -167,7 +179,12 @@ class StudyPage:
             self._csv(pd.DataFrame(pub[1:], columns=pub[0]), f"{name}-as-published")
             names.append(t.location)
             csvs.append(f"tables/{self.id}-{name}-as-published.csv")
-        return render("study_per_patient.html.j2", tables=tables, names=names, csvs=csvs)
+        pf = self.a.patient_fields
+        self._csv(pf, "per-patient-columns")
+        # columns whose own section summarises per-patient columns are shown there
+        summary = self._patient_fields_table(pf[~pf["home"].isin(SECTIONS_WITH_COLUMNS)],
+                                             "The other columns of the per-patient tables, summarised")
+        return render("study_per_patient.html.j2", tables=tables, names=names, csvs=csvs, summary=summary)
 
     # --- 3. efficacy ---------------------------------------------------------------------------
 
@@ -201,8 +218,10 @@ class StudyPage:
                                 fmt.count(r.events, r.total), fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)]
                                for r in sub.itertuples()], numeric={"n/N", "% (95% CI)"})
         mrd = self._mrd_definition()
+        also = self._records_table(a.also_printed("efficacy"), "Other response numbers as printed (other "
+                                                               "populations, subgroups, timing)")
         return render("study_efficacy.html.j2", figure=figure, table=table, subgroups=sub_table,
-                      has_patients=a.derived is not None, mrd=mrd)
+                      has_patients=a.derived is not None, mrd=mrd, also=also)
 
     def _mrd_definition(self) -> str:
         v = getattr(self.s, "mrd_assessment", None)
@@ -306,15 +325,26 @@ class StudyPage:
                     cell_ += Markup(" <small>(printed: {})</small>").format(printed(r))
             source = {srules.SOURCE_REPORTED: "printed", srules.SOURCE_KM: "recomputed (Kaplan-Meier, per-patient table)",
                       srules.SOURCE_ZERO_EVENTS: f"no events reported: {p.basis}"}.get(p.source, p.source)
+            if p.tie_events:
+                source += (f"; {p.tie_events} event{'s' if p.tie_events > 1 else ''} recorded at exactly "
+                           f"{p.time_months:g} months count{'' if p.tie_events > 1 else 's'} at the landmark; "
+                           f"recorded just after, the estimate would be {fmt.pct(p.value_if_after)}")
             rows.append([what, p.population_label, cell_, labels.sentence_case(source)])
         table = Table("Survival: printed and recomputed", ["Estimate", "Population", "Value (95% CI)", "Source"],
                       rows, numeric={"Value (95% CI)"}) if rows else None
         fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
                        for f in a.follow_up) or "median follow-up not reported"
         zero = any(p.source == srules.SOURCE_ZERO_EVENTS for p in sp.itertuples())
+        also = self._records_table(a.also_printed("survival"), "Other survival numbers as printed")
+        defs = self.s.patients.definitions if self.s.patients is not None else {}
+        definitions = [Markup("{}: {}").format(SURVIVAL_NAMES.get(ep, labels.humanise(ep)),
+                                              self.cites.cite(d.value, key=f"d:{ep}", what=f"Definition of {ep}",
+                                                              location=d.location, quote=d.quote))
+                       for ep, d in defs.items()]
         return render("study_survival.html.j2", figures=figures, approximate=note_approx, table=table, zero=zero,
                       follow_up=labels.sentence_case(fu), days_per_month=DAYS_PER_MONTH,
-                      has_patients=bool(a.km))
+                      has_patients=bool(a.km), also=also, origin=self._fact("survival_origin"),
+                      definitions=definitions)
 
     # --- 5. per-patient course -------------------------------------------------------------------
 
@@ -395,21 +425,214 @@ class StudyPage:
                 alt="Grid of patients by adverse event coloured by grade; highest grade per event: "
                     + ", ".join(f"{k} {v}" for k, v in worst.items()),
                 caption=f"Highest grade of each adverse event per patient (per-patient table; {scale}). Blank: none.")
+        fields = self._patient_fields_table(a.patient_fields_in("safety"),
+                                            "Other adverse events counted from the per-patient table")
+        also = self._records_table(a.also_printed("safety"), "Other safety numbers as printed")
+        return render("study_safety.html.j2", crs=crs, safety=safety if len(safety.rows) else None,
+                      not_reported=not_rep, other=other_t, grid=grid, fields=fields, also=also)
+
+    def deaths(self) -> Fragment:
+        """All-cause deaths (a total, a range, or "at least" where the paper gives no total), each
+        printed cause, and non-relapse mortality."""
+        a = self.a
         deaths = a.deaths
         self._csv(deaths, "deaths")
-        death_rows = []
+        total = a.death_total
+        headline = None
+        if total is not None:
+            n = total.total
+            if total.high is None:
+                text = (f"at least {total.events}" + (f" of {n}" if n else "")) if total.events else "none reported"
+            elif total.high != total.events:
+                text = f"{total.events} to {total.high}" + (f" of {n}" if n else "") + f" (at least {total.events})"
+            else:
+                text = fmt.count(total.events, n) if n else str(total.events)
+            shown = self.cites.records(self.sd, list(total.result_ids), text) if total.result_ids else text
+            why = (total.detail if total.how != HOW_PER_PATIENT else "counted from the per-patient table")
+            headline = Markup("<strong>All-cause deaths: {}</strong> ({}). {}").format(
+                shown, labels.lower_first(labels.population_label(self.sd, total.population)),
+                labels.sentence_case(why) + ("." if why and not why.endswith(".") else ""))
+        rows = []
         for r in deaths.itertuples():
             what = labels.sentence_case(r.cause) if r.cause else "All causes"
             if r.relapse_related is not None and not pd.isna(r.relapse_related):
                 what += " (relapse or progression)" if r.relapse_related else " (not relapse-related)"
-            n = (self.cites.record(self.sd, r.result_id, fmt.count(r.events, r.total) if r.total else str(r.events))
-                 if r.result_id else fmt.count(r.events, r.total))
-            death_rows.append([what, r.population_label, n,
-                               "recomputed from the per-patient table" if r.how == HOW_PER_PATIENT else "printed"])
-        deaths_t = Table("Deaths and their causes", ["Deaths", "Population", "n", "Source"], death_rows,
-                         numeric={"n"}) if death_rows else None
-        return render("study_safety.html.j2", crs=crs, safety=safety if len(safety.rows) else None,
-                      not_reported=not_rep, other=other_t, grid=grid, deaths=deaths_t)
+            text = (f"{r.events}–{r.events_high}" if r.events_high != r.events else str(r.events)) + \
+                (f"/{r.total}" if r.total else "")
+            n = self.cites.record(self.sd, r.result_id, text) if r.result_id else text
+            rows.append([what, r.population_label, n,
+                         "recomputed from the per-patient table" if r.how == HOW_PER_PATIENT else
+                         "a range (see above)" if r.events_high != r.events else "printed"])
+        table = Table("Deaths and their causes", ["Deaths", "Population", "n", "Source"], rows,
+                      numeric={"n"}) if rows else None
+        also = self._records_table(a.also_printed("deaths"), "Other numbers on deaths as printed")
+        return render("study_deaths.html.j2", headline=headline, table=table, also=also)
+
+    # --- sections that show every record of their kind as printed (issue 26) ---------------------
+
+    def _records_table(self, frame: pd.DataFrame, caption: str) -> Table | None:
+        """Records as printed: what, for whom, the printed value (cited), the count it gives, and
+        how it was obtained where it is not printed as a number."""
+        if frame is None or frame.empty:
+            return None
+        rows = []
+        for r in frame.itertuples():
+            rec = self.sd.result(r.result_id)
+            if pd.isna(r.events):
+                count = ""
+            elif r.is_range and r.events_high != r.events:
+                count = f"{r.events}–{r.events_high}/{r.total}"
+            else:
+                count = fmt.count(r.events, r.total)
+            notes = [labels.derivation(r.derived)] if r.derived else []
+            if rec.bound is not None:
+                notes.append(rec.bound.reason)
+            if r.note:
+                notes.append(r.note)
+            rows.append([labels.record_what(rec), r.population_label,
+                         self.cites.record(self.sd, r.result_id, printed(rec)), count,
+                         " ".join(n if n.endswith(".") else n + "." for n in notes)])
+        return Table(caption, ["What", "Population", "As printed", "n/N", "Note"], rows, numeric={"n/N"},
+                     compact=True)
+
+    def _patient_fields_table(self, frame: pd.DataFrame, caption: str) -> Table | None:
+        """Per-patient columns summarised: each cited to its table and column."""
+        if frame is None or frame.empty:
+            return None
+        rows = []
+        for field, g in frame.groupby("field", sort=False):
+            first = g.iloc[0]
+            if first["parse"] in ("number", "integer", "percent", "sci_number"):
+                text = (f"median {fmt.significant(first['median'])} (range {fmt.significant(first['low'])}–"
+                        f"{fmt.significant(first['high'])}), {int(first['count'])} patients")
+            else:
+                shown = g[g["count"] > 0] if (g["count"] > 0).any() else g
+                text = "; ".join(f"{lv} {int(c)}" for lv, c in zip(shown["level"], shown["count"], strict=True))
+                text += f" (of {int(first['total'])})"
+            rows.append([labels.sentence_case(first["label"]),
+                         self.cites.cite(text, key=f"p:{field}", what=f"{first['label']} (per-patient table)",
+                                         location=f"{first['table']}, column “{first['column'].lstrip('@')}”"
+                                         if not first["column"].startswith("@") else f"{first['table']}, patient "
+                                         "label", quote=first["column"].lstrip("@") or first["label"])])
+        return Table(caption, ["Column", "Counted from the table"], rows, compact=True)
+
+    def _contradictions(self, topic: str | None) -> list[Markup]:
+        items = []
+        for c in self.a.contradictions_on(topic).itertuples():
+            first = self.cites.cite(c.first_location, key=f"x:{c.index}:1", what=c.label, location=c.first_location,
+                                    quote=c.first_quote)
+            second = self.cites.cite(c.second_location, key=f"x:{c.index}:2", what=c.label,
+                                     location=c.second_location, quote=c.second_quote)
+            items.append(Markup("<strong>The paper contradicts itself: {}.</strong> {} (“{}”) against {} (“{}”). {}")
+                         .format(labels.lower_first(c.label), first, c.first_quote, second, c.second_quote, c.note))
+        return items
+
+    def _records_section(self, home: str, *, caption: str, empty: str, intro: str = "",
+                         fields_caption: str = "") -> Fragment:
+        frame = self.a.records_in(home)
+        self._csv(frame, home.replace("_", "-"))
+        fields = self.a.patient_fields_in(home)
+        return render("study_records.html.j2", intro=intro, table=self._records_table(frame, caption),
+                      fields=self._patient_fields_table(fields, fields_caption or caption + ", per-patient table"),
+                      extra=None, contradictions=self._contradictions(home), empty=empty)
+
+    def durability(self) -> Fragment:
+        readings = {"progression_free", "relapse_free", "alive_without_progression", "alive_without_relapse"}
+        two_readings = bool(readings & set(self.a.records_in("durability")["endpoint"]))
+        return self._records_section(
+            "durability", caption="Relapse, progression and remission as printed",
+            empty="The source reports no counts of relapse, progression or continuing remission beyond the survival "
+                  "estimates.",
+            intro="“No progression recorded” counts patients in whom no progression was recorded, alive or dead; "
+                  "“alive without progression” counts only those alive." if two_readings else "")
+
+    def treatment(self) -> Fragment:
+        a = self.a
+        frame = a.records_in("treatment")
+        self._csv(frame, "treatment")
+        given = a.co_interventions
+        rows = [[labels.sentence_case(labels.co_intervention(r.kind)), labels.sentence_case(r.description),
+                 self.cites.cite(r.patients, key=f"c:{i}", what=r.description, location=r.location, quote=r.quote),
+                 r.population] for i, r in enumerate(given.itertuples())]
+        ci_table = Table("Treatments given with or after the CAR-T cells", ["Kind", "What", "Patients",
+                                                                           "Population"], rows) if rows else None
+        return render("study_records.html.j2", intro="", table=ci_table,
+                      fields=self._patient_fields_table(a.patient_fields_in("treatment"),
+                                                        "Treatment and re-treatment counted from the per-patient "
+                                                        "table"),
+                      extra=self._records_table(frame, "Dose, treatment status and re-treatment as printed"),
+                      contradictions=self._contradictions("treatment"),
+                      empty="The source reports no treatment given with or after the CAR-T cells, and no "
+                            "re-treatment.")
+
+    def neurological(self) -> Fragment:
+        return self._records_section(
+            "neurological", caption="Neurological events as printed, unclassified",
+            intro="Events the paper names without calling them ICANS or grading them as neurotoxicity are shown "
+                  "in its own words and counted in no neurotoxicity outcome.",
+            empty="The source names no neurological event beyond ICANS and graded neurotoxicity.")
+
+    def haematological_immune(self) -> Fragment:
+        scale = self.s.icaht_grading
+        intro = (Markup("ICAHT (immune effector cell-associated haematotoxicity) is graded on its own scale, {} "
+                        "(grades I–IV), not by CTCAE.").format(self._fact("icaht_grading"))
+                 if not isinstance(scale, str) else "")
+        return self._records_section(
+            "haematological_immune", caption="Haematological and immune effects as printed", intro=intro,
+            fields_caption="Haematological and immune effects counted from the per-patient table",
+            empty="The source reports no haematotoxicity grading, B-cell aplasia, hypogammaglobulinaemia or "
+                  "recovery counts.")
+
+    def pharmacokinetics(self) -> Fragment:
+        return self._records_section(
+            "pharmacokinetics", caption="CAR-T expansion and persistence as printed",
+            empty="The source reports no CAR-T expansion or persistence measures.")
+
+    def prognostic(self) -> Fragment:
+        rf = self.a.risk_factors
+        self._csv(rf, "prognostic-factors")
+        rows = [[labels.sentence_case(r.factor), r.outcome,
+                 self.cites.cite(r.finding, key=f"k:{r.index}", what=f"{r.factor} and {r.outcome}",
+                                 location=r.location, quote=r.quote), r.p_value or fmt.MISSING_TEXT]
+                for r in rf.itertuples()]
+        table = Table("Factors the paper tested for association with an outcome", ["Factor", "Outcome", "Finding",
+                                                                                  "p"], rows) if rows else None
+        frame = self.a.records_in("prognostic")
+        return render("study_records.html.j2", intro="As the paper reports them; small series have little power to "
+                                                     "find an association, and none of these is adjusted for the "
+                                                     "others unless the paper says so.",
+                      table=table, fields=None, extra=self._records_table(frame, "Risk factors as printed"),
+                      contradictions=self._contradictions("prognostic"),
+                      empty="The source reports no factor tested for association with an outcome.")
+
+    def other_numbers(self) -> Fragment:
+        return self._records_section(
+            "other", caption="Other numbers the paper reports",
+            fields_caption="Other columns of the per-patient table",
+            empty="Every number extracted from the source is shown in the sections above.")
+
+    def coverage(self) -> Fragment:
+        """What clinicians look for in a CAR-T series: given (with where), not reported, or not in the
+        source we have."""
+        rows = []
+        for r in self.a.checklist.itertuples():
+            if r.status == "reported":
+                where = []
+                where += [self._fact(f) for f in r.facts.split(";") if f]
+                where += [self.cites.record(self.sd, i, labels.record_what(self.sd.result(i)))
+                          for i in r.result_ids.split(";") if i]
+                where += [self.cites.cite(self.s.co_interventions[int(i)].description, key=f"c:{i}",
+                                          what=self.s.co_interventions[int(i)].description,
+                                          location=self.s.co_interventions[int(i)].location,
+                                          quote=self.s.co_interventions[int(i)].quote)
+                          for i in r.co_interventions.split(";") if i]
+                status = Markup("; ").join(where)
+            else:
+                status = labels.missing(r.status)
+            rows.append([r.label, status])
+        self._csv(self.a.checklist, "coverage")
+        return render("study_coverage.html.j2", table=Table("What clinicians look for in a CAR-T series",
+                                                             ["Item", "In this study"], rows, compact=True))
 
     # --- 7. checks against the paper ---------------------------------------------------------------
 
@@ -424,6 +647,17 @@ class StudyPage:
             items = []
             for r in df[df["status"] == status].itertuples():
                 if r.check == "contradiction" and not r.result_id:
+                    i = next((k for k, c in enumerate(self.s.contradictions) if c.label == r.item), None)
+                    if i is not None:
+                        c = self.s.contradictions[i]
+                        first = self.cites.cite(c.first.location, key=f"x:{i}:1", what=c.label,
+                                                location=c.first.location, quote=c.first.quote)
+                        second = self.cites.cite(c.second.location, key=f"x:{i}:2", what=c.label,
+                                                 location=c.second.location, quote=c.second.quote)
+                        items.append(Markup("<strong>{}</strong>: {} (“{}”) against {} (“{}”). {}").format(
+                            labels.sentence_case(r.item), first, c.first.quote, second, c.second.quote,
+                            labels.sentence_case(r.note)))
+                        continue
                     items.append(Markup("<strong>{}</strong>: {} against {}. {}").format(
                         labels.sentence_case(r.item), r.reported, r.recomputed, labels.sentence_case(r.note)))
                     continue
@@ -504,8 +738,10 @@ class StudyPage:
 
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""
-        parts = [self.header(), self.glance(), self.efficacy(), self.survival(), self.safety(), self.audit(),
-                 self.patients(), self.course(), self.risk_of_bias(), self.limitations(), self.audit_appendix(),
+        parts = [self.header(), self.glance(), self.efficacy(), self.durability(), self.survival(), self.treatment(),
+                 self.safety(), self.neurological(), self.haematological_immune(), self.deaths(),
+                 self.pharmacokinetics(), self.prognostic(), self.other_numbers(), self.audit(), self.patients(),
+                 self.course(), self.coverage(), self.risk_of_bias(), self.limitations(), self.audit_appendix(),
                  self.per_patient_tables(), self.sources()]
         return Fragment(Markup("").join(parts))
 

@@ -191,3 +191,62 @@ def logrank_test(time, event, group) -> LogRank:
     y["event"], y["time"] = event, time
     chisq, p = compare_survival(y, np.asarray(group))
     return LogRank(float(chisq), len(set(group)) - 1, float(p))
+
+
+def landmark_ci_uncensored(s: float, n: int, transform: str, level: float) -> tuple[float, float]:
+    """Pointwise CI for S = k/n with no censoring (Greenwood variance S(1-S)/n)."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    se_log = np.sqrt((1 - s) / (n * s))  # Greenwood SE of log S without censoring
+    if transform == "plain":
+        se = s * se_log
+        return max(0.0, s - z * se), min(1.0, s + z * se)
+    if transform == "log":
+        return s * np.exp(-z * se_log), min(1.0, s * np.exp(z * se_log))
+    a = np.exp(-np.exp(np.log(-np.log(s)) + z * se_log / np.log(s)))
+    b = np.exp(-np.exp(np.log(-np.log(s)) - z * se_log / np.log(s)))
+    return min(a, b), max(a, b)
+
+
+def landmark_effective_n(s: float, lo: float, hi: float, level: float) -> dict[str, float]:
+    """The sample size each symmetric transform implies for a printed S(t) and its CI.
+
+    A Kaplan-Meier pointwise interval is symmetric on its transform's scale, with half-width
+    z * SE. Greenwood's variance without censoring is S(1 - S)/n, so the width gives the n for
+    which an uncensored sample would be this precise: the effective sample size. Censoring before t
+    makes it smaller than the population.
+
+    Parameters
+    ----------
+    s, lo, hi : float
+        The estimate and its limits, as fractions.
+    level : float
+        The confidence level (0.95).
+
+    Returns
+    -------
+    dict
+        Transform ("plain", "log", "log-log") -> effective n, for the transforms on whose scale
+        the interval is symmetric (within the printed rounding).
+
+    References
+    ----------
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. Wiley; 1980 (log-log).
+    Therneau TM. survival: survfit conf.type ("plain", "log", "log-log").
+    """
+    z = stats.norm.ppf(0.5 + level / 2)
+    out: dict[str, float] = {}
+    if not (0 < lo < s < hi <= 1):
+        return out
+    if abs((s - lo) - (hi - s)) < 0.0015:
+        se = (hi - lo) / (2 * z)
+        out["plain"] = s * (1 - s) / se ** 2
+    if hi < 1 and abs(np.log(s / lo) - np.log(hi / s)) < 0.01:
+        se_log = (np.log(hi) - np.log(lo)) / (2 * z)
+        out["log"] = (1 - s) / (s * se_log ** 2)
+    if hi < 1:
+        ll = [np.log(-np.log(v)) for v in (lo, s, hi)]
+        if abs((ll[0] - ll[1]) - (ll[1] - ll[2])) < 0.01:
+            var_log_s = ((ll[0] - ll[2]) / (2 * z) * np.log(s)) ** 2
+            out["log-log"] = (1 - s) / (s * var_log_s)
+    return out

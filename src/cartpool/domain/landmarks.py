@@ -1,0 +1,104 @@
+"""Which patients a printed landmark rate describes: the number of patients its interval fits, and
+what in the study has that size.
+
+A Kaplan-Meier interval at a landmark is as wide as its number at risk allows. A printed S(t) with
+its CI therefore shows how many patients it rests on: exactly, where S = k/n with no censoring
+reproduces the print, or approximately, from the width (the effective sample size). When that
+number is not the stated population but equals another group of the same study, for example the
+responders (Guo 2026 prints four landmarks, each k/9, for 12 patients, 9 of whom responded), the
+landmark may describe that group. Such a landmark is shown with the size it fits and kept out of
+pools of all-patient estimates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..data.load import StudyData
+from ..stats.survival import landmark_ci_uncensored, landmark_effective_n
+from .printed import ci_fits_print, printed_bounds, rounds_to
+
+
+def landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None:
+    """The smallest n (with S = k/n, no censoring) whose Kaplan-Meier CI reproduces the print.
+
+    Parameters
+    ----------
+    r : ReportedResult
+        A landmark rate with its CI.
+    scale : float
+        100 for percentages, 1 for fractions.
+    limit : int
+        The largest n tried.
+
+    Returns
+    -------
+    (n, k, transform) or None
+
+    References
+    ----------
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    """
+    target = float(r.value) / scale
+    s_lo, s_hi = printed_bounds(r.value, scale=scale)
+    for n in range(2, limit + 1):
+        guess = round(target * n)
+        for k in (guess - 1, guess, guess + 1):
+            if not 0 < k < n or not s_lo <= k / n <= s_hi or rounds_to(k / n, r.value, scale=scale) != "exact":
+                continue
+            for tr in ("log-log", "log", "plain"):
+                lo, hi = landmark_ci_uncensored(k / n, n, tr, float(r.ci.level))
+                if ci_fits_print(lo, hi, r.ci.low, r.ci.high, scale):
+                    return n, k, tr
+    return None
+
+
+def likely_population(sd: StudyData, n: int, stated: str) -> str | None:
+    """What in the study has `n` patients, other than the stated population: another population of
+    that size, or the responders (the ORR count of the stated population). None if nothing does."""
+    from .counts import outcome_count
+
+    for pid, p in sd.study.populations.items():
+        if pid != stated and sd.population_size(pid) == n:
+            return p.label.lower()
+    orr = outcome_count(sd, "orr", population=stated)
+    if orr.available and not orr.is_range and orr.events == n and orr.total != n:
+        return f"the responders (overall response in {orr.events} of {orr.total})"
+    return None
+
+
+@dataclass(frozen=True)
+class LandmarkFit:
+    """The number of patients a printed landmark's interval fits, and what it may describe."""
+
+    n: int | None  # the exact n (k/n without censoring), else the effective n rounded; None: no fit
+    exact: bool
+    stated: int | None
+    likely: str | None  # what else in the study has n patients, where n is not the stated size
+
+    @property
+    def fits_stated(self) -> bool:
+        return self.n is None or self.stated is None or self.n == self.stated
+
+    @property
+    def possibly_responders(self) -> bool:
+        return not self.fits_stated and self.likely is not None and "responder" in self.likely
+
+
+def landmark_fit(sd: StudyData, r) -> LandmarkFit:
+    """The `LandmarkFit` of a printed landmark rate with a CI (n None without a usable CI)."""
+    stated = sd.population_size(r.population)
+    if r.ci is None or r.ci.low in (None, "NR") or r.ci.high in (None, "NR"):
+        return LandmarkFit(None, False, stated, None)
+    scale = 100.0 if r.unit == "percent" else 1.0
+    found = landmark_exact_n(r, scale, max(2 * (stated or 0), 60))
+    if found:
+        n, exact = found[0], True
+    else:
+        eff = landmark_effective_n(float(r.value) / scale, float(r.ci.low) / scale, float(r.ci.high) / scale,
+                                   float(r.ci.level))
+        if not eff:
+            return LandmarkFit(None, False, stated, None)
+        n, exact = round(min(eff.values(), key=lambda v: abs(v - stated) if stated else 0)), False
+    likely = likely_population(sd, n, r.population) if stated is not None and n != stated else None
+    return LandmarkFit(n, exact, stated, likely)
