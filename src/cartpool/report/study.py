@@ -7,6 +7,7 @@ here computes a statistic or chooses what to count.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,13 @@ SURVIVAL_NAMES = {s.endpoint: s.label for s in registry.SURVIVAL}
 #: in the per-patient appendix.
 SECTIONS_WITH_COLUMNS = ("durability", "treatment", "safety", "neurological", "haematological_immune",
                          "pharmacokinetics", "other")
+
+
+def page_budget(n_records: int, n_columns: int, n_figures: int) -> int:
+    """The most pages a study's PDF may take: 5 for its fixed parts (header, glance, checks, risk of
+    bias, limitations, sources), plus 1 per 12 extracted records and per-patient columns, plus 1 per
+    2 figures. README, "What you get", states the same rule."""
+    return 5 + math.ceil((n_records + n_columns) / 12 + n_figures / 2)
 
 
 class StudyPage:
@@ -735,6 +743,11 @@ class StudyPage:
         return render("study_sources.html.j2", table=t if rows else None, citation=self.s.citation, n=len(rows),
                       csv=f"tables/{self.a.id}-sources.csv")
 
+
+    def budget(self) -> int:
+        """This report's page budget (`page_budget`), once its figures are drawn (after `render_all`)."""
+        columns = self.a.patient_fields["field"].nunique() if not self.a.patient_fields.empty else 0
+        return page_budget(len(self.sd.results), columns, self.figures.n)
 
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""
