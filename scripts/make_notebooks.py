@@ -3,11 +3,18 @@
 
 The notebooks are the analysis as a reader opens it: narrative, then one call per section into
 `cartpool.report`. Edit the cells here (or the notebooks, then carry the change here) and run
-`python scripts/make_notebooks.py` from the project root; the committed notebooks are its output.
+`python scripts/make_notebooks.py` from the project root; the committed notebooks are its output
+(tests/test_notebooks.py checks that they are). The study notebook's sections come from
+`cartpool.report.sections.STUDY_SECTIONS`.
 """
+
+import sys
+from pathlib import Path
 
 import nbformat as nbf
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from cartpool.report.sections import STUDY_SECTIONS
 
 
 def params(src):
@@ -25,6 +32,28 @@ def nb(cells):
     return n
 
 M, C = new_markdown_cell, new_code_cell
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("notebooks")  # a test writes elsewhere to compare
+
+
+def section_cells(sections, *, analysis: str, page: str) -> list:
+    """One markdown cell (heading and narrative) and one code cell per declared section: the code
+    cell names the result it renders, so that a reader who opens the notebook can inspect it."""
+    cells, assigned = [], set()
+    for s in sections:
+        if s.title:
+            cells.append(M("#" * s.level + " " + s.title + (f"\n\n{s.intro}" if s.intro else "")))
+        if not s.result:
+            cells.append(C(f'{page}.show("{s.name}")'))
+            continue
+        lines = []
+        if s.variable not in assigned:
+            lines.append(f"{s.variable} = {analysis}.{s.result}" + (f"  # {s.note}" if s.note else ""))
+            assigned.add(s.variable)
+        lines.append(f'{page}.show("{s.name}", {s.variable})')
+        cells.append(C("\n".join(lines)))
+    return cells
+
+
 study = nb([
     params('# Parameters (papermill injects the real values as strings)\n'
            'study_id = ""  # required: a folder name under data/studies\n'
@@ -33,83 +62,13 @@ study = nb([
     C('from cartpool.analysis.study import analyse_study\n'
       'from cartpool.report.study import StudyPage\n\n'
       '# Load and validate the study (an unknown study_id stops here with the list of known ids), then\n'
-      '# compute every result once. `analysis` holds the tidy tables; `page` renders them.\n'
+      '# compute every result once. `analysis` holds the tidy results; `page` renders them.\n'
       'analysis = analyse_study(study_id, data_dir=data_dir)\n'
-      'page = StudyPage(analysis, output_dir=output_dir or None)\n'
-      'page.header()'),
-    M('## Study at a glance\n\nThe number of patients (everyone enrolled where the paper gives it), the headline '
-      'response and safety rates, and the median progression-free and overall survival.'),
-    C('glance = analysis.glance  # one row per headline number\n'
-      'page.glance()'),
-    M('## Efficacy\n\nBest response by IMWG category, and the response and MRD rates with exact (Clopper-Pearson) '
-      '95% confidence intervals. Each count says how it was obtained: from the per-patient table, as printed, or '
-      'derived from printed numbers (a percentage of the stated population, a sum of response categories, a '
-      'bound). Subgroups are shown where a per-patient table allows them.'),
-    C('response = analysis.response_distribution  # best response by category\n'
-      'efficacy = analysis.outcomes.query("section == \'efficacy\'")  # registered efficacy outcomes\n'
-      'page.efficacy()'),
-    M('## Durability\n\nRelapses, progression and continuing remission as the paper counts them, and the longest '
-      'remission.'),
-    C('durability = analysis.records_in("durability")  # every printed record of this kind\n'
-      'page.durability()'),
-    M('## Survival\n\nProgression-free and overall survival. Kaplan-Meier curves with numbers at risk are drawn '
-      'where per-patient data exist. Otherwise the printed medians and landmark rates are shown, with an '
-      'approximate curve only where at least two milestones are printed; such a curve is labelled as '
-      'approximate and never extends beyond the last printed milestone.'),
-    C('survival = analysis.survival_points  # medians and landmarks, printed and recomputed\n'
-      'page.survival()'),
-    M('## Treatment with and after CAR-T\n\nInduction, bridging, consolidation, maintenance, transplant and a second '
-      'CAR-T infusion, with how many patients had each and how they responded; the dose and treatment status.'),
-    C('co_interventions = analysis.co_interventions\n'
-      'page.treatment()'),
-    M('## Safety\n\nCytokine release syndrome (CRS) and neurotoxicity (ICANS) by grade with the grading scale the '
-      'study used, cytopenias and infections of grade 3 or higher, and every other adverse event the paper prints.'),
-    C('safety = analysis.outcomes.query("section == \'safety\'")\n'
-      'crs_icans = analysis.crs_icans\n'
-      'page.safety()'),
-    M('### Neurological events without a grading'),
-    C('page.neurological()'),
-    M('### Haematological and immune effects'),
-    C('page.haematological_immune()'),
-    M('## Deaths\n\nAll-cause deaths (a total where the paper gives one, otherwise at least the deaths it '
-      'accounts for), each printed cause, and non-relapse mortality.'),
-    C('deaths = analysis.deaths\n'
-      'page.deaths()'),
-    M('## Pharmacokinetics\n\nCAR-T expansion (peak, time to peak, exposure) and persistence as printed.'),
-    C('page.pharmacokinetics()'),
-    M('## Prognostic factors\n\nFactors the paper tested for association with an outcome, with what it found.'),
-    C('risk_factors = analysis.risk_factors\n'
-      'page.prognostic()'),
-    M('## Other numbers the paper reports'),
-    C('page.other_numbers()'),
-    M('## Checks against the paper\n\nEvery printed number the data allow is recomputed and compared: percentages '
-      'against counts, confidence intervals against methods, medians and counts against the per-patient table, '
-      'and sums that must add up. The findings come first; every check is listed in the appendix.'),
-    C('checks = analysis.audit\n'
-      'page.audit()'),
-    M('## Patients\n\nBaseline characteristics as the paper prints them; where a per-patient table exists, the '
-      'same summary is recomputed from it and shown beside.'),
-    C('baseline = analysis.baseline\n'
-      'page.patients()'),
-    M('## Course of each patient'),
-    C('page.course()'),
-    M('## What the paper reports'),
-    C('checklist = analysis.checklist  # what clinicians look for in a CAR-T series\n'
-      'page.coverage()'),
-    M('## Risk of bias'),
-    C('risk_of_bias = analysis.risk_of_bias  # one row per checklist question\n'
-      'page.risk_of_bias()'),
-    M('## Limitations'),
-    C('limitations = analysis.limitations\n'
-      'page.limitations()'),
-    M('## Appendix: every check against the paper'),
-    C('page.audit_appendix()'),
-    M('## Appendix: per-patient tables as published'),
-    C('page.per_patient_tables()'),
-    M('## Sources'),
-    C('page.sources()'),
+      'page = StudyPage(analysis, output_dir=output_dir or None)'),
+    *section_cells(STUDY_SECTIONS, analysis="analysis", page="page"),
+    C('page.export()  # the tables, sources and figures of every section above (nothing without output_dir)'),
 ])
-nbf.write(study, "notebooks/study.ipynb")
+nbf.write(study, str(OUT / "study.ipynb"))
 
 pooled = nb([
     params('# Parameters (papermill injects the real values)\n'
@@ -172,5 +131,6 @@ pooled = nb([
     C('page.statistical_methods()'),
     M('## Appendix: machine-readable results'),
     C('page.results_note()'),
+    C('page.export()  # the figures (nothing without output_dir)'),
 ])
-nbf.write(pooled, "notebooks/pooled.ipynb")
+nbf.write(pooled, str(OUT / "pooled.ipynb"))

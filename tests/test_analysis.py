@@ -72,6 +72,8 @@ def test_study_with_per_patient_data(pp, tmp_path):
     assert orr["how"] == "computed from the per-patient table" and orr["total"] == len(a.derived)
     page = StudyPage(a, tmp_path)
     html = str(page.render_all())
+    assert not (tmp_path / "tables").exists()  # rendering writes nothing; the export step does
+    page.export()
     assert "Overall response (PR or better)" in html
     assert html.count("<img") >= 4  # response bar, two Kaplan-Meier curves, swimmer
     assert (tmp_path / "tables" / "syn000-efficacy.csv").is_file()
@@ -95,7 +97,7 @@ def test_efficacy_row_of_a_real_study():
         pytest.skip("the seed study guo2026 is not in this data set")
     r = a.outcomes.set_index("outcome").loc["orr"]
     assert (r["events"], r["total"]) == (9, 12)
-    assert "75.0% (42.8–94.5)" in str(StudyPage(a).efficacy())
+    assert "75.0% (42.8–94.5)" in str(StudyPage(a).show("efficacy"))
 
 
 def test_every_cited_number_is_in_the_sources_table():
@@ -196,8 +198,12 @@ def test_labels_round_trip_unchanged_into_every_csv(tmp_path):
     p.write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
     studies = load_all(tmp_path / "studies", sources=tmp_path / "sources")
     out = tmp_path / "out"
-    PooledPage(P.PooledAnalysis(studies), out).render_all()
-    html = str(StudyPage(StudyAnalysis(studies[0]), out).render_all())
+    pooled_page = PooledPage(P.PooledAnalysis(studies), out)
+    pooled_page.render_all()
+    pooled_page.export()
+    study_page = StudyPage(StudyAnalysis(studies[0]), out)
+    html = str(study_page.render_all())
+    study_page.export()
     assert "Hao &amp; O&#39;Brien &lt;2025&gt;" in html or "Hao &amp; O&#x27;Brien &lt;2025&gt;" in html
     seen = 0
     for f in (out / "tables").glob("*.csv"):

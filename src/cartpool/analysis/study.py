@@ -27,6 +27,7 @@ from ..domain.response import rank
 from ..text import lower_first as _lower_first
 from ..units import convert
 from . import study_records as R
+from . import study_sections as S
 from . import survival as surv
 from .audit import audit_frame, audit_study
 from .baseline import recompute_baseline
@@ -109,7 +110,7 @@ class StudyAnalysis:
     # --- the study and its populations -------------------------------------------------------
 
     @cached_property
-    def risk_of_bias(self) -> pd.DataFrame:
+    def risk_of_bias_rows(self) -> pd.DataFrame:
         """The study's risk-of-bias judgements by domain (and per outcome where the concern is
         outcome-specific), with the recorded and proposed overall judgement."""
         from ..data.appraisal import proposed_overall
@@ -372,7 +373,7 @@ class StudyAnalysis:
         return g
 
     @cached_property
-    def deaths(self) -> pd.DataFrame:
+    def death_records(self) -> pd.DataFrame:
         """Deaths and their printed causes, plus deaths counted in the per-patient table."""
         cols = ["cause", "relapse_related", "population_label", "events", "events_high", "total", "how", "result_id",
                 "note"]
@@ -422,7 +423,7 @@ class StudyAnalysis:
             "efficacy": lambda: R.ids_in(self.response_distribution, self.outcomes_in("efficacy")),
             "survival": lambda: R.ids_in(self.survival_points),
             "safety": lambda: R.ids_in(self.crs_icans, self.outcomes_in("safety"), self.other_adverse_events),
-            "deaths": lambda: R.ids_in(self.deaths, self.outcomes[self.outcomes["outcome"] == "nrm"],
+            "deaths": lambda: R.ids_in(self.death_records, self.outcomes[self.outcomes["outcome"] == "nrm"],
                                        self.death_total.result_ids if self.death_total else ()),
             "population": lambda: R.ids_in(self.populations),
             "follow_up": lambda: R.ids_in(f.result_id for f in self.follow_up),
@@ -430,8 +431,8 @@ class StudyAnalysis:
         }[home]()
         # printed numbers recomputed from the per-patient table stand beside their recomputation in
         # the checks against the paper; the section shows the recomputed value
-        if self.derived is not None and not self.audit.empty:
-            used |= R.ids_in(self.audit[self.audit["check"] == "per_patient"])
+        if self.derived is not None and not self.audit_rows.empty:
+            used |= R.ids_in(self.audit_rows[self.audit_rows["check"] == "per_patient"])
         return R.also_printed(self.sd, home, used)
 
     def contradictions_on(self, topic: str | None) -> pd.DataFrame:
@@ -454,12 +455,12 @@ class StudyAnalysis:
     # --- checks and limitations --------------------------------------------------------------
 
     @cached_property
-    def audit(self) -> pd.DataFrame:
+    def audit_rows(self) -> pd.DataFrame:
         """Every printed number the data allow recomputed and compared (`cartpool.analysis.audit`)."""
         return audit_frame(audit_study(self.sd))
 
     @cached_property
-    def limitations(self) -> pd.DataFrame:
+    def limitation_rows(self) -> pd.DataFrame:
         """The limitations that follow from the data, each with the rule that raised it."""
         s, items = self.study, []
 
@@ -500,7 +501,7 @@ class StudyAnalysis:
             add("design", "Retrospective design: selection and reporting bias are possible.")
         from .audit import INCONSISTENT
 
-        k = int((self.audit["status"] == INCONSISTENT).sum()) if not self.audit.empty else 0
+        k = int((self.audit_rows["status"] == INCONSISTENT).sum()) if not self.audit_rows.empty else 0
         if k:
             add("audit", f"{k} printed number(s) could not be reproduced (see Checks against the paper).")
         return pd.DataFrame(items, columns=["rule", "text"])
@@ -508,7 +509,7 @@ class StudyAnalysis:
     # --- at a glance -------------------------------------------------------------------------
 
     @cached_property
-    def glance(self) -> pd.DataFrame:
+    def glance_rows(self) -> pd.DataFrame:
         """The few numbers of the study at a glance: size, headline outcomes, headline medians."""
         rows = []
         if self.n_main is not None:
@@ -531,6 +532,91 @@ class StudyAnalysis:
         # counts stay whole numbers: a column that also holds None would otherwise turn them into floats
         return (pd.DataFrame(rows).astype({"events": "Int64", "events_high": "Int64", "total": "Int64"})
                 if rows else pd.DataFrame(rows))
+
+    # --- the page's sections: one result each (`cartpool.analysis.study_sections`) ----------------
+
+    @cached_property
+    def header(self) -> S.HeaderResult:
+        return S.header(self)
+
+    @cached_property
+    def glance(self) -> S.FrameResult:
+        """The few numbers of the study at a glance."""
+        return S.FrameResult(self.glance_rows)
+
+    @cached_property
+    def efficacy(self) -> S.EfficacyResult:
+        return S.efficacy(self)
+
+    @cached_property
+    def durability(self) -> S.RecordsResult:
+        return S.durability(self)
+
+    @cached_property
+    def survival(self) -> S.SurvivalResult:
+        return S.survival(self)
+
+    @cached_property
+    def treatment(self) -> S.TreatmentResult:
+        return S.treatment(self)
+
+    @cached_property
+    def safety(self) -> S.SafetyResult:
+        return S.safety(self)
+
+    @cached_property
+    def neurological(self) -> S.RecordsResult:
+        return S.records_section(self, "neurological")
+
+    @cached_property
+    def haematological_immune(self) -> S.RecordsResult:
+        return S.haematological_immune(self)
+
+    @cached_property
+    def deaths(self) -> S.DeathsResult:
+        return S.deaths(self)
+
+    @cached_property
+    def pharmacokinetics(self) -> S.RecordsResult:
+        return S.records_section(self, "pharmacokinetics")
+
+    @cached_property
+    def prognostic(self) -> S.PrognosticResult:
+        return S.prognostic(self)
+
+    @cached_property
+    def other_numbers(self) -> S.RecordsResult:
+        return S.records_section(self, "other")
+
+    @cached_property
+    def audit(self) -> S.FrameResult:
+        """Every printed number the data allow, recomputed and compared."""
+        return S.FrameResult(self.audit_rows, "audit")
+
+    @cached_property
+    def patients(self) -> S.PatientsResult:
+        return S.patients(self)
+
+    @cached_property
+    def course(self) -> S.CourseResult:
+        return S.course(self)
+
+    @cached_property
+    def coverage(self) -> S.FrameResult:
+        """What clinicians look for in a CAR-T series: given, not reported, or not in the source."""
+        return S.FrameResult(self.checklist, "coverage")
+
+    @cached_property
+    def risk_of_bias(self) -> S.FrameResult:
+        return S.FrameResult(self.risk_of_bias_rows, "risk-of-bias")
+
+    @cached_property
+    def limitations(self) -> S.FrameResult:
+        return S.FrameResult(self.limitation_rows, "limitations")
+
+    @cached_property
+    def per_patient_tables(self) -> S.PerPatientResult:
+        return S.per_patient_tables(self)
 
     def months(self, value, unit) -> float:
         return convert(float(value), unit, "months")

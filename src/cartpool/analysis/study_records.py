@@ -177,14 +177,14 @@ def links_of(sd: StudyData) -> pd.DataFrame:
     """Links between this study and others included (shared authors, centres, makers), with the
     possibility of patients reported twice, and this study's own words that show the link."""
     from ..data.links import KINDS, load_links
-    from ..data.load import read_study_label
+    from ..data.load import read_study_text
 
     data_dir = Path(sd.folder).parent.parent
     rows = []
     for link in load_links(data_dir):
         if sd.study.id not in link.studies:
             continue
-        others = [read_study_label(data_dir / "studies" / s) for s in link.studies if s != sd.study.id]
+        others = [read_study_text(data_dir / "studies" / s) for s in link.studies if s != sd.study.id]
         own = [e for e in link.evidence if e.study == sd.study.id]
         rows.append({"link": link.id, "others": ", ".join(others), "kinds": "; ".join(KINDS[k] for k in link.kinds),
                      "description": link.description, "patient_overlap": link.patient_overlap,

@@ -153,7 +153,7 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         print(text.rstrip("\n"), file=sys.stderr)
     t1 = time.perf_counter()
     if study_id:
-        title = _study_title(nb, study_id)
+        title = _study_title(study_id)
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html"),
                 ("This study in the pooled table", f"pooled.html#study-{study_id}")]
     else:
@@ -192,20 +192,12 @@ def _stderr_of(nb) -> list[str]:
     return seen
 
 
-def _study_title(nb, study_id: str) -> str:
-    import re
+def _study_title(study_id: str) -> str:
+    """A study page's title from its data: the paper's title and the study's label (never its id)."""
+    from ..data.load import read_study_text
 
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            html = out.get("data", {}).get("text/html", "")
-            if isinstance(html, list):
-                html = "".join(html)
-            m = re.search(r"<h1>(.*?)</h1>", html, re.S)
-            if m:
-                import html as h
-
-                return f"{h.unescape(m.group(1))} — cartpool report {study_id}"
-    return f"cartpool report {study_id}"
+    folder = Path(DATA_DIR) / study_id
+    return f"{read_study_text(folder, 'title')} — {read_study_text(folder, 'label')}"
 
 
 def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -> int:

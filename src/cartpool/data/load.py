@@ -118,12 +118,12 @@ def read_yaml(path: Path, issues: list[DataIssue]):
         return None
 
 
-def read_study_label(folder: Path) -> str:
-    """A study's label ("Guo 2026") from its study.yaml without validating the study; the folder
-    name if the file cannot be read."""
+def read_study_text(folder: Path, field: str = "label") -> str:
+    """A study's label ("Guo 2026") or title from its study.yaml without validating the study; the
+    folder name if the file cannot be read."""
     raw = read_yaml(Path(folder) / STUDY_FILE, []) if (Path(folder) / STUDY_FILE).is_file() else None
-    label = raw.get("label") if isinstance(raw, dict) else None
-    return label if isinstance(label, str) and label else Path(folder).name
+    value = raw.get(field) if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and value else Path(folder).name
 
 
 # --- pydantic errors in curator words ---------------------------------------------------------

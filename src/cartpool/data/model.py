@@ -276,6 +276,25 @@ class ReportedResult(_Strict):
             )
         return self
 
+    def as_printed(self) -> str:
+        """The value as the source printed it: "75.0% (9/12)", "290 days (95% CI 90–NR)"."""
+        v = str(self.value)
+        if self.statistic in ("proportion", "landmark_rate") and self.unit == "percent":
+            v += "%"
+        elif self.unit and self.statistic in ("median", "mean", "maximum"):
+            v += f" {self.unit}"
+        if self.numerator is not None and self.denominator is not None:
+            v += f" ({self.numerator}/{self.denominator})"
+        elif self.statistic == "count" and self.denominator is not None:
+            v += f"/{self.denominator}"
+        if self.spread is not None:
+            v += f" ({'IQR' if self.spread.kind == 'iqr' else 'range'} {self.spread.low}–{self.spread.high})"
+        if self.ci is not None:
+            lo = self.ci.low if self.ci.low is not None else "—"
+            hi = self.ci.high if self.ci.high is not None else "—"
+            v += f" (95% CI {lo}–{hi})"
+        return v
+
     @property
     def value_float(self) -> float | None:
         """The printed value as a float on its own unit (None for 'not reached')."""

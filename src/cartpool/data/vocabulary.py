@@ -470,6 +470,15 @@ def category_label(endpoint: str, category: str | None) -> str:
     return cats.get(category, category.replace("_", " "))
 
 
+def characteristic_label(endpoint: str, category: str | None) -> str:
+    """A characteristic with its category, as a reader sees it: "Sex: female", "R-ISS stage II"."""
+    name = endpoint_label(endpoint)
+    if not category:
+        return name
+    cat = category_label(endpoint, category)
+    return cat if cat.startswith(name) else f"{name}: {cat}"
+
+
 def allowed_categories(endpoint: str) -> dict[str, str] | None:
     spec = ENDPOINTS.get(endpoint)
     return spec.categories if spec else None

@@ -63,7 +63,7 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
             f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}",
             ", ".join(s.targets.value), fmt.number(a.n_main, 0) if a.n_main is not None else fmt.MISSING_TEXT,
             *cells, _median(a, "pfs"), _median(a, "os"),
-            f"{len(a.audit)} checked: {audit_mod.status_counts_text(a.audit)}" if len(a.audit) else "none checkable",
+            f"{len(a.audit_rows)} checked: {audit_mod.status_counts_text(a.audit_rows)}" if len(a.audit_rows) else "none checkable",
         ])
     heads = [spec.short for spec in registry.at_a_glance()]
     numeric = {"N", *heads, "Median PFS (months)", "Median OS (months)"}

@@ -31,11 +31,7 @@ def category(endpoint_code: str, category_code: str | None) -> str:
 
 def characteristic(endpoint_code: str, category_code: str | None) -> str:
     """A baseline characteristic with its category: "Sex: female", "R-ISS stage II"."""
-    name = endpoint(endpoint_code)
-    if not category_code:
-        return name
-    cat = category(endpoint_code, category_code)
-    return cat if cat.startswith(name) else f"{name}: {cat}"
+    return vocabulary.characteristic_label(endpoint_code, category_code)
 
 
 def grade(band: str | None) -> str:

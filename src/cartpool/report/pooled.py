@@ -119,7 +119,7 @@ class PooledPage:
     def __init__(self, analysis: P.PooledAnalysis, output_dir: Path | str | None = None):
         self.a = analysis
         self.out = Path(output_dir) if output_dir else None
-        self.figures = Figures(self.out / "figures" / "pooled" if self.out else None)
+        self.figures = Figures()
         self.appraisal = Appraisal(analysis)
         self.plan = analysis.plan
 
@@ -763,6 +763,12 @@ class PooledPage:
 
     def results_note(self) -> Fragment:
         return render("pooled_results_note.html.j2", n=len(self.a.estimates), columns=list(self.a.estimates.columns))
+
+    def export(self, output_dir: Path | str | None = None) -> None:
+        """Write the figures drawn (the build's step after rendering)."""
+        out = Path(output_dir) if output_dir else self.out
+        if out is not None:
+            self.figures.write(out / "figures" / "pooled")
 
     def render_all(self) -> Fragment:
         """Every section in the notebook's order (for tests and non-notebook use)."""

@@ -112,13 +112,15 @@ class Citations:
 
 @dataclass
 class Figures:
-    """Numbers a page's figures, embeds them as PNG and saves each one under `folder`, with a
-    `figure-sizes.csv` that records each figure's size and its smallest text (for the print check)."""
+    """Numbers a page's figures and embeds them as PNG; `write` saves each one under a folder, with a
+    `figure-sizes.csv` that records each figure's size and its smallest text (for the print check).
+    Embedding writes nothing: the files are written by the page's export step."""
 
-    folder: Path | None
+    folder: Path | None = None  # kept for callers that name a folder up front; `write` takes one too
     n: int = 0
     dpi: int = 110
     sizes: list[dict] = field(default_factory=list)
+    files: list[tuple[str, bytes]] = field(default_factory=list)
 
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
         import matplotlib.pyplot as plt
@@ -136,12 +138,19 @@ class Figures:
         file = f"{self.n:02d}-{name}.png"
         self.sizes.append({"figure": self.n, "file": file, "width_in": round(width_px / self.dpi, 3),
                            "height_in": round(height_px / self.dpi, 3), "smallest_text_pt": smallest})
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / file).write_bytes(data)
-            write_csv(pd.DataFrame(self.sizes), self.folder / "figure-sizes.csv")
+        self.files.append((file, data))
         return {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "alt": alt,
                 "caption": f"Figure {self.n}. {caption}"}
+
+    def write(self, folder: Path | None = None) -> None:
+        """Save every embedded figure and figure-sizes.csv under `folder` (default: `self.folder`)."""
+        folder = folder or self.folder
+        if folder is None or not self.files:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, data in self.files:
+            (folder / file).write_bytes(data)
+        write_csv(pd.DataFrame(self.sizes), folder / "figure-sizes.csv")
 
 
 def smallest_text_pt(fig) -> float:

@@ -1,0 +1,105 @@
+"""The pages as declared lists of sections: the one home of their order, titles and narrative.
+
+A `Section` names what its analysis computes (an attribute of the analysis object that returns the
+section's result) and the function that renders that result. From these lists come the notebooks'
+cells (`scripts/make_notebooks.py`), each page's `render_all`, its contents list (the notebook's
+headings), and its CSV exports (each result's `frames()`). A test checks that the committed
+notebooks equal what the generator writes from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a page.
+
+    Attributes
+    ----------
+    name : str
+        The section's key: the name of its renderer and of the notebook variable holding its result.
+    title : str
+        Its heading; empty for the page header.
+    result : str
+        The attribute of the analysis that returns its result; empty where it has none (sources).
+    intro : str
+        The narrative a reader sees under the heading (fixed text; words that depend on the
+        result are written by the renderer).
+    level : int
+        The heading level (2, or 3 for a part of the section before it).
+    note : str
+        What the result holds, as the notebook cell's comment.
+    """
+
+    name: str
+    title: str
+    result: str = ""
+    intro: str = ""
+    level: int = 2
+    note: str = ""
+
+    @property
+    def variable(self) -> str:
+        """The notebook variable that holds the result."""
+        return self.result or self.name
+
+
+STUDY_SECTIONS: tuple[Section, ...] = (
+    Section("header", "", "header", note="the study's facts, populations, follow-up and links"),
+    Section("glance", "Study at a glance", "glance",
+            "The number of patients (everyone enrolled where the paper gives it), the headline response and safety "
+            "rates, and the median progression-free and overall survival.", note="one row per headline number"),
+    Section("efficacy", "Efficacy", "efficacy",
+            "Best response by IMWG category, and the response and MRD rates with exact (Clopper-Pearson) 95% "
+            "confidence intervals. Each count says how it was obtained: from the per-patient table, as printed, or "
+            "derived from printed numbers (a percentage of the stated population, a sum of response categories, a "
+            "bound). Subgroups are shown where a per-patient table allows them.",
+            note="response by category, outcomes with exact CIs, subgroups, other numbers as printed"),
+    Section("durability", "Durability", "durability",
+            "Relapses, progression and continuing remission as the paper counts them, and the longest remission.",
+            note="every record of this kind as printed, and the per-patient columns"),
+    Section("survival", "Survival", "survival",
+            "Progression-free and overall survival. Kaplan-Meier curves with numbers at risk are drawn where "
+            "per-patient data exist. Otherwise the printed medians and landmark rates are shown, with an approximate "
+            "curve only where at least two milestones are printed; such a curve is labelled as approximate and "
+            "never extends beyond the last printed milestone.",
+            note="medians and landmarks printed and recomputed, Kaplan-Meier fits"),
+    Section("treatment", "Treatment with and after CAR-T", "treatment",
+            "Induction, bridging, consolidation, maintenance, transplant and a second CAR-T infusion, with how many "
+            "patients had each and how they responded; the dose and treatment status.",
+            note="co-interventions, records as printed, per-patient columns"),
+    Section("safety", "Safety", "safety",
+            "Cytokine release syndrome (CRS) and neurotoxicity (ICANS) by grade with the grading scale the study "
+            "used, cytopenias and infections of grade 3 or higher, and every other adverse event the paper prints.",
+            note="CRS and ICANS by grade, other outcomes, the grade grid"),
+    Section("neurological", "Neurological events without a grading", "neurological", level=3,
+            note="unclassified neurological events as printed"),
+    Section("haematological_immune", "Haematological and immune effects", "haematological_immune", level=3,
+            note="ICAHT on its own scale, B-cell aplasia, hypogammaglobulinaemia"),
+    Section("deaths", "Deaths", "deaths",
+            "All-cause deaths (a total where the paper gives one, otherwise at least the deaths it accounts for), "
+            "each printed cause, and non-relapse mortality.", note="the all-cause total and each printed death"),
+    Section("pharmacokinetics", "Pharmacokinetics", "pharmacokinetics",
+            "CAR-T expansion (peak, time to peak, exposure) and persistence as printed."),
+    Section("prognostic", "Prognostic factors", "prognostic",
+            "Factors the paper tested for association with an outcome, with what it found."),
+    Section("other_numbers", "Other numbers the paper reports", "other_numbers"),
+    Section("audit", "Checks against the paper", "audit",
+            "Every printed number the data allow is recomputed and compared: percentages against counts, "
+            "confidence intervals against methods, medians and counts against the per-patient table, and sums that "
+            "must add up. The findings come first; every check is listed in the appendix.",
+            note="one row per check"),
+    Section("patients", "Patients", "patients",
+            "Baseline characteristics as the paper prints them; where a per-patient table exists, the same summary "
+            "is recomputed from it and shown beside.", note="baseline characteristics, printed and recomputed"),
+    Section("course", "Course of each patient", "course"),
+    Section("coverage", "What the paper reports", "coverage",
+            note="what clinicians look for in a CAR-T series, given or missing"),
+    Section("risk_of_bias", "Risk of bias", "risk_of_bias", note="one row per domain"),
+    Section("limitations", "Limitations", "limitations"),
+    Section("audit_appendix", "Appendix: every check against the paper", "audit"),
+    Section("per_patient_tables", "Appendix: per-patient tables as published", "per_patient_tables"),
+    Section("sources", "Sources"),
+)
