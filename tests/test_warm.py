@@ -11,7 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from cartpool.builder import warm
+from cartpool.builder import services, warm
 
 from .conftest import _make, _snapshot, copy_project
 
@@ -124,7 +124,7 @@ def test_a_killed_build_leaves_no_service_folder_behind_for_long(tmp_path):
     try:
         assert not stale.exists()
         assert being_made.exists()
-        assert folder.exists() and warm.connect(warm.ENV_SOCKET) is None  # env not exported here
+        assert folder.exists() and services.connect(warm.ENV_SOCKET) is None  # env not exported here
         proc2, _, folder2 = warm.start_worker()  # sweeps again: the live worker's folder is kept
         proc2.terminate()
         proc2.wait(timeout=10)

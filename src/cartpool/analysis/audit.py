@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import vocabulary as V
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from ..domain import grades
 from ..domain.counts import count_of_record, joint_denominators, other_population_fitting, printed_together
 from ..domain.derive import derive_endpoints

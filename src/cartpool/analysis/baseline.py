@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from ..data.vocabulary import paraprotein_within
 from ..domain.population import population_rows
 from ..domain.printed import rounds_to

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..data import vocabulary as V
-from ..data.load import StudyData
 from ..data.parse import EventTime, OutcomeAfter, Response, TimePlus
+from ..data.study_data import StudyData
 
 COLUMNS = ["field", "label", "endpoint", "home", "parse", "table", "column", "level", "count", "total", "median",
            "low", "high"]

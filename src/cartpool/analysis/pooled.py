@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.load import StudyData, load_all
+from ..data.load import load_all
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.plan import Plan, PlanPopulation, load_plan
+from ..data.study_data import StudyData
 from ..domain import counts as C
 from ..domain import registry
 from ..domain import survival as srules

@@ -15,8 +15,9 @@ from functools import cached_property
 
 import pandas as pd
 
-from ..data.load import StudyData, load_study_by_id
+from ..data.load import load_study_by_id
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
+from ..data.study_data import StudyData
 from ..domain import counts as C
 from ..domain import grades, registry
 from ..domain import survival as srules

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import vocabulary as V
-from ..data.load import StudyData
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
+from ..data.study_data import StudyData
 from ..domain import counts as C
 from ..domain.population import population_label
 
@@ -177,7 +177,7 @@ def links_of(sd: StudyData) -> pd.DataFrame:
     """Links between this study and others included (shared authors, centres, makers), with the
     possibility of patients reported twice, and this study's own words that show the link."""
     from ..data.links import KINDS, load_links
-    from ..data.load import read_study_text
+    from ..data.yamlio import read_study_text
 
     data_dir = Path(sd.folder).parent.parent
     rows = []

@@ -3,22 +3,19 @@
 
 Each result holds tidy frames (and, where a figure needs it, the fitted object, as metafor's
 `rma` object holds what `forest` draws); `frames()` gives the CSV exports by name. The renderers in
-`cartpool.report.study_sections` only format a result.
+`cartpool.report.study_sections` only format a result. Each function takes the study's
+`StudyAnalysis` (which imports this module, so the type is named in words only).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..data import vocabulary
 from ..data.model import PatientData, Study
 from ..domain.deaths import DeathTotal
-
-if TYPE_CHECKING:  # the analysis imports this module
-    from .study import StudyAnalysis
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,7 @@ class PatientsResult(SectionResult):
         return {"baseline": self.baseline}
 
 
-def baseline_export(a: StudyAnalysis) -> pd.DataFrame:
+def baseline_export(a) -> pd.DataFrame:
     """The baseline frame with each row's characteristic in words and its value as printed."""
     b = a.baseline
     return b.assign(characteristic=[vocabulary.characteristic_label(e, c) for e, c in
@@ -198,33 +195,33 @@ def subsequent_kind(label: str) -> str:
 # --- compute -------------------------------------------------------------------------------------
 
 
-def header(a: StudyAnalysis) -> HeaderResult:
+def header(a) -> HeaderResult:
     return HeaderResult(a.study, a.populations, a.follow_up, a.co_interventions, a.links)
 
 
-def efficacy(a: StudyAnalysis) -> EfficacyResult:
+def efficacy(a) -> EfficacyResult:
     v = getattr(a.study, "mrd_assessment", None)
     mrd = "" if v is None or isinstance(v, str) else str(v.value)
     return EfficacyResult(a.response_distribution, a.outcomes_in("efficacy"), a.subgroup_response,
                           a.also_printed("efficacy"), mrd, a.derived is not None)
 
 
-def records_section(a: StudyAnalysis, home: str, **extra) -> RecordsResult:
+def records_section(a, home: str, **extra) -> RecordsResult:
     return RecordsResult(home, a.records_in(home), a.patient_fields_in(home), a.contradictions_on(home), extra)
 
 
-def durability(a: StudyAnalysis) -> RecordsResult:
+def durability(a) -> RecordsResult:
     readings = {"progression_free", "relapse_free", "alive_without_progression", "alive_without_relapse"}
     recs = a.records_in("durability")
     return records_section(a, "durability", two_readings=bool(readings & set(recs["endpoint"])))
 
 
-def treatment(a: StudyAnalysis) -> TreatmentResult:
+def treatment(a) -> TreatmentResult:
     return TreatmentResult(a.co_interventions, a.records_in("treatment"), a.patient_fields_in("treatment"),
                            a.contradictions_on("treatment"))
 
 
-def survival(a: StudyAnalysis) -> SurvivalResult:
+def survival(a) -> SurvivalResult:
     milestones = [p for p in a.points if p.population == a.main_population and p.value is not None] \
         if not a.km else []
     defs = a.study.patients.definitions if a.study.patients is not None else {}
@@ -233,7 +230,7 @@ def survival(a: StudyAnalysis) -> SurvivalResult:
                           a.also_printed("survival"))
 
 
-def safety(a: StudyAnalysis) -> SafetyResult:
+def safety(a) -> SafetyResult:
     other = a.other_safety
     shown = other[other["events"].notna()]
     not_reported = [r.label for r in other.itertuples() if r.events is None or pd.isna(r.events)]
@@ -244,25 +241,25 @@ def safety(a: StudyAnalysis) -> SafetyResult:
                         a.adverse_event_grid, grid_scale, a.patient_fields_in("safety"), a.also_printed("safety"))
 
 
-def haematological_immune(a: StudyAnalysis) -> RecordsResult:
+def haematological_immune(a) -> RecordsResult:
     scale = a.study.icaht_grading
     return records_section(a, "haematological_immune", icaht_scale=not isinstance(scale, str))
 
 
-def deaths(a: StudyAnalysis) -> DeathsResult:
+def deaths(a) -> DeathsResult:
     return DeathsResult(a.death_total, a.death_records, a.also_printed("deaths"))
 
 
-def prognostic(a: StudyAnalysis) -> PrognosticResult:
+def prognostic(a) -> PrognosticResult:
     return PrognosticResult(a.risk_factors, a.records_in("prognostic"), a.contradictions_on("prognostic"))
 
 
-def patients(a: StudyAnalysis) -> PatientsResult:
+def patients(a) -> PatientsResult:
     also = pd.concat([a.also_printed(h) for h in ("population", "follow_up", "baseline")])
     return PatientsResult(baseline_export(a), a.derived is not None, also)
 
 
-def course(a: StudyAnalysis) -> CourseResult:
+def course(a) -> CourseResult:
     d = a.derived
     if d is None or "os_time" not in d.columns:
         return CourseResult(None, {}, None)
@@ -276,7 +273,7 @@ def course(a: StudyAnalysis) -> CourseResult:
     return CourseResult(d, events, label_col)
 
 
-def per_patient_tables(a: StudyAnalysis) -> PerPatientResult:
+def per_patient_tables(a) -> PerPatientResult:
     tables = {name: (t.location, t.published) for name, t in a.sd.tables.items()}
     return PerPatientResult(tables, a.patient_fields, SECTIONS_WITH_COLUMNS)
 

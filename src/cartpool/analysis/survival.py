@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from ..domain import survival as rules
 from ..domain.derive import derive_endpoints
 from ..domain.registry import LANDMARK_MONTHS, SURVIVAL

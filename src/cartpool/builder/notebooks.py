@@ -1,7 +1,7 @@
 """Execute a report notebook with papermill and render it to one offline HTML page.
 
 Everything here writes to a temporary name and moves into place only on success, so a failed
-or interrupted run never leaves a finished-looking file behind (see `atomic_write`).
+or interrupted run never leaves a finished-looking file behind (see `cartpool.builder.files.atomic_write`).
 Execution metadata that changes from run to run (papermill timestamps and durations,
 nbclient's per-cell timestamps, random cell ids) is removed, so that the same inputs give
 byte-identical notebooks and HTML.
@@ -18,6 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .files import atomic_write
+
 REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
 TEMPLATE_DIR = REPORT_DIR / "templates"
 
@@ -27,11 +29,11 @@ def _kernel_manager_class():
     """Kernels talk over local IPC sockets instead of TCP: nothing listens on the network, and
     ipykernel's "running over TCP without encryption" warning stays out of the build log.
     Under the warm build worker the kernel is a process forked with everything imported, which
-    is waiting for its connection file (`warm.take_preforked_kernel`); otherwise, or for a
+    is waiting for its connection file (`kernels.take_preforked_kernel`); otherwise, or for a
     restart, it is launched the usual way."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from . import tempdirs, warm
+    from . import kernels, tempdirs
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, *a, **kw):
@@ -53,7 +55,7 @@ def _kernel_manager_class():
                 await super()._async_interrupt_kernel()
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
-            process = warm.take_preforked_kernel(kernel_cmd, kw.get("env"), kw.get("cwd"))
+            process = kernels.take_preforked_kernel(kernel_cmd, kw.get("env"), kw.get("cwd"))
             if process is None:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             provisioner = self.provisioner
@@ -67,28 +69,6 @@ def _kernel_manager_class():
 
 class NotebookFailed(RuntimeError):
     """A report notebook raised: names the notebook, the failing cell and the error."""
-
-
-@contextlib.contextmanager
-def atomic_write(target: Path, mode: str = "w", **kw):
-    """Open a temporary file beside `target`; on success fsync and rename it over `target`."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a build killed with SIGKILL
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **kw) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def scrub(nb) -> None:

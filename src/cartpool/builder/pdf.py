@@ -19,8 +19,8 @@ import subprocess
 from pathlib import Path
 
 from . import tempdirs
-from .notebooks import atomic_write
-from .warm import connect, die_with_parent, start_service
+from .files import atomic_write
+from .services import connect, die_with_parent, start_service
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 FIXED_DATE = b"D:20000101000000+00'00'"

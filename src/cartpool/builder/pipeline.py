@@ -16,7 +16,8 @@ from pathlib import Path
 from ..data.errors import StudyDataError
 from ..data.load import load_all, study_ids
 from . import stamps
-from .notebooks import NotebookFailed, atomic_write, execute, render_html
+from .files import atomic_write
+from .notebooks import NotebookFailed, execute, render_html
 
 DATA_DIR = "data/studies"
 
@@ -194,7 +195,7 @@ def _stderr_of(nb) -> list[str]:
 
 def _study_title(study_id: str) -> str:
     """A study page's title from its data: the paper's title and the study's label (never its id)."""
-    from ..data.load import read_study_text
+    from ..data.yamlio import read_study_text
 
     folder = Path(DATA_DIR) / study_id
     return f"{read_study_text(folder, 'title')} — {read_study_text(folder, 'label')}"

@@ -13,7 +13,7 @@ How it works (a "zygote", as Android and Chromium start their processes):
   working directory and its stdin/stdout/stderr (as file descriptors), and waits for the exit
   status (`run_via_worker`). A recipe holds its make job slot while it waits, so ``-j2`` means
   two steps at a time.
-- For each request the worker forks a fresh child, which runs `cartpool.cli.main` on the
+- For each request the worker forks a fresh child, which runs `cartpool.builder.steps.run` on the
   caller's terminal. A child that will run a notebook first forks once more, while it is still
   single-threaded: that grandchild waits, with everything imported, to become the notebook's
   kernel. papermill runs the notebook as usual; only the kernel manager, instead of starting
@@ -43,6 +43,9 @@ import struct
 import sys
 import traceback
 from pathlib import Path
+
+from . import kernels
+from .services import connect, start_service
 
 ENV_SOCKET = "CARTPOOL_WORKER"
 ENV_DISABLE = "CARTPOOL_WARM"  # "0" turns the worker off (benchmark baseline, debugging)
@@ -95,7 +98,7 @@ def run_via_worker(argv: list[str]) -> int | None:
     """
     if not enabled():
         return None
-    from cartpool.cli import WARM_COMMANDS
+    from .steps import WARM_COMMANDS
 
     if not any(a in WARM_COMMANDS for a in argv) or any(a in ("-h", "--help") for a in argv):
         return None
@@ -128,53 +131,6 @@ def run_via_worker(argv: list[str]) -> int | None:
 
 
 # --- the worker's side -------------------------------------------------------------------------
-
-def connect(env_var: str) -> socket.socket | None:
-    """A connection to the build service named by `env_var`, or None where there is none."""
-    path = os.environ.get(env_var)
-    return _connect_to(path) if path else None
-
-
-def _connect_to(path: str) -> socket.socket | None:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-    except OSError:
-        s.close()
-        return None
-    return s
-
-
-def start_service(name: str, module: str, *args: str, own_tmp: bool = False) -> tuple[object, str, Path]:
-    """Bind a Unix socket in a private temporary folder and start ``python -m module FD *args``
-    listening on it, set to die with this process. The service holds the folder's lock
-    (`tempdirs`) for its life, so another build's sweep knows it is alive without asking it.
-
-    Returns
-    -------
-    (process, socket path, folder)
-        The service's `subprocess.Popen`, its socket, and the folder to remove when it ends.
-    """
-    import subprocess
-
-    from . import tempdirs
-
-    folder, alive = tempdirs.make(name)
-    # own_tmp: the service's own temporary files (Playwright's, Chromium's) go inside its folder
-    env = {**os.environ, "TMPDIR": str(folder)} if own_tmp else None
-    path = str(folder / f"{name}.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", module, str(listener.fileno()), *args],
-                                pass_fds=[listener.fileno(), alive], stdin=subprocess.DEVNULL,
-                                preexec_fn=die_with_parent, env=env)
-    finally:
-        listener.close()  # only the service listens: if it dies, callers are refused and work alone
-        os.close(alive)  # only the service holds the lock: if it dies, the folder is swept
-    return proc, path, folder
-
 
 def start_worker() -> tuple[object, dict[str, str], Path]:
     """Start the warm worker (`serve`): its process, the variables to export to make, its folder."""
@@ -259,10 +215,10 @@ def _serve_one(conn: socket.socket) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     argv = request["argv"]
-    from cartpool.cli import WARM_COMMANDS
+    from .steps import WARM_COMMANDS
 
     if next((a for a in argv if a in WARM_COMMANDS), None) in ("study", "pooled"):
-        _prefork_kernel()
+        kernels.prefork_kernel()
         from .pdf import warm_up_printer
 
         warm_up_printer()
@@ -270,7 +226,7 @@ def _serve_one(conn: socket.socket) -> int:
 
     import threading
 
-    from cartpool.cli import main
+    from .steps import run as main
 
     def watch_caller():  # the caller was killed: so is this step (and its kernel, by PDEATHSIG)
         with contextlib.suppress(OSError):
@@ -288,128 +244,6 @@ def _serve_one(conn: socket.socket) -> int:
     sys.stderr.flush()
     conn.sendall(f"exit {code}\n".encode())
     return code
-
-
-# --- the pre-forked kernel -----------------------------------------------------------------------
-
-_PREFORKED: tuple[int, int] | None = None
-
-
-def die_with_parent() -> None:
-    """Linux: be killed when the parent dies, so no kernel outlives an interrupted build."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _prefork_kernel() -> None:
-    global _PREFORKED
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(w)
-        code = 1
-        try:
-            code = _become_kernel(r)
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
-    os.close(r)
-    _PREFORKED = (pid, w)
-
-
-def _become_kernel(r: int) -> int:
-    die_with_parent()
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
-    if not data:  # the step needed no kernel
-        return 0
-    request = json.loads(data)
-    os.setsid()  # as jupyter_client's launcher: a terminal's Ctrl-C goes to the manager, not here
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    argv = request["argv"]
-    args = argv[argv.index("ipykernel_launcher") + 1:] if "ipykernel_launcher" in argv else argv[1:]
-    # ipykernel reads JPY_PARENT_PID when it is imported (in the worker, long before): say it again
-    args.append(f"--IPKernelApp.parent_handle={request['env']['JPY_PARENT_PID']}")
-    sys.argv = ["ipykernel_launcher", *args]
-    if sys.path and sys.path[0] in ("", os.getcwd()):
-        del sys.path[0]
-    from ipykernel.kernelapp import IPKernelApp
-
-    try:
-        IPKernelApp.launch_instance(argv=args)
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else 0
-    return 0
-
-
-class ForkedKernelProcess:
-    """The part of `subprocess.Popen` that jupyter_client's provisioner uses, for a forked pid."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int):
-        self.pid, self.returncode = pid, None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            with contextlib.suppress(ChildProcessError):
-                done, status = os.waitpid(self.pid, os.WNOHANG)
-                if done:
-                    self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        import time
-
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                import subprocess
-
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.02)
-        return self.returncode
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-
-def take_preforked_kernel(kernel_cmd: list[str], env: dict | None, cwd) -> ForkedKernelProcess | None:
-    """Start the waiting kernel with the connection file in `kernel_cmd`, once per step.
-
-    Returns None where no kernel is waiting (not under the worker, or a kernel restart): the
-    kernel manager then launches one the usual way.
-    """
-    global _PREFORKED
-    if _PREFORKED is None:
-        return None
-    pid, w = _PREFORKED
-    _PREFORKED = None
-    env = dict(env or os.environ)
-    env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher: the kernel watches us
-    payload = json.dumps({"argv": list(kernel_cmd), "env": env,
-                          "cwd": str(cwd or os.getcwd())}).encode()
-    with os.fdopen(w, "wb") as fh:
-        fh.write(payload)
-    return ForkedKernelProcess(pid)
 
 
 if __name__ == "__main__":  # run as the module itself, not __main__: the kernel hook reads its state

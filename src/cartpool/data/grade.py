@@ -129,7 +129,7 @@ class GradeJudgements(_Strict):
 
 def load_judgements(data_dir: Path | str) -> GradeJudgements:
     """Read and validate ``grade_judgements.yaml`` in `data_dir` (none recorded when it is absent)."""
-    from .load import _pydantic_issues, read_yaml
+    from .yamlio import pydantic_issues, read_yaml
 
     path = Path(data_dir) / GRADE_FILE
     if not path.is_file():
@@ -145,7 +145,7 @@ def load_judgements(data_dir: Path | str) -> GradeJudgements:
     except ValidationError as e:
         data = raw.get("judgements") if isinstance(raw.get("judgements"), list) else None
         out = []
-        for x in _pydantic_issues(GRADE_FILE, e):
+        for x in pydantic_issues(GRADE_FILE, e):
             where = x.where
             if data is not None and where.startswith("judgements["):
                 i = int(where.split("[", 1)[1].split("]", 1)[0])

@@ -60,7 +60,8 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
     list of KnownStudy
         Empty when the file does not exist.
     """
-    from .load import _pydantic_issues, normalise_ws, read_yaml
+    from .coverage import normalise_ws
+    from .yamlio import pydantic_issues, read_yaml
 
     path = Path(data_dir) / KNOWN_FILE
     if not path.is_file():
@@ -79,7 +80,7 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
             rid = rec.get("id") if isinstance(rec, dict) else None
             label = f"record {i}" + (f" (id {rid})" if isinstance(rid, str) else "")
             issues += [DataIssue(KNOWN_FILE, f"{label}, {x.where}" if x.where else label, x.problem)
-                       for x in _pydantic_issues(KNOWN_FILE, e)]
+                       for x in pydantic_issues(KNOWN_FILE, e)]
     by_id = {sd.study.id: sd for sd in (studies or [])}
     seen: set[str] = set()
     for k in out:

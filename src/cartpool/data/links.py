@@ -47,7 +47,8 @@ class StudyLink(_Strict):
 def load_links(data_dir: Path | str, studies: list | None = None) -> list[StudyLink]:
     """Read and validate ``study_links.yaml``; each study named must be included, and each quote must
     occur in that study's source where the source was found."""
-    from .load import _pydantic_issues, normalise_ws, read_yaml
+    from .coverage import normalise_ws
+    from .yamlio import pydantic_issues, read_yaml
 
     path = Path(data_dir) / LINKS_FILE
     if not path.is_file():
@@ -66,7 +67,7 @@ def load_links(data_dir: Path | str, studies: list | None = None) -> list[StudyL
             rid = rec.get("id") if isinstance(rec, dict) else None
             label = f"link {rid or i}"
             issues += [DataIssue(LINKS_FILE, f"{label}, {x.where}" if x.where else label, x.problem)
-                       for x in _pydantic_issues(LINKS_FILE, e)]
+                       for x in pydantic_issues(LINKS_FILE, e)]
     by_id = {sd.study.id: sd for sd in (studies or [])}
     for link in out:
         if studies is None:

@@ -193,10 +193,10 @@ class Plan:
 
 
 def _issues(e: ValidationError, where: str) -> list[DataIssue]:
-    from .load import _pydantic_issues
+    from .yamlio import pydantic_issues
 
     return [DataIssue(PLAN_FILE, f"{where}, {x.where}" if x.where else where, x.problem)
-            for x in _pydantic_issues(PLAN_FILE, e)]
+            for x in pydantic_issues(PLAN_FILE, e)]
 
 
 def load_plan(data_dir: Path | str, *, known_outcomes: set[str] | None = None) -> Plan:
@@ -219,7 +219,7 @@ def load_plan(data_dir: Path | str, *, known_outcomes: set[str] | None = None) -
     StudyDataError
         With every problem, each naming the entry and field.
     """
-    from .load import read_yaml
+    from .yamlio import read_yaml
 
     path = Path(data_dir) / PLAN_FILE
     if not path.is_file():

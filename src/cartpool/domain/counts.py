@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from . import grades, registry
 from .derive import derive_endpoints
 from .population import nests_within, population_kind, primary_population

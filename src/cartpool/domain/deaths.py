@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from .counts import HOW_PER_PATIENT, HOW_RANGE, resolve_record
 from .derive import derive_endpoints
 from .population import main_population, nests_within, population_kind

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from .response import at_least
 
 #: Role fields that are parsed into structured values and replaced by derived columns.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from ..stats.survival import landmark_ci_uncensored, landmark_effective_n
 from .printed import ci_fits_print, printed_bounds, rounds_to
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..data.load import StudyData
 from ..data.plan import DEFAULT_DENOMINATORS
+from ..data.study_data import StudyData
 from ..units import convert
 
 #: How populations nest, widest first: a count among a narrower population says something about a

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from .derive import derive_endpoints
 
 #: The levels of each subgroup field, in the words of the report.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from ..units import convert
 from .population import main_population, population_kind
 

@@ -7,6 +7,8 @@ the plot type allows. IMWG response categories always use the same colours in th
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -62,6 +64,9 @@ def font_families() -> list[str]:
 
 
 RC["font.family"] = font_families()
+# A fallback font without a bold weight makes matplotlib log "Failed to find font weight bold" for
+# every bold text, although DejaVu Sans draws it; missing glyphs are reported by warn_missing_glyphs.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 _FONTS: dict[str, object] = {}
 

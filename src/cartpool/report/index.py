@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from ..analysis import audit as audit_mod
 from ..analysis.study import StudyAnalysis
-from ..data.load import StudyData
+from ..data.study_data import StudyData
 from ..domain import registry
 from . import format as fmt
 from .render import Table, render

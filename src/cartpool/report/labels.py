@@ -7,8 +7,8 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..data import vocabulary
-from ..data.load import StudyData
 from ..data.plan import IMPORTANCE
+from ..data.study_data import StudyData
 from ..domain import grades, registry
 from ..text import lower_first, sentence_case  # noqa: F401 (the renderings call labels.*)
 

@@ -1,12 +1,11 @@
 """Renderers of the study page's sections: each formats one result of
 `cartpool.analysis.study_sections` into a fragment (Jinja2 templates, `report.format`, `report.labels`
 and figures from `cartpool.plots`). Nothing here selects, computes or writes a file; the page
-(`cartpool.report.study.StudyPage`) holds the citations and figures they add to.
+(`cartpool.report.study.StudyPage`, the first argument of every renderer; it imports this module,
+so its type is named in words only) holds the citations and figures they add to.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from markupsafe import Markup
@@ -22,16 +21,13 @@ from . import format as fmt
 from . import labels
 from .render import Fragment, Table, cell, render
 
-if TYPE_CHECKING:
-    from .study import StudyPage
-
 SURVIVAL_NAMES = {s.endpoint: s.label for s in registry.SURVIVAL}
 
 
 # --- tables shared by several sections -------------------------------------------------------------
 
 
-def records_table(page: StudyPage, frame: pd.DataFrame, caption: str) -> Table | None:
+def records_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
     """Records as printed: what, for whom, the printed value (cited), the count it gives, and how it
     was obtained where it is not printed as a number."""
     if frame is None or frame.empty:
@@ -56,7 +52,7 @@ def records_table(page: StudyPage, frame: pd.DataFrame, caption: str) -> Table |
     return Table(caption, ["What", "Population", "As printed", "n/N", "Note"], rows, numeric={"n/N"}, compact=True)
 
 
-def columns_table(page: StudyPage, frame: pd.DataFrame, caption: str) -> Table | None:
+def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
     """Per-patient columns summarised, each cited to its table and column."""
     if frame is None or frame.empty:
         return None
@@ -79,7 +75,7 @@ def columns_table(page: StudyPage, frame: pd.DataFrame, caption: str) -> Table |
     return Table(caption, ["Column", "Counted from the table"], rows, compact=True)
 
 
-def contradictions(page: StudyPage, frame: pd.DataFrame) -> list[Markup]:
+def contradictions(page, frame: pd.DataFrame) -> list[Markup]:
     """The paper's self-contradictions about one section, both places cited."""
     items = []
     for c in frame.itertuples():
@@ -92,7 +88,7 @@ def contradictions(page: StudyPage, frame: pd.DataFrame) -> list[Markup]:
     return items
 
 
-def outcome_table(page: StudyPage, frame: pd.DataFrame, caption: str) -> Table:
+def outcome_table(page, frame: pd.DataFrame, caption: str) -> Table:
     """Registered outcomes with their counts, exact CIs and how each was obtained."""
     rows = []
     for r in frame.itertuples():
@@ -115,7 +111,7 @@ def outcome_table(page: StudyPage, frame: pd.DataFrame, caption: str) -> Table:
                  numeric={"n/N", "% (exact 95% CI)"})
 
 
-def _records_section(page: StudyPage, r: results.RecordsResult, *, caption: str, empty: str, intro: str = "",
+def _records_section(page, r: results.RecordsResult, *, caption: str, empty: str, intro: str = "",
                      columns_caption: str = "") -> Fragment:
     return render("study_records.html.j2", intro=intro, table=records_table(page, r.records, caption),
                   fields=columns_table(page, r.columns, columns_caption or caption + ", per-patient table"),
@@ -125,7 +121,7 @@ def _records_section(page: StudyPage, r: results.RecordsResult, *, caption: str,
 # --- the sections, in page order ----------------------------------------------------------------------
 
 
-def header(page: StudyPage, r: results.HeaderResult) -> Fragment:
+def header(page, r: results.HeaderResult) -> Fragment:
     s = r.study
     pops = []
     for row in r.populations.itertuples():
@@ -170,7 +166,7 @@ def header(page: StudyPage, r: results.HeaderResult) -> Fragment:
                   subtitle=f"{s.label} · {s.setting_label} · {s.disease_group}")
 
 
-def glance(page: StudyPage, r: results.FrameResult) -> Fragment:
+def glance(page, r: results.FrameResult) -> Fragment:
     boxes = []
     for row in r.frame.to_dict("records"):
         if row["kind"] == "patients":
@@ -191,7 +187,7 @@ def glance(page: StudyPage, r: results.FrameResult) -> Fragment:
     return render("study_glance.html.j2", boxes=boxes[:6])
 
 
-def efficacy(page: StudyPage, r: results.EfficacyResult) -> Fragment:
+def efficacy(page, r: results.EfficacyResult) -> Fragment:
     dist = r.distribution
     figure = None
     if not dist.empty:
@@ -221,7 +217,7 @@ def efficacy(page: StudyPage, r: results.EfficacyResult) -> Fragment:
                   has_patients=r.has_patients, mrd=r.mrd_definition, also=also)
 
 
-def durability(page: StudyPage, r: results.RecordsResult) -> Fragment:
+def durability(page, r: results.RecordsResult) -> Fragment:
     return _records_section(
         page, r, caption="Relapse, progression and remission as printed",
         empty="The source reports no counts of relapse, progression or continuing remission beyond the survival "
@@ -230,7 +226,7 @@ def durability(page: StudyPage, r: results.RecordsResult) -> Fragment:
               "“alive without progression” counts only those alive." if r.extra.get("two_readings") else "")
 
 
-def _km_figures(page: StudyPage, r: results.SurvivalResult) -> list[dict]:
+def _km_figures(page, r: results.SurvivalResult) -> list[dict]:
     figures = []
     defs = r.definitions
     for (ep, _g), km in r.km.items():
@@ -261,7 +257,7 @@ def _km_figures(page: StudyPage, r: results.SurvivalResult) -> list[dict]:
     return figures
 
 
-def _milestones_figure(page: StudyPage, r: results.SurvivalResult) -> dict:
+def _milestones_figure(page, r: results.SurvivalResult) -> dict:
     curves, pts = r.curves, r.milestones
     built = "; ".join(f"{ep.upper()} through " + ", ".join(f"{lab} ({t:.1f} months, {100 * s:.1f}%)"
                                                           for t, s, lab in c.points)
@@ -279,7 +275,7 @@ def _milestones_figure(page: StudyPage, r: results.SurvivalResult) -> dict:
                    if single else ""))
 
 
-def survival(page: StudyPage, r: results.SurvivalResult) -> Fragment:
+def survival(page, r: results.SurvivalResult) -> Fragment:
     figures = _km_figures(page, r) if r.km else ([_milestones_figure(page, r)] if r.milestones else [])
     rows = []
     for p in r.points.itertuples():
@@ -324,7 +320,7 @@ def survival(page: StudyPage, r: results.SurvivalResult) -> Fragment:
                   origin=page.fact("survival_origin"), definitions=definitions)
 
 
-def treatment(page: StudyPage, r: results.TreatmentResult) -> Fragment:
+def treatment(page, r: results.TreatmentResult) -> Fragment:
     rows = [[labels.sentence_case(labels.co_intervention(x.kind)), labels.sentence_case(x.description),
              page.cites.cite(x.patients, key=f"c:{i}", what=x.description, location=x.location, quote=x.quote),
              x.population] for i, x in enumerate(r.co_interventions.itertuples())]
@@ -338,7 +334,7 @@ def treatment(page: StudyPage, r: results.TreatmentResult) -> Fragment:
                   empty="The source reports no treatment given with or after the CAR-T cells, and no re-treatment.")
 
 
-def _crs_icans_table(page: StudyPage, frame: pd.DataFrame) -> Table | None:
+def _crs_icans_table(page, frame: pd.DataFrame) -> Table | None:
     rows = []
     for r in frame.itertuples():
         ranged = r.events is not None and not pd.isna(r.events) and r.events_high != r.events
@@ -354,7 +350,7 @@ def _crs_icans_table(page: StudyPage, frame: pd.DataFrame) -> Table | None:
                  rows, numeric={"n/N", "%"}) if rows else None
 
 
-def _other_events_table(page: StudyPage, frame: pd.DataFrame) -> Table | None:
+def _other_events_table(page, frame: pd.DataFrame) -> Table | None:
     rows = []
     for r in frame.itertuples():
         label = labels.endpoint(r.endpoint) + f", grade {labels.grade(r.grade)}" + (f", at {r.timepoint}"
@@ -369,7 +365,7 @@ def _other_events_table(page: StudyPage, frame: pd.DataFrame) -> Table | None:
                  rows, numeric={"n/N", "% (exact 95% CI)"}) if rows else None
 
 
-def _grid_figure(page: StudyPage, g: pd.DataFrame, scale: str) -> dict:
+def _grid_figure(page, g: pd.DataFrame, scale: str) -> dict:
     names = [labels.endpoint(c.removeprefix("ae:").strip().lower().replace(" ", "_")) if c.startswith("ae:")
              else {"crs_grade": "CRS", "icans_grade": "ICANS"}[c] for c in g.index]
     g = g.set_axis(names, axis=0)
@@ -382,7 +378,7 @@ def _grid_figure(page: StudyPage, g: pd.DataFrame, scale: str) -> dict:
         caption=f"Highest grade of each adverse event per patient (per-patient table; {scale}). Blank: none.")
 
 
-def safety(page: StudyPage, r: results.SafetyResult) -> Fragment:
+def safety(page, r: results.SafetyResult) -> Fragment:
     crs = _crs_icans_table(page, r.crs_icans)  # cited first: the sources list follows the page's order
     shown = outcome_table(page, r.shown, "Other safety outcomes with exact (Clopper-Pearson) 95% confidence intervals")
     return render("study_safety.html.j2", crs=crs, safety=shown if len(shown.rows) else None,
@@ -393,7 +389,7 @@ def safety(page: StudyPage, r: results.SafetyResult) -> Fragment:
                   also=records_table(page, r.also_printed, "Other safety numbers as printed"))
 
 
-def neurological(page: StudyPage, r: results.RecordsResult) -> Fragment:
+def neurological(page, r: results.RecordsResult) -> Fragment:
     return _records_section(
         page, r, caption="Neurological events as printed, unclassified",
         intro="Events the paper names without calling them ICANS or grading them as neurotoxicity are shown "
@@ -401,7 +397,7 @@ def neurological(page: StudyPage, r: results.RecordsResult) -> Fragment:
         empty="The source names no neurological event beyond ICANS and graded neurotoxicity.")
 
 
-def haematological_immune(page: StudyPage, r: results.RecordsResult) -> Fragment:
+def haematological_immune(page, r: results.RecordsResult) -> Fragment:
     intro = (Markup("ICAHT (immune effector cell-associated haematotoxicity) is graded on its own scale, {} "
                     "(grades I–IV), not by CTCAE.").format(page.fact("icaht_grading"))
              if r.extra.get("icaht_scale") else "")
@@ -412,7 +408,7 @@ def haematological_immune(page: StudyPage, r: results.RecordsResult) -> Fragment
               "recovery counts.")
 
 
-def deaths(page: StudyPage, r: results.DeathsResult) -> Fragment:
+def deaths(page, r: results.DeathsResult) -> Fragment:
     """All-cause deaths (a total, a range, or "at least" where the paper gives no total), each
     printed cause, and non-relapse mortality."""
     total = r.total
@@ -447,12 +443,12 @@ def deaths(page: StudyPage, r: results.DeathsResult) -> Fragment:
                   also=records_table(page, r.also_printed, "Other numbers on deaths as printed"))
 
 
-def pharmacokinetics(page: StudyPage, r: results.RecordsResult) -> Fragment:
+def pharmacokinetics(page, r: results.RecordsResult) -> Fragment:
     return _records_section(page, r, caption="CAR-T expansion and persistence as printed",
                             empty="The source reports no CAR-T expansion or persistence measures.")
 
 
-def prognostic(page: StudyPage, r: results.PrognosticResult) -> Fragment:
+def prognostic(page, r: results.PrognosticResult) -> Fragment:
     rows = [[labels.sentence_case(x.factor), x.outcome,
              page.cites.cite(x.finding, key=f"k:{x.index}", what=f"{x.factor} and {x.outcome}", location=x.location,
                              quote=x.quote), x.p_value or fmt.MISSING_TEXT]
@@ -467,13 +463,13 @@ def prognostic(page: StudyPage, r: results.PrognosticResult) -> Fragment:
                   empty="The source reports no factor tested for association with an outcome.")
 
 
-def other_numbers(page: StudyPage, r: results.RecordsResult) -> Fragment:
+def other_numbers(page, r: results.RecordsResult) -> Fragment:
     return _records_section(page, r, caption="Other numbers the paper reports",
                             columns_caption="Other columns of the per-patient table",
                             empty="Every number extracted from the source is shown in the sections above.")
 
 
-def audit(page: StudyPage, r: results.FrameResult) -> Fragment:
+def audit(page, r: results.FrameResult) -> Fragment:
     df = r.frame
     if df.empty:
         return render("study_audit.html.j2", findings=[], summary="", empty=True)
@@ -506,7 +502,7 @@ def audit(page: StudyPage, r: results.FrameResult) -> Fragment:
                   held=audit_mod.what_held(df), empty=False)
 
 
-def patients(page: StudyPage, r: results.PatientsResult) -> Fragment:
+def patients(page, r: results.PatientsResult) -> Fragment:
     rows = []
     for x in r.baseline.itertuples():
         rec = page.sd.result(x.result_id)
@@ -524,7 +520,7 @@ def patients(page: StudyPage, r: results.PatientsResult) -> Fragment:
                   also=records_table(page, r.also_printed, "Other numbers on the patients as printed"))
 
 
-def course(page: StudyPage, r: results.CourseResult) -> Fragment:
+def course(page, r: results.CourseResult) -> Fragment:
     d = r.derived
     if d is None:
         return render("study_course.html.j2", figure=None)
@@ -542,7 +538,7 @@ def course(page: StudyPage, r: results.CourseResult) -> Fragment:
     return render("study_course.html.j2", figure=fig)
 
 
-def coverage(page: StudyPage, r: results.FrameResult) -> Fragment:
+def coverage(page, r: results.FrameResult) -> Fragment:
     """What clinicians look for in a CAR-T series: given (with where), not reported, or not in the
     source we have."""
     rows = []
@@ -563,7 +559,7 @@ def coverage(page: StudyPage, r: results.FrameResult) -> Fragment:
                                                          ["Item", "In this study"], rows, compact=True))
 
 
-def risk_of_bias(page: StudyPage, r: results.FrameResult) -> Fragment:
+def risk_of_bias(page, r: results.FrameResult) -> Fragment:
     """The study's risk of bias by domain, each judgement with its reason and the paper's words, and the
     judgements that touch some outcomes only."""
     from ..data.appraisal import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
@@ -592,11 +588,11 @@ def risk_of_bias(page: StudyPage, r: results.FrameResult) -> Fragment:
                   table=table)
 
 
-def limitations(page: StudyPage, r: results.FrameResult) -> Fragment:
+def limitations(page, r: results.FrameResult) -> Fragment:
     return render("study_limitations.html.j2", items=list(r.frame["text"]))
 
 
-def audit_appendix(page: StudyPage, r: results.FrameResult) -> Fragment:
+def audit_appendix(page, r: results.FrameResult) -> Fragment:
     df = r.frame
     if df.empty:
         return Fragment("")
@@ -615,7 +611,7 @@ def audit_appendix(page: StudyPage, r: results.FrameResult) -> Fragment:
                                                                           "Status", "Note"], rows, compact=True))
 
 
-def per_patient_tables(page: StudyPage, r: results.PerPatientResult) -> Fragment:
+def per_patient_tables(page, r: results.PerPatientResult) -> Fragment:
     """The per-patient tables exactly as published, and every column not summarised in its own section."""
     tables, names, csvs = [], [], []
     for name, (location, pub) in r.tables.items():
@@ -629,7 +625,7 @@ def per_patient_tables(page: StudyPage, r: results.PerPatientResult) -> Fragment
     return render("study_per_patient.html.j2", tables=tables, names=names, csvs=csvs, summary=summary)
 
 
-def sources(page: StudyPage, r=None) -> Fragment:
+def sources(page, r=None) -> Fragment:
     """The sources of every number on the page, in citation order (written last)."""
     rows = [[str(e["n"]), labels.sentence_case(e["what"]), e["location"], f"“{e['quote']}”",
              e["note"] or ""] for e in page.cites.entries]
