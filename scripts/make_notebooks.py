@@ -5,7 +5,7 @@ The notebooks are the analysis as a reader opens it: narrative, then one call pe
 `cartpool.report`. Edit the cells here (or the notebooks, then carry the change here) and run
 `python scripts/make_notebooks.py` from the project root; the committed notebooks are its output
 (tests/test_notebooks.py checks that they are). The study notebook's sections come from
-`cartpool.report.sections.STUDY_SECTIONS`.
+`cartpool.report.sections.STUDY_SECTIONS`, the pooled notebook's from `POOLED_SECTIONS`.
 """
 
 import sys
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat as nbf
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from cartpool.report.sections import STUDY_SECTIONS
+from cartpool.report.sections import POOLED_SECTIONS, STUDY_SECTIONS
 
 
 def params(src):
@@ -42,6 +42,8 @@ def section_cells(sections, *, analysis: str, page: str) -> list:
     for s in sections:
         if s.title:
             cells.append(M("#" * s.level + " " + s.title + (f"\n\n{s.intro}" if s.intro else "")))
+        if not s.renders:
+            continue
         if not s.result:
             cells.append(C(f'{page}.show("{s.name}")'))
             continue
@@ -74,63 +76,12 @@ pooled = nb([
     params('# Parameters (papermill injects the real values)\n'
            'data_dir = "data/studies"\n'
            'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
-    C('from cartpool.analysis.pooled import PooledAnalysis\n'
+    C('from cartpool.analysis.synthesis import Synthesis\n'
       'from cartpool.report.pooled import PooledPage\n\n'
-      '# Every study, validated; the analysis plan; then every estimate, computed once.\n'
-      'pooled = PooledAnalysis.load(data_dir)\n'
-      'page = PooledPage(pooled, output_dir=output_dir or None)'),
-    M('# CAR-T cell therapy in plasma cell leukemia: a synthesis of selected studies\n\n'
-      'How patients with plasma cell leukemia (PCL) fare after CAR-T cell therapy, from the studies the curators '
-      'of this report selected. Studies in multiple myeloma (MM) are shown beside them as context. Every number is '
-      'computed from the data extracted from the published studies, each with its source.'),
-    M('## The bottom line'),
-    C('bottom_line = page.bottom_line_frame()  # one sentence per key outcome and population\n'
-      'page.bottom_line()'),
-    M('## What this report is, and how the studies were chosen'),
-    C('page.scope()'),
-    M('## Summary of findings'),
-    C('summary = page.appraisal.summary  # every ranked outcome in every PCL population\n'
-      'page.summary_of_findings()'),
-    M('## Studies'),
-    C('studies = pooled.studies  # one row per study\n'
-      'page.studies()'),
-    M('## Risk of bias'),
-    C('risk_of_bias = page.appraisal.risk_of_bias  # one row per study and domain\n'
-      'page.risk_of_bias()'),
-    M('## How the studies were synthesised'),
-    C('page.methods()'),
-    M('## Efficacy\n\nFor each outcome: the forest plot by population, each population\'s result with its '
-      'denominators and heterogeneity, the subgroups named in the plan, and what differs between the studies.'),
-    C('estimates = pooled.estimates  # one row per (outcome, view, subgroup, level, analysis)\n'
-      'inputs = pooled.inputs  # the counts of each study behind every row\n'
-      'page.outcomes("efficacy")'),
-    M('## Safety'),
-    C('page.outcomes("safety")'),
-    M('## Survival\n\nMedians with their 95% confidence intervals (not reached drawn as an open arrow), survival at '
-      '12 and 24 months study by study (pooled only where three or more studies report it), and the curves '
-      'overlaid.'),
-    C('medians, landmarks = pooled.medians, pooled.landmarks\n'
-      'page.survival()'),
-    M('## Checks of the published numbers'),
-    C('checks = pooled.audit\n'
-      'page.audit_summary()'),
-    M('## What this evidence cannot support'),
-    C('page.limits()'),
-    M('## Appendix: other outcomes'),
-    C('page.summary_of_findings_appendix()'),
-    M('## Appendix: GRADE judgements'),
-    C('awaiting_review = page.appraisal.awaiting_review\n'
-      'page.judgements()'),
-    M('## Appendix: sensitivity analyses and leave-one-out'),
-    C('leave_one_out = pooled.leave_one_out\n'
-      'page.sensitivity()'),
-    M('## Appendix: the analysis plan'),
-    C('plan = pooled.plan\n'
-      'page.plan_history()'),
-    M('## Appendix: statistical methods'),
-    C('page.statistical_methods()'),
-    M('## Appendix: machine-readable results'),
-    C('page.results_note()'),
-    C('page.export()  # the figures (nothing without output_dir)'),
+      '# Every study, validated; the analysis plan; then every estimate and rating, computed once.\n'
+      'synthesis = Synthesis.load(data_dir)\n'
+      'page = PooledPage(synthesis, output_dir=output_dir or None)'),
+    *section_cells(POOLED_SECTIONS, analysis="synthesis", page="page"),
+    C('page.export()  # the tables and figures of every section above (nothing without output_dir)'),
 ])
 nbf.write(pooled, str(OUT / "pooled.ipynb"))

@@ -26,3 +26,12 @@ def test_every_declared_study_section_has_a_renderer_and_a_unique_name():
     names = [s.name for s in STUDY_SECTIONS]
     assert len(names) == len(set(names))
     assert all(callable(getattr(study_sections, n, None)) for n in names)
+
+
+def test_every_declared_pooled_section_has_a_renderer_and_a_unique_name():
+    from cartpool.report import pooled_sections
+    from cartpool.report.sections import POOLED_SECTIONS
+
+    names = [s.name for s in POOLED_SECTIONS]
+    assert len(names) == len(set(names))
+    assert all(callable(getattr(pooled_sections, s.name, None)) for s in POOLED_SECTIONS if s.renders)

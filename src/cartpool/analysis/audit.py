@@ -33,6 +33,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from .. import formatting as fmt
 from ..data import vocabulary as V
 from ..data.study_data import StudyData
 from ..domain import grades
@@ -240,7 +241,7 @@ def _unpaired_proportion_ci(sd: StudyData, r, k: int, n: int, scale: float, leve
     upper = [CI_METHOD_LABELS[m] for m in _CI_METHODS
              if _limit_fits(proportion_ci(k, n, m, level).ci_high, r.ci.high, scale)]
     e = proportion_ci(k, n, "exact", level)
-    cp = f"Clopper-Pearson gives {100 * e.ci_low:.1f}–{100 * e.ci_high:.1f}"
+    cp = f"Clopper-Pearson gives {fmt.limits(e.ci_low, e.ci_high)}"
     if lower and upper:
         return INCONSISTENT, (f"no one method gives both limits with {k}/{n}: the lower limit matches "
                               f"{' or '.join(lower)}, the upper {' or '.join(upper)} ({cp})")

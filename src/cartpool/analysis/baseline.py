@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import formatting as fmt
 from ..data.study_data import StudyData
 from ..data.vocabulary import paraprotein_within
 from ..domain.population import population_rows
@@ -101,4 +102,4 @@ def recompute_baseline(sd: StudyData, d: pd.DataFrame | None, r) -> Recomputed |
         return None
     n = len(col)
     printed = int(r.value) if r.statistic == "count" else r.numerator
-    return Recomputed(n, f"{k}/{n} ({100 * k / n:.1f}%)", None if printed is None else printed == k, count=k)
+    return Recomputed(n, f"{k}/{n} ({fmt.pct(k / n)})", None if printed is None else printed == k, count=k)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import formatting as fmt
 from ..data.load import load_all
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.plan import Plan, PlanPopulation, load_plan
@@ -657,7 +658,7 @@ def landmark_detail(r) -> str:
         parts.append(f"its interval fits {r.n} patients, not the stated {r.n_stated}")
     if r.tie_events and not pd.isna(r.tie_events) and r.tie_events > 0:
         parts.append(f"{int(r.tie_events)} event(s) recorded at exactly {r.months:g} months count at the landmark; "
-                     f"recorded just after, {100 * r.value_if_after:.1f}%")
+                     f"recorded just after, {fmt.pct(r.value_if_after)}")
     return "; ".join(parts)
 
 

@@ -54,6 +54,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .. import formatting as fmt
+
 #: Certainty levels, lowest first.
 LEVELS = ("very low", "low", "moderate", "high")
 #: Where evidence about rates among treated patients starts (Iorio et al. 2015).
@@ -118,7 +120,7 @@ class Certainty:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return fmt.pct(x, 0)
 
 
 def rating_for(levels_down: int) -> str:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from .. import formatting as fmt
 from ..analysis import audit as audit_mod
 from ..analysis.study import StudyAnalysis
 from ..data.study_data import StudyData
 from ..domain import registry
-from . import format as fmt
 from .render import Table, render
 
 STYLE_FILE = Path(__file__).parent / "style.css"

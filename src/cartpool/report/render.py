@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import format as fmt
+from .. import formatting as fmt
 
 TEMPLATES = Path(__file__).parent / "templates" / "sections"
 

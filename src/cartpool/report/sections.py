@@ -39,6 +39,7 @@ class Section:
     intro: str = ""
     level: int = 2
     note: str = ""
+    renders: bool = True  # False: a heading and narrative only (no code cell)
 
     @property
     def variable(self) -> str:
@@ -102,4 +103,41 @@ STUDY_SECTIONS: tuple[Section, ...] = (
     Section("audit_appendix", "Appendix: every check against the paper", "audit"),
     Section("per_patient_tables", "Appendix: per-patient tables as published", "per_patient_tables"),
     Section("sources", "Sources"),
+)
+
+
+TITLE = "CAR-T cell therapy in plasma cell leukemia: a synthesis of selected studies"
+
+POOLED_SECTIONS: tuple[Section, ...] = (
+    Section("intro", TITLE, level=1, renders=False,
+            intro="How patients with plasma cell leukemia (PCL) fare after CAR-T cell therapy, from the studies the "
+                  "curators of this report selected. Studies in multiple myeloma (MM) are shown beside them as "
+                  "context. Every number is computed from the data extracted from the published studies, each with "
+                  "its source."),
+    Section("bottom_line", "The bottom line", "bottom_line", note="one sentence per key outcome and population"),
+    Section("scope", "What this report is, and how the studies were chosen", "scope"),
+    Section("summary_of_findings", "Summary of findings", "summary_of_findings",
+            note="every ranked outcome in every PCL population"),
+    Section("studies", "Studies", "studies", note="one row per study"),
+    Section("risk_of_bias", "Risk of bias", "risk_of_bias", note="one row per study and domain"),
+    Section("methods", "How the studies were synthesised", "methods"),
+    Section("efficacy", "Efficacy", "efficacy",
+            "For each outcome: the forest plot by population, each population's result with its denominators and "
+            "heterogeneity, the subgroups named in the plan, and what differs between the studies.",
+            note="each outcome's pooled result by population"),
+    Section("safety", "Safety", "safety"),
+    Section("survival", "Survival", "survival",
+            "Medians with their 95% confidence intervals (not reached drawn as an open arrow), survival at 12 and 24 "
+            "months study by study (pooled only where three or more studies report it), and the curves overlaid.",
+            note="medians, landmarks and the curves of each study"),
+    Section("audit", "Checks of the published numbers", "audit", note="every check of every study"),
+    Section("limits", "What this evidence cannot support", "limits"),
+    Section("summary_of_findings_appendix", "Appendix: other outcomes", "summary_of_findings"),
+    Section("judgements", "Appendix: GRADE judgements", "judgements",
+            note="each domain's proposal and the reviewer's judgement"),
+    Section("sensitivity", "Appendix: sensitivity analyses and leave-one-out", "sensitivity"),
+    Section("plan_history", "Appendix: the analysis plan", "plan_history"),
+    Section("statistical_methods", "Appendix: statistical methods", "statistical_methods"),
+    Section("results_note", "Appendix: machine-readable results", "results",
+            note="every estimate and the inputs behind it"),
 )

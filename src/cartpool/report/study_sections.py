@@ -1,5 +1,5 @@
 """Renderers of the study page's sections: each formats one result of
-`cartpool.analysis.study_sections` into a fragment (Jinja2 templates, `report.format`, `report.labels`
+`cartpool.analysis.study_sections` into a fragment (Jinja2 templates, `cartpool.formatting`, `report.labels`
 and figures from `cartpool.plots`). Nothing here selects, computes or writes a file; the page
 (`cartpool.report.study.StudyPage`, the first argument of every renderer; it imports this module,
 so its type is named in words only) holds the citations and figures they add to.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup
 
+from .. import formatting as fmt
 from ..analysis import audit as audit_mod
 from ..analysis import study_sections as results
 from ..domain import registry
@@ -17,7 +18,6 @@ from ..domain import survival as survival_rules
 from ..domain.counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
 from ..plots import study as study_plots
 from ..units import DAYS_PER_MONTH
-from . import format as fmt
 from . import labels
 from .render import Fragment, Table, cell, render
 
@@ -259,7 +259,7 @@ def _km_figures(page, r: results.SurvivalResult) -> list[dict]:
 
 def _milestones_figure(page, r: results.SurvivalResult) -> dict:
     curves, pts = r.curves, r.milestones
-    built = "; ".join(f"{ep.upper()} through " + ", ".join(f"{lab} ({t:.1f} months, {100 * s:.1f}%)"
+    built = "; ".join(f"{ep.upper()} through " + ", ".join(f"{lab} ({fmt.months(t)}, {fmt.pct(s)})"
                                                           for t, s, lab in c.points)
                       for ep, c in curves.items())
     single = [ep.upper() for ep in sorted({p.endpoint for p in pts}) if ep not in curves]

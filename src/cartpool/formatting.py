@@ -27,8 +27,8 @@ def pct(p, digits: int = 1) -> str:
     return MISSING_TEXT if is_missing(p) else f"{100 * float(p):.{digits}f}%"
 
 
-def ci(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = False) -> str:
-    """An interval: "(42.8–94.5)"; an upper limit not reached prints as NR when `nr_high`."""
+def limits(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = False) -> str:
+    """An interval's two limits: "42.8–94.5"; an upper limit not reached prints as NR when `nr_high`."""
     def f(v, is_high=False):
         if v is None and is_high and nr_high:
             return NR_TEXT
@@ -36,7 +36,12 @@ def ci(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = False) -
             return MISSING_TEXT
         return f"{100 * float(v):.{digits}f}" if as_pct else f"{float(v):.{digits}f}"
 
-    return f"({f(lo)}–{f(hi, True)})"
+    return f"{f(lo)}–{f(hi, True)}"
+
+
+def ci(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = False) -> str:
+    """An interval: "(42.8–94.5)"; an upper limit not reached prints as NR when `nr_high`."""
+    return f"({limits(lo, hi, as_pct=as_pct, digits=digits, nr_high=nr_high)})"
 
 
 def pct_ci(p, lo, hi) -> str:

@@ -1,0 +1,402 @@
+"""The synthesis: the pooled analysis with its appraisal, and the result of every section of the
+pooled page, computed here (which outcomes are drawn, which curves are Kaplan-Meier, which rows are
+pooled, the bottom line in GRADE's words). `cartpool.report.pooled_sections` only formats them.
+
+    s = Synthesis.load("data/studies")
+    s.bottom_line.frame      # one sentence per key outcome and PCL population
+    s.efficacy.drawn         # the efficacy outcomes with their own forest plot
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from .. import formatting as fmt
+from ..data.links import KINDS as LINK_KINDS
+from ..data.plan import Plan
+from ..domain import certainty as G
+from ..domain import registry
+from ..domain.counts import HOW_EVALUABLE, HOW_ITT
+from ..domain.population import main_population
+from ..text import lower_first, sentence_case
+from . import pooled as pooled_analysis
+from .appraisal import NOT_REVIEWED, STALE, Appraisal
+from .study_sections import FrameResult, SectionResult
+from .survival import approximate_curves, km_fits
+
+#: The outcome as a noun phrase for a sentence in GRADE's words.
+NOUNS = {
+    "orr": "the overall response rate", "cr_or_better": "the complete response rate",
+    "vgpr_or_better": "the rate of very good partial response or better", "mrd_negative": "MRD negativity",
+    "crs_any": "cytokine release syndrome of any grade", "crs_ge3": "severe (grade ≥3) cytokine release syndrome",
+    "icans_any": "neurotoxicity (ICANS)", "nrm": "death without relapse (non-relapse mortality)",
+    "infection_any": "infections", "os_12m": "survival at 12 months", "pfs_12m": "progression-free survival at "
+    "12 months", "os_24m": "survival at 24 months", "pfs_24m": "progression-free survival at 24 months",
+}
+
+
+def pct_range(lo: float, hi: float | None, digits: int = 0) -> str:
+    """"64%" or, for a range, "83–100%"."""
+    if hi is None or hi != hi or abs(hi - lo) < 1e-12:
+        return fmt.pct(lo, digits)
+    return f"{100 * lo:.{digits}f}–{fmt.pct(hi, digits)}"
+
+
+def finite(x):
+    """None for a missing or infinite number, else the number."""
+    return None if fmt.is_missing(x) else x
+
+
+def finding(r) -> str:
+    """A summary-of-findings row's result as the middle of a GRADE sentence."""
+    studies = json.loads(r.per_study) if r.per_study else []
+    if r.display == "side by side":
+        vals = " and ".join(pct_range(s["low"], s["high"]) for s in studies)
+        sizes = " and ".join(str(s["patients"]) for s in studies if s.get("patients"))
+        return f"{vals} in {len(studies)} studies of {sizes} patients"
+    if r.display == "zero":
+        s = studies[0]
+        return f"100% (95% CI {fmt.pct(s['ci_low'], 0)} to 100%), with no events in {s['patients']} patients"
+    if r.display == "single":
+        s = studies[0]
+        return (f"{pct_range(s['low'], s['high'])} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
+                f"in one study of {s['patients']} patients")
+    return (f"{pct_range(r.estimate, finite(r.estimate_high))} (95% CI {fmt.pct(r.ci_low, 0)} to "
+            f"{fmt.pct(r.ci_high, 0)}) across {r.k} studies of {r.patients} patients")
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BottomLineResult(SectionResult):
+    frame: pd.DataFrame  # population, outcome, certainty, status, sentence
+    pending: int  # summary-of-findings ratings that are proposals, not reviewed judgements
+
+    def frames(self):
+        return {"bottom-line": self.frame}
+
+
+@dataclass(frozen=True)
+class ScopeResult(SectionResult):
+    plan: Plan
+    studies: pd.DataFrame
+    groups: list  # (population, [studies], role), in the page's order
+    known: pd.DataFrame  # relevant studies known but not included
+    links: pd.DataFrame
+
+    def frames(self):
+        return {"study-links": self.links, "known-not-included": self.known}
+
+
+@dataclass(frozen=True)
+class SummaryResult(SectionResult):
+    summary: pd.DataFrame  # every ranked outcome in every PCL population
+    plan: Plan
+
+    def frames(self):
+        return {"summary-of-findings": self.summary}
+
+
+@dataclass(frozen=True)
+class RiskOfBiasResult(SectionResult):
+    rob: pd.DataFrame
+    sizes: dict  # study -> patients (the summary bars' weights)
+    groups: list  # populations, in the page's order
+
+    def frames(self):
+        return {"risk-of-bias": self.rob}
+
+
+@dataclass(frozen=True)
+class MethodsResult(SectionResult):
+    n: int
+    outcomes: list  # the pooled outcome specs
+    plan: Plan
+    itt: list  # studies whose primary counts carry patients enrolled but not infused
+    evaluable: list  # studies whose primary counts are ranges over patients not evaluable
+    subgroups: list
+    confounded: str
+
+
+@dataclass(frozen=True)
+class OutcomeView:
+    """One outcome of the page: its pooled result, and its certainty in each primary population."""
+
+    spec: registry.OutcomeSpec
+    result: object  # pooled_analysis.OutcomeResult
+    certainty: dict  # population -> certainty row (or None)
+
+
+@dataclass(frozen=True)
+class OutcomesResult(SectionResult):
+    """The outcomes of one section (efficacy or safety): those with their own forest plot (two or more
+    studies in a population), and those where every population has one study (one figure for all)."""
+
+    section: str
+    drawn: list[OutcomeView]
+    single: list[OutcomeView]
+    subgroup_labels: dict  # subgroup field -> label
+
+
+@dataclass(frozen=True)
+class SurvivalCurve:
+    """A study's curve for the overlay: Kaplan-Meier steps, or an approximate curve through its
+    printed milestones."""
+
+    study: str
+    endpoint: str
+    kind: str  # "Kaplan-Meier" | "approximate"
+    times: list
+    survival: list
+    points: list = field(default_factory=list)  # the milestones an approximate curve passes through
+    order: int = 0  # the study's place among all studies (its line style)
+
+
+@dataclass(frozen=True)
+class PooledSurvivalResult(SectionResult):
+    medians: pd.DataFrame
+    landmarks: pd.DataFrame
+    landmark_rows: pd.DataFrame  # the landmark estimates, one per population
+    follow_up: dict  # study -> median follow-up text
+    curves: list[SurvivalCurve]
+    group_order: object  # population -> its rank on the page
+
+    def frames(self):
+        return {"medians": self.medians, "landmarks": self.landmarks}
+
+
+@dataclass(frozen=True)
+class LimitsResult(SectionResult):
+    k: int
+    max_k: int
+    small: int
+    abstracts: list
+    links: bool
+
+
+@dataclass(frozen=True)
+class JudgementsResult(SectionResult):
+    rows: pd.DataFrame  # outcome, domain, proposed, recorded, departure
+    waiting: pd.DataFrame  # judgements awaiting review
+    publication_bias: object
+    publication_bias_proposal: object
+
+    def frames(self):
+        return {"grade-judgements": self.rows, "grade-review": self.waiting}
+
+
+@dataclass(frozen=True)
+class SensitivityResult(SectionResult):
+    blocks: list  # (outcome label, sensitivity rows, leave-one-out rows)
+    inputs: pd.DataFrame  # the studies behind each row (for rows of two studies shown side by side)
+
+
+@dataclass(frozen=True)
+class PlanResult(SectionResult):
+    plan: Plan
+    ranked: list  # (rank, outcome label, importance code, thresholds, why)
+
+
+@dataclass(frozen=True)
+class StatisticalMethodsResult(SectionResult):
+    plan: Plan
+    loo_min_k: int
+
+
+@dataclass(frozen=True)
+class EstimatesResult(SectionResult):
+    """Every estimate and the inputs behind it: the machine-readable results."""
+
+    estimates: pd.DataFrame
+    inputs: pd.DataFrame
+    leave_one_out: pd.DataFrame
+
+    def frames(self):
+        out = {"estimates": self.estimates, "inputs": self.inputs}
+        if not self.leave_one_out.empty:
+            out["leave-one-out"] = self.leave_one_out
+        return out
+
+
+# --- the synthesis ------------------------------------------------------------------------------
+
+
+class Synthesis:
+    """The pooled analysis, its appraisal, and every section result of the pooled page.
+
+    Parameters
+    ----------
+    analysis : PooledAnalysis
+    """
+
+    def __init__(self, analysis: pooled_analysis.PooledAnalysis):
+        self.analysis = analysis
+        self.plan = analysis.plan
+
+    @classmethod
+    def load(cls, data_dir: str = "data/studies") -> Synthesis:
+        return cls(pooled_analysis.PooledAnalysis.load(data_dir))
+
+    @cached_property
+    def appraisal(self) -> Appraisal:
+        """Risk of bias, the summary of findings and the GRADE ratings (`cartpool.analysis.appraisal`)."""
+        return Appraisal(self.analysis)
+
+    # --- sections, in page order --------------------------------------------------------------
+
+    @cached_property
+    def bottom_line(self) -> BottomLineResult:
+        """One sentence per summary-of-findings outcome and PCL population, in GRADE's words (Santesso
+        et al. 2020): descriptive, with the studies' range where they are not pooled."""
+        rows = []
+        sof = self.appraisal.summary
+        for r in sof[sof["in_summary"]].itertuples():
+            what = NOUNS.get(r.outcome, lower_first(r.outcome_label))
+            pop = lower_first(r.population)
+            sentence = (f"In {pop}, no study reports {what}." if r.display == "none"
+                        else G.statement(r.certainty, what, pop, finding(r)))
+            rows.append({"population": r.population, "outcome": r.outcome, "certainty": r.certainty,
+                         "status": r.status, "sentence": sentence})
+        frame = pd.DataFrame(rows, columns=["population", "outcome", "certainty", "status", "sentence"])
+        pending = int((sof["status"].isin([STALE, NOT_REVIEWED]) & sof["in_summary"] & (sof["k"] > 0)).sum())
+        return BottomLineResult(frame, pending)
+
+    @cached_property
+    def scope(self) -> ScopeResult:
+        a = self.analysis
+        st = a.studies
+        groups = st.groupby("group", sort=False)["study"].apply(list)
+        roles = dict(zip(st["group"], st["role"], strict=False))
+        order = sorted(groups.index, key=a.group_order)
+        labels_by_id = {sd.study.id: sd.study.label for sd in a.study_data}
+        links = pd.DataFrame([{"studies": "; ".join(labels_by_id[s] for s in lk.studies),
+                               "kinds": "; ".join(LINK_KINDS[k] for k in lk.kinds), "description": lk.description,
+                               "patient_overlap": lk.patient_overlap} for lk in self.appraisal.links],
+                             columns=["studies", "kinds", "description", "patient_overlap"])
+        return ScopeResult(self.plan, st, [(g, groups[g], roles[g]) for g in order], a.known_studies, links)
+
+    @cached_property
+    def summary_of_findings(self) -> SummaryResult:
+        return SummaryResult(self.appraisal.summary, self.plan)
+
+    @cached_property
+    def studies(self) -> FrameResult:
+        return FrameResult(self.analysis.studies, "studies")
+
+    @cached_property
+    def risk_of_bias(self) -> RiskOfBiasResult:
+        a = self.analysis
+        rob = self.appraisal.risk_of_bias
+        appraised = rob[rob["domain"] != ""]
+        sizes = dict(zip(a.studies["study"], a.studies["n"].fillna(0).astype(int), strict=True))
+        return RiskOfBiasResult(rob, sizes, sorted(appraised["group"].unique(), key=a.group_order))
+
+    @cached_property
+    def methods(self) -> MethodsResult:
+        c = self.analysis.counts
+        primary = c[c["count_kind"] == "primary"]
+        itt = sorted(set(primary[primary["how"] == HOW_ITT]["study"]))
+        evaluable = sorted(set(primary[primary["how"].str.startswith(HOW_EVALUABLE)]["study"]))
+        return MethodsResult(len(self.analysis.study_data), [o for o in registry.OUTCOMES if o.pooled], self.plan,
+                             itt, evaluable, [g.label for g in self.plan.subgroups],
+                             pooled_analysis.BCMA_ONLY_CONFOUNDED)
+
+    def _outcomes(self, section: str) -> OutcomesResult:
+        views = []
+        for o in registry.OUTCOMES:
+            if not o.pooled or o.section != section:
+                continue
+            res = self.analysis.outcome(o.key)
+            certainty = {g: self.appraisal.certainty(o.key, g) for g, role in res.roles.items()
+                         if role == pooled_analysis.PRIMARY}
+            views.append(OutcomeView(o, res, certainty))
+        drawn = [v for v in views if any(r.k > 1 for r in v.result.groups.values())]
+        return OutcomesResult(section, drawn, [v for v in views if v not in drawn],
+                              {g.field: g.label for g in self.plan.subgroups})
+
+    @cached_property
+    def efficacy(self) -> OutcomesResult:
+        return self._outcomes("efficacy")
+
+    @cached_property
+    def safety(self) -> OutcomesResult:
+        return self._outcomes("safety")
+
+    @cached_property
+    def survival(self) -> PooledSurvivalResult:
+        a = self.analysis
+        est = a.estimates
+        curves = []
+        for spec in registry.SURVIVAL:
+            for i, sd in enumerate(a.study_data):
+                km = km_fits(sd).get((spec.endpoint, "all"))
+                if km is not None:
+                    curves.append(SurvivalCurve(sd.study.label, spec.endpoint, "Kaplan-Meier",
+                                                [0.0, *km.table["time"].astype(float)],
+                                                [1.0, *km.table["survival"].astype(float)], order=i))
+                    continue
+                curve = approximate_curves(sd, a.survival_points[sd.study.id], main_population(sd)).get(spec.endpoint)
+                if curve is not None:
+                    curves.append(SurvivalCurve(sd.study.label, spec.endpoint, "approximate", list(curve.times),
+                                                list(curve.survival), [(p[0], p[1]) for p in curve.points], i))
+        return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_analysis.A_LANDMARK],
+                                    {r.study: r.follow_up for r in a.studies.itertuples()}, curves, a.group_order)
+
+    @cached_property
+    def audit(self) -> FrameResult:
+        return FrameResult(self.analysis.audit, "audit")
+
+    @cached_property
+    def limits(self) -> LimitsResult:
+        st = self.analysis.studies
+        return LimitsResult(len(st), int(st.groupby("group").size().max()), int((st["n"].fillna(0) < 20).sum()),
+                            list(st.loc[st["document_type"] != "full_article", "study"]), bool(self.appraisal.links))
+
+    @cached_property
+    def judgements(self) -> JudgementsResult:
+        ap = self.appraisal
+        sof = ap.summary
+        rows = []
+        for r in sof[sof["k"] > 0].itertuples():
+            block = ap.proposal_block(r.outcome, r.population_id)
+            j = ap.judgements.for_pair(r.outcome, r.population_id)
+            for key, d in block["domains"].items():
+                recorded = j.domains[key] if j is not None else None
+                rows.append({"outcome": f"{r.outcome_label}, {lower_first(r.population)}",
+                             "domain": sentence_case(key.replace("_", " ")),
+                             "proposed": d["rating"], "recorded": recorded.rating if recorded else "—",
+                             "departure": (recorded.departure or "") if recorded else ""})
+        frame = pd.DataFrame(rows, columns=["outcome", "domain", "proposed", "recorded", "departure"])
+        return JudgementsResult(frame, ap.awaiting_review, ap.judgements.publication_bias,
+                                ap.publication_bias_proposal)
+
+    @cached_property
+    def sensitivity(self) -> SensitivityResult:
+        blocks = []
+        for o in registry.OUTCOMES:
+            if not o.pooled:
+                continue
+            res = self.analysis.outcome(o.key)
+            if res.sensitivity.empty and res.leave_one_out.empty:
+                continue
+            blocks.append((o.label, res.sensitivity, res.leave_one_out))
+        return SensitivityResult(blocks, self.analysis.inputs)
+
+    @cached_property
+    def plan_history(self) -> PlanResult:
+        return PlanResult(self.plan, [(i, registry.outcome_label(o.outcome), o.importance, o.thresholds, o.why)
+                                      for i, o in enumerate(self.plan.outcomes, start=1)])
+
+    @cached_property
+    def statistical_methods(self) -> StatisticalMethodsResult:
+        return StatisticalMethodsResult(self.plan, pooled_analysis.LOO_MIN_K)
+
+    @cached_property
+    def results(self) -> EstimatesResult:
+        a = self.analysis
+        return EstimatesResult(a.estimates, a.inputs, a.leave_one_out)
