@@ -10,6 +10,11 @@ notebooks equal what the generator writes from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import Markup
+
+from .render import Figures, Fragment, write_csv
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,52 @@ class Section:
     def variable(self) -> str:
         """The notebook variable that holds the result."""
         return self.result or self.name
+
+
+class SectionPage:
+    """A page made of declared sections: renders each section's result with its renderer, keeps the
+    results shown, and exports their frames afterwards (rendering writes nothing).
+
+    Subclasses set `sections` (the declared list), `renderers` (the module of renderer functions),
+    `source` (the object whose attributes are the sections' results), `name` (the figures folder and
+    the CSV files' prefix) and `out` (the export folder, or None).
+    """
+
+    sections: tuple[Section, ...] = ()
+    renderers = None
+    source = None
+    name = ""
+    out: Path | None = None
+
+    def __init__(self):
+        self.figures = Figures()
+        self.shown: dict[str, object] = {}  # section -> the result rendered, for the export step
+
+    def result(self, name: str):
+        """The result a section renders, from the source (None for a section without one)."""
+        section = next(s for s in self.sections if s.name == name)
+        return getattr(self.source, section.result) if section.result else None
+
+    def show(self, name: str, result=None) -> Fragment:
+        """Render one declared section from its result (computed if not given)."""
+        result = self.result(name) if result is None else result
+        self.shown[name] = result
+        return getattr(self.renderers, name)(self, result)
+
+    def render_all(self) -> Fragment:
+        """Every section in the declared order (for tests and non-notebook use)."""
+        return Fragment(Markup("").join(self.show(s.name) for s in self.sections if s.renders))
+
+    def export(self, output_dir: Path | str | None = None) -> None:
+        """Write the CSV files of every section shown (``tables/<name>-<csv>.csv``) and the figures
+        (``figures/<name>/``), into `output_dir` or the page's folder (nothing where there is none)."""
+        out = Path(output_dir) if output_dir else self.out
+        if out is None:
+            return
+        for result in self.shown.values():
+            for csv, frame in (result.frames() if result is not None else {}).items():
+                write_csv(frame, out / "tables" / f"{self.name}-{csv.removeprefix(self.name + '-')}.csv")
+        self.figures.write(out / "figures" / self.name)
 
 
 STUDY_SECTIONS: tuple[Section, ...] = (

@@ -12,15 +12,11 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from markupsafe import Markup
 
-from ..analysis.study import StudyAnalysis, analyse_study
-from . import labels
-from . import study_sections as renderers
-from .render import Citations, Figures, Fragment, write_csv
-from .sections import STUDY_SECTIONS, Section
-
-SECTIONS: dict[str, Section] = {s.name: s for s in STUDY_SECTIONS}
+from ..analysis.study import FACTS, StudyAnalysis, analyse_study
+from . import labels, study_sections
+from .render import Citations, write_csv
+from .sections import STUDY_SECTIONS, SectionPage
 
 
 def page_budget(n_records: int, n_columns: int, n_figures: int) -> int:
@@ -30,7 +26,7 @@ def page_budget(n_records: int, n_columns: int, n_figures: int) -> int:
     return 5 + math.ceil((n_records + n_columns) / 12 + n_figures / 2)
 
 
-class StudyPage:
+class StudyPage(SectionPage):
     """Renders one study's analysis.
 
     Parameters
@@ -42,15 +38,17 @@ class StudyPage:
         writes nothing (interactive use).
     """
 
+    sections = STUDY_SECTIONS
+    renderers = study_sections
+
     def __init__(self, analysis: StudyAnalysis, output_dir: Path | str | None = None):
-        self.a = analysis
+        super().__init__()
+        self.a = self.source = analysis
         self.sd = analysis.sd
         self.s = analysis.study
-        self.id = analysis.id
+        self.id = self.name = analysis.id
         self.out = Path(output_dir) if output_dir else None
         self.cites = Citations(f"{self.s.label}, {labels.document_type(self.s.document_type)}")
-        self.figures = Figures()
-        self.shown: dict[str, object] = {}  # section -> the result rendered, for the export step
 
     @classmethod
     def load(cls, study_id, *, data_dir="data/studies", output_dir=None) -> StudyPage:
@@ -61,49 +59,16 @@ class StudyPage:
         v = getattr(self.s, name, None)
         if v is None or isinstance(v, str):
             return labels.missing(v or "not reported")
-        return self.cites.cite(labels.fact_value(name, v.value), key=f"f:{name}", what=self._fact_label(name),
+        return self.cites.cite(labels.fact_value(name, v.value), key=f"f:{name}", what=dict(FACTS).get(name, labels.humanise(name)),
                                location=v.location, quote=v.quote)
 
-    @staticmethod
-    def _fact_label(name: str) -> str:
-        from ..analysis.study import FACTS
-
-        return dict(FACTS).get(name, labels.humanise(name))
-
-    # --- sections --------------------------------------------------------------------------------
-
-    def result(self, name: str):
-        """The result a section renders, from the analysis (None for a section without one)."""
-        section = SECTIONS[name]
-        return getattr(self.a, section.result) if section.result else None
-
-    def show(self, name: str, result=None) -> Fragment:
-        """Render one section (`STUDY_SECTIONS`) from its result (computed if not given)."""
-        result = self.result(name) if result is None else result
-        self.shown[name] = result
-        return getattr(renderers, name)(self, result)
-
-    def render_all(self) -> Fragment:
-        """Every section in the declared order (for tests and non-notebook use)."""
-        return Fragment(Markup("").join(self.show(s.name) for s in STUDY_SECTIONS))
-
-    # --- export ------------------------------------------------------------------------------------
-
     def export(self, output_dir: Path | str | None = None) -> None:
-        """Write the CSV files of every section shown, the sources and the figures (the build's step
-        after rendering; nothing is written while rendering)."""
+        """Write every shown section's CSV files and figures, and the sources of the numbers cited."""
+        super().export(output_dir)
         out = Path(output_dir) if output_dir else self.out
-        if out is None:
-            return
-        written = set()
-        for result in self.shown.values():
-            for csv, frame in (result.frames() if result is not None else {}).items():
-                if csv not in written:
-                    write_csv(frame, out / "tables" / f"{self.id}-{csv}.csv")
-                    written.add(csv)
-        write_csv(pd.DataFrame(self.cites.entries, columns=["n", "what", "location", "quote", "note"]),
-                  out / "tables" / f"{self.id}-sources.csv")
-        self.figures.write(out / "figures" / self.id)
+        if out is not None:
+            write_csv(pd.DataFrame(self.cites.entries, columns=["n", "what", "location", "quote", "note"]),
+                      out / "tables" / f"{self.id}-sources.csv")
 
     def budget(self) -> int:
         """This report's page budget (`page_budget`), once its figures are drawn (after `render_all`)."""
