@@ -118,6 +118,7 @@ def pooled(tmp_path_factory):
     a = P.PooledAnalysis(load_all(root / "studies", sources=root / "sources"))
     page = PooledPage(a, root / "out")
     html = str(page.render_all())
+    page.export()
     return a, html, root
 
 
@@ -186,7 +187,7 @@ def test_adding_a_study_flows_into_the_tables(tmp_path):
     after = P.PooledAnalysis(load_all(tmp_path / "s", sources=tmp_path / "src"))
     assert "Synthetic 003" in set(after.studies["study"]) and "Synthetic 003" not in set(before.studies["study"])
     assert "Synthetic 003" in set(after.inputs["study"])
-    assert "Synthetic 003" in str(PooledPage(after).studies())
+    assert "Synthetic 003" in str(PooledPage(after).show("studies"))
 
 
 def test_labels_round_trip_unchanged_into_every_csv(tmp_path):
@@ -302,8 +303,8 @@ def test_risk_of_bias_and_known_studies_of_the_real_set():
     assert not known.empty and known["citation"].str.len().gt(20).all()
     assert set(known["relevance"]) <= {"pcl", "mm_context"}
     # the page: figures, table and every included study linked to its own appraisal
-    html = str(PooledPage(a).risk_of_bias())
+    html = str(PooledPage(a).show("risk_of_bias"))
     assert "Murad et al. (2018)" in html and "<img" in html and "Trustworthiness" in html
     for sd in studies:
         assert f'href="{sd.study.id}.html#risk-of-bias"' in html
-    assert "Relevant studies known but not included" in str(PooledPage(a).scope())
+    assert "Relevant studies known but not included" in str(PooledPage(a).show("scope"))
