@@ -110,3 +110,21 @@ def pct_range(lo, hi=None, digits: int = 1) -> str:
     if hi is None or is_missing(hi) or abs(float(hi) - float(lo)) < 1e-12:
         return pct(lo, digits)
     return f"{100 * float(lo):.{digits}f}–{pct(hi, digits)}"
+
+
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def number_words(n: int) -> str:
+    """A small count in words: 3 -> "three" (digits from 11 on)."""
+    return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
+
+
+def too_few_words(min_k: int) -> str:
+    """The numbers of studies below a pooling threshold of `min_k` (from two): 3 -> "two",
+    4 -> "two or three", 5 -> "two to four"."""
+    if min_k <= 3:
+        return "two"
+    if min_k == 4:
+        return "two or three"
+    return f"two to {number_words(min_k - 1)}"

@@ -24,6 +24,7 @@ from ..domain import certainty as G
 from ..domain import registry
 from ..text import lower_first
 from .pooled import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, PooledAnalysis
+from .pooling import NOT_ONE_ESTIMATE, Rule
 
 #: How the studies were chosen. The source set is curated, not the result of a systematic search
 #: (the plan's report_type says so); the publication-bias proposal reads it.
@@ -281,7 +282,7 @@ class Appraisal:
                                  i2=None if row is None else row.get("i2"), thresholds=thresholds)
         indirect = G.indirectness(ev.facts["indirectness"])
         patients = int(usable["patients"].sum()) if len(usable) else 0
-        pooled = row is not None and str(row["rule"]) not in ("two studies, not pooled", "not pooled")
+        pooled = row is not None and row["rule"] not in NOT_ONE_ESTIMATE
         if pooled:
             lo, hi = row["ci_low"], row["ci_high"]
         else:
@@ -345,7 +346,7 @@ class Appraisal:
                 "importance": ranked.importance, "rank": rank, "in_summary": in_summary, "population": ev.population,
                 "population_id": ev.population_id}
         if ev.row is None or ev.studies.empty:
-            return {**base, "k": 0, "studies": "", "patients": 0, "rule": "not reported", "display": "none",
+            return {**base, "k": 0, "studies": "", "patients": 0, "rule": Rule.NOT_REPORTED, "display": "none",
                     "per_study": "", "zero_events": False, "certainty": "", "proposed": "", "status": "",
                     "footnotes": "", "reasons_short": ""}
         prop = self.proposal(ev)
@@ -354,7 +355,7 @@ class Appraisal:
         s = ev.studies
         rule = str(row["rule"])
         display = ("zero" if bool(s["zero_events"].all()) else
-                   "single" if rule == "single study" else "pooled" if rule not in ("two studies, not pooled", "not pooled")
+                   "single" if rule == Rule.SINGLE else "pooled" if rule not in NOT_ONE_ESTIMATE
                    else "side by side")
         per_study = json.dumps([{k: (None if v is None or (isinstance(v, float) and v != v) else v)
                                  for k, v in r.items()} for r in s.drop(columns=["how"]).to_dict("records")],

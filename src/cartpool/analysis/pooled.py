@@ -60,6 +60,7 @@ from .pooling import (
     SubgroupTest,
     common_effect,
     pool,
+    rule_for_k,
     subgroup_test,
 )
 
@@ -592,7 +593,7 @@ class PooledAnalysis:
             note = f"{len(sub)} studies, not pooled: each shown" if len(sub) < min_k else \
                 "not pooled: " + ", ".join(excluded["study"]) + " without a printed interval, with no events, or " \
                 "possibly describing the responders only"
-            return {**base, "rule": Rule.TWO if len(sub) == 2 else "not pooled", "note": note, **het}
+            return {**base, "rule": rule_for_k(len(sub), min_k) or Rule.NOT_POOLED, "note": note, **het}
         args = (usable["value"], usable["ci_low"], usable["ci_high"])
         res = pool_landmark(*args, pi_dist="t", labels=list(usable["study"]))
         small = pool_landmark(*args, knha=True, labels=list(usable["study"]))

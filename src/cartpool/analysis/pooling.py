@@ -48,6 +48,22 @@ class Rule(StrEnum):
     ALL_EVENTS = "all events"
     NOT_ESTIMABLE = "not estimable"
     COMMON = "common effect"  # sensitivity analyses only
+    NOT_POOLED = "not pooled"  # enough studies, too few of them usable (no interval, no events)
+    NOT_REPORTED = "not reported"  # no study reports the outcome (summary of findings)
+
+
+#: The rules under which a row shows its studies, not one pooled estimate.
+NOT_ONE_ESTIMATE = (Rule.TWO, Rule.NOT_POOLED)
+
+
+def rule_for_k(k: int, min_k: int) -> Rule | None:
+    """The rule a row of `k` studies follows before any model: one study alone, fewer than `min_k`
+    side by side (never one common rate); None where the model decides (`min_k` or more)."""
+    if k == 1:
+        return Rule.SINGLE
+    if k < min_k:
+        return Rule.TWO
+    return None
 
 
 #: Proportion methods: the primary model and the sensitivity analyses.
@@ -179,7 +195,7 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_
             return pd.DataFrame()
         return full if weight is None else full.assign(weight=weight)
 
-    if k == 1:
+    if rule_for_k(k, min_k) == Rule.SINGLE:
         e = proportion_ci(ex, tot)
         return Pooled(Rule.SINGLE, "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
                       "Clopper-Pearson exact", studies=table(100.0))
@@ -189,7 +205,7 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_
         bayes = {**b.as_row(), "bayes_tau_prior_scale": tau_scale}
     else:
         bayes = {}
-    if k < min_k:
+    if rule_for_k(k, min_k) == Rule.TWO:
         nan = float("nan")
         return Pooled(Rule.TWO, two_studies_note(), method, k, ex, tot, nan, nan, nan, "", studies=table(),
                       **het, **(_glmm_heterogeneity(xa, na) if detail else {}), **bayes)

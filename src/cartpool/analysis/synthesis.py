@@ -76,6 +76,7 @@ def finding(r) -> str:
 class BottomLineResult(SectionResult):
     frame: pd.DataFrame  # population, outcome, certainty, status, sentence
     pending: int  # summary-of-findings ratings that are proposals, not reviewed judgements
+    min_k: int  # the plan's fewest studies pooled by random effects
 
     def frames(self):
         return {"bottom-line": self.frame}
@@ -141,6 +142,7 @@ class OutcomesResult(SectionResult):
     drawn: list[OutcomeView]
     single: list[OutcomeView]
     subgroup_labels: dict  # subgroup field -> label
+    min_k: int  # the plan's fewest studies pooled by random effects
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class PooledSurvivalResult(SectionResult):
     follow_up: dict  # study -> median follow-up text
     curves: list[SurvivalCurve]
     group_order: object  # population -> its rank on the page
+    min_k: int
 
     def frames(self):
         return {"medians": self.medians, "landmarks": self.landmarks}
@@ -177,6 +180,7 @@ class LimitsResult(SectionResult):
     small: int
     abstracts: list
     links: bool
+    min_k: int
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ class JudgementsResult(SectionResult):
 class SensitivityResult(SectionResult):
     blocks: list  # (outcome label, sensitivity rows, leave-one-out rows)
     inputs: pd.DataFrame  # the studies behind each row (for rows of two studies shown side by side)
+    min_k: int
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,11 @@ class Synthesis:
     def load(cls, data_dir: str = "data/studies") -> Synthesis:
         return cls(pooled_analysis.PooledAnalysis.load(data_dir))
 
+    @property
+    def min_k(self) -> int:
+        """The fewest studies the plan pools by random effects (fewer are shown side by side)."""
+        return self.plan.pooling.random_effects_min_k
+
     @cached_property
     def appraisal(self) -> Appraisal:
         """Risk of bias, the summary of findings and the GRADE ratings (`cartpool.analysis.appraisal`)."""
@@ -264,7 +274,7 @@ class Synthesis:
                          "status": r.status, "sentence": sentence})
         frame = pd.DataFrame(rows, columns=["population", "outcome", "certainty", "status", "sentence"])
         pending = int((sof["status"].isin([STALE, NOT_REVIEWED]) & sof["in_summary"] & (sof["k"] > 0)).sum())
-        return BottomLineResult(frame, pending)
+        return BottomLineResult(frame, pending, self.min_k)
 
     @cached_property
     def scope(self) -> ScopeResult:
@@ -317,7 +327,7 @@ class Synthesis:
             views.append(OutcomeView(o, res, certainty))
         drawn = [v for v in views if any(r.k > 1 for r in v.result.groups.values())]
         return OutcomesResult(section, drawn, [v for v in views if v not in drawn],
-                              {g.field: g.label for g in self.plan.subgroups})
+                              {g.field: g.label for g in self.plan.subgroups}, self.min_k)
 
     @cached_property
     def efficacy(self) -> OutcomesResult:
@@ -345,7 +355,8 @@ class Synthesis:
                     curves.append(SurvivalCurve(sd.study.label, spec.endpoint, "approximate", list(curve.times),
                                                 list(curve.survival), [(p[0], p[1]) for p in curve.points], i))
         return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_analysis.A_LANDMARK],
-                                    {r.study: r.follow_up for r in a.studies.itertuples()}, curves, a.group_order)
+                                    {r.study: r.follow_up for r in a.studies.itertuples()}, curves, a.group_order,
+                                    self.min_k)
 
     @cached_property
     def audit(self) -> FrameResult:
@@ -355,7 +366,8 @@ class Synthesis:
     def limits(self) -> LimitsResult:
         st = self.analysis.studies
         return LimitsResult(len(st), int(st.groupby("group").size().max()), int((st["n"].fillna(0) < 20).sum()),
-                            list(st.loc[st["document_type"] != "full_article", "study"]), bool(self.appraisal.links))
+                            list(st.loc[st["document_type"] != "full_article", "study"]), bool(self.appraisal.links),
+                            self.min_k)
 
     @cached_property
     def judgements(self) -> JudgementsResult:
@@ -385,7 +397,7 @@ class Synthesis:
             if res.sensitivity.empty and res.leave_one_out.empty:
                 continue
             blocks.append((o.label, res.sensitivity, res.leave_one_out))
-        return SensitivityResult(blocks, self.analysis.inputs)
+        return SensitivityResult(blocks, self.analysis.inputs, self.min_k)
 
     @cached_property
     def plan_history(self) -> PlanResult:

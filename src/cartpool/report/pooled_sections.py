@@ -111,7 +111,7 @@ def row_estimate_text(r) -> str:
 def bottom_line(page, r: results.BottomLineResult) -> Fragment:
     """The findings first: one sentence per key outcome and population."""
     groups = [(pop, list(sub["sentence"])) for pop, sub in r.frame.groupby("population", sort=False)]
-    return render("pooled_bottom_line.html.j2", groups=groups, pending=r.pending)
+    return render("pooled_bottom_line.html.j2", groups=groups, pending=r.pending, min_k=r.min_k)
 
 
 def _links_table(frame: pd.DataFrame) -> Table | None:
@@ -280,7 +280,7 @@ def _group_table(view: results.OutcomeView) -> Table:
                  numeric={"Events/patients"}, compact=True)
 
 
-def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict) -> Table | None:
+def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
     """The plan's subgroups (CAR target, PCL type) within each PCL population."""
     res = view.result
     if not res.subgroups:
@@ -292,16 +292,17 @@ def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict) -> Table |
         rows.append([f"{g}: {labels.lower_first(subgroup_labels[field_])}", level, events_text(r),
                      row_estimate_text(r) + tested])
     return Table(f"{view.spec.label}: subgroups named in the analysis plan (levels are compared only where each has "
-                 "three or more studies)", ["Population and subgroup", "Level", "Events/patients",
+                 f"{fmt.number_words(min_k)} or more studies)", ["Population and subgroup", "Level", "Events/patients",
                                             "Estimate (95% CI)"],
                  rows, numeric={"Events/patients"}, compact=True)
 
 
-def _method_line(res) -> str:
+def _method_line(res, min_k: int) -> str:
+    enough, few = fmt.number_words(min_k).capitalize(), fmt.too_few_words(min_k).capitalize()
     if any(r.rule == Rule.RANDOM for r in res.groups.values()):
-        return ("Three or more studies: random-effects logistic-normal model (GLMM), τ² by maximum likelihood; "
-                "prediction interval t-based. Two studies: not pooled. Study CIs Clopper-Pearson.")
-    return "Study CIs Clopper-Pearson. Two studies are shown side by side, not pooled; one study is shown alone."
+        return (f"{enough} or more studies: random-effects logistic-normal model (GLMM), τ² by maximum likelihood; "
+                f"prediction interval t-based. {few} studies: not pooled. Study CIs Clopper-Pearson.")
+    return f"Study CIs Clopper-Pearson. {few} studies are shown side by side, not pooled; one study is shown alone."
 
 
 def _notes(spec: registry.OutcomeSpec, t: pd.DataFrame) -> list[str]:
@@ -337,7 +338,7 @@ def _interpretation(view: results.OutcomeView) -> str:
     return out
 
 
-def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, *, draw: bool = True) -> Fragment:
+def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int, *, draw: bool = True) -> Fragment:
     spec, res = view.spec, view.result
     t = res.inputs
     anchor = f"outcome-{spec.key}"
@@ -357,19 +358,20 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, *, draw: bo
     figure = None
     if draw:
         fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
-                          method_line=_method_line(res))
+                          method_line=_method_line(res, min_k))
         alt = "; ".join(f"{g}: {row_estimate_text(r)}" for g, r in res.groups.items())
         figure = page.figures.embed(
             fig, name=f"forest-{spec.key}",
             alt=f"Forest plot of {labels.lower_first(spec.label)} by population: {alt}",
             caption=f"{spec.label}: each study's proportion with its exact 95% CI (a grey bar marks a range), by "
-                    "population; two studies are shown side by side, not pooled; three or more are pooled by the "
+                    f"population; {fmt.too_few_words(min_k)} studies are shown side by side, not pooled; "
+                    f"{fmt.number_words(min_k)} or more are pooled by the "
                     "random-effects model (diamond) with a prediction interval. Each population's size and "
                     "denominator are in the table below. Plasma cell leukemia populations answer the question; "
                     "multiple myeloma populations are context.")
     return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=_group_table(view),
                   notes=_notes(spec, t), missing=missing, interpretation=_interpretation(view),
-                  subgroups=_subgroup_table(view, subgroup_labels))
+                  subgroups=_subgroup_table(view, subgroup_labels, min_k))
 
 
 def _single_study_figure(page, views: list[results.OutcomeView], section: str) -> Fragment:
@@ -405,10 +407,10 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
 def outcomes(page, r: results.OutcomesResult) -> Fragment:
     """Every outcome of a section, each with its forest plot, its rows by population and by the plan's
     subgroups, and what differs between studies; outcomes with one study per population share a figure."""
-    parts = [_outcome(page, v, r.subgroup_labels) for v in r.drawn]
+    parts = [_outcome(page, v, r.subgroup_labels, r.min_k) for v in r.drawn]
     if r.single:
         parts.append(_single_study_figure(page, r.single, r.section))
-        parts += [_outcome(page, v, r.subgroup_labels, draw=False) for v in r.single]
+        parts += [_outcome(page, v, r.subgroup_labels, r.min_k, draw=False) for v in r.single]
     return Fragment(Markup("").join(parts))
 
 
@@ -471,7 +473,8 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
             pooled = labels.sentence_case(x.note)
         lrows.append([spec.short, x.subgroup, str(int(x.k)), per, pooled])
     ltable = Table("Survival at 12 and 24 months by population: each study (all its patients), and pooled only "
-                   "where three or more report it", ["Landmark", "Population", "Studies", "Each study (95% CI)",
+                   f"where {fmt.number_words(r.min_k)} or more report it", ["Landmark", "Population", "Studies",
+                                                                            "Each study (95% CI)",
                                                       "Pooled"], lrows, numeric={"Studies"},
                    compact=True) if lrows else None
     overlay = None
@@ -510,7 +513,7 @@ def audit(page, r: results.FrameResult) -> Fragment:
 def limits(page, r: results.LimitsResult) -> Fragment:
     """What this evidence cannot support, in plain words."""
     return render("pooled_limits.html.j2", k=r.k, max_k=r.max_k, small=r.small, abstracts=r.abstracts,
-                  links=r.links)
+                  links=r.links, min_k=r.min_k)
 
 
 def summary_of_findings_appendix(page, r: results.SummaryResult) -> Fragment:
@@ -549,7 +552,7 @@ def sensitivity(page, r: results.SensitivityResult) -> Fragment:
             "loo": Table(f"{label}: leave-one-out", ["Population", "Study left out", "Studies", "Estimate (95% CI)"],
                          loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
         })
-    return render("pooled_sensitivity.html.j2", blocks=blocks)
+    return render("pooled_sensitivity.html.j2", blocks=blocks, min_k=r.min_k)
 
 
 def plan_history(page, r: results.PlanResult) -> Fragment:

@@ -41,7 +41,8 @@ def env():
                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                   keep_trailing_newline=False)
         _ENV.filters.update(pct=fmt.pct, ci=fmt.ci, pct_ci=fmt.pct_ci, months=fmt.months, count=fmt.count,
-                            p_value=fmt.p_value, number=fmt.number)
+                            p_value=fmt.p_value, number=fmt.number, number_words=fmt.number_words,
+                            too_few=fmt.too_few_words)
         _ENV.globals.update(MISSING=fmt.MISSING_TEXT)
     return _ENV
 
