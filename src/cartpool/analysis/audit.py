@@ -556,7 +556,7 @@ def _endpoint_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
     the endpoint's own reading (and the other is named), a stated reading when only the other fits."""
     if "progressed" not in sub.columns or "os_event" not in sub.columns:
         return None
-    reported = int(r.value) if r.statistic == "count" else r.numerator
+    reported = r.printed_count
     if reported is None:
         return None
     counts = [(name, int(f(sub).sum())) for name, f in _ENDPOINT_READINGS[r.endpoint]]
@@ -618,7 +618,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         if flags is None:
             continue
         k = int(flags.fillna(False).astype(bool).sum())
-        reported = int(r.value) if r.statistic == "count" else r.numerator
+        reported = r.printed_count
         if reported is None:
             continue
         label = f"{what} ({sd.study.populations[r.population].label})"
@@ -642,7 +642,7 @@ def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
     if "early_response" in raw.columns:
         label = sd.study.patients.fields["early_response"].label or "early response"
         readings.append((label.lower(), raw["early_response"].map(lambda v: v.category if v is not None else None)))
-    reported = int(r.value) if r.statistic == "count" else r.numerator
+    reported = r.printed_count
     counts = [(name, int(sum(bool(at_least(c, thr)) for c in cats))) for name, cats in readings]
     what = f"{V.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
     matching = [name for name, k in counts if k == reported]

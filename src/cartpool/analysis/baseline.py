@@ -101,5 +101,5 @@ def recompute_baseline(sd: StudyData, d: pd.DataFrame | None, r) -> Recomputed |
     else:
         return None
     n = len(col)
-    printed = int(r.value) if r.statistic == "count" else r.numerator
+    printed = r.printed_count
     return Recomputed(n, f"{k}/{n} ({fmt.pct(k / n)})", None if printed is None else printed == k, count=k)

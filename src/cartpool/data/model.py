@@ -276,6 +276,12 @@ class ReportedResult(_Strict):
             )
         return self
 
+    @property
+    def printed_count(self) -> int | None:
+        """The number of patients the paper prints: a count's value, or a proportion's numerator
+        (None where it prints only a percentage; `cartpool.domain.counts` derives counts from those)."""
+        return int(self.value) if self.statistic == "count" else self.numerator
+
     def as_printed(self) -> str:
         """The value as the source printed it: "75.0% (9/12)", "290 days (95% CI 90–NR)"."""
         v = str(self.value)

@@ -150,18 +150,10 @@ def kaplan_meier(time, event, conf_type: str = "log-log", level: float = 0.95) -
         se_log = np.sqrt(var_log)
         std_err = surv * se_log
         z = stats.norm.ppf(0.5 + level / 2)
-        if conf_type == "plain":
-            lo, hi = surv - z * std_err, surv + z * std_err
-        elif conf_type == "log":
-            lo, hi = surv * np.exp(-z * se_log), surv * np.exp(z * se_log)
-        else:
-            ll = np.log(-np.log(surv))
-            a = np.exp(-np.exp(ll + z * se_log / np.log(surv)))
-            b = np.exp(-np.exp(ll - z * se_log / np.log(surv)))
-            lo, hi = np.minimum(a, b), np.maximum(a, b)
+        lo, hi = pointwise_ci(surv, se_log, conf_type, z)
+        if conf_type == "log-log":
             flat1 = surv >= 1.0
             lo, hi = np.where(flat1, np.nan, lo), np.where(flat1, np.nan, hi)
-        lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
         zero = surv <= 0
         std_err = np.where(zero, np.nan, std_err)
         lo, hi = np.where(zero, np.nan, lo), np.where(zero, np.nan, hi)
@@ -193,18 +185,34 @@ def logrank_test(time, event, group) -> LogRank:
     return LogRank(float(chisq), len(set(group)) - 1, float(p))
 
 
+def pointwise_ci(surv, se_log, conf_type: str, z: float):
+    """The pointwise CI of S from the SE of log S, on the transform's scale (R survival's
+    ``conf.type``: "plain", "log" or "log-log"), clipped to [0, 1]. Scalars or arrays.
+
+    References
+    ----------
+    Therneau TM. survival: survfit.formula, conf.type.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. Wiley; 1980 (log-log).
+    """
+    surv, se_log = np.asarray(surv, float), np.asarray(se_log, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if conf_type == "plain":
+            lo, hi = surv - z * surv * se_log, surv + z * surv * se_log
+        elif conf_type == "log":
+            lo, hi = surv * np.exp(-z * se_log), surv * np.exp(z * se_log)
+        else:
+            ll = np.log(-np.log(surv))
+            a = np.exp(-np.exp(ll + z * se_log / np.log(surv)))
+            b = np.exp(-np.exp(ll - z * se_log / np.log(surv)))
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+
+
 def landmark_ci_uncensored(s: float, n: int, transform: str, level: float) -> tuple[float, float]:
-    """Pointwise CI for S = k/n with no censoring (Greenwood variance S(1-S)/n)."""
+    """Pointwise CI for S = k/n with no censoring (Greenwood variance of log S: (1 - S)/(n S))."""
     z = stats.norm.ppf(0.5 + level / 2)
-    se_log = np.sqrt((1 - s) / (n * s))  # Greenwood SE of log S without censoring
-    if transform == "plain":
-        se = s * se_log
-        return max(0.0, s - z * se), min(1.0, s + z * se)
-    if transform == "log":
-        return s * np.exp(-z * se_log), min(1.0, s * np.exp(z * se_log))
-    a = np.exp(-np.exp(np.log(-np.log(s)) + z * se_log / np.log(s)))
-    b = np.exp(-np.exp(np.log(-np.log(s)) - z * se_log / np.log(s)))
-    return min(a, b), max(a, b)
+    lo, hi = pointwise_ci(s, np.sqrt((1 - s) / (n * s)), transform, z)
+    return float(lo), float(hi)
 
 
 def landmark_effective_n(s: float, lo: float, hi: float, level: float) -> dict[str, float]:
