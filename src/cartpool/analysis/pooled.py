@@ -42,6 +42,7 @@ from .pooling import (
     SubgroupTest,
     common_effect_note,
     pool,
+    pool_leave_one_out,
     subgroup_test,
 )
 
@@ -61,9 +62,6 @@ A_MIXED = "PCL and MM mixed"
 
 #: Leave-one-out needs at least this many studies in a group (with two, it is two single studies).
 LOO_MIN_K = 3
-#: Above this many studies, leave-one-out refits the inverse-variance logit model instead of k GLMMs
-#: (each GLMM refit grows with k; at 200 studies k refits per outcome take minutes). The table says so.
-LOO_MAX_GLMM_K = 30
 
 ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "analysis", "method", "rule", "note", "k", "events", "total",
                     "estimate", "ci_low", "ci_high", "ci_how", "small_ci_low", "small_ci_high", "pi_low", "pi_high",
@@ -256,7 +254,8 @@ class PooledAnalysis:
         key = o.key
         t = self.available(key)
         everyone = self.studies["study"].tolist()
-        missing = [s for s in everyone if s not in set(t["study"])]
+        reporting = set(t["study"])
+        missing = [s for s in everyone if s not in reporting]
         groups: dict[str, Pooled] = {}
         roles: dict[str, str] = {}
         for g, sub in t.groupby("group", sort=False):
@@ -319,12 +318,10 @@ class PooledAnalysis:
         for g, sub in t.groupby("group", sort=False):
             if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
                 continue
-            method = PRIMARY_METHOD if len(sub) <= LOO_MAX_GLMM_K else "logit"
-            for i in range(len(sub)):
-                rest = sub.drop(index=sub.index[i])
-                r = pool(rest["events"], rest["total"], method=method, detail=False)  # the estimate only
+            # the estimate only, the primary model at any k (no Bayesian model per omitted study)
+            for omitted, r in zip(sub["study"], pool_leave_one_out(sub["events"], sub["total"]), strict=True):
                 row = {k: v for k, v in r.as_row().items() if not k.startswith("bayes_")}  # not fitted here
-                rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **row})
+                rows.append({"outcome": key, "subgroup": g, "omitted": omitted, **row})
         return pd.DataFrame(rows)
 
     @property

@@ -17,10 +17,7 @@ from ..stats import meta as stats_meta
 from ..stats.bayes import MU_PRIOR_SD, TAU_PRIOR_SCALE
 
 #: The Bayesian model's priors, as the methods text states them.
-#: The Bayesian model is a sensitivity analysis for few studies (its cost grows with k: about 1 s
-#: per row at 50 studies, 17 s at 1,000); rows with more studies rest on the random-effects model.
-BAYES_MAX_K = 20
-BAYES_PRIORS = {"MU_PRIOR_SD": MU_PRIOR_SD, "TAU_PRIOR_SCALE": TAU_PRIOR_SCALE, "MAX_K": BAYES_MAX_K}
+BAYES_PRIORS = {"MU_PRIOR_SD": MU_PRIOR_SD, "TAU_PRIOR_SCALE": TAU_PRIOR_SCALE}
 
 #: Proportion methods: the primary model and the sensitivity analyses.
 PRIMARY_METHOD = "glmm"
@@ -100,6 +97,14 @@ def _study_table(x, n, labels) -> pd.DataFrame:
 MIN_STUDIES_RANDOM_EFFECTS = 3
 
 
+@functools.lru_cache(maxsize=4096)
+def _bayes_row(x: tuple, n: tuple) -> dict:
+    """The Bayesian model's values for one row's counts (the same for every method's row)."""
+    from ..stats.bayes import pool_bayes
+
+    return pool_bayes(np.array(x, float), np.array(n, float)).as_row()
+
+
 @functools.lru_cache(maxsize=16384)
 def _pool_cached(x: tuple, n: tuple, method: str, detail: bool = True) -> Pooled:
     """The rules of docs/statistics.md, by the data the row has:
@@ -114,13 +119,12 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool = True) -> Pooled
       A GLMM without a finite maximum is shown as "not estimable", with no interval.
 
     Every row with k >= 2 also gets the Bayesian binomial-normal model (half-normal(0.5) prior on
-    tau), a sensitivity analysis for few studies, up to `BAYES_MAX_K` studies. With `detail` False
+    tau), a sensitivity analysis for few studies, at any k. With `detail` False
     (leave-one-out rows, which show the pooled estimate only) neither the Bayesian model nor the
     per-study table is computed.
     """
     from scipy import special, stats
 
-    from ..stats.bayes import pool_bayes
     from ..stats.proportions import proportion_ci
 
     xa, na = np.array(x, float), np.array(n, float)
@@ -136,7 +140,7 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool = True) -> Pooled
         e = proportion_ci(ex, tot)
         return Pooled("single study", "single study", "exact", 1, ex, tot, e.estimate, e.ci_low, e.ci_high,
                       "Clopper-Pearson exact", studies=table(100.0))
-    bayes = pool_bayes(xa, na).as_row() if detail and k <= BAYES_MAX_K else {}
+    bayes = _bayes_row(x, n) if detail else {}
     if ex == 0 or ex == tot:
         e = proportion_ci(ex, tot)
         note = ("no events in any study; random-effects model not estimable" if ex == 0 else
@@ -190,6 +194,59 @@ def pool(events, totals, labels=None, *, method: str = PRIMARY_METHOD, detail: b
     if labels is not None and not table.empty:
         table["study"] = list(labels)
     return Pooled(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "studies": table})
+
+
+def pool_leave_one_out(events, totals, *, method: str = PRIMARY_METHOD) -> list[Pooled]:
+    """The row pooled again with each study left out in turn (metafor `leave1out`): the estimate
+    only, as `pool(..., detail=False)` gives it for each subset, by the same rules.
+
+    For the GLMM the refits of every subset come at once from `stats.glmm.glmm_leave_one_out`
+    (each subset's likelihood is the full one less one study; only distinct counts are refitted,
+    from the full data's maximum), which is what keeps leave-one-out fast at any k.
+
+    Parameters
+    ----------
+    events, totals : sequences of int
+        The row's studies (k >= 2).
+    method : str
+        As `pool`.
+
+    Returns
+    -------
+    list of Pooled
+        Item i is the row without study i.
+    """
+    x = np.array([int(v) for v in events], float)
+    n = np.array([int(v) for v in totals], float)
+    k = len(x)
+    keep = ~np.eye(k, dtype=bool)
+    if method != PRIMARY_METHOD or k - 1 < MIN_STUDIES_RANDOM_EFFECTS:
+        return [pool(x[m], n[m], method=method, detail=False) for m in keep]
+    from ..stats.glmm import GLMMNotEstimable, glmm_leave_one_out
+
+    fits = glmm_leave_one_out(x, n).fits
+    out = []
+    done: dict[tuple[float, float], Pooled] = {}  # leaving out either of two equal studies: one subset
+    for i, (m, fit) in enumerate(zip(keep, fits, strict=True)):
+        if (x[i], n[i]) in done:
+            out.append(done[(x[i], n[i])])
+            continue
+        xs, ns = x[m], n[m]
+        ex, tot = int(xs.sum()), int(ns.sum())
+        if ex == 0 or ex == tot:  # the rules for rows at 0% or 100%: no model
+            row = pool(xs, ns, method=method, detail=False)
+        elif isinstance(fit, GLMMNotEstimable):
+            nan = float("nan")
+            row = Pooled("not estimable", f"random-effects model not estimable ({fit})", method, k - 1, ex, tot,
+                         nan, nan, nan, "")
+        else:
+            r = stats_meta.pool_proportions(xs, ns, method=method, pi_dist="t", fit=fit, table=False)
+            small = stats_meta.pool_proportions(xs, ns, method=method, knha=True, fit=fit, table=False)
+            row = Pooled("random effects", "", method, k - 1, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
+                         small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, r.mu, r.se)
+        done[(x[i], n[i])] = row
+        out.append(row)
+    return out
 
 
 @dataclass(frozen=True)

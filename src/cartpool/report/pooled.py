@@ -386,9 +386,7 @@ class PooledPage:
                                                                     "Note"], rows,
                                numeric={"Studies", "Estimate (95% CI)", "Small-sample 95% CI", "Bayesian (95% CrI)"},
                                compact=True) if rows else None,
-                "loo": Table(f"{o.label}: leave-one-out"
-                             + (f" (more than {P.LOO_MAX_GLMM_K} studies: inverse-variance logit model refitted, not the GLMM)"
-                                if not loo.empty and (loo["method"] == "logit").any() else ""),
+                "loo": Table(f"{o.label}: leave-one-out",
                              ["Group", "Study left out", "Studies", "Estimate (95% CI)"],
                              loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
             })
