@@ -37,10 +37,11 @@ def test_every_pin_is_exact_and_hashed():
 
 def test_groups_agree_and_nest():
     build, test, lab = _pins("build"), _pins("test"), _pins("lab")
-    assert {"pandas", "statsmodels", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib",
+    assert {"pandas", "scipy", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib",
             "playwright", "pypdf"} <= set(build)
     assert {"pytest", "ruff", "hypothesis"} <= set(test) and "jupyterlab" in lab
     assert not {"pytest", "jupyterlab"} & set(build)
+    assert "statsmodels" not in test  # proportion CIs are SciPy's beta and normal quantiles
     for other in (test, lab):
         assert {k: other[k] for k in build} == build  # the build group, at the same versions
     assert all(lab[k] == test[k] for k in set(lab) & set(test))
