@@ -47,28 +47,46 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- environment: virtual environments from the pinned, hashed locks, remade when a lock changes --
+# uv installs the locks (hashes checked), itself pinned and hashed in requirements/uv.lock and
+# installed by pip into the venv first; where uv cannot be installed or fails, pip installs the
+# same lock (slower, same packages). CARTPOOL_INSTALLER=pip forces pip. uv writes no bytecode and
+# the shell may set PYTHONDONTWRITEBYTECODE (../shared/NOTES.md), so the venv is compiled here, all
+# of it but the packages' own test suites (half the files, never imported by a build).
 PIP_QUIET  := 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+INSTALLER  ?= $(or $(CARTPOOL_INSTALLER),uv)
+COMPILE_PYC = $(1)/bin/python -m compileall -q -j 0 -x '/tests?/|/testing/' $(1)/lib >/dev/null
+# $(call install_lock,DIR,LOCK): LOCK's packages into the venv DIR, hashes required
+define install_lock
+	@if [ "$(INSTALLER)" = uv ] \
+	    && $(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r requirements/uv.lock >/dev/null 2>&1 \
+	    && $(1)/bin/uv pip install --quiet --python $(1)/bin/python --require-hashes --no-deps -r $(2); then \
+	  $(call COMPILE_PYC,$(1)) || true; \
+	else \
+	  [ "$(INSTALLER)" = uv ] && echo "[setup] uv unavailable here: installing $(2) with pip (slower)"; \
+	  $(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2) $(PIP_QUIET); \
+	fi
+endef
 # $(call new_venv,DIR,LOCK): a fresh venv with LOCK's packages (hashes checked) and cartpool editable
 define new_venv
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cartpool needs Python 3.11 or newer; found " + sys.version.split()[0])'
 	@rm -rf $(1)
 	@$(PYTHON_SYS) -m venv $(1)
-	@$(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2) $(PIP_QUIET)
+	$(call install_lock,$(1),$(2))
 	@$(1)/bin/pip install --quiet --require-virtualenv --no-deps --no-build-isolation -e . $(PIP_QUIET)
 	@$(1)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 endef
 
-$(STAMP_ENV): requirements/build.lock pyproject.toml
-	@echo "[setup] creating $(VENV) from requirements/build.lock (first run only, about a minute)"
+$(STAMP_ENV): requirements/build.lock requirements/uv.lock pyproject.toml
+	@echo "[setup] creating $(VENV) from requirements/build.lock (first run only, about 20 seconds)"
 	$(call new_venv,$(VENV),requirements/build.lock)
 	@touch $@
 
 $(STAMP_TEST): $(STAMP_ENV) requirements/test.lock
 	@echo "[setup] adding the test tools to $(VENV) from requirements/test.lock"
-	@$(VENV)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r requirements/test.lock $(PIP_QUIET)
+	$(call install_lock,$(VENV),requirements/test.lock)
 	@touch $@
 
-$(STAMP_LAB): requirements/lab.lock pyproject.toml
+$(STAMP_LAB): requirements/lab.lock requirements/uv.lock pyproject.toml
 	@echo "[setup] creating $(LAB_VENV) (JupyterLab) from requirements/lab.lock (first run only)"
 	$(call new_venv,$(LAB_VENV),requirements/lab.lock)
 	@touch $@

@@ -45,3 +45,12 @@ def test_groups_agree_and_nest():
     for other in (test, lab):
         assert {k: other[k] for k in build} == build  # the build group, at the same versions
     assert all(lab[k] == test[k] for k in set(lab) & set(test))
+
+
+def test_uv_is_pinned_and_hashed_and_installs_the_locks():
+    text = (LOCKS / "uv.lock").read_text(encoding="utf-8")
+    assert re.search(r"^uv==[0-9][0-9.]* \\\n", text, re.M) and text.count("--hash=sha256:") >= 5  # one per platform
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--require-hashes --no-deps -r requirements/uv.lock" in makefile  # pip installs uv, hashes checked
+    assert "uv pip install --quiet --python $(1)/bin/python --require-hashes" in makefile
+    assert "pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2)" in makefile  # the fallback
