@@ -142,11 +142,22 @@ new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith
 	@$(PY) scripts/build.py new-study "$(ID)"
 
 # --- tests ----------------------------------------------------------------------------------
+# Both run in parallel on every core (pytest-xdist; each worker builds in its own temporary project,
+# and tests that share one build stay on one worker). test-fast leaves out the tests marked slow
+# (full builds, browsers): under a minute on 2 cores.
+TEST_JOBS  ?= auto
+PYTEST      = $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadgroup
+
 .PHONY: test
-test: $(TEST_DEP) ## Run the test suite (unit, statistics against R references, end-to-end build)
+test: $(TEST_DEP) ## Run the whole test suite, as CI does (unit, statistics against R references, end-to-end builds)
 	@$(PY) scripts/build.py check-notebooks
 	@$(VENV)/bin/ruff check --quiet src scripts tests
-	@$(PY) -m pytest -q -p no:cacheprovider
+	@$(PYTEST)
+
+.PHONY: test-fast
+test-fast: $(TEST_DEP) ## The tests without full builds or browsers (under a minute): the loop while editing
+	@$(VENV)/bin/ruff check --quiet src scripts tests
+	@$(PYTEST) -m "not slow"
 
 .PHONY: bench
 bench: $(TEST_DEP) ## Benchmark the pipeline and write docs/performance.md (about 20 minutes)

@@ -4,7 +4,7 @@ package, and environment.yml generated from the test group."""
 import importlib.util
 import re
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 LOCKS = ROOT / "requirements"
 

@@ -150,9 +150,16 @@ def _interval_close(ours: tuple[float, float], ref_logit: tuple[float, float]) -
     return all(abs(a - b) <= 0.01 * half for a, b in zip(ours_logit, ref_logit, strict=True))
 
 
-def test_glmm_reaches_metafors_maximum_and_its_intervals():
+#: The GLMM cases are checked in this many parts, which pytest-xdist runs in parallel.
+GLMM_PARTS = 4
+
+
+@pytest.mark.parametrize("part", range(GLMM_PARTS))
+def test_glmm_reaches_metafors_maximum_and_its_intervals(part):
     checked, failures, higher = 0, [], []
-    for s in _glmm_cases():
+    for i, s in enumerate(_glmm_cases()):
+        if i % GLMM_PARTS != part:
+            continue
         x, n, ref = np.array(s["x"], float), np.array(s["n"], float), s["glmm"]
         mu, se, tau2, loglik = glmm._glmm_fit(x, n)
         # lme4 sometimes stops before the maximum on flat likelihoods: compare both points on our
@@ -181,7 +188,7 @@ def test_glmm_reaches_metafors_maximum_and_its_intervals():
     assert not failures, failures[:5]
     # the early stops are few, and listed in docs/statistics.md
     assert len(higher) <= max(3, 0.03 * (checked + len(higher))), higher
-    assert checked >= (900 if FULL else 200)
+    assert checked >= (900 if FULL else 200) // GLMM_PARTS
 
 
 def test_glmm_cases_from_the_issue():
