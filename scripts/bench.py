@@ -208,7 +208,9 @@ def main() -> int:
                      "median of 2, alternated with (a), caches warm"))
         rows.append(("(h) set-up / plain pip", f"{uv_s / pip_s:.2f}", "target ≤ 0.4"))
         log(f"setup {uv_s:.1f}s, plain pip {pip_s:.1f}s")
-    if only and not (only & set("bcdef")):
+    if only and not (only & set("bcdef")):  # no build of the real studies needed
+        if part("g"):
+            pooled_rows(a, rows, work)
         return finish(a, rows, notes, work, only)
 
     # (b) cold builds of the real studies (smoke: 2 synthetic)
