@@ -326,8 +326,8 @@ def test_rows(rows) -> None:
     """(j) the test suite's wall time on this checkout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     for target in ("test-fast", "test"):
-        t, p = sh(["make", "-C", str(ROOT), target], env=env, check=False)
-        tail = (p.stdout.strip().splitlines() or ["?"])[-1]
+        t, p = sh(["make", "--no-print-directory", "-C", str(ROOT), target], env=env, check=False)
+        tail = next((line for line in reversed(p.stdout.splitlines()) if re.search(r"passed|failed|error", line)), "?")
         rows.append((f"(j) `make {target}` on this checkout", f"{t:.0f} s", tail))
         print(f"[bench] make {target}: {t:.0f}s ({tail})", flush=True)
 
