@@ -144,20 +144,22 @@ new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith
 # --- tests ----------------------------------------------------------------------------------
 # Both run in parallel on every core (pytest-xdist; each worker builds in its own temporary project,
 # and tests that share one build stay on one worker). test-fast leaves out the tests marked slow
-# (full builds, browsers): under a minute on 2 cores.
+# (full builds, browsers): under a minute on 2 cores. Tests marked serial (they time a signal
+# against a running build) run afterwards on their own, with no other test loading the machine.
 TEST_JOBS  ?= auto
-PYTEST      = $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadgroup
+PYTEST      = $(PY) -m pytest -q -p no:cacheprovider
 
 .PHONY: test
 test: $(TEST_DEP) ## Run the whole test suite, as CI does (unit, statistics against R references, end-to-end builds)
 	@$(PY) scripts/build.py check-notebooks
 	@$(VENV)/bin/ruff check --quiet src scripts tests
-	@$(PYTEST)
+	@$(PYTEST) -n $(TEST_JOBS) --dist loadgroup -m "not serial"
+	@$(PYTEST) -m serial
 
 .PHONY: test-fast
 test-fast: $(TEST_DEP) ## The tests without full builds or browsers (under a minute): the loop while editing
 	@$(VENV)/bin/ruff check --quiet src scripts tests
-	@$(PYTEST) -m "not slow"
+	@$(PYTEST) -n $(TEST_JOBS) --dist loadgroup -m "not slow"
 
 .PHONY: bench
 bench: $(TEST_DEP) ## Benchmark the pipeline and write docs/performance.md (about 20 minutes)

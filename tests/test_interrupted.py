@@ -15,7 +15,9 @@ from cartpool.builder.pdf import find_browser
 
 from .helpers import copy_project, make, snapshot
 
-pytestmark = pytest.mark.slow  # full builds
+# full builds; and each test sends a signal at a point of a running build, which a second pytest
+# worker loading the machine can make it miss (seen: SIGINT after validation, build exit 0): run alone
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 COMPLETE_ENDINGS = {".html": b"</html>\n", ".pdf": b"%%EOF", ".csv": b"\n", ".png": b"IEND\xaeB`\x82"}
 
