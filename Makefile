@@ -35,28 +35,46 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- environment: virtual environments from the pinned, hashed locks, remade when a lock changes --
+# uv installs the locks (hashes checked), itself pinned and hashed in requirements/uv.lock and
+# installed by pip into the venv first; where uv cannot be installed or fails, pip installs the
+# same lock (slower, same packages). CARTPOOL_INSTALLER=pip forces pip. uv writes no bytecode and
+# the shell may set PYTHONDONTWRITEBYTECODE (../shared/NOTES.md), so the venv is compiled here, all
+# of it but the packages' own test suites (half the files, never imported by a build).
 PIP_QUIET  := 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+INSTALLER  ?= $(or $(CARTPOOL_INSTALLER),uv)
+COMPILE_PYC = $(1)/bin/python -m compileall -q -j 0 -x '/tests?/|/testing/' $(1)/lib >/dev/null
+# $(call install_lock,DIR,LOCK): LOCK's packages into the venv DIR, hashes required
+define install_lock
+	@if [ "$(INSTALLER)" = uv ] \
+	    && $(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r requirements/uv.lock >/dev/null 2>&1 \
+	    && $(1)/bin/uv pip install --quiet --python $(1)/bin/python --require-hashes --no-deps -r $(2); then \
+	  $(call COMPILE_PYC,$(1)) || true; \
+	else \
+	  [ "$(INSTALLER)" = uv ] && echo "[setup] uv unavailable here: installing $(2) with pip (slower)"; \
+	  $(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2) $(PIP_QUIET); \
+	fi
+endef
 # $(call new_venv,DIR,LOCK): a fresh venv with LOCK's packages (hashes checked) and cartpool editable
 define new_venv
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cartpool needs Python 3.11 or newer; found " + sys.version.split()[0])'
 	@rm -rf $(1)
 	@$(PYTHON_SYS) -m venv $(1)
-	@$(1)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2) $(PIP_QUIET)
+	$(call install_lock,$(1),$(2))
 	@$(1)/bin/pip install --quiet --require-virtualenv --no-deps --no-build-isolation -e . $(PIP_QUIET)
 	@$(1)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 endef
 
-$(STAMP_ENV): requirements/build.lock pyproject.toml
-	@echo "[setup] creating $(VENV) from requirements/build.lock (first run only, about a minute)"
+$(STAMP_ENV): requirements/build.lock requirements/uv.lock pyproject.toml
+	@echo "[setup] creating $(VENV) from requirements/build.lock (first run only, about 20 seconds)"
 	$(call new_venv,$(VENV),requirements/build.lock)
 	@touch $@
 
 $(STAMP_TEST): $(STAMP_ENV) requirements/test.lock
 	@echo "[setup] adding the test tools to $(VENV) from requirements/test.lock"
-	@$(VENV)/bin/pip install --quiet --require-virtualenv --require-hashes --no-deps -r requirements/test.lock $(PIP_QUIET)
+	$(call install_lock,$(VENV),requirements/test.lock)
 	@touch $@
 
-$(STAMP_LAB): requirements/lab.lock pyproject.toml
+$(STAMP_LAB): requirements/lab.lock requirements/uv.lock pyproject.toml
 	@echo "[setup] creating $(LAB_VENV) (JupyterLab) from requirements/lab.lock (first run only)"
 	$(call new_venv,$(LAB_VENV),requirements/lab.lock)
 	@touch $@
@@ -117,11 +135,24 @@ new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith
 	@$(PY) scripts/build.py new-study "$(ID)"
 
 # --- tests ----------------------------------------------------------------------------------
+# Both run in parallel on every core (pytest-xdist; each worker builds in its own temporary project,
+# and tests that share one build stay on one worker). test-fast leaves out the tests marked slow
+# (full builds, browsers): under a minute on 2 cores. Tests marked serial (they time a signal
+# against a running build) run afterwards on their own, with no other test loading the machine.
+TEST_JOBS  ?= auto
+PYTEST      = $(PY) -m pytest -q -p no:cacheprovider
+
 .PHONY: test
-test: $(TEST_DEP) ## Run the test suite (unit, statistics against R references, end-to-end build)
+test: $(TEST_DEP) ## Run the whole test suite, as CI does (unit, statistics against R references, end-to-end builds)
 	@$(PY) scripts/build.py check-notebooks
 	@$(VENV)/bin/ruff check --quiet src scripts tests
-	@$(PY) -m pytest -q -p no:cacheprovider
+	@$(PYTEST) -n $(TEST_JOBS) --dist loadgroup -m "not serial"
+	@$(PYTEST) -m serial
+
+.PHONY: test-fast
+test-fast: $(TEST_DEP) ## The tests without full builds or browsers (under a minute): the loop while editing
+	@$(VENV)/bin/ruff check --quiet src scripts tests
+	@$(PYTEST) -n $(TEST_JOBS) --dist loadgroup -m "not slow"
 
 .PHONY: bench
 bench: $(TEST_DEP) ## Benchmark the pipeline and write docs/performance.md (about 20 minutes)
@@ -139,24 +170,31 @@ lint: $(TEST_DEP) ## ruff over the code
 lab: $(STAMP_LAB) ## Open the notebooks in JupyterLab (its own pinned environment, .venv-lab)
 	@$(LAB_VENV)/bin/jupyter lab notebooks/
 
-# uv resolves; build comes first and constrains the other two, so shared packages agree.
-UV_COMPILE = $(BUILD)/lockenv/bin/uv pip compile pyproject.toml --quiet --generate-hashes --no-header \
+# uv resolves; build comes first and constrains the other two, so shared packages agree. Each lock is
+# its own preference: re-locking keeps every pin that still fits and changes only what must change.
+# uv itself comes from requirements/uv.lock (pinned, hashed), which pins the uv that wrote it.
+UV_COMPILE = $(BUILD)/lockenv/bin/uv pip compile --quiet --generate-hashes --no-header \
              --annotation-style line --python-version 3.11.7 --python-platform x86_64-manylinux_2_28
 define compile_lock
+	@cp requirements/$(1).lock requirements/$(1).lock.new 2>/dev/null || true
+	@$(UV_COMPILE) $(2) -o requirements/$(1).lock.new
 	@{ echo "# cartpool, $(1) group: every package pinned with its hashes (pip install --require-hashes)."; \
 	   echo "# Generated by \`make lock\` from pyproject.toml with uv pip compile; do not edit."; \
-	   $(UV_COMPILE) $(2); } > requirements/$(1).lock.new && mv requirements/$(1).lock.new requirements/$(1).lock
+	   grep -v '^#' requirements/$(1).lock.new; } > requirements/$(1).lock && rm requirements/$(1).lock.new
 endef
 
 .PHONY: lock
 lock: ## Re-resolve the pinned groups (requirements/*.lock) and environment.yml from pyproject.toml (needs PyPI)
 	@rm -rf $(BUILD)/lockenv && $(PYTHON_SYS) -m venv $(BUILD)/lockenv
-	@$(BUILD)/lockenv/bin/pip install --quiet uv $(PIP_QUIET)
-	$(call compile_lock,build,)
-	$(call compile_lock,test,--extra test -c requirements/build.lock)
-	$(call compile_lock,lab,--extra interactive -c requirements/build.lock)
+	@$(BUILD)/lockenv/bin/pip install --quiet --require-hashes --no-deps -r requirements/uv.lock $(PIP_QUIET) \
+	  || $(BUILD)/lockenv/bin/pip install --quiet uv $(PIP_QUIET)
+	$(call compile_lock,build,pyproject.toml)
+	$(call compile_lock,test,pyproject.toml --extra test -c requirements/build.lock)
+	$(call compile_lock,lab,pyproject.toml --extra interactive -c requirements/build.lock)
+	@echo "uv==$$($(BUILD)/lockenv/bin/uv --version | cut -d' ' -f2)" > $(BUILD)/lockenv/uv.in
+	$(call compile_lock,uv,$(BUILD)/lockenv/uv.in)
 	@$(PYTHON_SYS) scripts/make_environment.py
-	@echo "requirements/build.lock, test.lock, lab.lock and environment.yml updated"
+	@echo "requirements/build.lock, test.lock, lab.lock, uv.lock and environment.yml updated"
 
 .PHONY: clean
 clean: ## Remove generated reports and build files (keeps the environment)

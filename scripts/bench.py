@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the whole pipeline; writes docs/performance.md (`make bench`).
 
-    bench.py [--out docs/performance.md] [--repeats 2] [--smoke]
+    bench.py [--out docs/performance.md] [--repeats 2] [--smoke] [--only a,g,h,i,j]
 
 Measures, in one run on one machine (stated in the output): (a) set-up from nothing; (b) cold
 `make reports` and `make -j2 reports` for the real studies; (c) the naive baseline (papermill
@@ -9,7 +9,15 @@ CLI, nbconvert CLI, PDF step per notebook, serially) and the ratio (b)/(c); (d) 
 rebuild; (e) the rebuild after editing one study's data, with the targets that ran; (f) cold
 `-j2` builds of 5, 50 and 200 synthetic studies, per study and the growth factor; (g) the
 pooled analysis alone (library calls, no kernel) for 1,000 synthetic studies with its peak
-memory. Wall-clock figures are noisy: medians over repeats, and ratios.
+memory, the Bayesian model and GLMM leave-one-out on every row; (h) set-up from nothing with uv
+against a plain `pip install --require-hashes` of the same lock, in the same run; (i) the PDF
+printers for one build's pages: Playwright (what the build uses), the Chromium command line per page,
+and a small DevTools client of our own (scripts/bench_printers.py), with Playwright's installed size;
+(j) `make test` and `make test-fast` wall time on this checkout. Wall-clock figures are noisy:
+medians over repeats, and ratios.
+
+--only runs the listed parts (letters); the other rows are kept from the existing output file and
+marked as from an earlier run.
 
 --smoke runs a tiny version (2 synthetic studies, 20 for the pooled analysis, no set-up and no
 naive baseline) so that the test suite keeps the benchmark from rotting.
@@ -124,8 +132,13 @@ import resource, sys, time
 from cartpool.data.load import load_all
 from cartpool.analysis.pooled import PooledAnalysis
 t0 = time.perf_counter(); s = load_all(sys.argv[1], sources=None); t1 = time.perf_counter()
-df = PooledAnalysis(s).analyse_all(); t2 = time.perf_counter()
-print(f"{t1 - t0:.3f} {t2 - t1:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} {len(df)}")
+a = PooledAnalysis(s); df = a.analyse_all(); t2 = time.perf_counter()
+loo = a.leave_one_out
+model = df[df["events"].notna() & df["rule"].isin(["random effects", "common effect", "no events", "all events"])]
+assert model["bayes_estimate"].notna().all(), "a row without the Bayesian model"
+assert loo.empty or (loo["method"] == "glmm").all(), "leave-one-out refitted another model"
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} {len(df)}"
+      f" {len(model)} {len(loo)}")
 """
 
 
@@ -136,8 +149,35 @@ def pooled_alone(n: int, work: Path) -> tuple[float, float, float]:
     shutil.rmtree(d, ignore_errors=True)
     generate(n, d / "studies", d / "sources")
     _, p = sh([PY, "-c", POOLED_ALONE, str(d / "studies")], env={**os.environ, "MPLBACKEND": "Agg"})
-    load_s, analyse_s, mb, _rows = p.stdout.split()
+    load_s, analyse_s, mb, _rows, bayes_rows, loo_rows = p.stdout.split()
+    pooled_alone.counts = (int(bayes_rows), int(loo_rows))
     return float(load_s), float(analyse_s), float(mb)
+
+
+def setup_pair(work: Path) -> tuple[float, float]:
+    """Set-up from nothing, uv route (`make env`) and a plain pip install --require-hashes of the
+    same lock into a fresh venv, in the same run (the package caches of both are warm: each is run
+    once before it is timed)."""
+    root = project(work / "setup")
+    lock = root / "requirements" / "build.lock"
+
+    def uv_route() -> float:
+        shutil.rmtree(root / ".venv", ignore_errors=True)
+        return sh(["make", "-C", str(root), "env"])[0]
+
+    def pip_route() -> float:
+        venv = work / "setup-pip"
+        shutil.rmtree(venv, ignore_errors=True)
+        t0 = time.perf_counter()
+        sh(["python3", "-m", "venv", str(venv)])  # as make does (PYTHON_SYS)
+        sh([str(venv / "bin" / "pip"), "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(lock)])
+        return time.perf_counter() - t0
+
+    uv_route(), pip_route()  # warm both caches
+    pairs = [(uv_route(), pip_route()) for _ in range(2)]
+    shutil.rmtree(root / ".venv", ignore_errors=True)
+    shutil.rmtree(work / "setup-pip", ignore_errors=True)
+    return statistics.median(u for u, _ in pairs), statistics.median(p for _, p in pairs)
 
 
 def main() -> int:
@@ -145,7 +185,12 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated parts to run (a-j); the rest are kept from --out")
     a = ap.parse_args()
+    only = set(filter(None, a.only.split(",")))
+
+    def part(letter: str) -> bool:
+        return not only or letter in only
     work = ROOT / "build" / ("bench-smoke" if a.smoke else "bench")
     work.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str, str]] = []
@@ -154,13 +199,19 @@ def main() -> int:
     def log(msg):
         print(f"[bench] {msg}", flush=True)
 
-    # (a) set-up from nothing
-    if not a.smoke:
-        root = project(work / "setup")
-        t, _ = sh(["make", "-C", str(root), "env"])
-        rows.append(("(a) set-up from nothing (`make env`: venv + pinned packages)", f"{t:.1f} s", "once"))
-        log(f"setup {t:.1f}s")
-        shutil.rmtree(root / ".venv", ignore_errors=True)
+    # (a) set-up from nothing, and (h) against plain pip in the same run
+    if not a.smoke and (part("a") or part("h")):
+        uv_s, pip_s = setup_pair(work)
+        rows.append(("(a) set-up from nothing (`make env`: venv, uv, pinned packages, bytecode, cartpool)",
+                     f"{uv_s:.1f} s", "median of 2, caches warm"))
+        rows.append(("(h) plain `pip install --require-hashes` of the same lock into a fresh venv", f"{pip_s:.1f} s",
+                     "median of 2, alternated with (a), caches warm"))
+        rows.append(("(h) set-up / plain pip", f"{uv_s / pip_s:.2f}", "target ≤ 0.4"))
+        log(f"setup {uv_s:.1f}s, plain pip {pip_s:.1f}s")
+    if only and not (only & set("bcdef")):  # no build of the real studies needed
+        if part("g"):
+            pooled_rows(a, rows, work)
+        return finish(a, rows, notes, work, only)
 
     # (b) cold builds of the real studies (smoke: 2 synthetic)
     root = project(work / "real") if not a.smoke else project(work / "real", "synthetic", 2)
@@ -235,13 +286,72 @@ def main() -> int:
     if len(sizes) > 1:
         rows.append(("(f) growth: per-study cost at N=200 / at N=5", f"{per[200] / per[5]:.2f}", "target ≤ 1.2"))
 
+    if a.smoke or part("g"):
+        pooled_rows(a, rows, work)
+    return finish(a, rows, notes, work, only)
+
+
+def pooled_rows(a, rows, work) -> None:
     # (g) pooled analysis alone
     n_g = 20 if a.smoke else 1000
     load_s, analyse_s, mb = pooled_alone(n_g, work)
+    bayes_rows, loo_rows = pooled_alone.counts
     rows.append((f"(g) pooled analysis alone, {n_g} synthetic studies", f"{analyse_s:.1f} s",
-                 f"plus {load_s:.1f} s loading/validating; peak memory {mb:.0f} MB; targets < 15 s, < 1 GB"))
-    log(f"pooled {n_g}: {analyse_s:.1f}s, {mb:.0f} MB")
+                 f"plus {load_s:.1f} s loading/validating; peak memory {mb:.0f} MB; the Bayesian model on all "
+                 f"{bayes_rows} proportion rows, GLMM leave-one-out on {loo_rows} rows; targets < 10 s, < 1 GB"))
+    print(f"[bench] pooled {n_g}: {analyse_s:.1f}s, {mb:.0f} MB", flush=True)
 
+
+def printer_rows(rows, work, pages_from: Path) -> None:
+    """(i) the three PDF printers on one build's pages."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_printers
+
+    browser = shutil.which("chromium")
+    pages = sorted(pages_from.glob("*.html"))
+    if browser is None or not pages:
+        rows.append(("(i) PDF printers", "not measured", "no Chromium or no built pages"))
+        return
+    t = bench_printers.compare(browser, pages, work / "printers")
+    mb = bench_printers.package_mb("playwright")
+    rows.append((f"(i) PDFs of one build ({len(pages)} pages), Playwright over DevTools (the build's printer)",
+                 f"{t['playwright']:.1f} s", f"median of 3, alternated; Playwright installed: {mb:.0f} MB"))
+    rows.append(("(i) the same, Chromium command line per page", f"{t['cli']:.1f} s",
+                 f"{t['cli'] / t['playwright']:.2f} x Playwright"))
+    rows.append(("(i) the same, a DevTools client of our own over --remote-debugging-pipe (standard library)",
+                 f"{t['devtools']:.1f} s", f"{t['devtools'] / t['playwright']:.2f} x Playwright; 0 MB; "
+                 "PDFs byte-identical to Playwright's after the date fix"))
+
+
+def test_rows(rows) -> None:
+    """(j) the test suite's wall time on this checkout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    for target in ("test-fast", "test"):
+        t, p = sh(["make", "--no-print-directory", "-C", str(ROOT), target], env=env, check=False)
+        tail = next((line for line in reversed(p.stdout.splitlines()) if re.search(r"passed|failed|error", line)), "?")
+        rows.append((f"(j) `make {target}` on this checkout", f"{t:.0f} s", tail))
+        print(f"[bench] make {target}: {t:.0f}s ({tail})", flush=True)
+
+
+def finish(a, rows, notes, work, only) -> int:
+    if not a.smoke and (not only or "i" in only):
+        built = work / "real" / "reports"
+        printer_rows(rows, work, built if built.is_dir() else ROOT / "reports")
+    if not a.smoke and (not only or "j" in only):
+        test_rows(rows)
+    if only:  # keep the rows of the parts not run, from the existing output
+        out_path = Path(a.out)
+        ran = {k[:3] for k, _, _ in rows}
+        old = out_path.read_text(encoding="utf-8") if out_path.is_file() else ""
+        date = re.search(r"on (\d{4}-\d{2}-\d{2});", old)
+        for line in old.splitlines():
+            m = re.match(r"\| (\([a-z]\)[^|]*) \| ([^|]*) \| ([^|]*) \|$", line)
+            if m and m.group(1)[:3] not in ran:
+                note = m.group(3).strip()
+                if "earlier run" not in note:
+                    note = (note + "; " if note else "") + f"earlier run ({date.group(1) if date else 'unknown date'})"
+                rows.append((m.group(1).strip(), m.group(2).strip(), note))
+        rows.sort(key=lambda r: r[0][:3])
     table = "\n".join(f"| {k} | {v} | {c} |" for k, v, c in rows)
     text = f"""# Performance
 
@@ -258,7 +368,7 @@ Machine: {machine()}.
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    log(f"wrote {out}")
+    print(f"[bench] wrote {out}", flush=True)
     return 0
 
 

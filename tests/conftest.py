@@ -1,20 +1,40 @@
-import os
+"""Fixtures. Helpers live in tests/helpers.py.
+
+Test loop: `make test-fast` runs what is not marked `slow` (no full build, no browser), in
+parallel; `make test` runs everything, in parallel across the cores with pytest-xdist. Each
+worker is its own pytest session, so the session's `project` and every module's build live in
+that worker's own temporary folders. Tests that share one build fixture (they read it, or edit and
+restore it in turn) are kept on one worker by the rule in `pytest_collection_modifyitems`, so the
+build is made once.
+"""
+
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data" / "studies"
-SEEDS = (ROOT / ".." / "shared" / "seeds").resolve()
+from .helpers import DATA, copy_project, make
+
+#: Fixtures that are one build: every test using one of them runs on the same xdist worker.
+SHARED_BUILDS = ("project", "real_reports", "proj", "worker")
+#: Module fixtures that are not a build but cost as much (a pooled page rendered in-process): made
+#: once, on one worker.
+SHARED_COSTLY = ("pooled",)
 
 
-def seeds_dir() -> Path | None:
-    env = os.environ.get("CARTPOOL_SOURCES")
-    p = Path(env) if env else SEEDS
-    return p if p.is_dir() else None
+def pytest_collection_modifyitems(config, items):
+    unmarked = []
+    for item in items:
+        costly = [f for f in SHARED_COSTLY if f in getattr(item, "fixturenames", ())]
+        if costly:
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{costly[0]}"))
+        shared = [f for f in SHARED_BUILDS if f in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0] if shared[0] == "project"
+                                                    else f"{item.module.__name__}:{shared[0]}"))
+            if item.get_closest_marker("slow") is None:
+                unmarked.append(item.nodeid)
+    if unmarked:  # the fast loop must not build: a test that uses a build is marked slow
+        raise pytest.UsageError("tests that use a full build must be marked slow: " + ", ".join(unmarked))
 
 
 @pytest.fixture
@@ -38,40 +58,10 @@ def real_copy(tmp_path):
     return dst
 
 
-PY = sys.executable
-
-
-def _make(root: Path, *args, check=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    cmd = ["make", "-C", str(root), f"PY={PY}", f"VENV={Path(PY).parents[1]}", "ENV_DEP=",
-           f"SOURCES={root / 'sources'}", *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-    if check and p.returncode != 0:
-        raise AssertionError(f"make {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-def _snapshot(d: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
-
-
-def copy_project(root: Path, n_synthetic: int = 2) -> Path:
-    """A copy of this checkout's build code in `root`, with synthetic studies as its data."""
-    from cartpool.synthetic import generate
-
-    root.mkdir(parents=True, exist_ok=True)
-    for name in ("Makefile", "pyproject.toml"):
-        shutil.copy2(ROOT / name, root / name)
-    for name in ("notebooks", "requirements", "scripts", "src"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    generate(n_synthetic, root / "data" / "studies", root / "sources")
-    return root
-
-
 @pytest.fixture(scope="session")
 def project(tmp_path_factory):
+    """One synthetic project, built once per session (per xdist worker) and shared by the end-to-end
+    tests; tests that edit it restore it."""
     root = copy_project(tmp_path_factory.mktemp("project"))
-    first = _make(root, "reports")
+    first = make(root, "reports")
     return root, first
-
-

@@ -24,7 +24,7 @@ from cartpool.report.pooled import PooledPage  # noqa: E402
 from cartpool.report.study import StudyPage  # noqa: E402
 from cartpool.synthetic import generate  # noqa: E402
 
-from .conftest import DATA  # noqa: E402
+from .helpers import DATA  # noqa: E402
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from cartpool.analysis.audit import (
 from cartpool.data.load import load_study
 from cartpool.synthetic import generate
 
-from .conftest import DATA
+from .helpers import DATA
 from .study_factory import make_study, n_all
 
 

@@ -4,7 +4,11 @@ benchmark ran and wrote its table, not how fast anything was."""
 import subprocess
 import sys
 
-from .conftest import ROOT
+import pytest
+
+from .helpers import ROOT
+
+pytestmark = pytest.mark.slow  # full builds
 
 
 def test_benchmark_smoke_run_writes_its_table(tmp_path):

@@ -8,11 +8,12 @@ import pytest
 
 from cartpool.builder.pdf import find_browser
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 BROWSER = find_browser()
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium/Chrome on this machine "
-                                "(Debian: apt-get install chromium; .ci/run installs it)")
+pytestmark = [pytest.mark.slow, pytest.mark.browser,
+              pytest.mark.skipif(BROWSER is None, reason="no Chromium/Chrome on this machine "
+                                 "(Debian: apt-get install chromium; .ci/run installs it)")]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 
 

@@ -7,15 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cartpool.builder.pdf import find_browser
 
-from .conftest import _make, _snapshot
+from .helpers import make, snapshot
 
 PY = sys.executable
 HAS_BROWSER = find_browser() is not None
 EXTERNAL = re.compile(r"""<(script|link|img|iframe)[^>]+(src|href)\s*=\s*["']?(https?:)?//""", re.I)
 
 
+@pytest.mark.slow
 def test_every_expected_file_exists(project):
     root, first = project
     r = root / "reports"
@@ -34,6 +37,7 @@ def test_every_expected_file_exists(project):
     assert not [p for p in r.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
 
 
+@pytest.mark.slow
 def test_pages_are_offline_and_show_no_code_or_errors(project):
     root, _ = project
     for page in (root / "reports").glob("*.html"):
@@ -52,45 +56,49 @@ def test_pages_are_offline_and_show_no_code_or_errors(project):
             assert 'class="cp-toc"' in html
 
 
+@pytest.mark.slow
 def test_second_build_is_a_no_op(project):
     root, _ = project
-    p = _make(root, "reports")
+    p = make(root, "reports")
     assert "[cartpool]" not in p.stdout
 
 
+@pytest.mark.slow
 def test_without_a_browser_the_notice_comes_with_a_build_not_with_a_no_op(project):
     root, _ = project
     (root / "reports" / "index.html").unlink()  # something to rebuild
     study = next((root / "data" / "studies").iterdir())
     (study / "results.yaml").touch()
-    first = _make(root, "reports", "BROWSER=")
+    first = make(root, "reports", "BROWSER=")
     assert first.stdout.count("No Chromium or Chrome found") == 1
-    again = _make(root, "reports", "BROWSER=")
+    again = make(root, "reports", "BROWSER=")
     assert "[cartpool]" not in again.stdout, again.stdout
-    _make(root, "reports")  # back to the state the other tests of this module expect (with PDFs if a browser)
+    make(root, "reports")  # back to the state the other tests of this module expect (with PDFs if a browser)
 
 
+@pytest.mark.slow
 def test_clean_builds_are_byte_identical_serial_and_parallel(project):
     root, _ = project
-    before = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
+    before = snapshot(root / "reports") | {f"build/{k}": v for k, v in snapshot(root / "build").items()
                                             if k.endswith(".ipynb")}
-    _make(root, "clean")
-    par = _make(root, "-j2", "reports")
+    make(root, "clean")
+    par = make(root, "-j2", "reports")
     assert "jobserver unavailable" not in par.stderr, par.stderr  # -j2 must reach the inner make
-    after = _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
+    after = snapshot(root / "reports") | {f"build/{k}": v for k, v in snapshot(root / "build").items()
                                            if k.endswith(".ipynb")}
     assert sorted(before) == sorted(after)
     diff = [k for k in before if before[k] != after[k]]
     assert not diff, f"differ between two clean builds: {diff}"
 
 
+@pytest.mark.slow
 def test_changing_one_study_rebuilds_it_the_pooled_report_and_the_index_only(project):
     root, _ = project
     p = root / "data" / "studies" / "syn001" / "results.yaml"
     good = p.read_text(encoding="utf-8")
     p.write_text(good + "# a curator's comment\n", encoding="utf-8")  # changed content: a timestamp alone is not
     try:
-        out = _make(root, "reports").stdout
+        out = make(root, "reports").stdout
     finally:
         p.write_text(good, encoding="utf-8")
     steps = set(re.findall(r"\[cartpool\] (\S+) +(notebook|html|pdf)", out))
@@ -98,22 +106,24 @@ def test_changing_one_study_rebuilds_it_the_pooled_report_and_the_index_only(pro
     assert built == {"syn001", "pooled", "index"}, out
 
 
+@pytest.mark.slow
 def test_corrupted_study_fails_clearly_and_leaves_reports_untouched(project):
     root, _ = project
-    before = _snapshot(root / "reports")
+    before = snapshot(root / "reports")
     p = root / "data" / "studies" / "syn001" / "results.yaml"
     good = p.read_text(encoding="utf-8")
     try:
         p.write_text(good.replace("statistic: count", "statistic: [count", 1), encoding="utf-8")
-        r = _make(root, "reports", check=False)
+        r = make(root, "reports", check=False)
         assert r.returncode != 0
         assert "syn001/results.yaml" in r.stderr and "not valid YAML" in r.stderr
         assert "notebook" not in r.stdout  # validation stops the build before any notebook runs
-        assert _snapshot(root / "reports") == before
+        assert snapshot(root / "reports") == before
     finally:
         p.write_text(good, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_failing_notebook_names_study_and_cell_and_writes_no_report(project):
     root, _ = project
     env = {**os.environ, "CARTPOOL_SOURCES": str(root / "sources")}
@@ -132,11 +142,12 @@ def test_build_script_answers_missing_arguments_with_its_usage_not_a_traceback()
         assert r.returncode == 2 and "usage: build.py" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_the_index_links_the_pdfs_only_when_a_browser_builds_them(project):
     root, _ = project
     index = root / "reports" / "index.html"
-    _make(root, "_reports", "BROWSER=")
+    make(root, "_reports", "BROWSER=")
     assert ".pdf" not in index.read_text(encoding="utf-8")
     if HAS_BROWSER:  # a browser that appears rewrites the index with its PDF links
-        _make(root, "_reports")
+        make(root, "_reports")
         assert 'href="pooled.pdf"' in index.read_text(encoding="utf-8")

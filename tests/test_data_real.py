@@ -14,7 +14,7 @@ from cartpool.data.known import load_known_studies
 from cartpool.data.load import find_source, load_all, load_study, source_folders, study_ids
 from cartpool.domain.derive import derive_endpoints
 
-from .conftest import DATA, seeds_dir
+from .helpers import DATA, seeds_dir
 
 STUDIES = study_ids(DATA)
 SEED_STUDIES = ("caremm002", "guo2026", "hao2025", "hu2026", "jin2025")

@@ -4,7 +4,7 @@ package, and environment.yml generated from the test group."""
 import importlib.util
 import re
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 LOCKS = ROOT / "requirements"
 
@@ -37,10 +37,20 @@ def test_every_pin_is_exact_and_hashed():
 
 def test_groups_agree_and_nest():
     build, test, lab = _pins("build"), _pins("test"), _pins("lab")
-    assert {"pandas", "statsmodels", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib",
+    assert {"pandas", "scipy", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib",
             "playwright", "pypdf"} <= set(build)
     assert {"pytest", "ruff", "hypothesis"} <= set(test) and "jupyterlab" in lab
     assert not {"pytest", "jupyterlab"} & set(build)
+    assert "statsmodels" not in test  # proportion CIs are SciPy's beta and normal quantiles
     for other in (test, lab):
         assert {k: other[k] for k in build} == build  # the build group, at the same versions
     assert all(lab[k] == test[k] for k in set(lab) & set(test))
+
+
+def test_uv_is_pinned_and_hashed_and_installs_the_locks():
+    text = (LOCKS / "uv.lock").read_text(encoding="utf-8")
+    assert re.search(r"^uv==[0-9][0-9.]* \\\n", text, re.M) and text.count("--hash=sha256:") >= 5  # one per platform
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--require-hashes --no-deps -r requirements/uv.lock" in makefile  # pip installs uv, hashes checked
+    assert "uv pip install --quiet --python $(1)/bin/python --require-hashes" in makefile
+    assert "pip install --quiet --require-virtualenv --require-hashes --no-deps -r $(2)" in makefile  # the fallback

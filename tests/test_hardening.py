@@ -17,7 +17,7 @@ from cartpool.report.pooled import PooledPage
 from cartpool.report.study import StudyPage
 from cartpool.synthetic import generate
 
-from .conftest import _make, _snapshot, copy_project
+from .helpers import copy_project, make, snapshot
 
 EVIL_TITLE = 'Evil <script>alert(1)</script> & <img src=x onerror="alert(2)"> study'
 EVIL_QUOTE = '<script>alert(1)</script> and 5 of 9 & <img onerror=alert(3)>'
@@ -63,10 +63,11 @@ def _assert_inert(html: str, where: str, shown: str = "&lt;script&gt;alert(1)&lt
     assert shown in html, f"{where}: the text is not shown escaped"
 
 
+@pytest.mark.slow
 def test_markup_in_data_is_escaped_through_the_whole_pipeline(tmp_path):
     root = copy_project(tmp_path / "p")
     _plant(root / "data" / "studies", root / "sources")
-    _make(root, "_reports", "BROWSER=")
+    make(root, "_reports", "BROWSER=")
     _assert_inert((root / "reports" / "syn001.html").read_text(encoding="utf-8"), "syn001.html")
     for page in ("pooled.html", "index.html"):  # these show the label, not the title
         _assert_inert((root / "reports" / page).read_text(encoding="utf-8"), page,
@@ -75,6 +76,7 @@ def test_markup_in_data_is_escaped_through_the_whole_pipeline(tmp_path):
     assert "<script>" not in title and "&lt;script&gt;" in title
 
 
+@pytest.mark.slow
 def test_edge_numbers_build_without_crash_or_nan(tmp_path):
     generate(2, tmp_path / "studies", tmp_path / "sources")
     # syn000: per-patient; make every patient an event at time 0 and a non-responder
@@ -111,6 +113,7 @@ def test_edge_numbers_build_without_crash_or_nan(tmp_path):
         assert not re.search(r"\bnan\b|\binf\b", text, re.I), re.findall(r".{40}\bnan\b.{40}", text, re.I)[:3]
 
 
+@pytest.mark.slow
 def test_concurrent_builds_are_serialised_and_leave_correct_reports(project):
     root, _ = project
     (root / "reports" / "syn000.html").unlink()
@@ -124,7 +127,7 @@ def test_concurrent_builds_are_serialised_and_leave_correct_reports(project):
     assert "waiting for it to finish" in err_a + err_b
     assert (out_a + out_b).count("syn000       notebook") == 1  # built once, by whichever ran first
     assert (root / "reports" / "syn000.html").is_file()
-    snap = _snapshot(root / "reports")
+    snap = snapshot(root / "reports")
     assert not [k for k in snap if k.startswith(".") or "/." in k]
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from cartpool.builder.pdf import find_browser
 
-from .conftest import ROOT, _make, seeds_dir
+from .helpers import ROOT, make, seeds_dir
 
 BROWSER = find_browser()
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,7 +45,7 @@ def real_reports(tmp_path_factory):
     for name in ("notebooks", "requirements", "scripts", "src", "data"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "sources").symlink_to(seeds, target_is_directory=True)
-    _make(root, "-j2", "reports")
+    make(root, "-j2", "reports")
     return root / "reports"
 
 
@@ -73,7 +73,6 @@ def _squash(text: str) -> str:
 # --- page budgets -------------------------------------------------------------------------------
 
 
-@needs_browser
 def _pooled_budget(root: Path) -> int:
     """The pooled PDF's budget by its stated rule (cartpool.report.pooled.page_budget), for this data."""
     from cartpool.analysis.pooled import PooledAnalysis
@@ -91,6 +90,8 @@ def _study_budget(root: Path, study_id: str) -> int:
     return page.budget()
 
 
+@needs_browser
+@pytest.mark.slow
 def test_pdfs_are_within_their_page_budgets_and_no_page_but_the_last_is_mostly_blank(real_reports):
     pdfs = sorted(real_reports.glob("*.pdf"))
     assert len(pdfs) == len(list(real_reports.glob("*.html"))) - 1  # every page but the index
@@ -120,6 +121,7 @@ def test_pdfs_are_within_their_page_budgets_and_no_page_but_the_last_is_mostly_b
 
 
 @needs_browser
+@pytest.mark.slow
 def test_a_table_that_runs_onto_another_page_repeats_its_header_there(real_reports, browser):
     checked = 0
     for pdf in sorted(real_reports.glob("*.pdf")):
@@ -199,6 +201,7 @@ def _offenders(text: str) -> list[str]:
     return sorted({m.group(0) for m in IDENTIFIER.finditer(ALLOWED.sub(" ", text))})
 
 
+@pytest.mark.slow
 def test_no_page_shows_a_file_name_key_column_name_or_check_id(real_reports):
     found = {}
     for html in sorted(real_reports.glob("*.html")):
@@ -227,6 +230,7 @@ def test_the_identifier_scan_catches_what_it_should():
 
 
 @needs_browser
+@pytest.mark.slow
 def test_every_figure_prints_its_smallest_text_at_8_pt_or_more(real_reports, browser):
     rows = []
     for html in sorted(real_reports.glob("*.html")):
@@ -267,6 +271,7 @@ def test_every_figure_prints_its_smallest_text_at_8_pt_or_more(real_reports, bro
 
 
 @needs_browser
+@pytest.mark.slow
 @pytest.mark.parametrize("device,width", [("desktop", 1280), ("phone", 390)])
 def test_every_page_is_screenshotted_and_fits_the_screen(real_reports, browser, device, width):
     out = ARTIFACTS / "screenshots" / device

@@ -14,7 +14,6 @@ from cartpool.stats.meta import (
     leave_one_out,
     meta_generic,
     pool_proportions,
-    subgroup_analysis,
 )
 
 from .reference_data import BCG, NIELWEISE2007
@@ -149,15 +148,8 @@ def test_single_study_has_no_heterogeneity_or_prediction_interval():
     assert r.estimate == pytest.approx(0.75)
 
 
-def test_subgroup_difference_test_and_leave_one_out():
+def test_leave_one_out_names_each_omission():
     x, n = np.array([9, 11, 8, 127, 8]), np.array([12, 11, 8, 134, 11])
-    g = ["PCL", "PCL", "PCL", "MM", "MM"]
-    res = subgroup_analysis(x, n, g, method="logit")
-    assert set(res.subgroups) == {"PCL", "MM"} and res.df == 1
-    mus = np.array([res.subgroups[k].mu for k in ("MM", "PCL")])
-    ws = 1 / np.array([res.subgroups[k].se for k in ("MM", "PCL")]) ** 2
-    expected = np.sum(ws * (mus - np.sum(ws * mus) / np.sum(ws)) ** 2)  # Q-between formula
-    assert res.q_between == pytest.approx(expected)
     loo = leave_one_out(x, n, labels=list("abcde"), method="logit")
     assert list(loo["omitted"]) == list("abcde") and (loo["k"] == 4).all()
 

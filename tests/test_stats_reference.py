@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from cartpool.stats import meta
+from cartpool.stats import glmm, meta
 from cartpool.stats.bayes import pool_bayes
 from cartpool.stats.survival import kaplan_meier
 
@@ -150,14 +150,21 @@ def _interval_close(ours: tuple[float, float], ref_logit: tuple[float, float]) -
     return all(abs(a - b) <= 0.01 * half for a, b in zip(ours_logit, ref_logit, strict=True))
 
 
-def test_glmm_reaches_metafors_maximum_and_its_intervals():
+#: The GLMM cases are checked in this many parts, which pytest-xdist runs in parallel.
+GLMM_PARTS = 4
+
+
+@pytest.mark.parametrize("part", range(GLMM_PARTS))
+def test_glmm_reaches_metafors_maximum_and_its_intervals(part):
     checked, failures, higher = 0, [], []
-    for s in _glmm_cases():
+    for i, s in enumerate(_glmm_cases()):
+        if i % GLMM_PARTS != part:
+            continue
         x, n, ref = np.array(s["x"], float), np.array(s["n"], float), s["glmm"]
-        mu, se, tau2, loglik = meta._glmm_fit(x, n)
+        mu, se, tau2, loglik = glmm._glmm_fit(x, n)
         # lme4 sometimes stops before the maximum on flat likelihoods: compare both points on our
         # likelihood (R's logLik has a different constant); ours must never be lower
-        at_ref = -meta._glmm_nll(ref["beta"], np.sqrt(ref["tau2"]), x, n)
+        at_ref = -glmm._glmm_nll(ref["beta"], np.sqrt(ref["tau2"]), x, n)
         assert loglik >= at_ref - 1e-4, (s["id"], loglik, at_ref)
         if loglik > at_ref + 1e-3:
             higher.append(s["id"])
@@ -181,7 +188,7 @@ def test_glmm_reaches_metafors_maximum_and_its_intervals():
     assert not failures, failures[:5]
     # the early stops are few, and listed in docs/statistics.md
     assert len(higher) <= max(3, 0.03 * (checked + len(higher))), higher
-    assert checked >= (900 if FULL else 200)
+    assert checked >= (900 if FULL else 200) // GLMM_PARTS
 
 
 def test_glmm_cases_from_the_issue():

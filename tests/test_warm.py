@@ -13,7 +13,7 @@ import pytest
 
 from cartpool.builder import services, warm
 
-from .conftest import _make, _snapshot, copy_project
+from .helpers import copy_project, make, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -100,13 +100,13 @@ def test_without_a_worker_the_step_runs_cold(worker, tmp_path):
 def test_warm_and_cold_builds_are_byte_identical(project):
     root, _ = project
     def built():
-        return _snapshot(root / "reports") | {f"build/{k}": v for k, v in _snapshot(root / "build").items()
+        return snapshot(root / "reports") | {f"build/{k}": v for k, v in snapshot(root / "build").items()
                                                if k.endswith(".ipynb")}
-    _make(root, "clean")  # other tests of the session leave their edits behind: both builds start clean
-    _make(root, "reports")
+    make(root, "clean")  # other tests of the session leave their edits behind: both builds start clean
+    make(root, "reports")
     warm_files = built()
-    _make(root, "clean")
-    _make(root, "reports", "CARTPOOL_WARM=0")
+    make(root, "clean")
+    make(root, "reports", "CARTPOOL_WARM=0")
     cold_files = built()
     assert sorted(warm_files) == sorted(cold_files)
     assert [k for k in warm_files if warm_files[k] != cold_files[k]] == []

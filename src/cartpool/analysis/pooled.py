@@ -60,6 +60,7 @@ from .pooling import (
     SubgroupTest,
     common_effect,
     pool,
+    pool_leave_one_out,
     rule_for_k,
     subgroup_test,
 )
@@ -348,7 +349,8 @@ class PooledAnalysis:
         key = o.key
         t = self.available(key)
         everyone = self.studies["study"].tolist()
-        missing = [s for s in everyone if s not in set(t["study"])]
+        reporting = set(t["study"])
+        missing = [s for s in everyone if s not in reporting]
         groups: dict[str, Pooled] = {}
         roles: dict[str, str] = {}
         for g, sub in t.groupby("group", sort=False):
@@ -466,12 +468,11 @@ class PooledAnalysis:
         for g, sub in t.groupby("group", sort=False):
             if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
                 continue
-            for i in range(len(sub)):
-                rest = sub.drop(index=sub.index[i])
-                r = pool(rest["events"], rest["total"], events_high=rest["events_high"], detail=False,
-                         min_k=self.plan.pooling.random_effects_min_k)
+            refits = pool_leave_one_out(sub["events"], sub["total"], events_high=sub["events_high"],
+                                        min_k=self.plan.pooling.random_effects_min_k)
+            for omitted, r in zip(sub["study"], refits, strict=True):
                 row = {k: v for k, v in r.as_row().items() if not k.startswith(("bayes_", "het_"))}
-                rows.append({"outcome": key, "subgroup": g, "omitted": sub["study"].iloc[i], **row})
+                rows.append({"outcome": key, "subgroup": g, "omitted": omitted, **row})
         return pd.DataFrame(rows)
 
     @property

@@ -184,6 +184,14 @@ def _glmm_heterogeneity(xa: np.ndarray, na: np.ndarray) -> dict:
     return {"tau2": r.tau2, "i2": r.i2}
 
 
+@functools.lru_cache(maxsize=4096)
+def _bayes_row(x: tuple, n: tuple, tau_scale: float) -> dict:
+    """The Bayesian model's values for one row's counts: the same for every method's row (the logit
+    and Freeman-Tukey sensitivity rows reuse the primary row's)."""
+    b = pool_bayes(np.array(x, float), np.array(n, float), mu_prior_sd=MU_PRIOR_SD, tau_prior_scale=tau_scale)
+    return {**b.as_row(), "bayes_tau_prior_scale": tau_scale}
+
+
 @functools.lru_cache(maxsize=16384)
 def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_scale: float, bayes: bool) -> Pooled:
     xa, na = np.array(x, float), np.array(n, float)
@@ -201,8 +209,7 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_
                       "Clopper-Pearson exact", studies=table(100.0))
     het = _heterogeneity(xa, na) if detail else {}
     if bayes:
-        b = pool_bayes(xa, na, mu_prior_sd=MU_PRIOR_SD, tau_prior_scale=tau_scale)
-        bayes = {**b.as_row(), "bayes_tau_prior_scale": tau_scale}
+        bayes = _bayes_row(x, n, tau_scale)
     else:
         bayes = {}
     if rule_for_k(k, min_k) == Rule.TWO:
@@ -292,6 +299,77 @@ def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY
         high = _pool_cached(hi, tt, method, detail, min_k, float(tau_prior_scale), bayes)
         low = _widen(low, high)
     return replace(low, studies=table)
+
+
+def pool_leave_one_out(events, totals, *, events_high=None, method: str = PRIMARY_METHOD,
+                       min_k: int = MIN_STUDIES_RANDOM_EFFECTS) -> list[Pooled]:
+    """The row pooled again with each study left out in turn (metafor `leave1out`): the estimate only,
+    as `pool(..., detail=False)` gives it for each subset, by the same rules; a range is run at both
+    of its ends.
+
+    For the GLMM the refits of every subset come at once from `stats.glmm.glmm_leave_one_out` (each
+    subset's likelihood is the full one less one study; only distinct counts are refitted, from the
+    full data's maximum), which keeps leave-one-out fast at any k.
+
+    Parameters
+    ----------
+    events, totals : sequences of int
+        The row's studies (k >= 2): events (the low end of a range) and patients.
+    events_high : sequence of int, optional
+        Each study's high end where its count is a range.
+    method : str
+        As `pool`.
+    min_k : int
+        As `pool`.
+
+    Returns
+    -------
+    list of Pooled
+        Item i is the row without study i.
+
+    References
+    ----------
+    Viechtbauer W. metafor: leave1out.rma.glmm.
+    """
+    x = np.array([int(v) for v in events], float)
+    n = np.array([int(v) for v in totals], float)
+    low = _leave_one_out_at(x, n, method, min_k)
+    if events_high is None or all(int(a) == int(b) for a, b in zip(events, events_high, strict=True)):
+        return low
+    high = _leave_one_out_at(np.array([int(v) for v in events_high], float), n, method, min_k)
+    return [_widen(a, b) for a, b in zip(low, high, strict=True)]
+
+
+def _leave_one_out_at(x: np.ndarray, n: np.ndarray, method: str, min_k: int) -> list[Pooled]:
+    k = len(x)
+    keep = ~np.eye(k, dtype=bool)
+    if method != PRIMARY_METHOD or rule_for_k(k - 1, min_k) is not None:
+        return [pool(x[m], n[m], method=method, detail=False, min_k=min_k) for m in keep]
+    from ..stats.glmm import GLMMNotEstimable, glmm_leave_one_out
+
+    fits = glmm_leave_one_out(x, n).fits
+    out = []
+    done: dict[tuple[float, float], Pooled] = {}  # leaving out either of two equal studies: one subset
+    for i, (m, fit) in enumerate(zip(keep, fits, strict=True)):
+        if (x[i], n[i]) in done:
+            out.append(done[(x[i], n[i])])
+            continue
+        xs, ns = x[m], n[m]
+        ex, tot = int(xs.sum()), int(ns.sum())
+        if ex == 0 or ex == tot:  # the rules for rows at 0% or 100%: no model
+            row = pool(xs, ns, method=method, detail=False, min_k=min_k)
+        elif isinstance(fit, GLMMNotEstimable):
+            nan = float("nan")
+            row = Pooled(Rule.NOT_ESTIMABLE, f"random-effects model not estimable ({fit})", method, k - 1, ex, tot,
+                         nan, nan, nan, "")
+        else:
+            r = stats_meta.pool_proportions(xs, ns, method=method, pi_dist="t", fit=fit, table=False)
+            small = stats_meta.pool_proportions(xs, ns, method=method, knha=True, fit=fit, table=False)
+            row = Pooled(Rule.RANDOM, "", method, k - 1, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
+                         small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, mu=r.mu, se=r.se)
+        done[(x[i], n[i])] = row
+        out.append(row)
+    return out
 
 
 def _widen(low: Pooled, high: Pooled) -> Pooled:

@@ -53,7 +53,7 @@ _HEADER = struct.Struct("!I")
 
 # Modules a build step or a report kernel imports; imported once, before any fork.
 PREWARM = (
-    "numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot", "statsmodels.stats.proportion",
+    "numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot",
     "cartpool.report.study", "cartpool.report.pooled", "cartpool.report.index", "cartpool.stats.survival",
     "cartpool.builder.pipeline", "cartpool.builder.notebooks", "cartpool.builder.pdf",
     "papermill", "papermill.engines", "nbclient", "nbformat", "nbconvert", "nbconvert.exporters.html",

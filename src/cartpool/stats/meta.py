@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
+
+from .glmm import GLMMNotEstimable, glmm_fit  # noqa: F401 (GLMMNotEstimable: part of this API)
 
 TAU2_METHODS = ("REML", "ML", "DL", "PM", "EE")
 PROPORTION_METHODS = ("glmm", "logit", "ft", "raw")
@@ -368,176 +370,9 @@ def raw_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
     return p, p * (1 - p) / na
 
 
-# Gauss-Hermite nodes for the adaptive quadrature (physicists' weights, for exp(-x^2)).
-_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(7)
-
-
-def _glmm_study_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray, nodes: int = 7,
-                       start: np.ndarray | None = None, return_mode: bool = False):
-    """Per-study log marginal likelihood of the binomial-normal model, integrating the random
-    intercept b ~ N(0, tau^2) by adaptive Gauss-Hermite quadrature: nodes are centred at the
-    mode of each study's integrand and scaled by its curvature (Liu & Pierce 1994), which is
-    what lme4/`rma.glmm` do with nAGQ > 1."""
-    gh_x, gh_w = (_GH_NODES, _GH_WEIGHTS) if nodes == 7 else np.polynomial.hermite.hermgauss(nodes)
-    log_choose = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
-    if tau < 1e-8:  # no heterogeneity: plain binomial likelihood
-        eta = np.full_like(x, mu)
-        ll = log_choose + x * eta - n * np.logaddexp(0, eta)
-        return (ll, start if start is not None else np.zeros_like(x)) if return_mode else ll
-
-    def h(b):  # log integrand (without the constant); b has one row per study
-        eta = mu + b
-        return x[:, None] * eta - n[:, None] * np.logaddexp(0, eta) - 0.5 * (b / tau) ** 2
-
-    # Mode of h per study. h is strictly concave in b, so its gradient g is decreasing and the mode
-    # lies in [-n tau^2 - 1, x tau^2 + 1]; Newton's method safeguarded by bisection in that bracket
-    # converges for any data (plain Newton diverges when a study is at 0% or 100%).
-    t2 = tau**2
-    lo, hi = -n * t2 - 1.0, x * t2 + 1.0
-    b = np.clip(np.zeros_like(x) if start is None else start, lo, hi)  # a warm start saves most steps
-    g_before = np.full_like(x, np.inf)
-    for _ in range(300):
-        p = special.expit(mu + b)
-        g = x - n * p - b / t2
-        lo, hi = np.where(g > 0, b, lo), np.where(g < 0, b, hi)
-        new = b + g / (n * p * (1 - p) + 1 / t2)
-        # bisect where Newton leaves the bracket or did not halve the gradient (it can cycle)
-        bisect = (new < lo) | (new > hi) | (np.abs(g) > 0.5 * g_before)
-        new = np.where(bisect, 0.5 * (lo + hi), new)
-        g_before = np.abs(g)
-        step = new - b
-        b = new
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p = special.expit(mu + b)
-    sigma = 1 / np.sqrt(n * p * (1 - p) + 1 / tau**2)
-    pts = b[:, None] + np.sqrt(2) * sigma[:, None] * gh_x[None, :]
-    vals = h(pts) + gh_x[None, :] ** 2  # exp(x^2) factor of the Hermite rule
-    m = np.max(vals, axis=1, keepdims=True)
-    integral = np.log(np.sum(gh_w[None, :] * np.exp(vals - m), axis=1)) + m[:, 0]
-    ll = log_choose + integral + np.log(np.sqrt(2) * sigma) - 0.5 * np.log(2 * np.pi * tau**2)
-    return (ll, b) if return_mode else ll
-
-
-class GLMMNotEstimable(ValueError):
-    """The binomial-normal likelihood has no maximum for these data (for example every study at 0%
-    or at 100%, or the likelihood still rising at the largest heterogeneity allowed)."""
-
-
-#: Search bounds of the GLMM fit: the pooled logit and tau (the SD of the study logits).
-_MU_BOUND = 30.0
-_TAU_MAX = 30.0
-#: Profile grid over tau: zero, then log-spaced up to `_TAU_MAX`.
-_TAU_GRID = np.concatenate([[0.0], np.geomspace(0.05, _TAU_MAX, 19)])
-
-
-class _GLMMLikelihood:
-    """The negative log-likelihood of one data set, warm-starting each quadrature's mode search
-    from the previous call's modes (successive calls of an optimiser are close together)."""
-
-    def __init__(self, x: np.ndarray, n: np.ndarray):
-        self.x, self.n, self.modes = x, n, None
-
-    def __call__(self, mu: float, tau: float) -> float:
-        ll, self.modes = _glmm_study_loglik(mu, tau, self.x, self.n, start=self.modes, return_mode=True)
-        return -float(np.sum(ll))
-
-    def profile(self, tau: float, xatol: float) -> tuple[float, float]:
-        """max over mu at a fixed tau: (mu, negative log-likelihood)."""
-        r = optimize.minimize_scalar(lambda m: self(m, tau), bounds=(-_MU_BOUND, _MU_BOUND), method="bounded",
-                                     options={"xatol": xatol})
-        return float(r.x), float(r.fun)
-
-
-def _glmm_nll(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
-    return -float(np.sum(_glmm_study_loglik(mu, tau, x, n)))
-
-
-def _glmm_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float, float]:
-    """Maximum-likelihood fit of the binomial-normal model: (mu, SE of mu, tau^2, log-likelihood).
-
-    Written by hand because no Python library fits this model with adaptive quadrature
-    (statsmodels' BinomialBayesMixedGLM is variational Bayes, not ML). The likelihood is often flat
-    with CAR-T data (several studies at 100%, 6-12 patients each), where a local optimiser stops
-    early, so the fit profiles the likelihood over tau on a grid from 0 to 30, maximising over mu
-    at each point, and then refines the best point jointly in (mu, log tau). The SE of mu comes from
-    the observed information in (mu, log tau), a well-conditioned scale, with steps suited to the
-    curvature; at tau = 0 only the mu-mu element is used. A maximum at the search bounds (the
-    pooled logit running off to +-infinity, or tau still rising at its largest value) raises
-    `GLMMNotEstimable`, as does an information matrix that is not positive definite.
-
-    References
-    ----------
-    Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event outcome in the framework
-    of the generalized linear mixed model with applications in sparse data. Stat Med
-    2010;29:3046-3067.
-    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw 2010;36(3).
-    Bates D, Maechler M, Bolker B, Walker S. Fitting linear mixed-effects models using lme4. J Stat
-    Softw 2015;67(1) (adaptive Gauss-Hermite quadrature with nAGQ = 7 as used by rma.glmm).
-    """
-    if np.all(x == 0) or np.all(x == n):
-        raise GLMMNotEstimable("every study has " + ("no" if np.all(x == 0) else "all") + " events")
-    lik = _GLMMLikelihood(x, n)
-    profile = [(lik.profile(t, 1e-4), t) for t in _TAU_GRID]
-
-    def nll(theta):
-        return lik(theta[0], float(np.exp(theta[1])))
-
-    def refine(mu0: float, start_lt: float):
-        # Nelder-Mead from a grid point, with a simplex the size of the grid's spacing: robust on flat
-        # likelihoods, where gradient-based methods stop on finite-difference noise
-        simplex = np.array([[mu0, start_lt], [mu0 + 0.5, start_lt], [mu0, start_lt + 0.5]])
-        return optimize.minimize(lambda th: nll([np.clip(th[0], -_MU_BOUND, _MU_BOUND),
-                                                 np.clip(th[1], np.log(1e-6), np.log(_TAU_MAX))]),
-                                 x0=simplex[0], method="Nelder-Mead",
-                                 options={"initial_simplex": simplex, "xatol": 1e-7, "fatol": 1e-12, "maxiter": 2000})
-
-    # The profile likelihood over tau can have two maxima (one at tau = 0, one inside): refine from the
-    # best grid point and from the best grid point with tau > 0, and keep the higher.
-    (mu0, _), t0 = min(profile, key=lambda p: p[0][1])
-    (mu1, _), t1 = min(profile[1:], key=lambda p: p[0][1])
-    starts = [(mu0, np.log(t0) if t0 > 0 else np.log(_TAU_GRID[1] / 4))]
-    if t1 != t0:
-        starts.append((mu1, np.log(t1)))
-    r = min((refine(m, lt0) for m, lt0 in starts), key=lambda res: float(res.fun))
-    mu_hat, lt = float(r.x[0]), float(r.x[1])
-    best = float(r.fun)
-    # the tau = 0 boundary (equal-effects model) wins when its likelihood is at least as high
-    m_zero, f_zero = lik.profile(0.0, 1e-10)
-    if f_zero <= best + 1e-9 or np.exp(lt) < 1e-4:
-        mu_hat, tau, best = m_zero, 0.0, f_zero
-    else:
-        tau = float(np.exp(lt))
-    if abs(mu_hat) > _MU_BOUND - 1e-3:
-        raise GLMMNotEstimable("the pooled logit has no finite maximum")
-    if tau > _TAU_MAX * 0.999:
-        raise GLMMNotEstimable("the likelihood keeps rising with the heterogeneity")
-
-    hm = 1e-3 * max(1.0, abs(mu_hat))
-    if tau == 0.0:
-        h_mm = (_glmm_nll(mu_hat + hm, 0, x, n) - 2 * best + _glmm_nll(mu_hat - hm, 0, x, n)) / hm**2
-        var_mu = 1 / h_mm if h_mm > 0 else -1.0
-    else:
-        th = np.array([mu_hat, np.log(tau)])
-        hs = np.array([hm, 1e-2])  # log tau: a larger step keeps quadrature noise out of a small curvature
-        f00 = nll(th)
-        info = np.empty((2, 2))
-        for i in range(2):
-            e_i = np.eye(2)[i] * hs[i]
-            info[i, i] = (nll(th + e_i) - 2 * f00 + nll(th - e_i)) / hs[i] ** 2
-        e0, e1 = np.eye(2)[0] * hs[0], np.eye(2)[1] * hs[1]
-        info[0, 1] = info[1, 0] = (nll(th + e0 + e1) - nll(th + e0 - e1) - nll(th - e0 + e1)
-                                   + nll(th - e0 - e1)) / (4 * hs[0] * hs[1])
-        det = info[0, 0] * info[1, 1] - info[0, 1] ** 2
-        var_mu = info[1, 1] / det if det > 0 and info[0, 0] > 0 else -1.0
-    if not (var_mu > 0 and np.isfinite(var_mu)):
-        raise GLMMNotEstimable("the information matrix is not positive definite at the maximum")
-    return float(mu_hat), float(np.sqrt(var_mu)), float(tau**2), -best
-
-
 def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,
                      level: float = 0.95, pi_dist: str = "z", labels=None,
-                     ci_method: str = "exact") -> MetaResult:
+                     ci_method: str = "exact", *, fit: tuple | None = None, table: bool = True) -> MetaResult:
     """Random-effects pooled proportion from per-study `events` out of `totals`.
 
     Parameters
@@ -562,6 +397,11 @@ def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", k
         Study labels for the per-study table.
     ci_method : str
         Interval of each study's own proportion (Clopper-Pearson exact by default, as `metaprop`).
+    fit : tuple, optional
+        For "glmm": the maximum-likelihood fit of these data, already made (`glmm_fit` or
+        `glmm_leave_one_out`); fitted here when None.
+    table : bool
+        Build the per-study table (`studies`); False leaves it empty (leave-one-out rows).
 
     Returns
     -------
@@ -586,11 +426,11 @@ def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", k
     binary outcome. Stat Med. 2001;20:3875-89.
     Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
     """
-    return _pool_proportions(events, totals, method, tau2, knha, level, pi_dist, labels, ci_method)
+    return _pool_proportions(events, totals, method, tau2, knha, level, pi_dist, labels, ci_method, fit, table)
 
 
 def _pool_proportions(events, totals, method: str, tau2: str, knha: bool, level: float, pi_dist: str,
-                      labels, ci_method: str) -> MetaResult:
+                      labels, ci_method: str, fit: tuple | None = None, table: bool = True) -> MetaResult:
     from .proportions import study_cis
 
     x, n = np.asarray(events, float), np.asarray(totals, float)
@@ -605,7 +445,7 @@ def _pool_proportions(events, totals, method: str, tau2: str, knha: bool, level:
 
     note = ""
     if method == "glmm":
-        mu, se, t2, _ = _glmm_fit(x, n)
+        mu, se, t2, _ = glmm_fit(x, n) if fit is None else fit
         y, v = logit_escalc(x, n)
         # metafor rma.glmm(test="t"): the same standard error, t(k-1) quantiles for CI and PI
         c = stats.t.ppf(0.5 + level / 2, k - 1) if (knha and k > 1) else crit
@@ -644,14 +484,17 @@ def _pool_proportions(events, totals, method: str, tau2: str, knha: bool, level:
     def b(z):
         return float(np.asarray(back(z)).reshape(-1)[0])
 
-    lo, hi = study_cis(x, n, ci_method, level)
-    studies = pd.DataFrame({
-        "study": list(labels) if labels is not None else list(range(1, k + 1)),
-        "events": x.astype(int), "total": n.astype(int),
-        "proportion": x / n,
-        "ci_low": lo, "ci_high": hi,
-        "yi": y, "vi": v, "weight": 100 * weights,
-    })
+    if table:
+        lo, hi = study_cis(x, n, ci_method, level)
+        studies = pd.DataFrame({
+            "study": list(labels) if labels is not None else list(range(1, k + 1)),
+            "events": x.astype(int), "total": n.astype(int),
+            "proportion": x / n,
+            "ci_low": lo, "ci_high": hi,
+            "yi": y, "vi": v, "weight": 100 * weights,
+        })
+    else:
+        studies = pd.DataFrame()
     return MetaResult(
         estimate=b(mu), ci_low=b(ci[0]), ci_high=b(ci[1]),
         pi_low=b(pi[0]) if k > 1 else float("nan"), pi_high=b(pi[1]) if k > 1 else float("nan"),

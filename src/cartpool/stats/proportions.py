@@ -1,12 +1,23 @@
 """Single proportions: point estimate, confidence interval, and printed-percentage consistency.
 
-Confidence intervals come from statsmodels' `proportion_confint`:
+Confidence intervals, written with SciPy's beta and normal quantiles (the same arithmetic as
+statsmodels' `proportion_confint`, which the project no longer installs for this one function):
 
 * ``"exact"`` - Clopper-Pearson (1934) exact interval from the beta distribution (the default,
-  and what trial reports mean by an "exact 95% CI");
+  and what trial reports mean by an "exact 95% CI"; the interval `scipy.stats.binomtest(...)
+  .proportion_ci()` gives);
 * ``"wilson"`` - Wilson (1927) score interval;
 * ``"wald"`` - the normal approximation p +/- z*sqrt(p(1-p)/n);
 * ``"agresti_coull"`` - Agresti and Coull (1998).
+
+References
+----------
+Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the case of the
+binomial. Biometrika 1934;26:404-413.
+Newcombe RG. Two-sided confidence intervals for the single proportion: comparison of seven
+methods. Stat Med 1998;17:857-872.
+Agresti A, Coull BA. Approximate is better than "exact" for interval estimation of binomial
+proportions. Am Stat 1998;52:119-126.
 """
 
 from __future__ import annotations
@@ -14,9 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-from statsmodels.stats.proportion import proportion_confint
+import numpy as np
+from scipy import stats
 
-CI_METHODS = {"exact": "beta", "wilson": "wilson", "wald": "normal", "agresti_coull": "agresti_coull"}
+CI_METHODS = ("exact", "wilson", "wald", "agresti_coull")
 CI_METHOD_LABELS = {
     "exact": "Clopper-Pearson exact",
     "wilson": "Wilson score",
@@ -36,27 +48,86 @@ class ProportionEstimate:
     level: float
 
 
+def _limits(x: np.ndarray, n: np.ndarray, method: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided interval limits of x/n, elementwise, clipped to [0, 1]."""
+    if method not in CI_METHODS:
+        raise ValueError(f"unknown CI method {method!r}; use one of {', '.join(CI_METHODS)}")
+    alpha = (1 - level) / 2
+    q = x / n
+    if method == "exact":
+        with np.errstate(invalid="ignore"):  # the beta quantile is undefined at 0 and n: 0 and 1 there
+            lo = np.where(x == 0, 0.0, stats.beta.ppf(alpha, x, n - x + 1))
+            hi = np.where(x == n, 1.0, stats.beta.isf(alpha, x + 1, n - x))
+        return lo, hi
+    crit = stats.norm.isf(alpha)
+    if method == "wald":
+        dist = crit * np.sqrt(q * (1 - q) / n)
+        lo, hi = q - dist, q + dist
+    elif method == "agresti_coull":
+        n_c = n + crit**2
+        q_c = (x + crit**2 / 2.0) / n_c
+        dist = crit * np.sqrt(q_c * (1.0 - q_c) / n_c)
+        lo, hi = q_c - dist, q_c + dist
+    else:  # Wilson
+        crit2 = crit**2
+        denom = 1 + crit2 / n
+        centre = (q + crit2 / (2 * n)) / denom
+        dist = crit * np.sqrt(q * (1.0 - q) / n + crit2 / (4.0 * n**2)) / denom
+        lo, hi = centre - dist, centre + dist
+    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+
+
 def proportion_ci(events: int, total: int, method: str = "exact", level: float = 0.95) -> ProportionEstimate:
-    """Proportion events/total with its confidence interval (Clopper-Pearson exact by default)."""
+    """Proportion events/total with its confidence interval (Clopper-Pearson exact by default).
+
+    Parameters
+    ----------
+    events, total : int
+        Events and patients (0 <= events <= total).
+    method : {"exact", "wilson", "wald", "agresti_coull"}
+        The interval.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    ProportionEstimate
+        The proportion and its interval; None for all three when total is 0.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES. Biometrika 1934;26:404-413. Newcombe RG. Stat Med 1998;17:857-872.
+    """
     if method not in CI_METHODS:
         raise ValueError(f"unknown CI method {method!r}; use one of {', '.join(CI_METHODS)}")
     if total < 0 or events < 0 or events > total:
         raise ValueError(f"need 0 <= events <= total, got {events}/{total}")
     if total == 0:
         return ProportionEstimate(events, total, None, None, None, method, level)
-    lo, hi = proportion_confint(events, total, alpha=1 - level, method=CI_METHODS[method])
-    # statsmodels can return -0.0 or 1.0000000000000002 at the edges for Wald; clip to [0, 1].
-    lo, hi = max(0.0, float(lo)), min(1.0, float(hi))
-    return ProportionEstimate(events, total, events / total, lo, hi, method, level)
+    lo, hi = _limits(np.float64(events), np.float64(total), method, level)
+    return ProportionEstimate(events, total, events / total, float(lo), float(hi), method, level)
 
 
 def study_cis(events, totals, method: str = "exact", level: float = 0.95):
-    """Vectorised `proportion_ci` limits for many studies at once (one statsmodels call)."""
-    import numpy as np
+    """Vectorised `proportion_ci` limits for many studies at once.
 
-    x, n = np.asarray(events, float), np.asarray(totals, float)
-    lo, hi = proportion_confint(x, n, alpha=1 - level, method=CI_METHODS[method])
-    return np.clip(np.asarray(lo, float), 0, 1), np.clip(np.asarray(hi, float), 0, 1)
+    Parameters
+    ----------
+    events, totals : array_like of int
+        Each study's events and patients.
+    method, level
+        As `proportion_ci`.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Lower and upper limits.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES. Biometrika 1934;26:404-413.
+    """
+    return _limits(np.asarray(events, float), np.asarray(totals, float), method, level)
 
 
 def decimals_of(printed: Decimal) -> int:

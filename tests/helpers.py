@@ -1,0 +1,51 @@
+"""Shared test helpers: paths, a project copy to build in, make with this checkout's environment,
+and a snapshot of a folder's bytes. Tests import them from here; conftest.py holds only fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "studies"
+SEEDS = (ROOT / ".." / "shared" / "seeds").resolve()
+PY = sys.executable
+
+
+def seeds_dir() -> Path | None:
+    """The source documents' folder (CARTPOOL_SOURCES, else ../shared/seeds), or None if absent."""
+    env = os.environ.get("CARTPOOL_SOURCES")
+    p = Path(env) if env else SEEDS
+    return p if p.is_dir() else None
+
+
+def make(root: Path, *args, check=True) -> subprocess.CompletedProcess:
+    """`make ARGS` in a project copy, with this checkout's virtual environment and no set-up."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    cmd = ["make", "-C", str(root), f"PY={PY}", f"VENV={Path(PY).parents[1]}", "ENV_DEP=",
+           f"SOURCES={root / 'sources'}", *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    if check and p.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def snapshot(d: Path) -> dict[str, bytes]:
+    """Every file under `d`, by relative path, with its bytes."""
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def copy_project(root: Path, n_synthetic: int = 2) -> Path:
+    """A copy of this checkout's build code in `root`, with synthetic studies as its data."""
+    from cartpool.synthetic import generate
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, root / name)
+    for name in ("notebooks", "requirements", "scripts", "src"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    generate(n_synthetic, root / "data" / "studies", root / "sources")
+    return root
