@@ -162,3 +162,14 @@ def test_fast_leave_one_out_equals_refitting_each_subset():
         r = pool_proportions(x[m], n[m], method="logit")
         assert row["estimate"] == pytest.approx(r.estimate) and row["ci_high"] == pytest.approx(r.ci_high)
         assert row["tau2"] == pytest.approx(r.tau2) and row["i2"] == pytest.approx(r.i2)
+
+
+def test_q_between_matches_metafor_common_effect_q():
+    """The test for subgroup differences is Cochran's Q of the subgroup estimates; reference values
+    from R metafor 3.8.1: rma(yi, sei = ses, method = "EE") -> QE, k - 1, QEp."""
+    from cartpool.stats.meta import q_between
+
+    q, df, p = q_between([0.5, 1.2, -0.3], [0.4, 0.5, 0.6])
+    assert (q, df, p) == pytest.approx((3.712153518124, 2, 0.156284571215), abs=1e-9)
+    q, df, p = q_between([2.1, 1.4], [0.7, 0.3])
+    assert (q, df, p) == pytest.approx((0.844827586207, 1, 0.358019718823), abs=1e-9)

@@ -417,15 +417,9 @@ def subgroup_test(results: dict[str, Pooled]) -> SubgroupTest:
     Borenstein M, Hedges LV, Higgins JPT, Rothstein HR. Introduction to Meta-Analysis. Wiley;
     2009, chapter 19.
     """
-    from scipy import stats
-
     if len(results) < 2:
         return SubgroupTest(False, None, 0, None, "not tested (one subgroup)")
     if not all(r.fitted for r in results.values()):
-        return SubgroupTest(False, None, 0, None, "not tested (a subgroup has fewer than 3 studies)")
-    mus = np.array([r.mu for r in results.values()])
-    ws = 1 / np.array([r.se for r in results.values()]) ** 2
-    pooled = np.sum(ws * mus) / np.sum(ws)
-    q = float(np.sum(ws * (mus - pooled) ** 2))
-    df = len(results) - 1
-    return SubgroupTest(True, q, df, float(stats.chi2.sf(q, df)), "")
+        return SubgroupTest(False, None, 0, None, "not tested (a subgroup has too few studies to pool)")
+    q, df, p = stats_meta.q_between([r.mu for r in results.values()], [r.se for r in results.values()])
+    return SubgroupTest(True, q, df, p, "")

@@ -42,12 +42,6 @@ from .glmm import GLMMNotEstimable, glmm_fit  # noqa: F401 (GLMMNotEstimable: pa
 
 TAU2_METHODS = ("REML", "ML", "DL", "PM", "EE")
 PROPORTION_METHODS = ("glmm", "logit", "ft", "raw")
-METHOD_LABELS = {
-    "glmm": "GLMM (random-intercept logistic regression, ML, adaptive Gauss-Hermite quadrature)",
-    "logit": "Inverse variance, logit transformation",
-    "ft": "Inverse variance, Freeman-Tukey double arcsine (Miller back-transformation)",
-    "raw": "Inverse variance, untransformed proportions",
-}
 
 
 @dataclass
@@ -504,38 +498,30 @@ def _pool_proportions(events, totals, method: str, tau2: str, knha: bool, level:
     )
 
 
-@dataclass
-class SubgroupResult:
-    overall: MetaResult
-    subgroups: dict[str, MetaResult]
-    q_between: float
-    df: int
-    p_between: float
+def q_between(mus, ses) -> tuple[float, int, float]:
+    """The test for subgroup differences: Cochran's Q of the subgroup estimates on the model scale,
+    weighted by their inverse squared standard errors, on (number of subgroups - 1) df, as R meta's
+    random-effects test for subgroup differences (metafor: ``rma(yi, sei, method="EE")$QE``).
 
+    Parameters
+    ----------
+    mus, ses : sequences of float
+        Each subgroup's pooled estimate (logit scale) and its standard error.
 
-def subgroup_analysis(events, totals, groups, **kw) -> SubgroupResult:
-    """Pooled proportion per subgroup plus the test for subgroup differences: Q-between is the
-    Wald-type heterogeneity of the subgroup estimates on the model scale, weighted by their
-    inverse squared standard errors, on (number of subgroups - 1) df (as R meta's
-    random-effects test for subgroup differences)."""
-    x, n, g = np.asarray(events), np.asarray(totals), np.asarray(groups, dtype=object)
-    labels = kw.pop("labels", None)
-    labels = np.asarray(labels if labels is not None else range(1, len(x) + 1), dtype=object)
-    overall = pool_proportions(x, n, labels=list(labels), **kw)
-    subs: dict[str, MetaResult] = {}
-    for level in sorted(set(g), key=str):
-        m = g == level
-        subs[str(level)] = pool_proportions(x[m], n[m], labels=list(labels[m]), **kw)
-    if len(subs) > 1:
-        mus = np.array([r.mu for r in subs.values()])
-        ws = 1 / np.array([r.se for r in subs.values()]) ** 2
-        pooled = np.sum(ws * mus) / np.sum(ws)
-        qb = float(np.sum(ws * (mus - pooled) ** 2))
-        df = len(subs) - 1
-        pb = float(stats.chi2.sf(qb, df))
-    else:
-        qb, df, pb = float("nan"), 0, float("nan")
-    return SubgroupResult(overall, subs, qb, df, pb)
+    Returns
+    -------
+    (q, df, p)
+
+    References
+    ----------
+    Borenstein M, Hedges LV, Higgins JPT, Rothstein HR. Introduction to Meta-Analysis. Wiley;
+    2009, chapter 19.
+    """
+    mus, ws = np.asarray(mus, float), 1 / np.asarray(ses, float) ** 2
+    pooled = np.sum(ws * mus) / np.sum(ws)
+    q = float(np.sum(ws * (mus - pooled) ** 2))
+    df = len(mus) - 1
+    return q, df, float(stats.chi2.sf(q, df))
 
 
 def leave_one_out(events, totals, labels=None, **kw) -> pd.DataFrame:
