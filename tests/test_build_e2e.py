@@ -24,7 +24,7 @@ def test_every_expected_file_exists(project):
         expected += ["pooled.pdf", "syn000.pdf", "syn001.pdf"]
     for name in expected:
         assert (r / name).is_file() and (r / name).stat().st_size > 1000, name
-    assert list((r / "figures" / "syn000").glob("*.png")) and list((r / "figures" / "pooled").glob("*.png"))
+    assert list((r / "figures" / "syn000").glob("*.svg")) and list((r / "figures" / "pooled").glob("*.svg"))
     assert (r / "tables" / "pooled-audit.csv").is_file() and (r / "tables" / "pooled-estimates.csv").is_file()
     assert (r / "tables" / "syn000-efficacy.csv").is_file()
     assert (root / "build" / "syn000.ipynb").is_file()
@@ -32,6 +32,19 @@ def test_every_expected_file_exists(project):
     assert re.search(r"\[cartpool\] syn000 +notebook +\d+\.\d+s", first.stdout)
     # no temporary file left behind
     assert not [p for p in r.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_figures_are_inline_svg_with_text_as_text(project):
+    root, _ = project
+    html = (root / "reports" / "pooled.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg\b.*?</svg>", html, re.S)
+    assert svgs and "data:image/png" not in html
+    for svg in svgs:
+        assert re.match(r'<svg[^>]*\brole="img"', svg) and re.search(r'aria-label="[^"]{20,}"', svg[:2000])
+        assert "<text" in svg  # text kept as text (svg.fonttype none), not glyph outlines
+        assert "<metadata" not in svg and "<dc:date" not in svg
+    ids = re.findall(r'\bid="([^"]+)"', "".join(svgs))
+    assert len(ids) == len(set(ids)), "two figures share an id"
 
 
 def test_pages_are_offline_and_show_no_code_or_errors(project):

@@ -15,7 +15,8 @@ from cartpool.builder.pdf import find_browser
 
 from .conftest import _make, _snapshot, copy_project
 
-COMPLETE_ENDINGS = {".html": b"</html>\n", ".pdf": b"%%EOF", ".csv": b"\n", ".png": b"IEND\xaeB`\x82"}
+COMPLETE_ENDINGS = {".html": b"</html>\n", ".pdf": b"%%EOF", ".csv": b"\n", ".png": b"IEND\xaeB`\x82",
+                     ".svg": b"</svg>\n"}
 
 
 def _is_complete(path) -> bool:

@@ -1,5 +1,5 @@
 """Rendering machinery shared by every page: the Jinja2 environment (autoescape on), fragments a
-notebook displays, figures embedded as PNG, CSV files written straight from analysis frames, and
+notebook displays, figures embedded inline as SVG, CSV files written straight from analysis frames, and
 citations that link each number to its source.
 
 Markup is built here and in the templates only; text from data is always escaped by Jinja2.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,15 +110,69 @@ class Citations:
 
 # --- figures -----------------------------------------------------------------------------------
 
+#: The fonts of every figure's text, in order: DejaVu Sans (the font matplotlib laid the text out
+#: with), then the fallbacks for glyphs it lacks (plots/style.py), then any sans-serif. Named once on
+#: each figure's <svg> element, and in the page's stylesheet (style.css, `figure.cp-figure svg`).
+SVG_FONT_FAMILY = "'DejaVu Sans', 'Noto Sans CJK SC', 'Noto Sans CJK JP', 'Droid Sans Fallback', " \
+                  "'Noto Sans Symbols2', 'Noto Sans Symbols', sans-serif"
+#: A figure whose SVG is larger than this is embedded as PNG instead (an SVG of many thousands of
+#: marks, such as a swimmer plot of hundreds of patients, is heavier and slower to print than its
+#: picture). None of today's figures comes near it: the largest is a study's swimmer plot, about
+#: 60 KB (docs/performance.md).
+MAX_SVG_BYTES = 600_000
+
+_SVG_DROP = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<metadata>.*?</metadata>\s*", re.S)
+_SVG_ID = re.compile(r' id="([^"]+)"')
+_SVG_REF = re.compile(r'(url\(#|xlink:href="#)([^)"]+)')
+# the default font list only (mathtext may name other fonts); it is machine-dependent (which
+# fallbacks are installed), so it is written once as SVG_FONT_FAMILY instead
+_SVG_FONT = re.compile(r"font-family: 'DejaVu Sans'(?:, '[^']*')*(?:; )?")
+_SVG_STYLE_EMPTY = re.compile(r' style=""')
+_SVG_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^")]*\)"')
+_SVG_INDENT = re.compile(r"\n[ \t]+")
+
+
+def svg_markup(svg: str, prefix: str, label: str) -> str:
+    """Matplotlib's SVG made fit to sit inline in a page, and byte-stable.
+
+    The XML declaration, doctype and metadata go; ids nothing refers to go, and those a clip path,
+    hatch or marker refers to get `prefix`, so two figures on one page never share an id. Each
+    text's font list is named once, on the <svg> element; a text's zero rotation and the
+    indentation go. The <svg> gets ``role="img"`` and the figure's description as its accessible
+    name (`label`, escaped here).
+    """
+    svg = _SVG_DROP.sub("", svg)
+    used = {m.group(2) for m in _SVG_REF.finditer(svg)}
+    svg = _SVG_ID.sub(lambda m: f' id="{prefix}{m.group(1)}"' if m.group(1) in used else "", svg)
+    svg = _SVG_REF.sub(lambda m: m.group(1) + prefix + m.group(2), svg)
+    svg = _SVG_STYLE_EMPTY.sub("", _SVG_FONT.sub("", svg))
+    svg = _SVG_INDENT.sub("\n", _SVG_NO_ROTATION.sub("", svg))  # a text's rotate(0) and the indentation
+    # the text's own style names size, weight and colour; the font list is inherited from <svg>
+    svg = svg.replace('<svg xmlns:xlink="http://www.w3.org/1999/xlink"',
+                      f'<svg role="img" aria-label="{escape(label)}" font-family="{SVG_FONT_FAMILY}" '
+                      'xmlns:xlink="http://www.w3.org/1999/xlink"', 1)
+    return svg.strip() + "\n"
+
+
+def _svg_size_in(svg: str) -> tuple[float, float]:
+    """The width and height of a matplotlib SVG, in inches (it writes them in points)."""
+    m = re.search(r'<svg[^>]* width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    return float(m.group(1)) / 72, float(m.group(2)) / 72
+
 
 @dataclass
 class Figures:
-    """Numbers a page's figures, embeds them as PNG and saves each one under `folder`, with a
-    `figure-sizes.csv` that records each figure's size and its smallest text (for the print check)."""
+    """Numbers a page's figures, embeds them inline as SVG (text kept as text, so it is sharp at any
+    zoom, selectable, searchable and in the PDF's text layer) and saves each one under `folder`,
+    with a `figure-sizes.csv` that records each figure's format, size and smallest text (for the
+    print check). A figure whose SVG would exceed `MAX_SVG_BYTES` is embedded as PNG instead.
+
+    The SVG is deterministic: `svg.hashsalt` is fixed (plots/style.py), no date or software is
+    written, and ids are numbered by the figure's place on its page."""
 
     folder: Path | None
     n: int = 0
-    dpi: int = 110
+    dpi: int = 110  # for a figure that falls back to PNG
     sizes: list[dict] = field(default_factory=list)
 
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
@@ -128,20 +183,32 @@ class Figures:
         self.n += 1
         smallest = smallest_text_pt(fig)
         warn_missing_glyphs(fig, name)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
-        data = buf.getvalue()
-        width_px, height_px = struct.unpack(">II", data[16:24])  # the PNG header's IHDR chunk
-        file = f"{self.n:02d}-{name}.png"
-        self.sizes.append({"figure": self.n, "file": file, "width_in": round(width_px / self.dpi, 3),
-                           "height_in": round(height_px / self.dpi, 3), "smallest_text_pt": smallest})
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight",
+                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+        svg = svg_markup(buf.getvalue(), f"f{self.n}-", alt)
+        svg_bytes = svg.encode("utf-8")
+        if len(svg_bytes) <= MAX_SVG_BYTES:
+            plt.close(fig)
+            width_in, height_in = _svg_size_in(svg)
+            file, data, kind = f"{self.n:02d}-{name}.svg", svg_bytes, "svg"
+            shown = {"svg": Markup(svg), "src": None}
+        else:
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
+            plt.close(fig)
+            data = png.getvalue()
+            width_px, height_px = struct.unpack(">II", data[16:24])  # the PNG header's IHDR chunk
+            width_in, height_in = width_px / self.dpi, height_px / self.dpi
+            file, kind = f"{self.n:02d}-{name}.png", "png"
+            shown = {"svg": None, "src": "data:image/png;base64," + base64.b64encode(data).decode("ascii")}
+        self.sizes.append({"figure": self.n, "file": file, "format": kind, "width_in": round(width_in, 3),
+                           "height_in": round(height_in, 3), "smallest_text_pt": smallest})
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / file).write_bytes(data)
             write_csv(pd.DataFrame(self.sizes), self.folder / "figure-sizes.csv")
-        return {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "alt": alt,
-                "caption": f"Figure {self.n}. {caption}"}
+        return {**shown, "alt": alt, "caption": f"Figure {self.n}. {caption}"}
 
 
 def smallest_text_pt(fig) -> float:
