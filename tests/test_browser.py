@@ -96,6 +96,19 @@ def test_images_have_alt_text_and_size_toc_anchors_exist_headings_in_order_table
         page.close()
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_is_wider_than_a_phone_or_a_desktop_screen(project, browser, width):
+    for path in _pages(project):
+        page, _ = _open(browser, path, width=width)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        # every figure fits the column: scaled down, never cut off or scrolled
+        wide = page.evaluate("""[...document.querySelectorAll('figure svg')]
+            .filter(s => s.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length""")
+        page.close()
+        assert overflow <= 2, f"{path.name} is {overflow}px wider than a {width}px screen"
+        assert wide == 0, f"{path.name}: {wide} figure(s) run past the right edge at {width}px"
+
+
 def test_figure_text_is_text_in_the_page_and_in_the_pdf(project, browser):
     """Figures are inline SVG with their text kept as text: a reader can select and search it, and the
     PDF carries it in its text layer (a forest plot's study labels, its axis label)."""

@@ -34,6 +34,20 @@ def test_every_expected_file_exists(project):
     assert not [p for p in r.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
 
 
+#: The most CSS a page may embed (issue 30: nbconvert's JupyterLab stylesheet was about 270 KB a page)
+MAX_CSS_BYTES = 30_000
+
+
+def test_pages_embed_only_their_own_small_stylesheet(project):
+    root, _ = project
+    for page in (root / "reports").glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        css = sum(len(m.encode("utf-8")) for m in re.findall(r"<style[^>]*>(.*?)</style>", html, re.S))
+        assert css < MAX_CSS_BYTES, f"{page.name}: {css} bytes of CSS"
+        assert "--jp-" not in html and "jp-mod-" not in html.split("<body")[0], f"{page.name} embeds JupyterLab's CSS"
+        assert "@media print" in html and 'class="cp-toc"' in html or page.name == "index.html", page.name
+
+
 def test_figures_are_inline_svg_with_text_as_text(project):
     root, _ = project
     html = (root / "reports" / "pooled.html").read_text(encoding="utf-8")
