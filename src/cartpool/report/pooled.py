@@ -20,7 +20,7 @@ from ..analysis import pooled as P
 from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE, Appraisal
 from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD, Rule
 from ..data.appraisal import DOMAINS as ROB_DOMAINS
-from ..data.appraisal import JUDGEMENT_LABELS, QUESTIONS
+from ..data.appraisal import JUDGEMENT_LABELS, QUESTIONS, domains_for, overall_for
 from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
 from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
 from ..data.appraisal import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
@@ -28,7 +28,15 @@ from ..data.links import KINDS as LINK_KINDS
 from ..domain import certainty as G
 from ..domain import registry
 from ..domain import survival as srules
-from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, heterogeneity_text, medians_plot
+from ..plots.forest import (
+    ForestGroup,
+    ForestRow,
+    forest_plot,
+    forest_rows,
+    heterogeneity_text,
+    medians_plot,
+    rob_of,
+)
 from ..plots.risk_of_bias import summary_bars, traffic_light
 from . import format as fmt
 from . import labels
@@ -417,23 +425,36 @@ class PooledPage:
                 for s in r.studies.itertuples():
                     where = g.replace("Relapsed/refractory", "R/R")
                     high = int(getattr(s, "events_high", s.events))
-                    rows.append(ForestRow("study", f"{s.study}, {where}", int(s.events), int(s.total),
+                    label = f"{s.study}, {where}"
+                    rows.append(ForestRow("study", label, int(s.events), int(s.total),
                                           s.proportion, s.ci_low, s.ci_high,
                                           events_high=high if high != int(s.events) else None,
-                                          est_high=high / s.total if high != int(s.events) else None))
+                                          est_high=high / s.total if high != int(s.events) else None,
+                                          rob=rob_of(label, self._rob_marks(o.key))))
                     described.append(f"{o.label}, {s.study}: {fmt.count(s.events, s.total)}")
         if not rows:
             return Fragment(Markup(""))
         what = f"{section} outcomes" if section else "Outcomes"
         fig = forest_plot(rows, title=f"{labels.sentence_case(what)} with one study per population",
                           method_line="Study CIs Clopper-Pearson (widened over a range's two ends); one study: not "
-                                      "pooled.")
+                                      "pooled.", rob_domains=ROB_DOMAINS)
         figure = self.figures.embed(
             fig, name=f"forest-single-{section or 'all'}", alt="Forest plot: " + "; ".join(described),
             caption=f"{labels.sentence_case(what)} for which every population has one study: each study's proportion "
                     "with its exact 95% CI, by outcome; multiple myeloma (MM) studies are context. A grey bar marks a "
                     "range (a bound with both of its ends).")
         return render("pooled_single_figure.html.j2", figure=figure)
+
+    def _rob_marks(self, outcome: str) -> dict[str, tuple[str, ...]]:
+        """Each appraised study's risk of bias for one outcome, for the traffic lights of a forest plot:
+        its judgement in each domain (outcome-specific ones included), then overall."""
+        marks = {}
+        for sd in self.a.study_data:
+            if sd.appraisal is not None:
+                by_domain = domains_for(sd.appraisal, outcome)
+                marks[sd.study.label] = (*(by_domain[d].judgement for d in ROB_DOMAINS),
+                                         overall_for(sd.appraisal, outcome))
+        return marks
 
     def _write_estimates(self) -> None:
         if getattr(self, "_written", False):
@@ -466,8 +487,8 @@ class PooledPage:
             test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
         figure = None
         if draw:
-            fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
-                              method_line=self._method_line(res))
+            fig = forest_plot(forest_rows(groups, test_text=test_text, rob=self._rob_marks(key)),
+                              title=f"{spec.label}", method_line=self._method_line(res), rob_domains=ROB_DOMAINS)
             alt = "; ".join(f"{g}: {self._estimate_text(r)}" for g, r in res.groups.items())
             figure = self.figures.embed(
                 fig, name=f"forest-{key}",
