@@ -678,8 +678,8 @@ class PooledPage:
                        "where three or more report it", ["Landmark", "Population", "Studies", "Each study (95% CI)",
                                                           "Pooled"], lrows, numeric={"Studies"},
                        compact=True) if lrows else None
-        overlay = self._overlay()
-        return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay)
+        overlay, single = self._overlay()
+        return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay, single=single)
 
     @staticmethod
     def _landmark_study(s) -> str:
@@ -691,51 +691,59 @@ class PooledPage:
         return text
 
     def _overlay(self):
-        import matplotlib.pyplot as plt
-
+        """The survival curves side by side (`plots.survival.survival_overlay`): Kaplan-Meier from
+        per-patient tables, printed milestones of studies that print two or more (with the
+        approximate curve through them); studies that print one milestone of an endpoint are rows of
+        a small table instead. Returns the figure (or None) and the table (or None)."""
         from ..analysis.survival import approximate_curves, km_fits
         from ..domain.population import main_population
-        from ..plots.style import LINESTYLES, SERIES
+        from ..plots.survival import Series, survival_overlay
 
-        fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.4), sharey=True)
-        described, any_curve = [], False
-        for ax, spec in zip(axes, registry.SURVIVAL, strict=True):
-            drawn = 0
-            for i, sd in enumerate(self.a.study_data):
-                c = SERIES[drawn % len(SERIES)]
+        panels: dict[str, list] = {}
+        described, single = [], []
+        for spec in registry.SURVIVAL:
+            series = []
+            for sd in self.a.study_data:
                 km = km_fits(sd).get((spec.endpoint, "all"))
                 if km is not None:
-                    tt = np.concatenate([[0.0], km.table["time"].to_numpy(float)])
-                    ss = np.concatenate([[1.0], km.table["survival"].to_numpy(float)])
-                    ax.step(tt, ss, where="post", color=c, linewidth=1.6, label=f"{sd.study.label} (Kaplan-Meier)")
+                    series.append(Series(sd.study.label, km=km))
                     described.append(f"{sd.study.label} {spec.short} Kaplan-Meier")
-                    any_curve = True
-                    drawn += 1
                     continue
+                pop = main_population(sd)
                 pts = self.a.survival_points[sd.study.id]
-                curve = approximate_curves(sd, pts, main_population(sd)).get(spec.endpoint)
-                if curve is not None:
-                    ax.plot(curve.times, curve.survival, color=c, linestyle=LINESTYLES[1 + i % 3], linewidth=1.3,
-                            label=f"{sd.study.label} (approximate)")
-                    ax.plot([p[0] for p in curve.points], [p[1] for p in curve.points], "o", color=c, markersize=3.5)
-                    described.append(f"{sd.study.label} {spec.short} approximate through {len(curve.points)} milestones")
-                    any_curve = True
-                    drawn += 1
-            ax.set_title(spec.label, loc="left", fontsize=10)
-            ax.set_xlabel("Months since CAR-T infusion", fontsize=8.5)
-            ax.tick_params(labelsize=8)
-            ax.set_ylim(0, 1.03)
-            ax.grid(axis="y", color="#e5e5e5")
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=8)
-        axes[0].set_ylabel("Probability", fontsize=8.5)
-        if not any_curve:
-            plt.close(fig)
-            return None
-        return self.figures.embed(fig, name="survival-overlay", alt="Survival curves overlaid: " + "; ".join(described),
-                                  caption="Kaplan-Meier curves from per-patient tables (solid steps) and approximate "
-                                          "curves through printed milestones (dashed, not patient data; drawn only "
-                                          "between at least two printed milestones and never beyond the last).")
+                printed = srules.curve_milestones(pts, spec.endpoint, pop)
+                points = [p for p in pts if p.endpoint == spec.endpoint and p.population == pop
+                          and p.value is not None and not p.recomputed]
+                if srules.approximate_curve_allowed(printed):
+                    series.append(Series(sd.study.label, points=points,
+                                         curve=approximate_curves(sd, pts, pop).get(spec.endpoint)))
+                    described.append(f"{sd.study.label} {spec.short}: {len(printed)} printed milestones with an "
+                                     "approximate curve")
+                else:
+                    single += [(sd.study.label, spec, p) for p in points]
+            if series:
+                panels[spec.label] = series
+        table = None
+        if single:
+            order = {sd.study.label: i for i, sd in enumerate(self.a.study_data)}
+            single.sort(key=lambda x: order[x[0]])  # stable: each study's endpoints in registry order
+            rows = [[st, spec.short, f"median, {fmt.months(p.value)}" if p.kind == "median" else
+                     f"{p.time_months:g} months, {fmt.pct(p.value)}",
+                     fmt.ci(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached)]
+                    for st, spec, p in single]
+            table = Table("Studies that print a single survival milestone (not drawn as a curve)",
+                          ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"},
+                          compact=True)
+        if not panels:
+            return None, table
+        figure = self.figures.embed(
+            survival_overlay(panels), name="survival-overlay", alt="Survival curves side by side: " + "; ".join(described),
+            caption="Kaplan-Meier curves from per-patient tables (solid steps with a light 95% band; +: a censored "
+                    "patient) beside printed survival milestones (circles: landmark rates with their 95% CI; "
+                    "squares: medians at 50% with their CI; an arrow: an upper limit not reached), with a thin "
+                    "dashed approximate curve through a study's printed milestones where it prints at least two "
+                    "(not patient data, never beyond the last).")
+        return figure, table
 
     # --- checks --------------------------------------------------------------------------------
 

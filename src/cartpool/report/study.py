@@ -248,8 +248,8 @@ class StudyPage:
                          f"{fmt.months(est)} (95% CI {fmt.months(lo)} to {fmt.months(hi)}); numbers at risk under "
                          "the time axis"),
                     caption=(f"{SURVIVAL_NAMES[ep]} computed from the per-patient table (months). Shaded: pointwise "
-                             f"95% confidence band ({srules.KM_CONF_TYPE} transform, Greenwood variance); ticks: "
-                             f"censored patients.{d_txt}")))
+                             f"95% confidence band ({srules.KM_CONF_TYPE} transform, Greenwood variance); +: a censored "
+                             f"patient; dashed: the median, where reached.{d_txt}")))
             for comp in a.km_comparisons:
                 label = self.s.patients.fields[comp.field].label or labels.humanise(comp.field)
                 p_text = f"Log-rank {fmt.p_value(comp.p_value)} (χ² = {comp.chisq:.2f}, {comp.df} df)"
@@ -257,12 +257,13 @@ class StudyPage:
                 figures.append(self.figures.embed(
                     splots.km_plot({f"{label}: {g}": km for g, km in comp.fits.items()},
                                    title=f"{SURVIVAL_NAMES[comp.endpoint]} by {labels.lower_first(label)}",
-                                   p_text=p_text, band=False),
+                                   p_text=p_text),
                     name=f"km-{comp.endpoint}-by-{comp.field}",
                     alt=f"Kaplan-Meier curves of {SURVIVAL_NAMES[comp.endpoint].lower()} by "
                         f"{labels.lower_first(label)}: {meds}; {p_text}",
                     caption=f"{SURVIVAL_NAMES[comp.endpoint]} by {labels.lower_first(label)} (per-patient table). "
-                            f"{p_text}. Small groups: read as descriptive."))
+                            "Shaded: pointwise 95% confidence bands; +: a censored patient; dashed: medians, where "
+                            f"reached. {p_text}. Small groups: read as descriptive."))
         else:
             pts = [p for p in a.points if p.population == a.main_population and p.value is not None]
             if pts:
@@ -275,8 +276,10 @@ class StudyPage:
                     splots.milestones_plot(pts, curves, title=f"Reported survival milestones, {self.s.label}"),
                     name="survival-milestones",
                     alt="Reported survival milestones with 95% CIs" + (f" and approximate curves: {built}" if built else ""),
-                    caption="Printed medians (squares at 50%, with their CI; an arrow marks an upper limit not "
-                            "reached) and landmark rates (dots with 95% CI)."
+                    caption=("Printed medians (squares at 50%, with their CI; an arrow marks an upper limit not "
+                             "reached) and landmark rates (dots with 95% CI)." if curves else
+                             "Printed medians (squares, in months, with their CI where printed) and landmark rates "
+                             "(dots with 95% CI), one row each.")
                             + (f" Dashed: approximate curve through the printed points, ending at the last one ({built})."
                                if built else "")
                             + (f" {', '.join(single)}: fewer than two printed milestones, so no curve is drawn."
