@@ -172,3 +172,14 @@ def test_a_single_printed_milestone_gets_a_few_lines_not_half_a_page():
     assert labels == ["OS at 48 months", "Median PFS"]
     assert not any("approximate" in t.get_text() for ax in fig.axes for t in ax.texts)
     plt.close(fig)
+
+
+def test_a_very_long_study_label_is_cut_and_the_plot_keeps_its_width():
+    r = pool([3, 5], [10, 12], ["=HYPERLINK(\"http://example.org\", \"a study label far longer than any column\")",
+                                "Beta 2021"])
+    rows = F.forest_rows([F.ForestGroup("Relapsed/refractory PCL", r)])
+    fig = F.forest_plot(rows, title="Long labels", rob_domains=DOMAINS)
+    ax = fig.axes[1]
+    assert ax.get_position().width * fig.get_size_inches()[0] >= F.MIN_PLOT_IN - 1e-6
+    assert any(t.get_text().endswith("…") for t in fig.axes[0].texts)
+    plt.close(fig)

@@ -156,7 +156,23 @@ FOREST_WIDTH_IN = 6.9  # 7.1 in with the 0.1-in margins of a tight bounding box:
 FONT_BODY, FONT_SMALL, FONT_HEAD = 8.5, 8.0, 9.0
 ROW_IN = 0.2  # one row's height
 ROB_STEP = 0.2  # from one traffic light to the next
+MIN_PLOT_IN = 1.2  # the plot's least width: a study label longer than the room left is cut with "…"
 FOOT_CHARS = 112  # characters of an 8-pt footnote line across the figure
+
+
+def _fit(text: str, size: float, bold: bool, width_in: float) -> str:
+    """`text`, cut to `width_in` with an ellipsis if it is wider (the full label is in the table
+    under the figure and in its description)."""
+    if text_width_in(text, size, bold) <= width_in:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with its ellipsis
+        mid = (lo + hi + 1) // 2
+        if text_width_in(text[:mid].rstrip() + "…", size, bold) <= width_in:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
 
 
 def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion (%)", method_line: str = "",
@@ -172,22 +188,26 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     weighted = any(r.weight is not None for r in rows if r.kind == "study")
     with_rob = bool(rob_domains) and any(r.rob for r in rows)
     n_rob = len(rob_domains) + 1 if with_rob else 0
-    # columns (inches from the left), as wide as their widest text
+    # columns (inches from the left), as wide as their widest text, right to left; the study column
+    # gets what is left once the plot has at least MIN_PLOT_IN
     drawn = [r for r in rows if r.kind not in ("header", "text")]
-    label_end = max([(0.15 if r.kind == "study" else 0.05) + text_width_in(r.label, FONT_BODY, r.bold) for r in drawn]
-                    + [0.05 + text_width_in("Study", FONT_HEAD, True)])
     events_w = max([text_width_in(_events(r), FONT_BODY, r.bold) for r in drawn if r.events is not None]
                    + [text_width_in("Events", FONT_HEAD, True)])
     total_w = max([text_width_in(str(r.total), FONT_BODY, r.bold) for r in drawn if r.events is not None]
                   + [text_width_in("Total", FONT_HEAD, True)])
     ci_w = max([text_width_in(_fmt_ci(r.est, r.lo, r.hi, r.est_high), FONT_BODY, r.bold) for r in drawn]
                + [text_width_in("% (95% CI)", FONT_HEAD, True)])
-    events_x = label_end + 0.12 + events_w
-    total_x = events_x + 0.1 + total_w
     rob_w = ROB_STEP * n_rob + (0.1 if with_rob else 0.0)
     right_edge = FOREST_WIDTH_IN - rob_w
     weight_x = right_edge - 0.05
     ci_x = right_edge - (0.6 if weighted else 0.0) - ci_w - 0.05
+    label_room = ci_x - 0.12 - MIN_PLOT_IN - 0.15 - total_w - 0.1 - events_w - 0.12
+    labels = {id(r): _fit(r.label, FONT_BODY, r.bold, label_room - (0.15 if r.kind == "study" else 0.05))
+              for r in drawn}
+    label_end = max([(0.15 if r.kind == "study" else 0.05) + text_width_in(labels[id(r)], FONT_BODY, r.bold)
+                     for r in drawn] + [0.05 + text_width_in("Study", FONT_HEAD, True)])
+    events_x = label_end + 0.12 + events_w
+    total_x = events_x + 0.1 + total_w
     plot_x0, plot_x1 = total_x + 0.15, ci_x - 0.12
     # rows and footnotes (inches from the bottom)
     notes = []
@@ -242,7 +262,8 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
         if r.kind == "text":
             tab.text(0.05, y, r.label, fontsize=FONT_SMALL, va="center", style="italic")
             continue
-        tab.text(0.05 if r.kind != "study" else 0.15, y, r.label, fontsize=FONT_BODY, va="center", fontweight=weight)
+        tab.text(0.05 if r.kind != "study" else 0.15, y, labels.get(id(r), r.label), fontsize=FONT_BODY, va="center",
+                 fontweight=weight)
         if r.kind == "header":
             continue
         if r.events is not None:
