@@ -75,10 +75,10 @@ def test_study_with_per_patient_data(pp, tmp_path):
     assert not (tmp_path / "tables").exists()  # rendering writes nothing; the export step does
     page.export()
     assert "Overall response (PR or better)" in html
-    assert html.count("<img") >= 4  # response bar, two Kaplan-Meier curves, swimmer
+    assert html.count('<svg role="img"') >= 4  # response bar, two Kaplan-Meier curves, swimmer
     assert (tmp_path / "tables" / "syn000-efficacy.csv").is_file()
-    assert list((tmp_path / "figures" / "syn000").glob("*.png"))
-    alts = re.findall(r'alt="([^"]*)"', html)
+    assert list((tmp_path / "figures" / "syn000").glob("*.svg"))
+    alts = re.findall(r'<svg role="img" aria-label="([^"]*)"', html)
     assert alts and all(len(x) > 30 and not x.lower().startswith("figure") for x in alts)
 
 
@@ -304,7 +304,7 @@ def test_risk_of_bias_and_known_studies_of_the_real_set():
     assert set(known["relevance"]) <= {"pcl", "mm_context"}
     # the page: figures, table and every included study linked to its own appraisal
     html = str(PooledPage(a).show("risk_of_bias"))
-    assert "Murad et al. (2018)" in html and "<img" in html and "Trustworthiness" in html
+    assert "Murad et al. (2018)" in html and '<svg role="img"' in html and "Trustworthiness" in html
     for sd in studies:
         assert f'href="{sd.study.id}.html#risk-of-bias"' in html
     assert "Relevant studies known but not included" in str(PooledPage(a).show("scope"))

@@ -79,6 +79,10 @@ def test_images_have_alt_text_and_size_toc_anchors_exist_headings_in_order_table
     for path in _pages(project):
         page, _ = _open(browser, path)
         imgs = page.evaluate("Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+        # figures are inline SVG: an image to assistive technology, named by its description
+        imgs += page.evaluate("""[...document.querySelectorAll('figure svg')].map(s => [
+            s.getAttribute('role') === 'img' ? s.getAttribute('aria-label') || '' : '',
+            s.getBoundingClientRect().width, s.getBoundingClientRect().height])""")
         for alt, w, h in imgs:
             assert alt.strip() and not re.match(r"(?i)(figure|image|no description)", alt), (path.name, alt)
             assert w > 0 and h > 0
@@ -91,6 +95,42 @@ def test_images_have_alt_text_and_size_toc_anchors_exist_headings_in_order_table
         no_th = page.evaluate("Array.from(document.querySelectorAll('table')).filter(t => !t.querySelector('th')).length")
         assert no_th == 0, path.name
         page.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_is_wider_than_a_phone_or_a_desktop_screen(project, browser, width):
+    for path in _pages(project):
+        page, _ = _open(browser, path, width=width)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        # every figure fits the column: scaled down, never cut off or scrolled
+        wide = page.evaluate("""[...document.querySelectorAll('figure svg')]
+            .filter(s => s.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length""")
+        page.close()
+        assert overflow <= 2, f"{path.name} is {overflow}px wider than a {width}px screen"
+        assert wide == 0, f"{path.name}: {wide} figure(s) run past the right edge at {width}px"
+
+
+def test_figure_text_is_text_in_the_page_and_in_the_pdf(project, browser):
+    """Figures are inline SVG with their text kept as text: a reader can select and search it, and the
+    PDF carries it in its text layer (a forest plot's study labels, its axis label)."""
+    from pypdf import PdfReader
+
+    root, _ = project
+    page, _ = _open(browser, root / "reports" / "pooled.html")
+    forest = page.evaluate("""[...document.querySelectorAll('figure svg')]
+        .map(s => [...s.querySelectorAll('text')].map(t => t.textContent))
+        .find(texts => texts.includes('Proportion (%)'))""")
+    page.close()
+    assert forest, "no forest plot with its text as text"
+    labels = [t for t in forest if t.startswith("Synthetic")]
+    assert labels, forest
+    pdf = root / "reports" / "pooled.pdf"
+    if not pdf.is_file():
+        pytest.skip("no PDF")
+    pages = [re.sub(r"\s+", " ", p.extract_text() or "") for p in PdfReader(pdf).pages]
+    with_forest = [t for t in pages if "Proportion (%)" in t]
+    assert with_forest, "the forest plot's axis label is not in the PDF's text layer"
+    assert any(all(lab in t for lab in labels) for t in with_forest), labels
 
 
 def test_wide_tables_scroll_instead_of_widening_the_page(project, browser):

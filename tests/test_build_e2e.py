@@ -27,7 +27,7 @@ def test_every_expected_file_exists(project):
         expected += ["pooled.pdf", "syn000.pdf", "syn001.pdf"]
     for name in expected:
         assert (r / name).is_file() and (r / name).stat().st_size > 1000, name
-    assert list((r / "figures" / "syn000").glob("*.png")) and list((r / "figures" / "pooled").glob("*.png"))
+    assert list((r / "figures" / "syn000").glob("*.svg")) and list((r / "figures" / "pooled").glob("*.svg"))
     assert (r / "tables" / "pooled-audit.csv").is_file() and (r / "tables" / "pooled-estimates.csv").is_file()
     assert (r / "tables" / "syn000-efficacy.csv").is_file()
     assert (root / "build" / "syn000.ipynb").is_file()
@@ -35,6 +35,35 @@ def test_every_expected_file_exists(project):
     assert re.search(r"\[cartpool\] syn000 +notebook +\d+\.\d+s", first.stdout)
     # no temporary file left behind
     assert not [p for p in r.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+#: The most CSS a page may embed (issue 30: nbconvert's JupyterLab stylesheet was about 270 KB a page)
+MAX_CSS_BYTES = 30_000
+
+
+@pytest.mark.slow
+def test_pages_embed_only_their_own_small_stylesheet(project):
+    root, _ = project
+    for page in (root / "reports").glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        css = sum(len(m.encode("utf-8")) for m in re.findall(r"<style[^>]*>(.*?)</style>", html, re.S))
+        assert css < MAX_CSS_BYTES, f"{page.name}: {css} bytes of CSS"
+        assert "--jp-" not in html and "jp-mod-" not in html.split("<body")[0], f"{page.name} embeds JupyterLab's CSS"
+        assert "@media print" in html and 'class="cp-toc"' in html or page.name == "index.html", page.name
+
+
+@pytest.mark.slow
+def test_figures_are_inline_svg_with_text_as_text(project):
+    root, _ = project
+    html = (root / "reports" / "pooled.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg\b.*?</svg>", html, re.S)
+    assert svgs and "data:image/png" not in html
+    for svg in svgs:
+        assert re.match(r'<svg[^>]*\brole="img"', svg) and re.search(r'aria-label="[^"]{20,}"', svg[:2000])
+        assert "<text" in svg  # text kept as text (svg.fonttype none), not glyph outlines
+        assert "<metadata" not in svg and "<dc:date" not in svg
+    ids = re.findall(r'\bid="([^"]+)"', "".join(svgs))
+    assert len(ids) == len(set(ids)), "two figures share an id"
 
 
 @pytest.mark.slow

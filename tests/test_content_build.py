@@ -65,7 +65,7 @@ def test_a_missing_or_altered_report_file_is_rebuilt(proj, damage):
 
         shutil.rmtree(reports / "tables")
     elif damage == "delete-figure":
-        next((reports / "figures" / "syn000").glob("*.png")).unlink()
+        next((reports / "figures" / "syn000").glob("*.svg")).unlink()
     elif damage == "alter-csv":
         (reports / "tables" / "pooled-audit.csv").write_text("tampered\n", encoding="utf-8")
     elif damage == "alter-pdf":

@@ -19,7 +19,8 @@ from .helpers import copy_project, make, snapshot
 # worker loading the machine can make it miss (seen: SIGINT after validation, build exit 0): run alone
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
-COMPLETE_ENDINGS = {".html": b"</html>\n", ".pdf": b"%%EOF", ".csv": b"\n", ".png": b"IEND\xaeB`\x82"}
+COMPLETE_ENDINGS = {".html": b"</html>\n", ".pdf": b"%%EOF", ".csv": b"\n", ".png": b"IEND\xaeB`\x82",
+                     ".svg": b"</svg>\n"}
 
 
 def _is_complete(path) -> bool:

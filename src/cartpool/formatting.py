@@ -2,7 +2,8 @@
 
 Conventions: percentages to one decimal ("75.0%"); intervals in parentheses with an en dash,
 "(42.8–94.5)", in text, tables and figures alike; "NR" for a median or limit not reached; "—"
-for a value the source does not report; months to one decimal.
+for a value the source does not report, and "(—)" for an interval with neither end (one dash,
+never "(—–—)"); months to one decimal.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ def limits(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = Fals
 
 
 def ci(lo, hi, *, as_pct: bool = True, digits: int = 1, nr_high: bool = False) -> str:
-    """An interval: "(42.8–94.5)"; an upper limit not reached prints as NR when `nr_high`."""
+    """An interval: "(42.8–94.5)"; an upper limit not reached prints as NR when `nr_high`; an
+    interval that does not exist (neither end) prints its dash once, "(—)"."""
+    if is_missing(lo) and is_missing(hi) and not nr_high:
+        return f"({MISSING_TEXT})"
     return f"({limits(lo, hi, as_pct=as_pct, digits=digits, nr_high=nr_high)})"
 
 

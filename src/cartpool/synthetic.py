@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .data.appraisal import DOMAINS, worst
+
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "SD", "PD")
 
 
@@ -131,8 +133,6 @@ def write_study(spec: dict, studies_dir: Path, sources_dir: Path) -> Path:
 def appraisal(spec: dict) -> dict:
     """A risk-of-bias appraisal for a synthetic study, by domain: per-patient studies are judged low
     where summary-only ones have no information."""
-    from .data.appraisal import DOMAINS, worst
-
     judgement = "low" if spec["per_patient"] else "no_information"
     domains = {d: {"judgement": judgement if d != "causality" else "some_concerns",
                    "reason": "Synthetic study: stated in the generated source." if judgement == "low"

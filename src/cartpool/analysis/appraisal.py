@@ -22,7 +22,9 @@ from ..data.grade import DOMAIN_KEYS, DOMAIN_NAMES, LEVELS_DOWN, GradeJudgements
 from ..data.links import load_links
 from ..domain import certainty as G
 from ..domain import registry
+from ..stats.proportions import proportion_ci
 from ..text import lower_first
+from .audit import INCONSISTENT
 from .pooled import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, PooledAnalysis
 from .pooling import NOT_ONE_ESTIMATE, Rule
 
@@ -115,8 +117,6 @@ class Appraisal:
         """One row per study and domain (and per outcome-specific judgement): the judgement, why,
         and what it rests on; with each study's recorded and proposed overall judgement and the
         numbers its audit could not reproduce (a trustworthiness concern, kept apart)."""
-        from .audit import INCONSISTENT
-
         audit = self.pooled.audit
         rows = []
         for sd in self.pooled.study_data:
@@ -400,8 +400,6 @@ class Appraisal:
 
 def _own_interval(low: int, high: int, total: int) -> tuple[float, float]:
     """A study's exact interval, widened over both ends of a range."""
-    from ..stats.proportions import proportion_ci
-
     a, b = proportion_ci(low, total), proportion_ci(high, total)
     return min(a.ci_low, b.ci_low), max(a.ci_high, b.ci_high)
 

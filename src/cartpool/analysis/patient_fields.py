@@ -17,6 +17,7 @@ import pandas as pd
 from ..data import vocabulary as V
 from ..data.parse import EventTime, OutcomeAfter, Response, TimePlus
 from ..data.study_data import StudyData
+from ..domain.response import rank
 
 COLUMNS = ["field", "label", "endpoint", "home", "parse", "table", "column", "level", "count", "total", "median",
            "low", "high"]
@@ -71,8 +72,6 @@ def _levels(values: list, parse: str) -> list[tuple[str, int]]:
         return [("yes", sum(bool(v) for v in values)), ("no", sum(not v for v in values))]
     if parse == "response":
         cats = [v.category for v in values if isinstance(v, Response)]
-        from ..domain.response import rank
-
         return [(c, cats.count(c)) for c in sorted(set(cats), key=rank)]
     if parse == "time_plus":
         return [("died", sum(not v.censored for v in values if isinstance(v, TimePlus))),
@@ -86,8 +85,6 @@ def _levels(values: list, parse: str) -> list[tuple[str, int]]:
         got = [v for v in values if isinstance(v, OutcomeAfter)]
         out = [("event recorded", sum(v.event for v in got))]
         resp = [v.response for v in got if v.response]
-        from ..domain.response import rank
-
         out += [(f"response {c}", resp.count(c)) for c in sorted(set(resp), key=rank)]
         return out
     texts = [str(v) for v in values]

@@ -24,7 +24,7 @@ computed while drawing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import formatting as fmt
+from ..data.known import REASONS, load_known_studies
 from ..data.load import load_all
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.plan import Plan, PlanPopulation, load_plan
@@ -48,6 +49,7 @@ from ..domain.population import (
     primary_population,
 )
 from ..domain.subgroups import NOT_SEPARABLE, membership
+from ..stats.proportions import proportion_ci
 from ..stats.summaries import pool_landmark
 from ..text import lower_first as _lower_first
 from . import survival as surv
@@ -213,8 +215,6 @@ class PooledAnalysis:
         """Relevant studies known but not included (``known_studies.yaml`` beside the study folders),
         validated against the included studies' sources: citation, relevance, why not included, and
         which included study cites it where."""
-        from ..data.known import REASONS, load_known_studies
-
         rows = []
         for data_dir in sorted({Path(sd.folder).resolve().parent.parent for sd in self.study_data}):
             for k in load_known_studies(data_dir, self.study_data):
@@ -339,8 +339,6 @@ class PooledAnalysis:
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
                  tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes)
         if not left_out.empty:
-            from dataclasses import replace
-
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
                                                     for x in left_out.itertuples()))
         return r
@@ -401,8 +399,6 @@ class PooledAnalysis:
             if len(frame) >= min_k:
                 r = self._pool(frame, method, tau_scale=tau_scale)
                 if note:
-                    from dataclasses import replace
-
                     r = replace(r, note=f"{r.note}; {note}" if r.note else note)
                 self._record(est_rows, in_rows, key, SENSITIVITY, subgroup, analysis, frame, r)
 
@@ -665,8 +661,6 @@ def landmark_detail(r) -> str:
 
 
 def _own_proportion(events: int, total: int) -> tuple[float, float, float]:
-    from ..stats.proportions import proportion_ci
-
     e = proportion_ci(events, total)
     return e.estimate, e.ci_low, e.ci_high
 
@@ -696,8 +690,6 @@ def tau_prior_note(r: Pooled) -> str:
 
 def _bayes_row(r: Pooled) -> Pooled:
     """A row that shows the Bayesian estimate of `r` as its estimate (a sensitivity analysis)."""
-    from dataclasses import replace
-
     return replace(r, rule="Bayesian", note=f"{_prior(r.bayes_tau_prior_scale)}; posterior median and 95% "
                    f"credible interval; {tau_prior_note(r)}", estimate=r.bayes_estimate, ci_low=r.bayes_low,
                    ci_high=r.bayes_high,

@@ -31,9 +31,11 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+from scipy import special, stats
 
 from ..stats import meta as stats_meta
 from ..stats.bayes import MU_PRIOR_SD, pool_bayes
+from ..stats.glmm import GLMMNotEstimable, glmm_leave_one_out
 from ..stats.heterogeneity import fisher_two_studies, homogeneity_lrt
 from ..stats.proportions import proportion_ci, study_cis
 
@@ -243,8 +245,6 @@ def common_effect(events, totals) -> Pooled:
     ----------
     Stijnen T, et al. Stat Med 2010;29:3046-3067 (the equal-effects binomial model).
     """
-    from scipy import special, stats
-
     xa, na = np.asarray(events, float), np.asarray(totals, float)
     ex, tot = int(xa.sum()), int(na.sum())
     if ex == 0 or ex == tot:
@@ -345,8 +345,6 @@ def _leave_one_out_at(x: np.ndarray, n: np.ndarray, method: str, min_k: int) -> 
     keep = ~np.eye(k, dtype=bool)
     if method != PRIMARY_METHOD or rule_for_k(k - 1, min_k) is not None:
         return [pool(x[m], n[m], method=method, detail=False, min_k=min_k) for m in keep]
-    from ..stats.glmm import GLMMNotEstimable, glmm_leave_one_out
-
     fits = glmm_leave_one_out(x, n).fits
     out = []
     done: dict[tuple[float, float], Pooled] = {}  # leaving out either of two equal studies: one subset

@@ -15,9 +15,11 @@ from functools import cached_property
 
 import pandas as pd
 
+from ..data.appraisal import proposed_overall
 from ..data.load import load_study_by_id
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.study_data import StudyData
+from ..data.vocabulary import ENDPOINTS
 from ..domain import counts as C
 from ..domain import grades, registry
 from ..domain import survival as srules
@@ -25,12 +27,13 @@ from ..domain.deaths import all_cause_deaths
 from ..domain.derive import derive_endpoints
 from ..domain.population import follow_up, main_population, population_kind, population_label
 from ..domain.response import rank
+from ..stats.proportions import proportion_ci
 from ..text import lower_first as _lower_first
 from ..units import convert
 from . import study_records as R
 from . import study_sections as S
 from . import survival as surv
-from .audit import audit_frame, audit_study
+from .audit import INCONSISTENT, audit_frame, audit_study
 from .baseline import recompute_baseline
 from .patient_fields import summarise_patient_fields
 
@@ -42,33 +45,18 @@ FACTS = (
     ("crs_grading", "CRS grading"), ("icans_grading", "ICANS grading"), ("ctcae_version", "CTCAE version"),
 )
 
-BASELINE_KINDS = ("baseline",)
-#: Endpoints shown as baseline characteristics when the vocabulary does not say (until it does).
-_BASELINE_FALLBACK = {"age", "sex", "pcl_type", "paraprotein", "r_iss_stage", "iss_stage", "karnofsky",
-                      "high_tumor_burden", "soft_tissue", "complex_karyotype", "renal_impairment", "prior_lines",
-                      "emd", "bcma_expression", "beta2_microglobulin"}
-
 SMALL_SAMPLE = 20  # below this many patients, the limitations say exact CIs are wide
 
 
 def is_baseline(endpoint: str) -> bool:
-    """Whether an endpoint is a baseline characteristic."""
-    try:
-        from ..data.vocabulary import ENDPOINTS  # the data vocabulary, where it exists
-
-        spec = ENDPOINTS.get(endpoint)
-        if spec is not None:
-            return spec.kind == "baseline"
-    except ImportError:
-        pass
-    return endpoint in _BASELINE_FALLBACK or endpoint.startswith("prior_")
+    """Whether an endpoint is a baseline characteristic (a custom x_prior_... name counts as one)."""
+    spec = ENDPOINTS.get(endpoint)
+    return spec.kind == "baseline" if spec is not None else endpoint.removeprefix("x_").startswith("prior_")
 
 
 def _proportion(events: int | None, total: int | None) -> tuple[float | None, float | None, float | None]:
     if events is None or not total:
         return None, None, None
-    from ..stats.proportions import proportion_ci
-
     e = proportion_ci(int(events), int(total))
     return e.estimate, e.ci_low, e.ci_high
 
@@ -114,8 +102,6 @@ class StudyAnalysis:
     def risk_of_bias_rows(self) -> pd.DataFrame:
         """The study's risk-of-bias judgements by domain (and per outcome where the concern is
         outcome-specific), with the recorded and proposed overall judgement."""
-        from ..data.appraisal import proposed_overall
-
         a = self.sd.appraisal
         cols = ["domain", "outcomes", "judgement", "reason", "location", "quote", "registry", "overall",
                 "overall_reason", "proposed_overall", "departure"]
@@ -500,8 +486,6 @@ class StudyAnalysis:
             add("design", f"The study design (prospective or retrospective) is {_missing_words(s.design)}.")
         elif s.design.value == "retrospective":
             add("design", "Retrospective design: selection and reporting bias are possible.")
-        from .audit import INCONSISTENT
-
         k = int((self.audit_rows["status"] == INCONSISTENT).sum()) if not self.audit_rows.empty else 0
         if k:
             add("audit", f"{k} printed number(s) could not be reproduced (see Checks against the paper).")

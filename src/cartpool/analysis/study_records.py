@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import vocabulary as V
+from ..data.links import KINDS, load_links
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.study_data import StudyData
+from ..data.yamlio import read_study_text
 from ..domain import counts as C
 from ..domain.population import population_label
 
@@ -176,9 +178,6 @@ def checklist(sd: StudyData) -> pd.DataFrame:
 def links_of(sd: StudyData) -> pd.DataFrame:
     """Links between this study and others included (shared authors, centres, makers), with the
     possibility of patients reported twice, and this study's own words that show the link."""
-    from ..data.links import KINDS, load_links
-    from ..data.yamlio import read_study_text
-
     data_dir = Path(sd.folder).parent.parent
     rows = []
     for link in load_links(data_dir):

@@ -11,6 +11,8 @@ from ..data.study_data import StudyData
 from ..domain import survival as rules
 from ..domain.derive import derive_endpoints
 from ..domain.registry import LANDMARK_MONTHS, SURVIVAL
+from ..stats.summaries import approximate_curve
+from ..stats.survival import kaplan_meier, logrank_test
 from ..units import convert
 
 
@@ -36,8 +38,6 @@ def km_fits(sd: StudyData, *, by: str | None = None, rows=None) -> dict[tuple[st
     out: dict[tuple[str, str], object] = {}
     if d is None or "os_time" not in d.columns:
         return out
-    from ..stats.survival import kaplan_meier  # scikit-survival: imported only where a curve is fitted
-
     if rows is not None:
         d = d.loc[list(rows)]
         if d.empty:
@@ -108,8 +108,6 @@ def subgroup_comparisons(sd: StudyData) -> list[SubgroupComparison]:
     d = derive_endpoints(sd)
     if d is None or "os_time" not in d.columns:
         return []
-    from ..stats.survival import logrank_test
-
     out = []
     unit = d["time_unit"].iloc[0]
     for field in sd.study.patients.subgroups:
@@ -134,8 +132,6 @@ def study_points(sd: StudyData, fits: dict | None = None) -> list[rules.Survival
 def approximate_curves(sd: StudyData, points: list[rules.SurvivalPoint], population: str) -> dict[str, object]:
     """Approximate curves ``{endpoint: ApproximateCurve}`` through the printed milestones of one
     population, where the drawing rule allows one (`cartpool.domain.survival`)."""
-    from ..stats.summaries import approximate_curve
-
     out = {}
     for spec in SURVIVAL:
         ms = rules.curve_milestones(points, spec.endpoint, population)

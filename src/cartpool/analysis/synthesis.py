@@ -16,10 +16,13 @@ from functools import cached_property
 import pandas as pd
 
 from .. import formatting as fmt
+from ..data.appraisal import DOMAINS as ROB_DOMAINS
+from ..data.appraisal import domains_for, overall_for
 from ..data.links import KINDS as LINK_KINDS
 from ..data.plan import Plan
 from ..domain import certainty as G
 from ..domain import registry
+from ..domain import survival as survival_rules
 from ..domain.counts import HOW_EVALUABLE, HOW_ITT
 from ..domain.population import main_population
 from ..text import lower_first, sentence_case
@@ -131,6 +134,7 @@ class OutcomeView:
     spec: registry.OutcomeSpec
     result: object  # pooled_analysis.OutcomeResult
     certainty: dict  # population -> certainty row (or None)
+    rob: dict  # study label -> its risk-of-bias judgement in each domain for this outcome, then overall
 
 
 @dataclass(frozen=True)
@@ -146,17 +150,15 @@ class OutcomesResult(SectionResult):
 
 
 @dataclass(frozen=True)
-class SurvivalCurve:
-    """A study's curve for the overlay: Kaplan-Meier steps, or an approximate curve through its
-    printed milestones."""
+class SurvivalSeries:
+    """A study's survival in the overlay: its Kaplan-Meier fit (per-patient table), or its printed
+    milestones with the approximate curve through them (two or more printed)."""
 
     study: str
     endpoint: str
-    kind: str  # "Kaplan-Meier" | "approximate"
-    times: list
-    survival: list
-    points: list = field(default_factory=list)  # the milestones an approximate curve passes through
-    order: int = 0  # the study's place among all studies (its line style)
+    km: object | None = None
+    points: list = field(default_factory=list)
+    curve: object | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ class PooledSurvivalResult(SectionResult):
     landmarks: pd.DataFrame
     landmark_rows: pd.DataFrame  # the landmark estimates, one per population
     follow_up: dict  # study -> median follow-up text
-    curves: list[SurvivalCurve]
+    series: list[SurvivalSeries]  # the curves drawn, by endpoint
+    single: list  # (study, endpoint, printed point) of studies printing one milestone of an endpoint
     group_order: object  # population -> its rank on the page
     min_k: int
 
@@ -316,6 +319,17 @@ class Synthesis:
                              itt, evaluable, [g.label for g in self.plan.subgroups],
                              pooled_analysis.BCMA_ONLY_CONFOUNDED)
 
+    def rob_marks(self, outcome: str) -> dict[str, tuple[str, ...]]:
+        """Each appraised study's risk of bias for one outcome (robvis's traffic lights beside a forest
+        plot): its judgement in each domain, outcome-specific ones included, then overall."""
+        marks = {}
+        for sd in self.analysis.study_data:
+            if sd.appraisal is not None:
+                by_domain = domains_for(sd.appraisal, outcome)
+                marks[sd.study.label] = (*(by_domain[d].judgement for d in ROB_DOMAINS),
+                                         overall_for(sd.appraisal, outcome))
+        return marks
+
     def _outcomes(self, section: str) -> OutcomesResult:
         views = []
         for o in registry.OUTCOMES:
@@ -324,7 +338,7 @@ class Synthesis:
             res = self.analysis.outcome(o.key)
             certainty = {g: self.appraisal.certainty(o.key, g) for g, role in res.roles.items()
                          if role == pooled_analysis.PRIMARY}
-            views.append(OutcomeView(o, res, certainty))
+            views.append(OutcomeView(o, res, certainty, self.rob_marks(o.key)))
         drawn = [v for v in views if any(r.k > 1 for r in v.result.groups.values())]
         return OutcomesResult(section, drawn, [v for v in views if v not in drawn],
                               {g.field: g.label for g in self.plan.subgroups}, self.min_k)
@@ -341,21 +355,28 @@ class Synthesis:
     def survival(self) -> PooledSurvivalResult:
         a = self.analysis
         est = a.estimates
-        curves = []
+        series, single = [], []
         for spec in registry.SURVIVAL:
-            for i, sd in enumerate(a.study_data):
+            for sd in a.study_data:
                 km = km_fits(sd).get((spec.endpoint, "all"))
                 if km is not None:
-                    curves.append(SurvivalCurve(sd.study.label, spec.endpoint, "Kaplan-Meier",
-                                                [0.0, *km.table["time"].astype(float)],
-                                                [1.0, *km.table["survival"].astype(float)], order=i))
+                    series.append(SurvivalSeries(sd.study.label, spec.endpoint, km=km))
                     continue
-                curve = approximate_curves(sd, a.survival_points[sd.study.id], main_population(sd)).get(spec.endpoint)
-                if curve is not None:
-                    curves.append(SurvivalCurve(sd.study.label, spec.endpoint, "approximate", list(curve.times),
-                                                list(curve.survival), [(p[0], p[1]) for p in curve.points], i))
+                pop = main_population(sd)
+                pts = a.survival_points[sd.study.id]
+                printed = survival_rules.curve_milestones(pts, spec.endpoint, pop)
+                points = [p for p in pts if p.endpoint == spec.endpoint and p.population == pop
+                          and p.value is not None and not p.recomputed]
+                if survival_rules.approximate_curve_allowed(printed):
+                    series.append(SurvivalSeries(sd.study.label, spec.endpoint, points=points,
+                                                 curve=approximate_curves(sd, pts, pop).get(spec.endpoint)))
+                else:
+                    single += [(sd.study.label, spec.endpoint, p) for p in points]
+        order = {sd.study.label: i for i, sd in enumerate(a.study_data)}
+        single.sort(key=lambda x: order[x[0]])  # stable: each study's endpoints in registry order
         return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_analysis.A_LANDMARK],
-                                    {r.study: r.follow_up for r in a.studies.itertuples()}, curves, a.group_order,
+                                    {r.study: r.follow_up for r in a.studies.itertuples()}, series, single,
+                                    a.group_order,
                                     self.min_k)
 
     @cached_property

@@ -148,6 +148,9 @@ def exporter():
     c.TagRemovePreprocessor.enabled = True
     c.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove_cell"}
     c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.TagRemovePreprocessor"]
+    # no code is shown, so no syntax-highlighting stylesheet (4.5 KB a page); the page's only
+    # stylesheet is report/style.css (templates/cartpool/index.html.j2)
+    c.CSSHTMLHeaderPreprocessor.enabled = False
     return HTMLExporter(config=c)
 
 

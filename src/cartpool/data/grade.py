@@ -29,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import DataIssue, StudyDataError
+from .yamlio import pydantic_issues, read_yaml
 
 GRADE_FILE = "grade_judgements.yaml"
 
@@ -129,8 +130,6 @@ class GradeJudgements(_Strict):
 
 def load_judgements(data_dir: Path | str) -> GradeJudgements:
     """Read and validate ``grade_judgements.yaml`` in `data_dir` (none recorded when it is absent)."""
-    from .yamlio import pydantic_issues, read_yaml
-
     path = Path(data_dir) / GRADE_FILE
     if not path.is_file():
         return GradeJudgements()

@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .coverage import normalise_ws
 from .errors import DataIssue, StudyDataError
+from .yamlio import pydantic_issues, read_yaml
 
 KNOWN_FILE = "known_studies.yaml"
 
@@ -60,9 +62,6 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
     list of KnownStudy
         Empty when the file does not exist.
     """
-    from .coverage import normalise_ws
-    from .yamlio import pydantic_issues, read_yaml
-
     path = Path(data_dir) / KNOWN_FILE
     if not path.is_file():
         return []

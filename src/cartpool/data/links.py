@@ -14,7 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .coverage import normalise_ws
 from .errors import DataIssue, StudyDataError
+from .yamlio import pydantic_issues, read_yaml
 
 LINKS_FILE = "study_links.yaml"
 KINDS = {
@@ -47,9 +49,6 @@ class StudyLink(_Strict):
 def load_links(data_dir: Path | str, studies: list | None = None) -> list[StudyLink]:
     """Read and validate ``study_links.yaml``; each study named must be included, and each quote must
     occur in that study's source where the source was found."""
-    from .coverage import normalise_ws
-    from .yamlio import pydantic_issues, read_yaml
-
     path = Path(data_dir) / LINKS_FILE
     if not path.is_file():
         return []

@@ -12,13 +12,16 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
 from pydantic import ValidationError
 
+from . import dates
 from . import vocabulary as V
 from .appraisal import Appraisal
 from .coverage import Coverage, normalise_ws
 from .errors import DataIssue, StudyDataError, UnknownStudyError
 from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
+from .names import folder_name_problem
 from .parse import PARSE, CellError
 from .plan import plan_for_study_folder
 from .quotes import value_problems
@@ -109,8 +112,6 @@ def _patient_table(folder: Path, name: str, spec, issues: list[DataIssue]) -> Pa
 
 
 def _parse_patients(pdata: PatientData, tables: dict[str, PatientTableData], issues: list[DataIssue]):
-    import pandas as pd
-
     ids = None
     for t in tables.values():
         these = list(t.by_patient)
@@ -535,8 +536,6 @@ def date_issues(sd: StudyData, today=None) -> list[DataIssue]:
     not after the build's date (`dates.build_date`), an enrolment period that starts before it
     ends and neither after the cut-off, and per-patient follow-up no longer than enrolment start
     to cut-off allows. Text that is not a readable date says what to type."""
-    from . import dates
-
     today = today or dates.build_date()
     study, out = sd.study, []
     cutoff = period = None
@@ -590,8 +589,6 @@ def date_issues(sd: StudyData, today=None) -> list[DataIssue]:
 
 def folder_issues(data_dir: Path | str) -> list[DataIssue]:
     """Study folders whose name is not a valid study id, or that are links leaving data/studies."""
-    from .names import folder_name_problem
-
     d = Path(data_dir)
     out = []
     for sid in study_ids(d):

@@ -23,7 +23,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .names import ID_HELP, ID_PATTERN  # noqa: F401 (re-exported: load.py and others import them from here)
-from .vocabulary import NOT_IN_SOURCE, NOT_REPORTED, RESPONSE_CATEGORIES  # noqa: F401 (re-exported)
+from .vocabulary import HOMES, MRD_DEFINITIONS, MRD_METHODS, NOT_IN_SOURCE, NOT_REPORTED, RESPONSE_CATEGORIES  # noqa: F401 (re-exported)
 
 T = TypeVar("T")
 
@@ -91,8 +91,6 @@ class MRDAssessment(_Strict):
     timepoint: str | None = None  # as printed, e.g. "by day 28"
 
     def __str__(self) -> str:
-        from .vocabulary import MRD_DEFINITIONS, MRD_METHODS
-
         thr = "" if self.sensitivity == "not reported" else f", sensitivity {_power_of_ten(self.sensitivity)}"
         when = f", {self.timepoint}" if self.timepoint else ""
         return f"{MRD_METHODS[self.method]}{thr}{when}; {MRD_DEFINITIONS[self.definition]}"
@@ -383,8 +381,6 @@ class Contradiction(_Strict):
     @field_validator("topic")
     @classmethod
     def _known_topic(cls, v: str | None) -> str | None:
-        from .vocabulary import HOMES
-
         if v is not None and v not in HOMES:
             raise ValueError(f"topic {v!r} is not a section of the study page; use one of {', '.join(HOMES)}")
         return v

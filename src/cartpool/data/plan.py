@@ -31,6 +31,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import DataIssue, StudyDataError
+from .yamlio import pydantic_issues, read_yaml
 
 PLAN_FILE = "analysis_plan.yaml"
 
@@ -193,8 +194,6 @@ class Plan:
 
 
 def _issues(e: ValidationError, where: str) -> list[DataIssue]:
-    from .yamlio import pydantic_issues
-
     return [DataIssue(PLAN_FILE, f"{where}, {x.where}" if x.where else where, x.problem)
             for x in pydantic_issues(PLAN_FILE, e)]
 
@@ -219,8 +218,6 @@ def load_plan(data_dir: Path | str, *, known_outcomes: set[str] | None = None) -
     StudyDataError
         With every problem, each naming the entry and field.
     """
-    from .yamlio import read_yaml
-
     path = Path(data_dir) / PLAN_FILE
     if not path.is_file():
         raise StudyDataError([DataIssue(PLAN_FILE, "", f"is missing from {Path(data_dir).name}/: it holds the "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..data.study_data import StudyData
 from ..stats.survival import landmark_ci_uncensored, landmark_effective_n
+from .counts import outcome_count
 from .printed import ci_fits_print, printed_bounds, rounds_to
 
 
@@ -56,8 +57,6 @@ def landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None
 def likely_population(sd: StudyData, n: int, stated: str) -> str | None:
     """What in the study has `n` patients, other than the stated population: another population of
     that size, or the responders (the ORR count of the stated population). None if nothing does."""
-    from .counts import outcome_count
-
     for pid, p in sd.study.populations.items():
         if pid != stated and sd.population_size(pid) == n:
             return p.label.lower()

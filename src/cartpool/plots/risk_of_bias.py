@@ -114,8 +114,8 @@ def summary_bars(rob: pd.DataFrame, domains: dict[str, str], weights: dict[str, 
     appraised = rob[(rob["domain"] != "") & (rob["outcomes"] == "")]
     rows = list(domains.items()) + [("overall", "Overall")]
     with plt.rc_context(RC):
-        panel = 0.2 * len(rows) + 0.45
-        height = panel * len(groups) + 1.0
+        panel = 0.18 * len(rows) + 0.42  # compact enough that it shares a printed page with the traffic lights
+        height = panel * len(groups) + 0.98
         fig, axes = plt.subplots(len(groups), 1, figsize=(6.6, height), sharex=True, squeeze=False)
         for ax, group in zip(axes[:, 0], groups, strict=True):
             sub = appraised[appraised["group"] == group]
@@ -139,6 +139,6 @@ def summary_bars(rob: pd.DataFrame, domains: dict[str, str], weights: dict[str, 
         axes[-1, 0].set_xticks([0, 0.25, 0.5, 0.75, 1], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)
         axes[-1, 0].set_xlabel("Share of patients", fontsize=8.5)
         _legend(fig, 0.0)
-        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.42 / height, bottom=0.72 / height, hspace=0.55)
+        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.5 / height, bottom=0.72 / height, hspace=0.55)
         fig.suptitle(title, x=0.02, ha="left", fontsize=10, fontweight="bold")
     return fig

@@ -11,6 +11,7 @@ from matplotlib.patches import Patch
 
 from . import style
 from .style import GRADE_COLOURS, OKABE_ITO, RESPONSE_HATCH, RESPONSE_ORDER, SERIES
+from .survival import BAND_ALPHA, WIDTH_IN, dodge, draw_approximate, draw_km, draw_milestones, milestone_dots
 
 
 def response_bar(counts: dict[str, int], total: int, title: str):
@@ -53,55 +54,90 @@ def response_bar(counts: dict[str, int], total: int, title: str):
     return fig
 
 
+KM_WIDTH_IN = WIDTH_IN
+
+
 def km_plot(curves: dict[str, object], *, title: str, xlabel: str = "Months since CAR-T infusion",
             risk_times=None, p_text: str | None = None, band: bool = True):
-    """Kaplan-Meier curves with censor marks, pointwise CI bands and a numbers-at-risk table."""
+    """Kaplan-Meier curves as survminer's ``ggsurvplot`` draws them: a step curve per stratum with a
+    light pointwise confidence band in its colour, "+" at each censoring, dashed lines to the median
+    where it is reached, and the numbers at risk in a table under the time axis, one row per stratum
+    in its colour.
+
+    References
+    ----------
+    Kassambara A, Kosinski M, Biecek P. survminer: drawing survival curves using ggplot2 (ggsurvplot).
+    """
     tmax = max([float(km.table["time"].max()) for km in curves.values()] + [1.0])
     step = 3 if tmax <= 30 else 6 if tmax <= 60 else 12
     if risk_times is None:
         risk_times = list(np.arange(0, tmax + 1e-9, step))
     nrow = len(curves)
-    # 7 inches wide (the printed text width, so no scaling) and short enough for two per page
-    fig = plt.figure(figsize=(7.0, 3.3 + 0.28 * nrow))
-    gs = fig.add_gridspec(2, 1, height_ratios=[3.2, 0.35 + 0.28 * nrow], hspace=0.45)
-    ax, axr = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    # the risk table names each stratum without the words they all share ("PCL type: pPCL" -> "pPCL")
+    prefix = next(iter(curves)).split(": ", 1)[0] + ": " if nrow > 1 else ""
+    if not all(k.startswith(prefix) and len(k) > len(prefix) for k in curves):
+        prefix = ""
+    short = {lab: lab.removeprefix(prefix) for lab in curves}
+    # the left margin holds the y axis and the longest stratum label of the risk table
+    left_in = max(0.72, max(style.text_width_in(lab, 8.5) for lab in short.values()) + 0.3)
+    # the legend goes above the plot, as survminer's does ("First CAR target:  — BCMA  -- GPRC5D ..."),
+    # in as few rows as fit the width
+    keys = [*([prefix] if prefix else []), *short.values(), *(["95% CI"] if band else []),
+            "censored", "median"]
+    entry_in = [style.text_width_in(k, 8.5) + 0.5 for k in keys]
+    per_row = len(keys)
+    while per_row > 1 and sum(sorted(entry_in, reverse=True)[:per_row]) > KM_WIDTH_IN - 0.2:
+        per_row -= 1
+    legend_in = 0.22 * -(-len(keys) // per_row)
+    # placed in inches, top down: title, legend, the curves (2 in), time axis, numbers at risk
+    plot_in, axis_in, risk_in = 2.0, 0.45, 0.25 + 0.2 * nrow
+    height = 0.3 + legend_in + 0.08 + plot_in + axis_in + risk_in + 0.05
+    fig = plt.figure(figsize=(KM_WIDTH_IN, height))
+    x0, w = left_in / KM_WIDTH_IN, 1 - (left_in + 0.08) / KM_WIDTH_IN
+    ax = fig.add_axes((x0, (axis_in + risk_in + 0.05) / height, w, plot_in / height))
+    axr = fig.add_axes((x0, 0.05 / height, w, (risk_in - 0.25) / height))
+    medians = False
     for i, (label, km) in enumerate(curves.items()):
         c, ls = SERIES[i % len(SERIES)], style.LINESTYLES[i % len(style.LINESTYLES)]
-        t = np.concatenate([[0.0], km.table["time"].to_numpy(float)])
-        s = np.concatenate([[1.0], km.table["survival"].to_numpy(float)])
-        ax.step(t, s, where="post", color=c, linestyle=ls, linewidth=1.8, label=label)
-        if band:
-            lo = np.concatenate([[1.0], km.table["ci_low"].fillna(1.0 if True else 0).to_numpy(float)])
-            hi = np.concatenate([[1.0], km.table["ci_high"].fillna(1.0).to_numpy(float)])
-            zero = np.concatenate([[False], (km.table["survival"] <= 0).to_numpy()])
-            lo, hi = np.where(zero, 0.0, lo), np.where(zero, 0.0, hi)
-            ax.fill_between(t, lo, hi, step="post", color=c, alpha=0.13, linewidth=0)
-        cens = km.table[km.table["n_censor"] > 0]
-        ax.plot(cens["time"], cens["survival"], "|", color=c, markersize=10, markeredgewidth=1.6)
+        draw_km(ax, km, c, linestyle=ls, band=band, label=label)
+        median = km.median()[0]
+        if median is not None:  # survminer's surv.median.line = "hv"
+            ax.plot([0, median, median], [0.5, 0.5, 0], color="#555555", linestyle="--", linewidth=0.8, zorder=1)
+            medians = True
     ax.set_ylim(-0.02, 1.03)
     ax.set_xlim(0, max(risk_times[-1], tmax) * 1.02)
     ax.set_xticks(risk_times)
     ax.set_yticks(np.linspace(0, 1, 6), [f"{int(v * 100)}%" for v in np.linspace(0, 1, 6)])
     ax.set_ylabel("Probability")
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
+    fig.suptitle(title, x=0.05 / KM_WIDTH_IN, y=1 - 0.04 / height, ha="left", va="top",
+                 fontsize=plt.rcParams["axes.titlesize"])
     ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
-    handles = [Line2D([], [], color=SERIES[i % len(SERIES)], linestyle=style.LINESTYLES[i % 4], label=lab)
-               for i, lab in enumerate(curves)]
-    handles.append(Line2D([], [], color="grey", marker="|", linestyle="none", markersize=9, label="censored"))
-    ax.legend(handles=handles, loc="upper right", fontsize=8.5)
+    handles = [Line2D([], [], linestyle="none", label=prefix)] if prefix else []
+    handles += [Line2D([], [], color=SERIES[i % len(SERIES)], linestyle=style.LINESTYLES[i % 4], label=short[lab])
+                for i, lab in enumerate(curves)]
+    if band:
+        handles.append(Patch(facecolor="grey", alpha=BAND_ALPHA * 2, label="95% CI"))
+    handles.append(Line2D([], [], color="grey", marker="+", linestyle="none", markersize=7, markeredgewidth=1.3,
+                          label="censored"))
+    if medians:
+        handles.append(Line2D([], [], color="#555555", linestyle="--", linewidth=0.8, label="median"))
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.05 / KM_WIDTH_IN, 1 - 0.3 / height),
+               ncol=per_row, fontsize=8.5, borderaxespad=0, handlelength=1.8, columnspacing=1.2)
     if p_text:
         ax.text(0.02, 0.04, p_text, transform=ax.transAxes, fontsize=9)
-    # numbers at risk, aligned with the time axis
+    # numbers at risk, aligned with the time axis, each stratum in its colour
     axr.set_xlim(ax.get_xlim())
     axr.set_ylim(-0.5, nrow - 0.5)
     axr.axis("off")
-    axr.set_title("Number at risk", loc="left", fontsize=9)
+    axr.set_title("Number at risk", loc="left", fontsize=9, pad=4)
     for i, (label, km) in enumerate(curves.items()):
         y = nrow - 1 - i
+        c = SERIES[i % len(SERIES)]
         for t, n in zip(risk_times, km.n_at_risk(risk_times), strict=True):
-            axr.text(t, y, str(n), ha="center", va="center", fontsize=8.5, color=SERIES[i % len(SERIES)])
-        axr.text(-0.02, y, label, ha="right", va="center", fontsize=8.5, transform=axr.get_yaxis_transform())
+            axr.text(t, y, str(n), ha="center", va="center", fontsize=8.5, color=c)
+        axr.text(-0.2 / (KM_WIDTH_IN - left_in - 0.08), y, short[label], ha="right", va="center", fontsize=8.5, color=c,
+                 transform=axr.get_yaxis_transform())
     return fig
 
 
@@ -185,33 +221,23 @@ def ae_grid(grades: pd.DataFrame, *, title: str, scale_note: str):
 
 def milestones_plot(points, curves, *, title: str):
     """Reported medians (at S = 50%) and landmark rates with their CIs on a time axis, and the
-    approximate curves through them, drawn dashed and labelled as approximate."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    approximate curves through them, drawn thin and dashed and labelled as approximate. Where no
+    endpoint has the two milestones a curve needs, a compact dot plot instead (`milestone_dots`):
+    a single printed number does not get half a page."""
+    if not any(c is not None for c in curves.values()):
+        return milestone_dots(points, title=title)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.6), layout="constrained")
     endpoints = sorted({p.endpoint for p in points})
     colour = {ep: SERIES[i] for i, ep in enumerate(endpoints)}
+    xmax = max([p.time_months or 0 for p in points] + [(p.ci_high or p.value or 0) for p in points
+                                                        if p.kind == "median"] + [1.0]) * 1.25
     tmax = 1.0
-    for p in points:
-        c = colour[p.endpoint]
-        if p.kind == "landmark" and p.value is not None:
-            yerr = None
-            if p.ci_low is not None and p.ci_high is not None:
-                yerr = [[p.value - p.ci_low], [p.ci_high - p.value]]
-            ax.errorbar(p.time_months, p.value, yerr=yerr, fmt="o", color=c, capsize=4, markersize=6)
-            tmax = max(tmax, p.time_months)
-        elif p.kind == "median" and p.value is not None:
-            lo = p.ci_low if p.ci_low is not None else p.value
-            ax.plot([lo, p.value], [0.5, 0.5], color=c, linewidth=2)
-            ax.plot(p.value, 0.5, "s", color=c, markersize=7)
-            if p.high_not_reached:
-                ax.annotate("", xy=(p.value + max(3, 0.25 * p.value), 0.5), xytext=(p.value, 0.5),
-                            arrowprops=dict(arrowstyle="->", color=c, lw=1.5))
-            elif p.ci_high is not None:
-                ax.plot([p.value, p.ci_high], [0.5, 0.5], color=c, linewidth=2)
-            tmax = max(tmax, p.ci_high or p.value * 1.3)
+    for i, ep in enumerate(endpoints):
+        tmax = max(tmax, draw_milestones(ax, [p for p in points if p.endpoint == ep], colour[ep], xmax=xmax,
+                                         dodge=dodge(i, len(endpoints), xmax)))
     for ep, curve in curves.items():
-        if curve is None:
-            continue
-        ax.plot(curve.times, curve.survival, linestyle="--", color=colour.get(ep, "grey"), linewidth=1.4)
+        if curve is not None:
+            draw_approximate(ax, curve, colour.get(ep, "grey"))
     ax.axhline(0.5, color="#cccccc", linewidth=0.8, zorder=0)
     ax.set_xlim(0, tmax * 1.25)
     ax.set_ylim(0, 1.03)
@@ -220,8 +246,9 @@ def milestones_plot(points, curves, *, title: str):
     ax.set_ylabel("Probability")
     ax.set_title(title, loc="left")
     names = {"pfs": "PFS", "os": "OS", "dor": "DOR"}
-    handles = [Line2D([], [], color=colour[ep], marker="o", linestyle="none", label=f"{names.get(ep, ep)}: reported")
+    handles = [Line2D([], [], color=colour[ep], marker="o", linestyle="none", label=f"{names.get(ep, ep)}: printed")
                for ep in endpoints]
-    handles += [Line2D([], [], color="grey", linestyle="--", label="approximate curve (not patient data)")]
+    handles += [Line2D([], [], color="grey", linestyle=(0, (4, 2.5)), linewidth=1.1,
+                       label="approximate curve (not patient data)")]
     ax.legend(handles=handles, loc="upper right", fontsize=8.5)
     return fig

@@ -7,6 +7,7 @@ the plot type allows. IMWG response categories always use the same colours in th
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import matplotlib
@@ -28,7 +29,9 @@ RESPONSE_COLOURS = {
     "sCR": "#004C7A", "CR": OKABE_ITO["blue"], "VGPR": OKABE_ITO["sky"], "PR": OKABE_ITO["green"],
     "MR": OKABE_ITO["yellow"], "SD": OKABE_ITO["orange"], "PD": OKABE_ITO["vermillion"],
 }
-RESPONSE_HATCH = {"sCR": "", "CR": "", "VGPR": "..", "PR": "//", "MR": "xx", "SD": "\\\\", "PD": "--"}
+# line hatches only: figures are SVG, where matplotlib writes a dotted hatch as hundreds of circles
+# per pattern (about 70 KB each, report/render.py); a line hatch is a few hundred bytes
+RESPONSE_HATCH = {"sCR": "", "CR": "", "VGPR": "||", "PR": "//", "MR": "xx", "SD": "\\\\", "PD": "--"}
 GRADE_COLOURS = ["#f2f2f2", "#fde0b8", "#f5b36b", "#e07b39", "#b2401a", "#5c1a0a"]  # grade 0..5
 
 RC = {
@@ -41,6 +44,9 @@ RC = {
     "legend.frameon": False,
     "figure.dpi": 110,
     "savefig.dpi": 110,
+    # figures are embedded as SVG with their text kept as text (report/render.py); a fixed salt
+    # makes the ids of clip paths, hatches and markers the same on every build
+    "svg.fonttype": "none",
     "svg.hashsalt": "cartpool",
     "path.simplify": True,
 }
@@ -107,6 +113,23 @@ def warn_missing_glyphs(fig, name: str) -> None:
     if missing:
         print(f"[cartpool] figure {name}: no installed font has the character(s) {' '.join(missing)} "
               f"(shown as empty boxes); {FONTS_HELP}", file=sys.stderr)
+
+
+@functools.cache
+def _renderer():
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(10, 10, 72)
+
+
+def text_width_in(text: str, size: float, bold: bool = False) -> float:
+    """The width of one line of text in the figures' font, in inches (matplotlib's own text metrics,
+    the ones it lays a figure out with), for layouts that give a column exactly the room it needs."""
+    from matplotlib.font_manager import FontProperties
+
+    width, _h, _d = _renderer().get_text_width_height_descent(
+        text, FontProperties(size=size, weight="bold" if bold else "normal"), ismath=False)
+    return width / 72
 
 
 def apply() -> None:

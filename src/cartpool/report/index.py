@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from markupsafe import Markup
 
 from .. import formatting as fmt
@@ -27,8 +28,6 @@ def _median(a: StudyAnalysis, endpoint: str) -> str:
 
 def _bottom_line(tables: Path | None) -> list[tuple[str, list[str]]]:
     """The pooled report's bottom line (written by the pooled step as pooled-bottom-line.csv), by population."""
-    import pandas as pd
-
     path = tables / "pooled-bottom-line.csv" if tables is not None else None
     if path is None or not path.is_file():
         return []

@@ -27,9 +27,17 @@ from ..data.appraisal import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
 from ..domain import certainty as grade
 from ..domain import registry
 from ..domain import survival as survival_rules
-from ..plots.curves import survival_overlay
-from ..plots.forest import ForestGroup, ForestRow, forest_plot, forest_rows, heterogeneity_text, medians_plot
+from ..plots.forest import (
+    ForestGroup,
+    ForestRow,
+    forest_plot,
+    forest_rows,
+    heterogeneity_text,
+    medians_plot,
+    rob_of,
+)
 from ..plots.risk_of_bias import summary_bars, traffic_light
+from ..plots.survival import Series, survival_overlay
 from . import labels
 from .render import Fragment, Table, cell, render
 
@@ -357,8 +365,8 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
         test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
     figure = None
     if draw:
-        fig = forest_plot(forest_rows(groups, test_text=test_text), title=f"{spec.label}",
-                          method_line=_method_line(res, min_k))
+        fig = forest_plot(forest_rows(groups, test_text=test_text, rob=view.rob), title=f"{spec.label}",
+                          method_line=_method_line(res, min_k), rob_domains=ROB_DOMAINS)
         alt = "; ".join(f"{g}: {row_estimate_text(r)}" for g, r in res.groups.items())
         figure = page.figures.embed(
             fig, name=f"forest-{spec.key}",
@@ -386,16 +394,19 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
             for s in r.studies.itertuples():
                 where = g.replace("Relapsed/refractory", "R/R")
                 high = int(getattr(s, "events_high", s.events))
-                rows.append(ForestRow("study", f"{s.study}, {where}", int(s.events), int(s.total),
+                label = f"{s.study}, {where}"
+                rows.append(ForestRow("study", label, int(s.events), int(s.total),
                                       s.proportion, s.ci_low, s.ci_high,
                                       events_high=high if high != int(s.events) else None,
-                                      est_high=high / s.total if high != int(s.events) else None))
+                                      est_high=high / s.total if high != int(s.events) else None,
+                                      rob=rob_of(label, v.rob)))
                 described.append(f"{v.spec.label}, {s.study}: {fmt.count(s.events, s.total)}")
     if not rows:
         return Fragment(Markup(""))
     what = f"{section} outcomes"
     fig = forest_plot(rows, title=f"{labels.sentence_case(what)} with one study per population",
-                      method_line="Study CIs Clopper-Pearson (widened over a range's two ends); one study: not pooled.")
+                      method_line="Study CIs Clopper-Pearson (widened over a range's two ends); one study: not pooled.",
+                      rob_domains=ROB_DOMAINS)
     figure = page.figures.embed(
         fig, name=f"forest-single-{section}", alt="Forest plot: " + "; ".join(described),
         caption=f"{labels.sentence_case(what)} for which every population has one study: each study's proportion "
@@ -477,18 +488,33 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                                                                             "Each study (95% CI)",
                                                       "Pooled"], lrows, numeric={"Studies"},
                    compact=True) if lrows else None
+    panels: dict[str, list] = {}
+    described = []
+    names = {s.endpoint: s for s in registry.SURVIVAL}
+    for x in r.series:
+        spec = names[x.endpoint]
+        panels.setdefault(spec.label, []).append(Series(x.study, km=x.km, points=x.points, curve=x.curve))
+        described.append(f"{x.study} {spec.short} Kaplan-Meier" if x.km is not None else
+                         f"{x.study} {spec.short}: {len(x.points)} printed milestones with an approximate curve")
+    single = None
+    if r.single:
+        rows = [[st, names[ep].short, f"median, {fmt.months(p.value)}" if p.kind == "median" else
+                 f"{p.time_months:g} months, {fmt.pct(p.value)}",
+                 fmt.ci(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached)]
+                for st, ep, p in r.single]
+        single = Table("Studies that print a single survival milestone (not drawn as a curve)",
+                       ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"}, compact=True)
     overlay = None
-    fig = survival_overlay(r.curves, [(s.endpoint, s.label) for s in registry.SURVIVAL])
-    if fig is not None:
-        described = [f"{c.study} {registry.SURVIVAL_BY_KEY[c.endpoint].short} "
-                     + ("Kaplan-Meier" if c.kind == "Kaplan-Meier" else f"approximate through {len(c.points)} milestones")
-                     for c in r.curves]
+    if panels:
         overlay = page.figures.embed(
-            fig, name="survival-overlay", alt="Survival curves overlaid: " + "; ".join(described),
-            caption="Kaplan-Meier curves from per-patient tables (solid steps) and approximate curves through "
-                    "printed milestones (dashed, not patient data; drawn only between at least two printed "
-                    "milestones and never beyond the last).")
-    return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay)
+            survival_overlay(panels), name="survival-overlay",
+            alt="Survival curves side by side: " + "; ".join(described),
+            caption="Kaplan-Meier curves from per-patient tables (solid steps with a light 95% band; +: a censored "
+                    "patient) beside printed survival milestones (circles: landmark rates with their 95% CI; "
+                    "squares: medians at 50% with their CI; an arrow: an upper limit not reached), with a thin "
+                    "dashed approximate curve through a study's printed milestones where it prints at least two "
+                    "(not patient data, never beyond the last).")
+    return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay, single=single)
 
 
 # --- checks, limits and appendices ------------------------------------------------------------------

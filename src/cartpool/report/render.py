@@ -1,5 +1,5 @@
 """Rendering machinery shared by every page: the Jinja2 environment (autoescape on), fragments a
-notebook displays, figures embedded as PNG, CSV files written straight from analysis frames, and
+notebook displays, figures embedded inline as SVG, CSV files written straight from analysis frames, and
 citations that link each number to its source.
 
 Markup is built here and in the templates only; text from data is always escaped by Jinja2.
@@ -8,8 +8,6 @@ Markup is built here and in the templates only; text from data is always escaped
 from __future__ import annotations
 
 import base64
-import io
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from .. import formatting as fmt
+from ..plots.export import figure_file
 
 TEMPLATES = Path(__file__).parent / "templates" / "sections"
 
@@ -110,38 +109,29 @@ class Citations:
 
 # --- figures -----------------------------------------------------------------------------------
 
-
 @dataclass
 class Figures:
-    """Numbers a page's figures and embeds them as PNG; `write` saves each one under a folder, with a
-    `figure-sizes.csv` that records each figure's size and its smallest text (for the print check).
-    Embedding writes nothing: the files are written by the page's export step."""
+    """Numbers a page's figures and embeds them inline as SVG (PNG where an SVG would be too large,
+    `cartpool.plots.export`); `write` saves each one under a folder, with a `figure-sizes.csv` that
+    records each figure's format, size and smallest text (for the print check). Embedding writes
+    nothing: the page's export step does."""
 
     folder: Path | None = None  # kept for callers that name a folder up front; `write` takes one too
     n: int = 0
-    dpi: int = 110
+    dpi: int = 110  # for a figure that falls back to PNG
     sizes: list[dict] = field(default_factory=list)
     files: list[tuple[str, bytes]] = field(default_factory=list)
 
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
-        import matplotlib.pyplot as plt
-
-        from ..plots.style import warn_missing_glyphs
-
         self.n += 1
-        smallest = smallest_text_pt(fig)
-        warn_missing_glyphs(fig, name)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
-        data = buf.getvalue()
-        width_px, height_px = struct.unpack(">II", data[16:24])  # the PNG header's IHDR chunk
-        file = f"{self.n:02d}-{name}.png"
-        self.sizes.append({"figure": self.n, "file": file, "width_in": round(width_px / self.dpi, 3),
-                           "height_in": round(height_px / self.dpi, 3), "smallest_text_pt": smallest})
-        self.files.append((file, data))
-        return {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "alt": alt,
-                "caption": f"Figure {self.n}. {caption}"}
+        f = figure_file(fig, name=name, id_prefix=f"f{self.n}-", alt=alt, dpi=self.dpi)
+        file = f"{self.n:02d}-{name}.{f.kind}"
+        self.sizes.append({"figure": self.n, "file": file, "format": f.kind, "width_in": round(f.width_in, 3),
+                           "height_in": round(f.height_in, 3), "smallest_text_pt": f.smallest_text_pt})
+        self.files.append((file, f.data))
+        shown = ({"svg": Markup(f.svg), "src": None} if f.kind == "svg" else
+                 {"svg": None, "src": "data:image/png;base64," + base64.b64encode(f.data).decode("ascii")})
+        return {**shown, "alt": alt, "caption": f"Figure {self.n}. {caption}"}
 
     def write(self, folder: Path | None = None) -> None:
         """Save every embedded figure and figure-sizes.csv under `folder` (default: `self.folder`)."""
@@ -152,14 +142,6 @@ class Figures:
         for file, data in self.files:
             (folder / file).write_bytes(data)
         write_csv(pd.DataFrame(self.sizes), folder / "figure-sizes.csv")
-
-
-def smallest_text_pt(fig) -> float:
-    """The smallest font size (points, at the figure's own size) of any visible, non-empty text."""
-    from matplotlib.text import Text
-
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    return float(min(sizes)) if sizes else float("nan")
 
 
 # --- tables ------------------------------------------------------------------------------------

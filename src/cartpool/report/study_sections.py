@@ -13,6 +13,9 @@ from markupsafe import Markup
 from .. import formatting as fmt
 from ..analysis import audit as audit_mod
 from ..analysis import study_sections as results
+from ..data.appraisal import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
+from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
+from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
 from ..domain import registry
 from ..domain import survival as survival_rules
 from ..domain.counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
@@ -239,8 +242,8 @@ def _km_figures(page, r: results.SurvivalResult) -> list[dict]:
                  f"{fmt.months(est)} (95% CI {fmt.months(lo)} to {fmt.months(hi)}); numbers at risk under "
                  "the time axis"),
             caption=(f"{SURVIVAL_NAMES[ep]} computed from the per-patient table (months). Shaded: pointwise "
-                     f"95% confidence band ({survival_rules.KM_CONF_TYPE} transform, Greenwood variance); ticks: "
-                     f"censored patients.{d_txt}")))
+                     f"95% confidence band ({survival_rules.KM_CONF_TYPE} transform, Greenwood variance); +: a "
+                     f"censored patient; dashed: the median, where reached.{d_txt}")))
     for comp in r.comparisons:
         label = r.patient_fields.fields[comp.field].label or labels.humanise(comp.field)
         p_text = f"Log-rank {fmt.p_value(comp.p_value)} (χ² = {comp.chisq:.2f}, {comp.df} df)"
@@ -248,12 +251,13 @@ def _km_figures(page, r: results.SurvivalResult) -> list[dict]:
         figures.append(page.figures.embed(
             study_plots.km_plot({f"{label}: {g}": km for g, km in comp.fits.items()},
                                 title=f"{SURVIVAL_NAMES[comp.endpoint]} by {labels.lower_first(label)}",
-                                p_text=p_text, band=False),
+                                p_text=p_text),
             name=f"km-{comp.endpoint}-by-{comp.field}",
             alt=f"Kaplan-Meier curves of {SURVIVAL_NAMES[comp.endpoint].lower()} by "
                 f"{labels.lower_first(label)}: {meds}; {p_text}",
             caption=f"{SURVIVAL_NAMES[comp.endpoint]} by {labels.lower_first(label)} (per-patient table). "
-                    f"{p_text}. Small groups: read as descriptive."))
+                    "Shaded: pointwise 95% confidence bands; +: a censored patient; dashed: medians, where "
+                    f"reached. {p_text}. Small groups: read as descriptive."))
     return figures
 
 
@@ -267,8 +271,10 @@ def _milestones_figure(page, r: results.SurvivalResult) -> dict:
         study_plots.milestones_plot(pts, curves, title=f"Reported survival milestones, {page.s.label}"),
         name="survival-milestones",
         alt="Reported survival milestones with 95% CIs" + (f" and approximate curves: {built}" if built else ""),
-        caption="Printed medians (squares at 50%, with their CI; an arrow marks an upper limit not "
-                "reached) and landmark rates (dots with 95% CI)."
+        caption=("Printed medians (squares at 50%, with their CI; an arrow marks an upper limit not "
+                 "reached) and landmark rates (dots with 95% CI)." if curves else
+                 "Printed medians (squares, in months, with their CI where printed) and landmark rates "
+                 "(dots with 95% CI), one row each.")
                 + (f" Dashed: approximate curve through the printed points, ending at the last one ({built})."
                    if built else "")
                 + (f" {', '.join(single)}: fewer than two printed milestones, so no curve is drawn."
@@ -562,10 +568,6 @@ def coverage(page, r: results.FrameResult) -> Fragment:
 def risk_of_bias(page, r: results.FrameResult) -> Fragment:
     """The study's risk of bias by domain, each judgement with its reason and the paper's words, and the
     judgements that touch some outcomes only."""
-    from ..data.appraisal import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
-    from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
-    from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
-
     rob = r.frame
     if rob.empty:
         return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE, overall=None,

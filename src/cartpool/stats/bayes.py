@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
+from scipy.interpolate import RectBivariateSpline
 
 from .quadrature import binomial_normal_derivatives, binomial_normal_loglik
 
@@ -215,8 +216,6 @@ class _Grid:
         """The log posterior on a `ZOOM` grid over `box`, widened until its edges are negligible
         (or at the grid's bounds), then interpolated by a bicubic spline onto a mu_points x
         tau_points grid over the same box."""
-        from scipy.interpolate import RectBivariateSpline
-
         lo = np.array([self.mus[0], self.taus[0]])
         hi = np.array([self.mus[-1], self.taus[-1]])
         box_lo, box_hi = np.array(box[::2]), np.array(box[1::2])

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .glmm import GLMMNotEstimable, glmm_fit  # noqa: F401 (GLMMNotEstimable: part of this API)
+from .proportions import study_cis
 
 TAU2_METHODS = ("REML", "ML", "DL", "PM", "EE")
 PROPORTION_METHODS = ("glmm", "logit", "ft", "raw")
@@ -425,8 +426,6 @@ def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", k
 
 def _pool_proportions(events, totals, method: str, tau2: str, knha: bool, level: float, pi_dist: str,
                       labels, ci_method: str, fit: tuple | None = None, table: bool = True) -> MetaResult:
-    from .proportions import study_cis
-
     x, n = np.asarray(events, float), np.asarray(totals, float)
     if len(x) == 0:
         raise ValueError("no studies to pool")

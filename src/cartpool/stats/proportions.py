@@ -22,6 +22,7 @@ proportions. Am Stat 1998;52:119-126.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
@@ -175,8 +176,6 @@ def consistent_fractions(
     """All (numerator, denominator) pairs, for the given denominators, whose percentage prints
     as `printed_percent` at its printed precision (GRIM-style check for percentages).
     """
-    import math
-
     out = []
     lo, hi = printed_bounds(printed_percent)
     if allow_truncation:  # truncation reaches up to a whole unit above the printed value
