@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import _make, _snapshot, copy_project
+from .helpers import copy_project, make, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def proj(tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("content"))
-    _make(root, "reports")
-    return root, _snapshot(root / "reports")
+    make(root, "reports")
+    return root, snapshot(root / "reports")
 
 
 def _built(out: str) -> set[str]:
@@ -36,14 +36,14 @@ def test_an_edit_that_keeps_the_old_timestamp_rebuilds(proj):
     try:
         csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
         os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p, unzip or a restored backup
-        out = _make(root, "reports").stdout
+        out = make(root, "reports").stdout
         assert {"syn000", "pooled", "index"} <= _built(out), out
-        assert _snapshot(root / "reports")["syn000.html"] != reference["syn000.html"]
+        assert snapshot(root / "reports")["syn000.html"] != reference["syn000.html"]
     finally:
         csv.write_bytes(before)
         os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))
-    out = _make(root, "reports").stdout  # back as it was: rebuilt again, to the same bytes
-    assert _snapshot(root / "reports") == reference
+    out = make(root, "reports").stdout  # back as it was: rebuilt again, to the same bytes
+    assert snapshot(root / "reports") == reference
 
 
 def test_an_unchanged_file_with_a_new_timestamp_rebuilds_nothing(proj):
@@ -52,7 +52,7 @@ def test_an_unchanged_file_with_a_new_timestamp_rebuilds_nothing(proj):
         os.utime(p)
     os.utime(root / "notebooks" / "study.ipynb")
     os.utime(root / "src" / "cartpool" / "builder" / "pipeline.py")
-    out = _make(root, "reports").stdout
+    out = make(root, "reports").stdout
     assert "[cartpool]" not in out, out
 
 
@@ -75,14 +75,14 @@ def test_a_missing_or_altered_report_file_is_rebuilt(proj, damage):
         pdfs[0].write_bytes(pdfs[0].read_bytes() + b"\n% tampered\n")
     else:
         (reports / "syn001.html").unlink()
-    out = _make(root, "reports").stdout
+    out = make(root, "reports").stdout
     assert "[cartpool]" in out
-    assert _snapshot(reports) == reference
+    assert snapshot(reports) == reference
 
 
 def test_make_clean_during_a_build_never_leaves_a_complete_looking_build_with_files_missing(proj):
     root, reference = proj
-    _make(root, "clean")
+    make(root, "clean")
     cmd = ["make", "-C", str(root), f"PY={sys.executable}", f"VENV={sys.prefix}", "ENV_DEP=",
            f"SOURCES={root / 'sources'}", "reports"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
@@ -92,17 +92,17 @@ def test_make_clean_during_a_build_never_leaves_a_complete_looking_build_with_fi
     for line in p.stdout:
         seen += line
         if "syn000       notebook" in line:
-            _make(root, "clean")  # another terminal cleans while this build runs
+            make(root, "clean")  # another terminal cleans while this build runs
             break
     seen += p.stdout.read()
     p.wait(timeout=300)
     if p.returncode == 0:  # a build that says it succeeded has every file it promises
-        assert sorted(_snapshot(root / "reports")) == sorted(reference), seen
+        assert sorted(snapshot(root / "reports")) == sorted(reference), seen
     else:
         assert "make reports" in seen, seen  # it says what to do
-    again = _make(root, "reports")
+    again = make(root, "reports")
     assert again.returncode == 0
-    assert _snapshot(root / "reports") == reference
+    assert snapshot(root / "reports") == reference
 
 
 def test_a_browser_that_disappears_mid_build_leaves_html_and_no_old_pdf(proj, tmp_path):
@@ -144,8 +144,8 @@ def test_a_browser_that_disappears_mid_build_leaves_html_and_no_old_pdf(proj, tm
         assert not pdf.exists() or pdf.read_bytes() != old_pdf  # never the old PDF beside the new page
     finally:
         csv.write_text(good, encoding="utf-8")
-    _make(root, "reports")
-    assert _snapshot(root / "reports") == reference
+    make(root, "reports")
+    assert snapshot(root / "reports") == reference
 
 
 def test_a_study_folder_named_with_a_space_gets_a_curator_message_not_a_make_error(proj):
@@ -153,13 +153,13 @@ def test_a_study_folder_named_with_a_space_gets_a_curator_message_not_a_make_err
     studies = root / "data" / "studies"
     os.rename(studies / "syn001", studies / "syn 001")
     try:
-        r = _make(root, "reports", check=False)
+        r = make(root, "reports", check=False)
     finally:
         os.rename(studies / "syn 001", studies / "syn001")
     assert r.returncode != 0
     assert "No rule to make target" not in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert "syn 001" in r.stderr and "Rename the folder" in r.stderr, r.stderr
-    assert _snapshot(root / "reports") == reference
+    assert snapshot(root / "reports") == reference
 
 
 def test_a_duplicate_label_is_rejected_before_any_report_is_touched(proj):
@@ -168,12 +168,12 @@ def test_a_duplicate_label_is_rejected_before_any_report_is_touched(proj):
     good = study.read_text(encoding="utf-8")
     study.write_text(good.replace("label: Synthetic 001", "label: Synthetic 000"), encoding="utf-8")
     try:
-        r = _make(root, "reports", check=False)
+        r = make(root, "reports", check=False)
     finally:
         study.write_text(good, encoding="utf-8")
     assert r.returncode != 0 and "label" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert "notebook" not in r.stdout and "index        html" not in r.stdout
-    assert _snapshot(root / "reports") == reference  # the index included
+    assert snapshot(root / "reports") == reference  # the index included
 
 
 def test_no_csv_the_build_writes_holds_a_live_spreadsheet_formula(proj):
@@ -187,7 +187,7 @@ def test_no_csv_the_build_writes_holds_a_live_spreadsheet_formula(proj):
     study.write_text(good.replace("label: Synthetic 001", "label: '" + evil.replace("'", "''") + "'"),
                      encoding="utf-8")
     try:
-        _make(root, "reports")
+        make(root, "reports")
         csvs = sorted((root / "reports").rglob("*.csv"))
         seen = 0
         for path in csvs:
@@ -198,8 +198,8 @@ def test_no_csv_the_build_writes_holds_a_live_spreadsheet_formula(proj):
         assert seen > 0  # the label is there, shown as text
     finally:
         study.write_text(good, encoding="utf-8")
-    _make(root, "reports")
-    assert _snapshot(root / "reports") == reference
+    make(root, "reports")
+    assert snapshot(root / "reports") == reference
 
 
 def test_a_label_with_glyphs_no_font_has_is_said_on_the_build_log(proj):
@@ -208,10 +208,10 @@ def test_a_label_with_glyphs_no_font_has_is_said_on_the_build_log(proj):
     good = study.read_text(encoding="utf-8")
     study.write_text(good.replace("label: Synthetic 001", "label: Synthetic 001 \U0001FAE0"), encoding="utf-8")
     try:
-        r = _make(root, "reports")
+        r = make(root, "reports")
     finally:
         study.write_text(good, encoding="utf-8")
     assert "no installed font has the character(s) \U0001FAE0" in r.stderr, r.stderr
     assert "no installed font" not in (root / "reports" / "pooled.html").read_text(encoding="utf-8")
-    _make(root, "reports")
-    assert _snapshot(root / "reports") == reference
+    make(root, "reports")
+    assert snapshot(root / "reports") == reference

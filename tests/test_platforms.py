@@ -14,7 +14,7 @@ import pytest
 
 from cartpool.builder import warm
 
-from .conftest import _make, _snapshot, copy_project
+from .helpers import copy_project, make, snapshot
 
 
 @pytest.mark.parametrize("feature", ["fork", "send_fds", "pdeathsig"])
@@ -30,14 +30,15 @@ def test_a_missing_platform_feature_turns_the_warm_worker_off(monkeypatch, featu
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_without_fork_the_build_falls_back_to_the_cold_route_with_the_same_bytes(tmp_path, monkeypatch, capsys):
     """The build's own process (`run_build`, what `make reports` runs) in-process, with os.fork gone."""
     from cartpool.builder import engine
 
     root = copy_project(tmp_path / "p")
-    _make(root, "reports")
-    warm_bytes = _snapshot(root / "reports")
-    _make(root, "clean")
+    make(root, "reports")
+    warm_bytes = snapshot(root / "reports")
+    make(root, "clean")
     monkeypatch.chdir(root)
     monkeypatch.delattr(os, "fork")
     monkeypatch.setattr(warm, "start_service", lambda *a, **k: pytest.fail("a service was started"))
@@ -51,7 +52,7 @@ def test_without_fork_the_build_falls_back_to_the_cold_route_with_the_same_bytes
                             browser=browser, lockfile=root / "build" / ".lock", warm=True)
     assert code == 0
     assert "every step runs in its own processes" in capsys.readouterr().err
-    cold_bytes = _snapshot(root / "reports")
+    cold_bytes = snapshot(root / "reports")
     assert sorted(cold_bytes) == sorted(warm_bytes)
     assert [k for k in warm_bytes if warm_bytes[k] != cold_bytes[k]] == []
 

@@ -15,7 +15,7 @@ import pytest
 
 from cartpool.builder.pdf import find_browser
 
-from .conftest import copy_project
+from .helpers import copy_project
 
 pytestmark = pytest.mark.slow
 
