@@ -49,3 +49,15 @@ def _write_side_files(folder: Path) -> None:
 def n_all(n: int, population: str = "all") -> dict:
     return {"id": f"n_{population}", "population": population, "endpoint": "patients", "statistic": "count",
             "value": n}
+
+
+def rename_study(studies_dir: Path, old: str, new: str) -> Path:
+    """Give a generated study folder another id (its folder name and the id in its study.yaml); its
+    quotes and source document are left as they are."""
+    folder = Path(studies_dir) / old
+    target = folder.rename(Path(studies_dir) / new)
+    path = target / "study.yaml"
+    study = yaml.safe_load(path.read_text(encoding="utf-8"))
+    study["id"] = new
+    path.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target

@@ -153,7 +153,7 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         print(text.rstrip("\n"), file=sys.stderr)
     t1 = time.perf_counter()
     if study_id:
-        title = _study_title(nb, study_id)
+        title = _study_title(nb, study_id, root / DATA_DIR)
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html"),
                 ("This study in the pooled table", f"pooled.html#study-{study_id}")]
     else:
@@ -192,20 +192,27 @@ def _stderr_of(nb) -> list[str]:
     return seen
 
 
-def _study_title(nb, study_id: str) -> str:
+def _study_title(nb, study_id: str, data_dir: Path = Path(DATA_DIR)) -> str:
+    """The page title of a study report: its heading (the paper's title), as the reader sees it.
+
+    The study id never reaches it: an id is a folder name, and the README allows it on a page only
+    inside the name of a table file beside the page (``tables/<id>-<table>.csv``)."""
+    import html as h
     import re
 
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            html = out.get("data", {}).get("text/html", "")
-            if isinstance(html, list):
-                html = "".join(html)
-            m = re.search(r"<h1>(.*?)</h1>", html, re.S)
+            page = out.get("data", {}).get("text/html", "")
+            if isinstance(page, list):
+                page = "".join(page)
+            m = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)
             if m:
-                import html as h
+                heading = " ".join(h.unescape(re.sub(r"<[^>]+>", "", m.group(1))).split())
+                if heading:
+                    return f"{heading} — cartpool report"
+    from ..data.load import load_study  # a page without a heading: the study's title from its data
 
-                return f"{h.unescape(m.group(1))} — cartpool report {study_id}"
-    return f"cartpool report {study_id}"
+    return f"{load_study(Path(data_dir) / study_id, sources=None).study.title} — cartpool report"
 
 
 def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -> int:
