@@ -269,3 +269,32 @@ def test_what_held_counts_reproduced_numbers_by_kind_in_a_readers_words():
     reproduced = int(df["status"].isin([CONSISTENT, ROUNDING]).sum())
     assert sum(int(h.split()[0]) for h in held) == reproduced
     assert not any("_" in h for h in held)
+
+
+def test_a_percentage_that_fits_two_counts_gives_one_count_on_every_page(tmp_path):
+    # "CRS in 84%" of 128 patients: 107 (83.6%) and 108 (84.4%) both print as 84%. The audit, the
+    # study's outcome table and the pooled analysis take the same one (the nearest to 0.84 x 128 =
+    # 107.52) and say which; the other is kept only for the sensitivity analysis.
+    from cartpool.analysis.pooled import PooledAnalysis
+    from cartpool.analysis.study import StudyAnalysis
+    from cartpool.stats.proportions import proportion_ci
+    from cartpool.synthetic import write_plan
+
+    write_plan(tmp_path)
+    other = proportion_ci(107, 128)  # a CI printed for the count not used
+    sd = make_study(tmp_path / "studies", [n_all(128), {
+        "id": "crs", "population": "all", "endpoint": "crs", "grade": "any", "statistic": "proportion",
+        "value": 84, "unit": "percent", "quote": "CRS occurred in 84% of patients",
+        "ci": {"low": round(100 * other.ci_low, 1), "high": round(100 * other.ci_high, 1)}}])
+    which = "107 or 108 fit; 108 used, the nearest to 84% of 128"
+    df = audit_frame(audit_study(sd))
+    pct = df[df["check"] == "percent"].set_index("result_id").loc["crs"]
+    assert pct["status"] == CONSISTENT and pct["recomputed"].startswith("108/128") and which in pct["note"]
+    ci = df[df["check"] == "proportion_ci"].set_index("result_id").loc["crs"]
+    assert ci["status"] == READING and "only with 107/128" in ci["note"] and which in ci["note"]
+    row = StudyAnalysis(sd).outcomes.set_index("outcome").loc["crs_any"]
+    assert (row["events"], row["total"]) == (108, 128) and which in row["detail"]
+    inputs = PooledAnalysis([sd]).inputs
+    crs = inputs[inputs["outcome"] == "crs_any"]
+    assert set(crs.loc[crs["view"] != "sensitivity", "events"]) == {108}
+    assert set(crs.loc[crs["view"] == "sensitivity", "events"]) == {107}  # the other count, labelled as such

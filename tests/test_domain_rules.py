@@ -246,3 +246,15 @@ def test_non_relapse_death_is_death_without_progression_before_it(tmp_path):
     assert (nrm.events, nrm.total) == (2, 5)
     bcma = outcome_count(sd, "nrm", subgroup=("target", "BCMA-directed"))
     assert (bcma.events, bcma.total, bcma.subset) == (2, 3, "BCMA-directed")
+
+
+def test_one_rule_picks_the_count_of_a_rounded_share():
+    from cartpool.domain.printed import count_detail, count_for, nearest_count
+
+    assert count_for(Decimal("84"), 128) == (108, (107,))  # 0.84 x 128 = 107.52
+    assert count_for(Decimal("50"), 3) == (None, ())
+    assert count_for(Decimal("0.84"), 128, scale=1.0) == (108, (107,))  # a proportion printed as a fraction
+    assert nearest_count([1, 2], Decimal("37.5"), 4) == 2  # 1.5 patients: equally near, the larger is used
+    assert count_detail(Decimal("84"), 128, 108, (107,)) == \
+        "84% of 128: 107 or 108 fit; 108 used, the nearest to 84% of 128"
+    assert count_detail(Decimal("75.0"), 12, 9, ()) == "75.0% of 12"
