@@ -39,7 +39,10 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
     except StudyDataError as e:
         print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
         for issue in e.issues:
-            print(f"  data/studies/{issue}", file=sys.stderr)
+            # a study's file is named from its folder (hu2026/results.yaml); the data folder's own
+            # files (known_studies.yaml, analysis_plan.yaml, ...) sit beside studies/
+            folder = Path(data_dir) if "/" in issue.file else Path(data_dir).parent
+            print(f"  {folder.as_posix()}/{issue}", file=sys.stderr)
         print("[cartpool] nothing was built; fix the files above and run make again. "
               "The format is described in data/README.md.", file=sys.stderr)
         if record_in is not None:  # the build says nothing more: this message is the one to read
