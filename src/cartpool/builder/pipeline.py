@@ -48,10 +48,9 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
         if record_in is not None:  # the build says nothing more: this message is the one to read
             Path(record_in, stamps.VALIDATION_FAILED).touch()
         return 1
-    from ..data.load import sources_dir
+    from ..data.load import source_folders
 
-    src = os.environ.get("CARTPOOL_SOURCES")
-    checked = src and Path(src).is_dir() or (not src and sources_dir())
+    checked = any(d.is_dir() for d in source_folders())  # CARTPOOL_SOURCES may name several folders
     for sd in studies:
         rows = len(sd.patients) if sd.patients is not None else 0
         progress(sd.study.id, "valid", None, f"{len(sd.results)} reported values"
@@ -65,7 +64,7 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
         progress("all studies", "notice", None, line)
     if not checked:
         progress("all studies", "notice", None, "source documents not found: provenance quotes were not "
-                 "checked (set CARTPOOL_SOURCES or SOURCES=dir)")
+                 "checked (make check SOURCES=dir, or several folders separated by ':')")
     progress("all studies", "validated", time.perf_counter() - t0)
     if record_in is not None:
         stamps.write_record(record_in, stamps.VALIDATED, inputs, Path("reports"), [])
