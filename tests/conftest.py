@@ -12,9 +12,10 @@ SEEDS = (ROOT / ".." / "shared" / "seeds").resolve()
 
 
 def seeds_dir() -> Path | None:
+    """The first existing folder of the source documents (CARTPOOL_SOURCES may name several)."""
     env = os.environ.get("CARTPOOL_SOURCES")
-    p = Path(env) if env else SEEDS
-    return p if p.is_dir() else None
+    folders = [Path(f) for f in env.split(os.pathsep) if f] if env else [SEEDS]
+    return next((p for p in folders if p.is_dir()), None)
 
 
 @pytest.fixture
