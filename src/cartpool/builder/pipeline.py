@@ -226,18 +226,41 @@ def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -
     page = index_page(studies, with_pdf=with_pdf, tables=out.parent / "tables")
     with atomic_write(out, encoding="utf-8") as fh:
         fh.write(page)
-    # A study folder that was removed leaves nothing behind in reports/
-    keep = {s.study.id for s in studies} | {"pooled", "index"}
-    for p in out.parent.glob("*.html"):
-        if p.stem not in keep:
-            p.unlink()
-            pdf = p.with_suffix(".pdf")
-            if pdf.exists():
-                pdf.unlink()
-            shutil.rmtree(out.parent / "figures" / p.stem, ignore_errors=True)
+    for name in remove_outputs_of_removed_studies(out.parent, build_dir, {s.study.id for s in studies}):
+        progress(name, "removed", None, "its folder is gone from data/studies: its page, PDF, figures and tables too")
     stamps.write_record(build_dir, out.name, inputs, out.parent, [out.name])
     progress("index", "html", time.perf_counter() - t0)
     return 0
+
+
+def remove_outputs_of_removed_studies(reports: Path, build_dir: Path, studies: set[str]) -> list[str]:
+    """A study folder that was removed leaves nothing behind: its page and PDF, its figures
+    (``figures/<id>/``), its tables (``tables/<id>-*.csv``), and in the build folder its records and
+    executed notebooks. Pages are named by study id and ids hold no "-", so a table belongs to the
+    page named before its first "-". Returns the ids whose outputs were removed."""
+    keep = studies | {"pooled", "index"}
+    gone: set[str] = set()
+    for p in sorted([*reports.glob("*.html"), *reports.glob("*.pdf")]):
+        if p.stem not in keep:
+            gone.add(p.stem)
+            p.unlink(missing_ok=True)
+    for d in sorted((reports / "figures").glob("*")):
+        if d.is_dir() and d.name not in keep:
+            gone.add(d.name)
+            shutil.rmtree(d, ignore_errors=True)
+    for t in sorted((reports / "tables").glob("*-*.csv")):
+        owner = t.name.split("-", 1)[0]
+        if owner not in keep:
+            gone.add(owner)
+            t.unlink(missing_ok=True)
+    for record in sorted((Path(build_dir) / stamps.RECORDS).glob("*.*.json")):
+        name, kind = record.name.removesuffix(".json").rsplit(".", 1)
+        if kind in ("html", "pdf") and name not in keep:
+            stamps.forget(build_dir, f"{name}.{kind}")
+    for name in gone:
+        for nb in (f"{name}.ipynb", f"{name}.failed.ipynb"):
+            (Path(build_dir) / nb).unlink(missing_ok=True)
+    return sorted(gone)
 
 
 def build_pdfs(htmls: list[Path], build_dir: Path = Path("build")) -> int:
