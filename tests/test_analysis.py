@@ -89,6 +89,17 @@ def test_study_without_per_patient_data_says_what_is_missing(summary_only):
     assert "Approximate curves." not in html
 
 
+def test_a_study_that_prints_no_headline_outcome_gets_its_page(tmp_path):
+    """A study may print its size and one number no headline (at a glance) outcome uses."""
+    from .study_factory import make_study, n_all
+
+    sd = make_study(tmp_path, [n_all(120), {"id": "icans3", "population": "all", "endpoint": "icans", "grade": ">=3",
+                                            "statistic": "count", "value": 0}])
+    a = StudyAnalysis(sd)
+    assert list(a.glance["kind"]) == ["patients"]
+    assert "120" in str(StudyPage(a).render_all())
+
+
 @pytest.mark.parametrize("folder", sorted(p for p in DATA.iterdir() if p.is_dir()), ids=lambda p: p.name)
 def test_every_efficacy_count_of_a_real_study_is_shown_with_its_exact_interval(folder):
     """Whatever a study reports: each efficacy count on its page is its events/total with the exact
