@@ -117,7 +117,7 @@ def test_a_single_printed_category_is_a_range(tmp_path):
 
 
 def test_deaths_in_a_subgroup_are_not_non_relapse_mortality_of_the_cohort(tmp_path):
-    # Hao 2025: "among [the 6 complete responders] ... 2 had died", both not relapse-related. That is
+    # a paper prints "among [the 6 complete responders] ... 2 had died", both not relapse-related. That is
     # not NRM of 2 in 6; of all 11 patients it is 2 to 5 (say), which the curator records as a range.
     records = [
         n_all(11),
@@ -214,8 +214,8 @@ def test_the_index_columns_are_headline_outcomes_flagged_in_the_registry(real_co
 
 
 @pytest.mark.parametrize("cell, category, inside", [
-    ("Light chain κ", "light_chain", True),  # Hao 2025's Table 1 against its "light chain" row
-    ("λ Light chain", "light_chain_λ", True),  # Hu 2026's Table S1 against its Table 1
+    ("Light chain κ", "light_chain", True),  # a per-patient table against the paper's "light chain" row
+    ("λ Light chain", "light_chain_λ", True),  # a supplementary table against the main one
     ("Nonsecretory", "non_secretory", True),
     ("IgG kappa", "IgG", True),
     ("IgG-κ", "IgA", False),
