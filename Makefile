@@ -21,8 +21,16 @@ ENV_DEP    ?= $(STAMP_ENV)
 TEST_DEP   ?= $(STAMP_TEST)
 REPORTS    ?= reports
 BUILD      ?= build
-SOURCES    ?= ../shared/seeds
-export CARTPOOL_SOURCES := $(abspath $(SOURCES))
+# The source documents every quote is checked against (data/README.md, "Sources"): SOURCES=dir, or
+# several folders separated by ':', given to make wins; else CARTPOOL_SOURCES from the environment;
+# else ../shared/seeds. Relative folders are taken from this directory.
+space      := $(subst ,, )
+ifneq ($(strip $(SOURCES)),)
+  CARTPOOL_SOURCES := $(subst $(space),:,$(abspath $(patsubst ~/%,$(HOME)/%,$(subst :, ,$(SOURCES)))))
+else ifeq ($(strip $(CARTPOOL_SOURCES)),)
+  CARTPOOL_SOURCES := $(abspath ../shared/seeds)
+endif
+export CARTPOOL_SOURCES
 export PYTHONDONTWRITEBYTECODE :=
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1

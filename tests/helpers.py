@@ -16,10 +16,11 @@ PY = sys.executable
 
 
 def seeds_dir() -> Path | None:
-    """The source documents' folder (CARTPOOL_SOURCES, else ../shared/seeds), or None if absent."""
+    """The first existing folder of the source documents (CARTPOOL_SOURCES may name several,
+    separated by ":"; else ../shared/seeds), or None if there is none."""
     env = os.environ.get("CARTPOOL_SOURCES")
-    p = Path(env) if env else SEEDS
-    return p if p.is_dir() else None
+    folders = [Path(f) for f in env.split(os.pathsep) if f] if env else [SEEDS]
+    return next((p for p in folders if p.is_dir()), None)
 
 
 def make(root: Path, *args, check=True) -> subprocess.CompletedProcess:

@@ -49,3 +49,37 @@ def _write_side_files(folder: Path) -> None:
 def n_all(n: int, population: str = "all") -> dict:
     return {"id": f"n_{population}", "population": population, "endpoint": "patients", "statistic": "count",
             "value": n}
+
+
+def rename_study(studies_dir: Path, old: str, new: str) -> Path:
+    """Give a generated study folder another id (its folder name and the id in its study.yaml); its
+    quotes and source document are left as they are."""
+    folder = Path(studies_dir) / old
+    target = folder.rename(Path(studies_dir) / new)
+    path = target / "study.yaml"
+    study = yaml.safe_load(path.read_text(encoding="utf-8"))
+    study["id"] = new
+    path.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def per_patient_study(root: Path, rows: list[dict], results: list[dict], *, populations: dict | None = None,
+                      **study_fields):
+    """A study with a per-patient table (one dict per patient: "Patient", "Best response",
+    "Response (Day 28)", "Progression (months)", "Survival (months)", each as printed) and the
+    given result records; the population "all" is everyone in the table."""
+    columns = list(rows[0])
+    text = ",".join(columns) + "\n" + "".join(",".join(str(r[c]) for c in columns) + "\n" for r in rows)
+    fields = {"best_response": {"table": "t1", "column": "Best response", "parse": "response"},
+              "os": {"table": "t1", "column": "Survival (months)", "parse": "time_plus", "unit": "months"}}
+    if "Progression (months)" in columns:
+        fields["progression"] = {"table": "t1", "column": "Progression (months)", "parse": "time_or_no",
+                                 "unit": "months"}
+    if "Response (Day 28)" in columns:
+        fields["early_response"] = {"table": "t1", "column": "Response (Day 28)", "parse": "response",
+                                    "label": "Response at day 28"}
+    patients = {"population": "all", "tables": {"t1": {"file": "patients.csv", "location": "Table 1",
+                                                       "orientation": "rows", "id_column": "Patient"}},
+                "fields": fields}
+    return make_study(root, [n_all(len(rows)), *results], populations=populations, files={"patients.csv": text},
+                      patients=patients, document_type="full_article", **study_fields)

@@ -12,11 +12,11 @@ from cartpool.analysis.audit import (
     audit_frame,
     audit_study,
 )
-from cartpool.data.load import load_study
+from cartpool.data.load import load_study, study_ids
 from cartpool.synthetic import generate
 
 from .helpers import DATA
-from .study_factory import make_study, n_all
+from .study_factory import make_study, n_all, per_patient_study
 
 
 def _append(root, sid, text):
@@ -113,35 +113,71 @@ def test_sub_counts_that_do_not_add_up_are_found(synthetic):
     assert row["status"] == INCONSISTENT and "3 + 1 = 4, but the whole is 5" in row["note"]
 
 
-def test_real_findings_are_reported():
-    # Known properties of the five sources, re-judged under the readings each table allows:
-    hu = audit_frame(audit_study(load_study(DATA / "hu2026", sources=None))).set_index("item")
-    # "Median PFS ... 120 days for those with secondary PCL": Table S1 gives 6.0 months = 183 days by the
-    # usual reading, but 4.0 months if patient 11's censoring ("3+") came before patient 10's
-    # progression at 3 months, and the median is read as the first time S <= 50%
-    row = hu.loc["median PFS (Secondary PCL)"]
-    assert row["status"] == READING and "183 days" in row["note"] and "earlier" in row["note"]
-    # "median PFS 290 days (95% CI 90 days, not reached)": the lower limit is a log-log limit, the
-    # upper ("not reached") only a log one: no one interval gives both
-    row = hu.loc["median PFS (All enrolled and infused patients), 95% CI"]
+def _patients(survival: list[str], best: list[str] | None = None, day28: list[str] | None = None) -> list[dict]:
+    n = len(survival)
+    best, day28 = best or ["PR"] * n, day28 or ["PR"] * n
+    return [{"Patient": i + 1, "Best response": best[i], "Response (Day 28)": day28[i], "Survival (months)": s}
+            for i, s in enumerate(survival)]
+
+
+def test_a_median_that_fits_only_another_order_of_tied_times_is_a_reading(tmp_path):
+    # printed in half-months, "3+" censored: by the usual order the median is 6 months; it is 4 if the
+    # censoring came before the death at 3 (it may have: 3+ lies within a half-month of 3) and the
+    # median is read as the first time the curve reaches 50%
+    sd = per_patient_study(tmp_path, _patients(["3", "3+", "3.5", "4", "6", "10", "12"]), [
+        {"id": "os_median", "population": "all", "endpoint": "os", "statistic": "median", "value": 4,
+         "unit": "months"}])
+    row = audit_frame(audit_study(sd)).set_index("result_id").loc["os_median"]
+    assert row["status"] == READING
+    assert "earlier" in row["note"] and "first time" in row["note"] and "standard reading the median is 6.0" in row["note"]
+
+
+def test_a_median_ci_whose_limits_need_two_ci_types_is_a_finding(tmp_path):
+    # 12 deaths at months 1..12. R survival, quantile(survfit(Surv(1:12, rep(1, 12)) ~ 1, conf.type=...), 0.5):
+    # log 6.5 (4, NA), log-log 6.5 (2, 10), plain 6.5 (4, 9). "6.5 (95% CI 2, not reached)" takes its lower
+    # limit from log-log and its upper from log
+    sd = per_patient_study(tmp_path, _patients([str(t) for t in range(1, 13)]), [
+        {"id": "os_median", "population": "all", "endpoint": "os", "statistic": "median", "value": 6.5,
+         "unit": "months", "ci": {"low": 2, "high": "NR"}}])
+    df = audit_frame(audit_study(sd))
+    row = df[df["item"].str.endswith("95% CI")].iloc[0]
     assert row["status"] == INCONSISTENT and "no one CI type gives both limits" in row["note"]
-    # "only 1 out of 4 patients with soft tissue involvement achieved CR": matches day-28 response only
-    row = hu.loc["CR or better (Soft tissue involvement)"]
-    assert row["status"] == READING and "day 28" in row["note"]
-    # Table S1's "λ Light chain" and "Nonsecretory" are Table 1's light chain and non-secretory rows
-    assert (hu[hu.index.str.startswith("Paraprotein")]["status"] == CONSISTENT).all()
-    guo = audit_frame(audit_study(load_study(DATA / "guo2026", sources=None)))
-    lm = guo[guo["check"] == "landmark_ci"]
-    assert (lm["status"] == READING).all() and lm["note"].str.contains("only 9 patients, not the stated 12").all()
-    hao = audit_frame(audit_study(load_study(DATA / "hao2025", sources=None))).set_index("item")
-    assert hao.loc["Cytopenia resolved by day 31 plus prolonged cytopenia", "status"] == INCONSISTENT
-    assert hao.loc["End of the treatment period", "status"] == INCONSISTENT  # recorded by the curator
-    assert (hao.loc["Paraprotein: light chain only (All infused patients)", "status"] != INCONSISTENT).all()
-    jin = audit_frame(audit_study(load_study(DATA / "jin2025", sources=None)))
-    lm = jin[jin["check"] == "landmark_ci"]
-    assert (lm["status"] == CONSISTENT).all() and lm["note"].str.contains("effective sample size").all()
-    cyto = jin[jin["result_id"].str.endswith("_1m")]
-    assert len(cyto) == 3 and (cyto["status"] == READING).all() and cyto["note"].str.contains("134").all()
+    assert "lower limit matches the log-log CI" in row["note"] and "upper the log CI" in row["note"]
+
+
+def test_a_response_count_that_fits_only_the_early_response_is_a_reading(tmp_path):
+    # 3 of 4 reach CR or better as best response; 1 of 4 by day 28: the paper's "1 of 4" is the early one
+    sd = per_patient_study(tmp_path, _patients(["10", "12+", "14+", "9"], best=["CR", "CR", "sCR", "PR"],
+                                               day28=["CR", "PR", "PR", "PR"]), [
+        {"id": "cr", "population": "all", "endpoint": "cr_or_better", "statistic": "count", "value": 1}])
+    row = audit_frame(audit_study(sd)).set_index("result_id").loc["cr"]
+    assert row["status"] == READING and "day 28" in row["note"] and "the count is 3 of 4" in row["note"]
+
+
+def test_a_landmark_ci_that_fits_fewer_patients_than_stated_is_a_reading(tmp_path):
+    from scipy import stats
+
+    # S(12) = 3/9 with the log-log interval of 9 uncensored patients, printed for a population of 12 with
+    # no follow-up stated: only 9 patients can give that interval
+    s, n, z = 3 / 9, 9, stats.norm.ppf(0.975)
+    se = np.sqrt((1 - s) / (n * s)) / abs(np.log(s))
+    lo, hi = (np.exp(-np.exp(np.log(-np.log(s)) + k * z * se)) for k in (1, -1))
+    sd = make_study(tmp_path, [n_all(12), {
+        "id": "pfs12", "population": "all", "endpoint": "pfs", "statistic": "landmark_rate", "value": 33.3,
+        "unit": "percent", "timepoint": {"value": 12, "unit": "months"},
+        "ci": {"low": float(round(100 * lo, 1)), "high": float(round(100 * hi, 1))}}])
+    row = audit_frame(audit_study(sd)).set_index("result_id").loc["pfs12"]
+    assert row["status"] == READING and "only 9 patients, not the stated 12" in row["note"]
+
+
+def test_a_declared_sum_that_does_not_add_up_is_found(tmp_path):
+    sd = make_study(tmp_path, [n_all(11), *[
+        {"id": rid, "population": "all", "endpoint": "x_cytopenia_course", "category": cat, "statistic": "count",
+         "value": v} for rid, cat, v in (("resolved", "resolved by day 31", 6), ("prolonged", "prolonged", 4))]],
+        sum_checks=[{"parts": ["resolved", "prolonged"], "whole": "n_all",
+                     "label": "Cytopenia resolved by day 31 plus prolonged cytopenia"}])
+    row = audit_frame(audit_study(sd)).set_index("item").loc["Cytopenia resolved by day 31 plus prolonged cytopenia"]
+    assert row["status"] == INCONSISTENT and "6 + 4 = 10, but the whole is 11" in row["note"]
 
 
 def test_a_tie_within_the_printed_resolution_decides_a_median():
@@ -253,19 +289,74 @@ def test_the_same_quantity_printed_twice_with_different_values_is_found(tmp_path
     assert row["status"] == INCONSISTENT and "40.0% in Table 2 and 50.0% in Results" in row["note"]
 
 
-@pytest.mark.parametrize("sid", ["caremm002", "guo2026", "hao2025", "hu2026", "jin2025"])
-def test_every_row_has_a_known_status_and_inconsistent_rows_explain(sid):
-    df = audit_frame(audit_study(load_study(DATA / sid, sources=None)))
+REAL = study_ids(DATA)
+
+
+@pytest.mark.parametrize("sid", REAL)
+def test_every_row_of_a_real_study_has_a_known_status_a_source_and_an_explained_finding(sid):
+    sd = load_study(DATA / sid, sources=None)
+    df = audit_frame(audit_study(sd))
     assert set(df["status"]) <= set(STATUSES)
-    bad = df[df["status"] == INCONSISTENT]
-    assert (bad["note"].str.len() > 10).all()
+    assert (df["study_id"] == sid).all() and (df["item"].str.len() > 0).all()
+    # every row names the printed record it checks (or a population's stated size)
+    ids = {r.id for r in sd.results}
+    named = df.loc[df["result_id"] != "", "result_id"]
+    assert (named.isin(ids) | named.str.startswith("population:")).all(), set(named) - ids
+    # a finding says what was found, and a reading names the reading
+    findings = df[df["status"].isin([INCONSISTENT, READING])]
+    assert (findings["note"].str.len() > 10).all()
+    # no check id, record key or file name in the words a reader sees
+    from .page_text import offenders
+
+    assert not offenders(" ".join(df["item"])), offenders(" ".join(df["item"]))
 
 
-def test_what_held_counts_reproduced_numbers_by_kind_in_a_readers_words():
+@pytest.mark.parametrize("sid", REAL)
+def test_what_held_counts_reproduced_numbers_by_kind_in_a_readers_words(sid):
     from cartpool.analysis.audit import what_held
 
-    df = audit_frame(audit_study(load_study(DATA / "hu2026", sources=None)))
+    df = audit_frame(audit_study(load_study(DATA / sid, sources=None)))
     held = what_held(df)
     reproduced = int(df["status"].isin([CONSISTENT, ROUNDING]).sum())
     assert sum(int(h.split()[0]) for h in held) == reproduced
     assert not any("_" in h for h in held)
+
+
+def test_what_held_on_a_synthetic_audit():
+    import pandas as pd
+
+    from cartpool.analysis.audit import what_held
+
+    df = pd.DataFrame({"check": ["percent", "percent", "sums", "per_patient", "per_patient"],
+                       "status": [CONSISTENT, ROUNDING, INCONSISTENT, CONSISTENT, READING]})
+    assert what_held(df) == ["2 printed percentages match a count of the stated population",
+                             "1 number matches the per-patient table"]
+
+
+def test_a_percentage_that_fits_two_counts_gives_one_count_on_every_page(tmp_path):
+    # "CRS in 84%" of 128 patients: 107 (83.6%) and 108 (84.4%) both print as 84%. The audit, the
+    # study's outcome table and the pooled analysis take the same one (the nearest to 0.84 x 128 =
+    # 107.52) and say which; the other is kept only for the sensitivity analysis.
+    from cartpool.analysis.pooled import PooledAnalysis
+    from cartpool.analysis.study import StudyAnalysis
+    from cartpool.stats.proportions import proportion_ci
+    from cartpool.synthetic import write_plan
+
+    write_plan(tmp_path)
+    other = proportion_ci(107, 128)  # a CI printed for the count not used
+    sd = make_study(tmp_path / "studies", [n_all(128), {
+        "id": "crs", "population": "all", "endpoint": "crs", "grade": "any", "statistic": "proportion",
+        "value": 84, "unit": "percent", "quote": "CRS occurred in 84% of patients",
+        "ci": {"low": round(100 * other.ci_low, 1), "high": round(100 * other.ci_high, 1)}}])
+    which = "107 or 108 fit; 108 used, the nearest to 84% of 128"
+    df = audit_frame(audit_study(sd))
+    pct = df[df["check"] == "percent"].set_index("result_id").loc["crs"]
+    assert pct["status"] == CONSISTENT and pct["recomputed"].startswith("108/128") and which in pct["note"]
+    ci = df[df["check"] == "proportion_ci"].set_index("result_id").loc["crs"]
+    assert ci["status"] == READING and "only with 107/128" in ci["note"] and which in ci["note"]
+    row = StudyAnalysis(sd).outcomes.set_index("outcome").loc["crs_any"]
+    assert (row["events"], row["total"]) == (108, 128) and which in row["detail"]
+    inputs = PooledAnalysis([sd]).inputs
+    crs = inputs[inputs["outcome"] == "crs_any"]
+    assert set(crs.loc[crs["view"] != "sensitivity", "events"]) == {108}
+    assert set(crs.loc[crs["view"] == "sensitivity", "events"]) == {107}  # the other count, labelled as such

@@ -40,7 +40,7 @@ def test_inconsistency_reads_the_test_i2_overlap_and_thresholds():
     assert G.inconsistency([(0.4, 0.4), (0.45, 0.45)], [(0.2, 0.6), (0.25, 0.65)], i2=60).downgrade == 1
     apart = G.inconsistency([(0.1, 0.1), (0.8, 0.8)], [(0.05, 0.3), (0.6, 0.95)])
     assert apart.downgrade == 1 and "do not overlap" in apart.reason
-    # Guo 2026 1/12 against Hu 2026 7/11 (complete response): p 0.004, either side of both thresholds
+    # two studies, 1/12 against 7/11 (complete response): p 0.004, either side of both thresholds
     cr = G.inconsistency([(1 / 12, 1 / 12), (7 / 11, 7 / 11)], [(0.002, 0.385), (0.308, 0.891)], lrt_p=0.004,
                          i2=71, thresholds=[0.3, 0.5])
     assert cr.judgement == G.VERY_SERIOUS and "opposite sides" in cr.reason

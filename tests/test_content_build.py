@@ -215,3 +215,32 @@ def test_a_label_with_glyphs_no_font_has_is_said_on_the_build_log(proj):
     assert "no installed font" not in (root / "reports" / "pooled.html").read_text(encoding="utf-8")
     make(root, "reports")
     assert snapshot(root / "reports") == reference
+
+
+def test_removing_a_study_removes_its_outputs_and_adding_it_back_restores_them(proj, tmp_path):
+    root, reference = proj
+    reports, build = root / "reports", root / "build"
+    sid = "syn001"
+
+    def outputs_of(s: str) -> list[str]:
+        return sorted([*(p.name for p in reports.glob(f"{s}.*")),
+                       *(f"figures/{p.name}" for p in (reports / "figures").glob(s)),
+                       *(f"tables/{p.name}" for p in (reports / "tables").glob(f"{s}-*.csv")),
+                       *(f"build/{p.name}" for p in build.glob(f"{s}.*")),
+                       *(f"build/records/{p.name}" for p in (build / "records").glob(f"{s}.*"))])
+
+    had = outputs_of(sid)
+    assert {f"{sid}.html", f"figures/{sid}", f"tables/{sid}-audit.csv", f"build/records/{sid}.html.json"} <= set(had)
+    folder = root / "data" / "studies" / sid
+    folder.rename(tmp_path / sid)
+    try:
+        out = make(root, "reports").stdout
+        assert outputs_of(sid) == [], outputs_of(sid)
+        assert re.search(rf"\[cartpool\] {sid} +removed", out), out
+        assert _built(out) == {"pooled", "index"}, out  # the other study is not rebuilt
+        assert f'href="{sid}.html"' not in (reports / "index.html").read_text(encoding="utf-8")
+        assert f"{sid}.html" not in make(root, "reports").stdout  # and nothing of it comes back
+    finally:
+        (tmp_path / sid).rename(folder)
+    make(root, "reports")
+    assert outputs_of(sid) == had and snapshot(reports) == reference

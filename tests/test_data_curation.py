@@ -278,3 +278,52 @@ def test_known_studies_are_validated(tmp_path):
     with pytest.raises(StudyDataError) as e:
         load_known_studies(tmp_path)
     assert "known_studies.yaml" in str(e.value) and "reason_not_included" in str(e.value)
+
+
+def _known_record(sid: str, citation: str, cited_by: str = "syn001") -> dict:
+    return {"id": sid, "citation": citation, "relevance": "pcl", "reason_not_included": "not_in_source_set",
+            "known_from": [{"study": cited_by, "location": "Abstract", "quote": f"{cited_by} was a prospective study"}]}
+
+
+@pytest.mark.parametrize("how", ["same id", "same DOI", "same title"])
+def test_a_study_is_either_included_or_known_but_not_included(synthetic, how):
+    """A known-but-not-included record that describes an included study (by its id, its DOI or its
+    printed title) is a validation error naming the file, the record and what to do."""
+    study_file = synthetic / "studies" / "syn000" / "study.yaml"
+    study = yaml.safe_load(study_file.read_text(encoding="utf-8"))
+    study["doi"] = "10.1000/xyz.2027.123"
+    study_file.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    record = {"same id": _known_record("syn000", "Synthetic group. A later report. J Test. 2027."),
+              "same DOI": _known_record("smith2027", "Smith A. Another title. J Test. 2027. doi:10.1000/XYZ.2027.123"),
+              "same title": _known_record("smith2027", "Smith A. Synthetic CAR-T study 000. J Test. 2027;1:1-9.")}[how]
+    known = synthetic / "known_studies.yaml"
+    known.write_text(yaml.safe_dump([record], allow_unicode=True, sort_keys=False), encoding="utf-8")
+    studies = load_all(synthetic / "studies", sources=synthetic / "sources")
+    with pytest.raises(StudyDataError) as e:
+        load_known_studies(synthetic, studies)
+    msg = str(e.value)
+    assert msg.startswith(f"known_studies.yaml (id {record['id']}): this study is included (data/studies/syn000/")
+    assert "delete this record from known_studies.yaml" in msg
+    # a study the included one cites, whose title only contains the included title, is another study
+    record = _known_record("smith2027", "Smith A. Synthetic CAR-T study 000: five-year follow-up. J Test. 2030.")
+    known.write_text(yaml.safe_dump([record], allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert [k.id for k in load_known_studies(synthetic, studies)] == ["smith2027"]
+
+
+def test_the_build_names_the_data_folder_file_of_a_known_study_that_is_included(tmp_path):
+    """Through `scripts/build.py validate`, as `make check` and `make reports` run it: the message
+    sends the curator to data/known_studies.yaml (not under data/studies/)."""
+    import os
+    import subprocess
+    import sys
+
+    from .helpers import copy_project
+
+    root = copy_project(tmp_path / "project")
+    (root / "data" / "known_studies.yaml").write_text(yaml.safe_dump(
+        [_known_record("syn001", "Synthetic group. Synthetic CAR-T study 001. 2027.", cited_by="syn000")]),
+        encoding="utf-8")
+    r = subprocess.run([sys.executable, "scripts/build.py", "validate"], cwd=root, capture_output=True, text=True,
+                       env={**os.environ, "CARTPOOL_SOURCES": str(root / "sources")}, timeout=300)
+    assert r.returncode == 1
+    assert "  data/known_studies.yaml (id syn001): this study is included (data/studies/syn001/" in r.stderr, r.stderr

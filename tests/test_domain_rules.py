@@ -117,7 +117,7 @@ def test_a_single_printed_category_is_a_range(tmp_path):
 
 
 def test_deaths_in_a_subgroup_are_not_non_relapse_mortality_of_the_cohort(tmp_path):
-    # Hao 2025: "among [the 6 complete responders] ... 2 had died", both not relapse-related. That is
+    # a paper prints "among [the 6 complete responders] ... 2 had died", both not relapse-related. That is
     # not NRM of 2 in 6; of all 11 patients it is 2 to 5 (say), which the curator records as a range.
     records = [
         n_all(11),
@@ -214,8 +214,8 @@ def test_the_index_columns_are_headline_outcomes_flagged_in_the_registry(real_co
 
 
 @pytest.mark.parametrize("cell, category, inside", [
-    ("Light chain κ", "light_chain", True),  # Hao 2025's Table 1 against its "light chain" row
-    ("λ Light chain", "light_chain_λ", True),  # Hu 2026's Table S1 against its Table 1
+    ("Light chain κ", "light_chain", True),  # a per-patient table against the paper's "light chain" row
+    ("λ Light chain", "light_chain_λ", True),  # a supplementary table against the main one
     ("Nonsecretory", "non_secretory", True),
     ("IgG kappa", "IgG", True),
     ("IgG-κ", "IgA", False),
@@ -246,3 +246,61 @@ def test_non_relapse_death_is_death_without_progression_before_it(tmp_path):
     assert (nrm.events, nrm.total) == (2, 5)
     bcma = outcome_count(sd, "nrm", subgroup=("target", "BCMA-directed"))
     assert (bcma.events, bcma.total, bcma.subset) == (2, 3, "BCMA-directed")
+
+
+def test_one_rule_picks_the_count_of_a_rounded_share():
+    from cartpool.domain.printed import count_detail, count_for, nearest_count
+
+    assert count_for(Decimal("84"), 128) == (108, (107,))  # 0.84 x 128 = 107.52
+    assert count_for(Decimal("50"), 3) == (None, ())
+    assert count_for(Decimal("0.84"), 128, scale=1.0) == (108, (107,))  # a proportion printed as a fraction
+    assert nearest_count([1, 2], Decimal("37.5"), 4) == 2  # 1.5 patients: equally near, the larger is used
+    assert count_detail(Decimal("84"), 128, 108, (107,)) == \
+        "84% of 128: 107 or 108 fit; 108 used, the nearest to 84% of 128"
+    assert count_detail(Decimal("75.0"), 12, 9, ()) == "75.0% of 12"
+
+
+# --- per-patient tables as published and the endpoints derived from them ------------------------
+
+
+def test_endpoints_derived_from_tables_as_published(tmp_path):
+    """Two tables as a paper prints them: one with a patient per row whose id cell carries a footnote
+    mark ("2*": soft tissue involvement), one with a patient per column ("2*": a second infusion); OS
+    "+" is alive; PFS is progression or death."""
+    from cartpool.domain.derive import derive_endpoints
+
+    s1 = ("Patient,Best response,Response (Day 28),Progression (months),Survival (months)\n"
+          "1,sCR,CR,No,14 +\n2*,CR,PR,2.5,5.5\n3,VGPR,PR,No,4\n4*,PR,PR,6,9 +\n")
+    t2 = "Patient no.,1,2*,3,4\nCRS,1,2,0,3\n"
+    patients = {"population": "all",
+                "tables": {"s1": {"file": "s1.csv", "location": "Table S1", "orientation": "rows",
+                                  "id_column": "Patient", "id_pattern": r"^(?P<patient>\d+)(?P<soft_tissue>\*?)$"},
+                           "t2": {"file": "t2.csv", "location": "Table 2", "orientation": "columns",
+                                  "id_column": "Patient no.",
+                                  "id_pattern": r"^(?P<patient>\d+)(?P<second_infusion>\*?)$"}},
+                "fields": {"best_response": {"table": "s1", "column": "Best response", "parse": "response"},
+                           "early_response": {"table": "s1", "column": "Response (Day 28)", "parse": "response"},
+                           "progression": {"table": "s1", "column": "Progression (months)", "parse": "time_or_no",
+                                           "unit": "months"},
+                           "os": {"table": "s1", "column": "Survival (months)", "parse": "time_plus",
+                                  "unit": "months"},
+                           "soft_tissue": {"table": "s1", "column": "@soft_tissue", "parse": "flag"},
+                           "second_infusion": {"table": "t2", "column": "@second_infusion", "parse": "flag"},
+                           "crs_grade": {"table": "t2", "column": "CRS", "parse": "grade"}}}
+    sd = make_study(tmp_path, [n_all(4)], files={"s1.csv": s1, "t2.csv": t2}, patients=patients,
+                    document_type="full_article")
+    assert sd.tables["t2"].published == [["Patient no.", "1", "2*", "3", "4"], ["CRS", "1", "2", "0", "3"]]
+    assert sd.tables["t2"].by_patient["2"]["CRS"] == "2"
+    d = derive_endpoints(sd)
+    # patient 2: progression at 2.5 months, died at 5.5
+    assert (d.loc["2", "pfs_time"], d.loc["2", "pfs_event"], d.loc["2", "os_time"], d.loc["2", "os_event"]) == \
+        (2.5, True, 5.5, True)
+    # patient 3: no progression, died at 4 months: a PFS event at death
+    assert (d.loc["3", "pfs_time"], d.loc["3", "pfs_event"], d.loc["3", "progressed"]) == (4.0, True, False)
+    # patient 1: no progression, alive at 14+ months: censored for both
+    assert (d.loc["1", "pfs_time"], d.loc["1", "pfs_event"], d.loc["1", "os_event"]) == (14.0, False, False)
+    # patient 4: progression at 6, alive at 9+
+    assert (d.loc["4", "pfs_time"], d.loc["4", "pfs_event"], d.loc["4", "os_event"]) == (6.0, True, False)
+    assert list(d.index[d["soft_tissue"]]) == ["2", "4"] and list(d.index[d["second_infusion"]]) == ["2"]
+    assert list(d["cr_or_better"]) == [True, True, False, False] and d["responder"].all()
+    assert list(d["crs_grade"]) == [1, 2, 0, 3]

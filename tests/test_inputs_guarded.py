@@ -149,17 +149,17 @@ def test_a_study_folder_whose_name_is_not_an_id_is_rejected_with_a_curator_messa
 @pytest.mark.parametrize("cell, written", [
     ("=HYPERLINK(\"http://x\",\"click\")", "'=HYPERLINK(\"http://x\",\"click\")"),
     ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"), ("-1.5", "-1.5"), ("+3", "+3"), ("Guo 2026", "Guo 2026"), ("—", "—"),
+    ("\t=1", "'\t=1"), ("-1.5", "-1.5"), ("+3", "+3"), ("Smith 2027", "Smith 2027"), ("—", "—"),
 ])
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(cell, written):
     assert neutralise_cell(cell) == written
 
 
 def test_write_csv_neutralises_text_cells_and_headers_but_not_numbers(tmp_path):
-    df = pd.DataFrame({"=label": ["=1+2", "Hu 2026"], "estimate": [-0.5, 1.0], "n": [-3, 4]})
+    df = pd.DataFrame({"=label": ["=1+2", "Lee 2028"], "estimate": [-0.5, 1.0], "n": [-3, 4]})
     write_csv(df, tmp_path / "t.csv")
     rows = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text(encoding="utf-8"))))
-    assert rows == [["'=label", "estimate", "n"], ["'=1+2", "-0.5", "-3"], ["Hu 2026", "1", "4"]]
+    assert rows == [["'=label", "estimate", "n"], ["'=1+2", "-0.5", "-3"], ["Lee 2028", "1", "4"]]
 
 
 # --- glyphs ---------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_figure_text_a_font_lacks_is_found_and_cjk_uses_an_installed_fallback(ca
     from cartpool.plots import style
 
     fig, ax = plt.subplots()
-    ax.set_title("Guo 2026 \U0001FAE0")
+    ax.set_title("Smith 2027 \U0001FAE0")
     assert style.missing_glyphs(fig) == "\U0001FAE0"
     style.warn_missing_glyphs(fig, "forest")
     assert "figure forest" in capsys.readouterr().err

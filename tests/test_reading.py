@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import unicodedata
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import pytest
 from cartpool.builder.pdf import find_browser
 
 from .helpers import ROOT, make, seeds_dir
+from .page_text import offenders, visible_text
 
 BROWSER = find_browser()
 ARTIFACTS = ROOT / "test-artifacts"
@@ -161,69 +161,31 @@ def test_a_table_that_runs_onto_another_page_repeats_its_header_there(real_repor
 
 # --- internal names -----------------------------------------------------------------------------
 
-# words a reader should never see: source file names, data and code files, record and column keys
-# (snake_case, dotted or "ae:"-prefixed), check ids
-IDENTIFIER = re.compile(
-    r"\b\d{3}_[0-9a-f]{16}\b"                              # a source document's file name
-    r"|\b[\w-]+\.(?:txt|ya?ml|json|csv|py|ipynb|j2)\b"      # a data or code file
-    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b"                      # snake_case key or check id
-    r"|\b(?:study|result|patients?|audit|record)\.[a-z_]+\b"  # dotted record key
-    r"|\b[a-z]{2,}:[A-Za-z_]\w*"                           # prefixed column key (ae:Neutropenia)
-    r"|\bR type \d\b|\bhazen\b|the repository's tests|\bnan\b")
-# the one kind of file a page may name: the CSV beside it, where the printed version sends the reader
-ALLOWED = re.compile(r"\btables/[\w-]+\.csv\b")
-
-
-class _VisibleText(HTMLParser):
-    """The text a reader can see or hear: element text and the title, alt and aria-label attributes
-    (styles, scripts and the image data are not read)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("style", "script"):
-            self._skip += 1
-        self.parts += [v for k, v in attrs if k in ("title", "alt", "aria-label") and v]
-
-    def handle_endtag(self, tag):
-        if tag in ("style", "script"):
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def _offenders(text: str) -> list[str]:
-    return sorted({m.group(0) for m in IDENTIFIER.finditer(ALLOWED.sub(" ", text))})
-
-
 @pytest.mark.slow
 def test_no_page_shows_a_file_name_key_column_name_or_check_id(real_reports):
     found = {}
     for html in sorted(real_reports.glob("*.html")):
-        parser = _VisibleText()
-        parser.feed(html.read_text(encoding="utf-8"))
-        if bad := _offenders("\n".join(parser.parts)):
+        if bad := offenders(visible_text(html)):
             found[html.name] = bad
     for pdf in sorted(real_reports.glob("*.pdf")):
         # a name the PDF wraps at a hyphen is read whole
-        if bad := _offenders(re.sub(r"-\s*\n\s*", "-", "\n".join(_pdf_pages(pdf)))):
+        if bad := offenders(re.sub(r"-\s*\n\s*", "-", "\n".join(_pdf_pages(pdf)))):
             found[pdf.name] = bad
     assert found == {}
 
 
 def test_the_identifier_scan_catches_what_it_should():
     text = ("Full article (001_bb6754b427db5e4b.txt); column 'ae:Neutropenia'; n_all; study.design; "
-            "per_patient; R type 7; p = nan; see the repository's tests; data in tables/hu2026-audit.csv")
-    assert _offenders(text) == sorted({"001_bb6754b427db5e4b", "ae:Neutropenia",
-                                       "n_all", "study.design", "per_patient", "R type 7", "nan",
-                                       "the repository's tests"})
-    assert _offenders("the patients.csv file and hu2026.yaml") == ["hu2026.yaml", "patients.csv"]
-    assert _offenders("ORR 83.3% (95% CI 51.6–97.9); R-ISS stage II; anti-CD38; Note: e.g. doi.org") == []
+            "per_patient; R type 7; p = nan; see the repository's tests; data in tables/smith2027-audit.csv")
+    assert offenders(text) == sorted({"001_bb6754b427db5e4b", "ae:Neutropenia",
+                                      "n_all", "study.design", "per_patient", "R type 7", "nan",
+                                      "the repository's tests"})
+    assert offenders("the patients.csv file and smith2027.yaml") == ["patients.csv", "smith2027.yaml"]
+    assert offenders("ORR 83.3% (95% CI 51.6–97.9); R-ISS stage II; anti-CD38; Note: e.g. doi.org") == []
+    # a study id is allowed where the README puts it, in the name of the CSV beside the page, and
+    # nowhere else
+    assert offenders("every check: tables/karmma_3-audit.csv") == []
+    assert offenders("Idecabtagene vicleucel — cartpool report karmma_3") == ["karmma_3"]
 
 
 # --- figures in print ---------------------------------------------------------------------------

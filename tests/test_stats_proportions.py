@@ -1,11 +1,12 @@
 """Single-proportion intervals against Newcombe (1998), Statistics in Medicine 17:857-872,
-Table II (examples a-d), and the percentage-consistency helper."""
+Table II (examples a-d), and the percentage-consistency rules of `cartpool.domain.printed`."""
 
 from decimal import Decimal
 
 import pytest
 
-from cartpool.stats.proportions import consistent_fractions, numerator_for, proportion_ci, rounds_to
+from cartpool.domain.printed import consistent_fractions, count_for, rounds_to
+from cartpool.stats.proportions import proportion_ci
 
 
 @pytest.mark.parametrize("x, n, method, lo, hi", [
@@ -47,5 +48,5 @@ def test_rounding_rules():
 def test_consistent_fractions_lists_all_denominators():
     fits = consistent_fractions(Decimal("83.3"), range(1, 13))
     assert (10, 12) in fits and (5, 6) in fits and (9, 12) not in fits
-    assert numerator_for(Decimal("36.2"), 141) == 51
-    assert numerator_for(Decimal("39.6"), 141) is None  # no k/141 prints as 39.6%
+    assert count_for(Decimal("36.2"), 141) == (51, ())
+    assert count_for(Decimal("39.6"), 141) == (None, ())  # no k/141 prints as 39.6%

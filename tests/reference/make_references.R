@@ -7,8 +7,10 @@
 #   Rscript tests/reference/make_references.R tests/reference FILE.csv   # also the real pooled rows
 #
 # FILE.csv is reports/tables/pooled-inputs.csv (columns outcome, view, subgroup, analysis, study,
-# events, total, ...); every group of rows with the same (outcome, view, subgroup, analysis) is
-# refitted with rma.glmm and written to pooled-rows.json keyed by its sorted (events, total).
+# events, events_high, total, in_fit, ...); every group of rows with the same (outcome, view, subgroup,
+# level, analysis) is refitted with rma.glmm on the studies that enter its model (in_fit), at the low ends of
+# its ranges and, where it has ranges, at their high ends, and written to pooled-rows.json keyed by
+# the sorted (events, total).
 #
 # Every fit is wrapped in tryCatch(warning=): a fit that warns (for example a GLMM that did not
 # converge, or Fisher scoring that set tau^2 to 0 after a warning) is left out and listed.
@@ -103,15 +105,21 @@ write_json(list(versions = versions, kaplan_meier = km), file.path(out, "kaplan_
 
 # --- the real pooled rows (optional) ----------------------------------------------------------
 if (length(args) >= 2) {
-  d <- read.csv(args[2], stringsAsFactors = FALSE)
-  keys <- unique(d[, c("outcome", "view", "subgroup", "analysis")])
+  d <- read.csv(args[2], stringsAsFactors = FALSE, colClasses = c(level = "character"))
+  d$level[is.na(d$level)] <- ""
+  keys <- unique(d[, c("outcome", "view", "subgroup", "level", "analysis")])
   rows <- list()
   for (j in seq_len(nrow(keys))) {
     s <- merge(d, keys[j, ])
-    if (nrow(s) < 3) next
-    o <- order(s$events, s$total)
-    rows[[length(rows) + 1]] <- c(as.list(keys[j, ]), list(x = s$events[o], n = s$total[o],
-                                                            glmm = glmm_row(s$events[o], s$total[o])))
+    # only the studies that enter the row's model (a study shown beside it but left out has in_fit False)
+    if ("in_fit" %in% names(s)) s <- s[as.logical(s$in_fit), ]
+    if (nrow(s) < 3 || anyNA(s$events)) next
+    # a row with ranges is fitted at their low ends and at their high ends
+    for (ends in unique(list(s$events, s$events_high))) {
+      o <- order(ends, s$total)
+      rows[[length(rows) + 1]] <- c(as.list(keys[j, ]), list(x = ends[o], n = s$total[o],
+                                                              glmm = glmm_row(ends[o], s$total[o])))
+    }
   }
   write_json(list(versions = versions, rows = rows), file.path(out, "pooled-rows.json"), digits = NA,
              auto_unbox = TRUE, null = "null", na = "null")

@@ -41,7 +41,15 @@ from ..domain.counts import count_of_record, joint_denominators, other_populatio
 from ..domain.derive import derive_endpoints
 from ..domain.landmarks import landmark_exact_n, likely_population
 from ..domain.population import follow_up, population_rows
-from ..domain.printed import ci_fits_print, consistent_fractions, decimals_of, rounds_to
+from ..domain.printed import (
+    ci_fits_print,
+    consistent_fractions,
+    count_for,
+    decimals_of,
+    nearest_count,
+    rounds_to,
+    which_count_text,
+)
 from ..domain.response import THRESHOLDS, at_least
 from ..stats.proportions import CI_METHOD_LABELS, proportion_ci
 from ..stats.survival import landmark_effective_n
@@ -147,20 +155,20 @@ def _check_percentage_group(sd: StudyData, items: list) -> list[AuditRow]:
             rows.append(AuditRow(sid, item, f"{r.value}%", "", "percent", NOT_CHECKABLE,
                                  f"no stated N; denominators up to {hi} that fit {together}: {shown or 'none'}", r.id))
             continue
-        ks = [k for k, _ in consistent_fractions(r.value, [n])]
-        tr = [k for k, _ in consistent_fractions(r.value, [n], allow_truncation=True) if k not in ks]
+        k, alts = count_for(r.value, n)  # the analysis's rule: the count nearest p x N
         if other is not None and r.denominator is None:
             m, label = other
-            k = consistent_fractions(r.value, [m])[0][0]
-            alone = (f"{ks[0]}/{n} fits this one alone" if ks else f"no k/{n} gives {r.value}%")
+            alone = (f"{k}/{n} fits this one alone" if k is not None else f"no k/{n} gives {r.value}%")
+            k, _ = count_for(r.value, m)
             rows.append(AuditRow(sid, item, f"{r.value}%", f"{k}/{m} = {100 * k / m:.2f}%", "percent", READING,
                                  f"{together[0].upper() + together[1:]} all fit {m} patients "
                                  f"({_lower(label)}), not the stated {n} ({alone}): the denominator is "
                                  f"probably {m}", r.id))
-        elif ks:
-            rows.append(AuditRow(sid, item, f"{r.value}%", f"{ks[0]}/{n} = {100 * ks[0] / n:.2f}%", "percent",
-                                 CONSISTENT, f"{ks[0]} of the stated {n}", r.id))
-        elif tr:
+        elif k is not None:
+            which = f"; {which_count_text(r.value, n, k, alts)}" if alts else ""
+            rows.append(AuditRow(sid, item, f"{r.value}%", f"{k}/{n} = {100 * k / n:.2f}%", "percent",
+                                 CONSISTENT, f"{k} of the stated {n}{which}", r.id))
+        elif tr := [kk for kk, _ in consistent_fractions(r.value, [n], allow_truncation=True)]:
             rows.append(AuditRow(sid, item, f"{r.value}%", f"{tr[0]}/{n} = {100 * tr[0] / n:.2f}%", "percent",
                                  ROUNDING, "matches only when truncated", r.id))
         else:
@@ -188,9 +196,9 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
         if r.statistic != "proportion" or r.ci is None or r.ci.low in (None, "NR") or r.ci.high in (None, "NR"):
             continue
         k, n = r.numerator, r.denominator or sd.population_size(r.population)
-        if n is not None and k is None and r.unit == "percent":
-            fits = [kk for kk, _ in consistent_fractions(r.value, [n])]
-            k = fits[0] if len(fits) == 1 else None
+        alts: tuple[int, ...] = ()
+        if n is not None and k is None:  # the analysis's rule: the count nearest p x N, the others kept
+            k, alts = count_for(r.value, n, scale=100.0 if r.unit == "percent" else 1.0)
         item = f"{_what(r)} CI"
         rep = f"{r.value} ({r.ci.low}–{r.ci.high})"
         if k is None or n is None:
@@ -205,10 +213,14 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
             if ci_fits_print(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
                 matching.append(CI_METHOD_LABELS[m])
         stated = r.ci.method
+        which = f" ({which_count_text(r.value, n, k, alts, percent=r.unit == 'percent')})" if alts else ""
         if matching and (stated is None or any(stated.lower() in m.lower() for m in matching)):
-            st, note = CONSISTENT, f"reproduced by {', '.join(matching)} with {k}/{n}"
+            st, note = CONSISTENT, f"reproduced by {', '.join(matching)} with {k}/{n}{which}"
         elif matching:
-            st, note = INCONSISTENT, f"paper states {stated}; only {', '.join(matching)} reproduce it with {k}/{n}"
+            st, note = INCONSISTENT, (f"paper states {stated}; only {', '.join(matching)} reproduce it with "
+                                      f"{k}/{n}{which}")
+        elif (other := _ci_with_another_count(r, k, alts, n, scale, level)) is not None:
+            st, note = READING, other
         else:
             st, note = _unpaired_proportion_ci(sd, r, k, n, scale, level)
         rows.append(AuditRow(sd.study.id, item, rep, f"{k}/{n}", "proportion_ci", st, note, r.id))
@@ -216,6 +228,19 @@ def check_proportion_cis(sd: StudyData) -> list[AuditRow]:
 
 
 _CI_METHODS = ("exact", "wilson", "wald", "agresti_coull")
+
+
+def _ci_with_another_count(r, k: int, alts: tuple[int, ...], n: int, scale: float, level: float) -> str | None:
+    """Where a rounded value fits more than one count and the CI is reproduced only with a count other
+    than the one used (`count_for`): what says so, naming both; None otherwise."""
+    for kk in alts:
+        for m in _CI_METHODS:
+            e = proportion_ci(kk, n, m, level)
+            if ci_fits_print(e.ci_low, e.ci_high, r.ci.low, r.ci.high, scale):
+                return (f"reproduced by {CI_METHOD_LABELS[m]} only with {kk}/{n}, another count that prints as "
+                        f"{r.value}{'%' if r.unit == 'percent' else ''}; the count used is "
+                        f"{k} ({which_count_text(r.value, n, k, alts, percent=r.unit == 'percent')})")
+    return None
 
 
 def _limit_fits(value: float, printed: Decimal, scale: float) -> bool:
@@ -803,8 +828,8 @@ def check_contradictions(sd: StudyData) -> list[AuditRow]:
                 & {k for k, _ in consistent_fractions(r.value, [n], allow_truncation=True)})
         unit = "%" if r.unit == "percent" else (f" {r.unit}" if r.unit else "")
         item = f"{_what(r)} ({sd.study.populations[r.population].label}), printed twice"
-        if both:
-            k = min(both)
+        if both:  # the count used by the analysis's rule, for the first printing
+            k = nearest_count(both, first.value, n)
             rows.append(AuditRow(sd.study.id, item, f"{first.value}{unit} ({first.location}); {r.value}{unit} "
                                  f"({r.location})", f"{k}/{n}", "contradiction", ROUNDING,
                                  f"printed as {first.value}{unit} and as {r.value}{unit}; both are {k} of {n}, "

@@ -17,8 +17,10 @@ populations (relapsed/refractory PCL, frontline PCL; MM as context), with:
 - leave-one-out in every primary group that is pooled.
 
 `PooledAnalysis.estimates` has one row per (outcome, view, subgroup, analysis) and
-`PooledAnalysis.inputs` one row per study of each of those rows, with the same keys. Nothing is
-computed while drawing.
+`PooledAnalysis.inputs` one row per study of each of those rows, with the same keys; `in_fit` says
+whether the study's count enters the row's model (False for a study shown beside a pooled row but
+left out of it: a range with an uninformative end, a survival rate without an interval or with no
+events), so that every row can be refitted from its inputs. Nothing is computed while drawing.
 """
 
 from __future__ import annotations
@@ -100,10 +102,19 @@ ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "method"
                     "het_lrt_p", "het_df", "het_fisher_p", "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau",
                     "bayes_tau_low", "bayes_tau_high", "bayes_tau_prior_scale", "range_left_out", "studies"]
 INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "study_id", "population", "events",
-                 "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events", "possibly_responders"]
+                 "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events",
+                 "possibly_responders", "in_fit"]
 
 
 SCALE_MISSING = ("not reported", "not in the source we have")
+
+
+def _landmark_usable(sub: pd.DataFrame) -> pd.DataFrame:
+    """The studies of a landmark row that can enter a model on the log(-log S) scale: a printed or
+    recomputed interval, S strictly between 0 and 1, and all patients (a rate that may describe the
+    responders only is never pooled with all-patient rates)."""
+    return sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)
+               & ~sub["possibly_responders"].astype(bool)]
 
 
 def scale_of(sd: StudyData, field: str) -> str:
@@ -318,23 +329,30 @@ class PooledAnalysis:
                 level: str = "") -> None:
         est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
                          **r.as_row(), "studies": ";".join(t["study"])})
-        for row in t.itertuples():
+        left_out = set(self._split_for_fit(t)[1].index)
+        for idx, row in zip(t.index, t.itertuples(), strict=True):
             est, lo, hi = _own_proportion(int(row.events), int(row.total))
             in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
                             "study": row.study, "study_id": row.study_id, "population": row.population,
                             "events": int(row.events), "events_high": int(row.events_high), "total": int(row.total),
                             "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(row.derived),
-                            "how": row.how, "detail": row.detail, "zero_events": False})
+                            "how": row.how, "detail": row.detail, "zero_events": False, "in_fit": idx not in left_out})
 
-    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
-              bayes: bool = False) -> Pooled:
-        """One row of studies by the plan's rule. Where the row combines studies (random effects), a
-        range with an uninformative end is left out, and the row says so."""
+    def _split_for_fit(self, t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The studies of a row that enter its model, and those shown but left out: where the row
+        combines studies (random effects), a range with an uninformative end is left out."""
         combine = len(t) >= self.plan.pooling.random_effects_min_k
         left_out = t[t["uninformative_end"] != ""] if combine else t.iloc[0:0]
         use = t.drop(index=left_out.index)
         if use.empty:
             use, left_out = t, t.iloc[0:0]
+        return use, left_out
+
+    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
+              bayes: bool = False) -> Pooled:
+        """One row of studies by the plan's rule. Where the row combines studies (random effects), a
+        range with an uninformative end is left out, and the row says so."""
+        use, left_out = self._split_for_fit(t)
         r = pool(use["events"], use["total"], [study_row_label(x) for x in use.itertuples()],
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
                  tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes)
@@ -569,9 +587,7 @@ class PooledAnalysis:
     def _landmark_row(self, sub: pd.DataFrame) -> dict:
         """One landmark row: one study, two side by side, or three or more pooled on the log(−log S)
         scale. A study with no events (100%) or without a printed interval is shown, never pooled."""
-        # a rate that may describe the responders only is never pooled with all-patient rates
-        usable = sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)
-                     & ~sub["possibly_responders"].astype(bool)]
+        usable = _landmark_usable(sub)
         base = {"analysis": A_LANDMARK, "method": "inverse variance, REML", "events": None, "total": None,
                 "k": len(sub), "studies": ";".join(sub["study"])}
         if len(sub) == 1:
@@ -614,9 +630,10 @@ class PooledAnalysis:
             view, subgroup = (role, group) if kind == "all patients" else (SUBGROUP, group)
             analysis_label = labels.get(kind.split(":", 1)[-1], "") if kind != "all patients" else A_MAIN
             row = self._landmark_row(sub)
+            pooled_from = set(_landmark_usable(sub).index) if row["rule"] == Rule.RANDOM else set(sub.index)
             est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
                              **{**row, "analysis": analysis_label if kind != "all patients" else A_LANDMARK}})
-            for r in sub.itertuples():
+            for idx, r in zip(sub.index, sub.itertuples(), strict=True):
                 in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
                                 "analysis": analysis_label if kind != "all patients" else A_LANDMARK,
                                 "study": r.study, "study_id": r.study_id, "population": r.population,
@@ -624,7 +641,7 @@ class PooledAnalysis:
                                 "ci_low": r.ci_low, "ci_high": r.ci_high, "derived": r.source != srules.SOURCE_REPORTED,
                                 "how": r.source, "detail": landmark_detail(r),
                                 "zero_events": r.source == srules.SOURCE_ZERO_EVENTS,
-                                "possibly_responders": bool(r.possibly_responders)})
+                                "possibly_responders": bool(r.possibly_responders), "in_fit": idx in pooled_from})
 
     def landmark_row(self, key: str, group: str) -> pd.Series | None:
         """The primary landmark row of one population, or None."""

@@ -515,8 +515,9 @@ class StudyAnalysis:
                              "label": f"median {spec.short}", "population": population_label(self.sd, p.population),
                              "source": "recomputed" if p.recomputed else "reported", "result_id": p.result_id})
         # counts stay whole numbers: a column that also holds None would otherwise turn them into floats
-        return (pd.DataFrame(rows).astype({"events": "Int64", "events_high": "Int64", "total": "Int64"})
-                if rows else pd.DataFrame(rows))
+        # (a study may print no headline outcome: then it has no events_high column)
+        df = pd.DataFrame(rows)
+        return df.astype({c: "Int64" for c in ("events", "events_high", "total") if c in df.columns})
 
     # --- the page's sections: one result each (`cartpool.analysis.study_sections`) ----------------
 

@@ -40,16 +40,18 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
     except StudyDataError as e:
         print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
         for issue in e.issues:
-            print(f"  data/studies/{issue}", file=sys.stderr)
+            # a study's file is named from its folder (hu2026/results.yaml); the data folder's own
+            # files (known_studies.yaml, analysis_plan.yaml, ...) sit beside studies/
+            folder = Path(data_dir) if "/" in issue.file else Path(data_dir).parent
+            print(f"  {folder.as_posix()}/{issue}", file=sys.stderr)
         print("[cartpool] nothing was built; fix the files above and run make again. "
               "The format is described in data/README.md.", file=sys.stderr)
         if record_in is not None:  # the build says nothing more: this message is the one to read
             Path(record_in, stamps.VALIDATION_FAILED).touch()
         return 1
-    from ..data.load import sources_dir
+    from ..data.load import source_folders
 
-    src = os.environ.get("CARTPOOL_SOURCES")
-    checked = src and Path(src).is_dir() or (not src and sources_dir())
+    checked = any(d.is_dir() for d in source_folders())  # CARTPOOL_SOURCES may name several folders
     for sd in studies:
         rows = len(sd.patients) if sd.patients is not None else 0
         progress(sd.study.id, "valid", None, f"{len(sd.results)} reported values"
@@ -63,7 +65,7 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
         progress("all studies", "notice", None, line)
     if not checked:
         progress("all studies", "notice", None, "source documents not found: provenance quotes were not "
-                 "checked (set CARTPOOL_SOURCES or SOURCES=dir)")
+                 "checked (make check SOURCES=dir, or several folders separated by ':')")
     progress("all studies", "validated", time.perf_counter() - t0)
     if record_in is not None:
         stamps.write_record(record_in, stamps.VALIDATED, inputs, Path("reports"), [])
@@ -210,18 +212,41 @@ def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -
     page = index_page(studies, with_pdf=with_pdf, tables=out.parent / "tables")
     with atomic_write(out, encoding="utf-8") as fh:
         fh.write(page)
-    # A study folder that was removed leaves nothing behind in reports/
-    keep = {s.study.id for s in studies} | {"pooled", "index"}
-    for p in out.parent.glob("*.html"):
-        if p.stem not in keep:
-            p.unlink()
-            pdf = p.with_suffix(".pdf")
-            if pdf.exists():
-                pdf.unlink()
-            shutil.rmtree(out.parent / "figures" / p.stem, ignore_errors=True)
+    for name in remove_outputs_of_removed_studies(out.parent, build_dir, {s.study.id for s in studies}):
+        progress(name, "removed", None, "its folder is gone from data/studies: its page, PDF, figures and tables too")
     stamps.write_record(build_dir, out.name, inputs, out.parent, [out.name])
     progress("index", "html", time.perf_counter() - t0)
     return 0
+
+
+def remove_outputs_of_removed_studies(reports: Path, build_dir: Path, studies: set[str]) -> list[str]:
+    """A study folder that was removed leaves nothing behind: its page and PDF, its figures
+    (``figures/<id>/``), its tables (``tables/<id>-*.csv``), and in the build folder its records and
+    executed notebooks. Pages are named by study id and ids hold no "-", so a table belongs to the
+    page named before its first "-". Returns the ids whose outputs were removed."""
+    keep = studies | {"pooled", "index"}
+    gone: set[str] = set()
+    for p in sorted([*reports.glob("*.html"), *reports.glob("*.pdf")]):
+        if p.stem not in keep:
+            gone.add(p.stem)
+            p.unlink(missing_ok=True)
+    for d in sorted((reports / "figures").glob("*")):
+        if d.is_dir() and d.name not in keep:
+            gone.add(d.name)
+            shutil.rmtree(d, ignore_errors=True)
+    for t in sorted((reports / "tables").glob("*-*.csv")):
+        owner = t.name.split("-", 1)[0]
+        if owner not in keep:
+            gone.add(owner)
+            t.unlink(missing_ok=True)
+    for record in sorted((Path(build_dir) / stamps.RECORDS).glob("*.*.json")):
+        name, kind = record.name.removesuffix(".json").rsplit(".", 1)
+        if kind in ("html", "pdf") and name not in keep:
+            stamps.forget(build_dir, f"{name}.{kind}")
+    for name in gone:
+        for nb in (f"{name}.ipynb", f"{name}.failed.ipynb"):
+            (Path(build_dir) / nb).unlink(missing_ok=True)
+    return sorted(gone)
 
 
 def build_pdfs(htmls: list[Path], build_dir: Path = Path("build")) -> int:

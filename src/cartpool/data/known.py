@@ -86,6 +86,12 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
         if k.id in seen:
             issues.append(DataIssue(KNOWN_FILE, f"id {k.id}", "this id is used by more than one record"))
         seen.add(k.id)
+        if (included := _included_as(k, studies or [])) is not None:
+            issues.append(DataIssue(KNOWN_FILE, f"id {k.id}", (
+                f"this study is included (data/studies/{included.study.id}/, {included.study.label}) and so "
+                "cannot also be known but not included. A study is one or the other: now that it has a "
+                f"folder, delete this record from {KNOWN_FILE}; or, if it should not be included, remove "
+                f"data/studies/{included.study.id}/ and keep this record with its reason")))
         for p in k.known_from:
             if studies is None:
                 continue
@@ -101,3 +107,26 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
     if issues:
         raise StudyDataError(issues)
     return out
+
+
+def _plain(text: str) -> str:
+    """Lower-case letters and digits only, for comparing a title or DOI with a citation."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _included_as(k: KnownStudy, studies: list):
+    """The included study a known-but-not-included record describes, or None: the same id, the
+    included study's DOI in the record's citation, or its printed title (not one a curator wrote for
+    an untitled source) as one sentence of the citation. A longer title that only contains it (a
+    later report of the same trial, perhaps an overlapping cohort) is another study."""
+    import re
+
+    cited = _plain(k.citation)
+    sentences = {_plain(x) for x in re.split(r"[.?!]\s+", k.citation)}
+    for sd in studies:
+        s = sd.study
+        if k.id == s.id or (s.doi and _plain(s.doi) in cited):
+            return sd
+        if s.title and not s.title_descriptive and _plain(s.title) in sentences:
+            return sd
+    return None

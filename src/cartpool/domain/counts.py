@@ -19,8 +19,10 @@ but not evaluable have an unknown outcome, so the count among all of them is a r
 
 A rounded percentage can fit two counts (84% of 128 is 107 or 108). The count nearest to
 p x N is used and the other is kept (`alternatives`) for a sensitivity analysis; the label says
-"derived (107 or 108 fit; 108 used)". Anything else is "not reported". Values with a timepoint
-("grade >=3 persisting at 1 month") are a different outcome and never used for "ever".
+"derived (107 or 108 fit; 108 used)". The rule and its words live in `printed.count_for` and
+`printed.count_detail`; the audit takes its counts by the same rule. Anything else is "not
+reported". Values with a timepoint ("grade >=3 persisting at 1 month") are a different outcome and
+never used for "ever".
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ..data.study_data import StudyData
 from . import grades, registry
 from .derive import derive_endpoints
 from .population import nests_within, population_kind, primary_population
-from .printed import numerators_for, rounds_to
+from .printed import count_detail, count_for, numerators_for
 from .response import THRESHOLDS, at_least, is_response, straddles
 from .subgroups import NOT_SEPARABLE, membership
 
@@ -160,29 +162,22 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
         return ResolvedCount(None, None, HOW_NOT_DERIVABLE,
                              f"{r.value}{'%' if r.unit == 'percent' else ''} of a population whose size is not "
                              "stated", (r.id,), r.population)
-    if r.unit == "fraction":
-        ks = [k for k in range(total + 1) if rounds_to(k / total, r.value, scale=1.0) == "exact"]
-    else:
+    if r.unit != "fraction":
         other = other_population_fitting(sd, _group_of(sd, r))
         if other is not None:
             together = "the percentages printed with it fit" if len(_group_of(sd, r)) > 1 else "it fits"
             return ResolvedCount(None, total, HOW_NOT_DERIVABLE,
                                  f"{together} {other[0]} patients ({sd.study.populations[other[1]].label.lower()}), "
                                  f"not the stated {total}", (r.id,), r.population)
-        ks = numerators_for(r.value, total)
-    if not ks:
+    percent = r.unit == "percent"
+    chosen, others = count_for(r.value, total, scale=100.0 if percent else 1.0)
+    if chosen is None:
         return ResolvedCount(None, total, HOW_NOT_DERIVABLE,
-                             f"no whole number of {total} patients prints as {r.value}%", (r.id,), r.population)
-    target = float(r.value) / (100.0 if r.unit == "percent" else 1.0) * total
-    chosen = min(ks, key=lambda k: (abs(k - target), -k))
-    others = tuple(k for k in ks if k != chosen)
-    if others:
-        fits = " or ".join(map(str, ks))
-        detail = f"{r.value}% of {total}: {fits} fit; {chosen} used"
-        how = HOW_PERCENT_AMBIGUOUS
-    else:
-        detail, how = f"{r.value}% of {total}", HOW_PERCENT
-    return ResolvedCount(chosen, total, how, detail, (r.id,), r.population, others)
+                             f"no whole number of {total} patients prints as {r.value}{'%' if percent else ''}",
+                             (r.id,), r.population)
+    how = HOW_PERCENT_AMBIGUOUS if others else HOW_PERCENT
+    return ResolvedCount(chosen, total, how, count_detail(r.value, total, chosen, others, percent=percent),
+                         (r.id,), r.population, others)
 
 
 def carry_to(sd: StudyData, c: ResolvedCount, population: str) -> tuple[ResolvedCount, int] | None:

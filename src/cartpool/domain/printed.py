@@ -128,3 +128,69 @@ def ci_fits_print(lo: float, hi: float, plo: Decimal, phi: Decimal, scale: float
     if not (a <= lo <= b and c <= hi <= d):  # fast float pre-check
         return False
     return rounds_to(lo, plo, scale=scale) == "exact" and rounds_to(hi, phi, scale=scale) == "exact"
+
+
+def counts_that_print_as(printed: Decimal, total: int, *, scale: float = 100.0) -> list[int]:
+    """Every count k of `total` whose share k/total prints as `printed` (a percentage on `scale`
+    100, a proportion on scale 1)."""
+    if total <= 0:
+        return []
+    if scale == 100.0:
+        return numerators_for(printed, total)
+    return [k for k in range(total + 1) if rounds_to(k / total, printed, scale=scale) == "exact"]
+
+
+def nearest_count(candidates, printed: Decimal, total: int, *, scale: float = 100.0) -> int:
+    """Of the counts that fit a printed share, the one used: the nearest to printed/scale x `total`,
+    the larger where two are equally near. The one rule for a rounded value that fits more than one
+    count, wherever a count is taken from it (the analysis, the audit)."""
+    target = float(printed) / scale * total
+    return min(candidates, key=lambda k: (abs(k - target), -k))
+
+
+def count_for(printed: Decimal, total: int, *, scale: float = 100.0) -> tuple[int | None, tuple[int, ...]]:
+    """The count of `total` a printed share stands for, and the other counts that print as it too.
+
+    Parameters
+    ----------
+    printed : Decimal
+        The printed value, with its printed digits.
+    total : int
+        The population it is a share of.
+    scale : float
+        100 for a percentage, 1 for a proportion.
+
+    Returns
+    -------
+    (count, alternatives) : (int or None, tuple of int)
+        The count nearest to printed/scale x `total` (`nearest_count`) and the others that fit, kept
+        for a sensitivity analysis; (None, ()) where no whole number of `total` prints as the value.
+        84% of 128 is 107 (83.6%) or 108 (84.4%); 0.84 x 128 = 107.52, so 108 is used and 107 kept.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test. Soc Psychol Personal Sci. 2017;8(4):363-369.
+    """
+    ks = counts_that_print_as(printed, total, scale=scale)
+    if not ks:
+        return None, ()
+    chosen = nearest_count(ks, printed, total, scale=scale)
+    return chosen, tuple(k for k in ks if k != chosen)
+
+
+def which_count_text(printed: Decimal, total: int, chosen: int, alternatives: tuple[int, ...], *,
+                     percent: bool = True) -> str:
+    """Which of the counts that fit a printed share is used, in the words both the analysis and the
+    audit show: "107 or 108 fit; 108 used, the nearest to 84% of 128"."""
+    fits = " or ".join(map(str, sorted((chosen, *alternatives))))
+    return f"{fits} fit; {chosen} used, the nearest to {printed}{'%' if percent else ''} of {total}"
+
+
+def count_detail(printed: Decimal, total: int, chosen: int, alternatives: tuple[int, ...], *,
+                 percent: bool = True) -> str:
+    """How a count was taken from a printed share: "75.0% of 12", or where more than one count fits
+    "84% of 128: 107 or 108 fit; 108 used, the nearest to 84% of 128" (`which_count_text`)."""
+    shown = f"{printed}{'%' if percent else ''} of {total}"
+    if not alternatives:
+        return shown
+    return f"{shown}: {which_count_text(printed, total, chosen, alternatives, percent=percent)}"
