@@ -235,13 +235,12 @@ def remove_outputs_of_removed_studies(reports: Path, build_dir: Path, studies: s
             gone.add(d.name)
             shutil.rmtree(d, ignore_errors=True)
     for t in sorted((reports / "tables").glob("*-*.csv")):
-        owner = t.name.split("-", 1)[0]
-        if owner not in keep:
-            gone.add(owner)
+        if t.name.split("-", 1)[0] not in keep:  # a removed study's, or a stale file of an older build
             t.unlink(missing_ok=True)
     for record in sorted((Path(build_dir) / stamps.RECORDS).glob("*.*.json")):
         name, kind = record.name.removesuffix(".json").rsplit(".", 1)
         if kind in ("html", "pdf") and name not in keep:
+            gone.add(name)
             stamps.forget(build_dir, f"{name}.{kind}")
     for name in gone:
         for nb in (f"{name}.ipynb", f"{name}.failed.ipynb"):
