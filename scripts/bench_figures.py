@@ -37,8 +37,8 @@ CHILD = r'''
 import json, re, sys, time, tempfile, functools
 from pathlib import Path
 import nbformat
-from cartpool.analysis.pooled import PooledAnalysis
-from cartpool.report import pooled as RP, render as R
+from cartpool.analysis.pooled_analysis import PooledAnalysis
+from cartpool.report import pooled_page as RP, render as R
 from cartpool.builder import notebooks as NB
 
 spent = {"figures": 0.0, "depth": 0}

@@ -61,8 +61,8 @@ study = nb([
            'study_id = ""  # required: a folder name under data/studies\n'
            'data_dir = "data/studies"\n'
            'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
-    C('from cartpool.analysis.study import analyse_study\n'
-      'from cartpool.report.study import StudyPage\n\n'
+    C('from cartpool.analysis.study_analysis import analyse_study\n'
+      'from cartpool.report.study_page import StudyPage\n\n'
       '# Load and validate the study (an unknown study_id stops here with the list of known ids), then\n'
       '# compute every result once. `analysis` holds the tidy results; `page` renders them.\n'
       'analysis = analyse_study(study_id, data_dir=data_dir)\n'
@@ -77,7 +77,7 @@ pooled = nb([
            'data_dir = "data/studies"\n'
            'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
     C('from cartpool.analysis.synthesis import Synthesis\n'
-      'from cartpool.report.pooled import PooledPage\n\n'
+      'from cartpool.report.pooled_page import PooledPage\n\n'
       '# Every study, validated; the analysis plan; then every estimate and rating, computed once.\n'
       'synthesis = Synthesis.load(data_dir)\n'
       'page = PooledPage(synthesis, output_dir=output_dir or None)'),

@@ -251,7 +251,7 @@ def test_ci_that_fits_only_another_population_is_a_reading(tmp_path):
 def test_landmark_ci_under_censoring_gives_its_effective_n(tmp_path):
     from scipy import stats
 
-    from cartpool.stats.survival import landmark_effective_n
+    from cartpool.stats.kaplan_meier import landmark_effective_n
 
     # S(24) = 0.60 with a log-log interval whose Greenwood variance is that of 47 uncensored patients,
     # printed for a population of 80 followed for a median of 14 months: censoring explains the width
@@ -337,8 +337,8 @@ def test_a_percentage_that_fits_two_counts_gives_one_count_on_every_page(tmp_pat
     # "CRS in 84%" of 128 patients: 107 (83.6%) and 108 (84.4%) both print as 84%. The audit, the
     # study's outcome table and the pooled analysis take the same one (the nearest to 0.84 x 128 =
     # 107.52) and say which; the other is kept only for the sensitivity analysis.
-    from cartpool.analysis.pooled import PooledAnalysis
-    from cartpool.analysis.study import StudyAnalysis
+    from cartpool.analysis.pooled_analysis import PooledAnalysis
+    from cartpool.analysis.study_analysis import StudyAnalysis
     from cartpool.stats.proportions import proportion_ci
     from cartpool.synthetic import write_plan
 

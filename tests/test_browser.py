@@ -156,7 +156,7 @@ def test_a_sourced_number_shows_its_source_on_focus(project, browser):
 def test_pdfs_have_a_plausible_page_count_and_the_title(project):
     from pypdf import PdfReader
 
-    from cartpool.report.pooled import TITLE
+    from cartpool.report.pooled_page import TITLE
 
     root, _ = project
     for name, title in (("syn000", "Synthetic CAR-T study 000"), ("pooled", TITLE)):

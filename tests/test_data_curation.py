@@ -8,11 +8,11 @@ import shutil
 import pytest
 import yaml
 
-from cartpool.data import vocabulary as V
-from cartpool.data.appraisal import Appraisal, overall_for, proposed_overall
+from cartpool.data import vocabulary as vocab
 from cartpool.data.errors import StudyDataError
 from cartpool.data.known import load_known_studies
 from cartpool.data.load import load_all, load_study
+from cartpool.data.risk_of_bias import Appraisal, overall_for, proposed_overall
 
 from .test_data_bad_input import CASES, _edit
 
@@ -105,7 +105,7 @@ def test_a_bound_above_its_population_is_rejected(synthetic):
 
 
 def test_neurotoxicity_is_its_own_endpoint_and_relapse_flag_is_for_deaths(synthetic):
-    assert V.ENDPOINTS["neurotoxicity"].kind == "safety" and "ICANS" in V.endpoint_label("neurotoxicity")
+    assert vocab.ENDPOINTS["neurotoxicity"].kind == "safety" and "ICANS" in vocab.endpoint_label("neurotoxicity")
     _add_record(synthetic, {"id": "neuro", "population": "infused", "endpoint": "crs", "statistic": "count",
                             "value": 2, "relapse_related": True, "location": "Results", "quote": "2 had neurotoxicity"})
     assert "death records only" in _messages(synthetic)
@@ -121,18 +121,18 @@ def test_unknown_endpoint_names_the_nearest_known_one(synthetic):
 
 
 def test_custom_endpoint_and_labels():
-    assert V.known_endpoint("x_prior_cd38_exposure")
-    assert V.endpoint_label("x_prior_cd38_exposure") == "Prior CD38 exposure"
-    assert V.endpoint_label("orr") == "ORR" and V.endpoint_label("emd") == "EMD (extramedullary disease)"
-    assert V.endpoint_label("ast_increased") == "AST increased" and V.endpoint_label("prior_anti_cd38") == \
+    assert vocab.known_endpoint("x_prior_cd38_exposure")
+    assert vocab.endpoint_label("x_prior_cd38_exposure") == "Prior CD38 exposure"
+    assert vocab.endpoint_label("orr") == "ORR" and vocab.endpoint_label("emd") == "EMD (extramedullary disease)"
+    assert vocab.endpoint_label("ast_increased") == "AST increased" and vocab.endpoint_label("prior_anti_cd38") == \
         "Prior anti-CD38 antibody"
-    assert V.category_label("r_iss_stage", "II") == "R-ISS stage II"
-    assert V.category_label("sex", "F") == "female"
-    assert V.category_label("paraprotein", "light_chain_λ") == "λ light chain only"
-    assert V.category_label("best_response", "VGPR/PR") == "VGPR/PR"
-    assert V.RESPONSE_CATEGORIES == ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
-    for name, spec in V.ENDPOINTS.items():
-        assert spec.kind in V.KINDS, name
+    assert vocab.category_label("r_iss_stage", "II") == "R-ISS stage II"
+    assert vocab.category_label("sex", "F") == "female"
+    assert vocab.category_label("paraprotein", "light_chain_λ") == "λ light chain only"
+    assert vocab.category_label("best_response", "VGPR/PR") == "VGPR/PR"
+    assert vocab.RESPONSE_CATEGORIES == ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+    for name, spec in vocab.ENDPOINTS.items():
+        assert spec.kind in vocab.KINDS, name
         assert spec.label and spec.label[0] == spec.label[0].upper() or spec.label[0] == "β", name
 
 

@@ -9,10 +9,10 @@ import shutil
 
 import pytest
 
-from cartpool.data.appraisal import DOMAINS, proposed_overall
 from cartpool.data.coverage import uncovered_sentences
 from cartpool.data.known import load_known_studies
 from cartpool.data.load import find_source, load_all, load_study, source_folders, study_ids
+from cartpool.data.risk_of_bias import DOMAINS, proposed_overall
 from cartpool.domain.derive import derive_endpoints
 
 from .helpers import DATA, seeds_dir
@@ -111,11 +111,13 @@ def test_per_patient_tables_round_trip_cell_for_cell_into_the_reports(sid, tmp_p
     writes it back unchanged beside the study page (tables/<id>-<table>-as-published.csv)."""
     import csv
 
-    from cartpool.analysis.study import StudyAnalysis
-    from cartpool.report.study import StudyPage
+    from cartpool.analysis.study_analysis import StudyAnalysis
+    from cartpool.report.study_page import StudyPage
 
     sd = load_study(DATA / sid, sources=None)
-    StudyPage(StudyAnalysis(sd), tmp_path).per_patient_tables()
+    page = StudyPage(StudyAnalysis(sd), tmp_path)
+    page.show("per_patient_tables")
+    page.export(tmp_path)
     for name, table in sd.tables.items():
         with open(DATA / sid / table.file, encoding="utf-8", newline="") as fh:
             typed = [r for r in csv.reader(fh) if any(c.strip() for c in r)]

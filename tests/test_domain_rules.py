@@ -6,9 +6,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from cartpool.domain import counts as C
-from cartpool.domain import grades
-from cartpool.domain import survival as S
+from cartpool.domain import counts as count_rules
+from cartpool.domain import grades, survival_rules
 from cartpool.domain.population import follow_up, main_population
 from cartpool.domain.printed import consistent_fractions, numerators_for, rounds_to
 from cartpool.domain.registry import OUTCOMES, outcome
@@ -65,14 +64,14 @@ def test_counts_from_printed_records(tmp_path):
         {"id": "d", "population": "all", "endpoint": "crs", "grade": "any", "statistic": "proportion", "value": 50.0,
          "unit": "percent", "numerator": 64, "denominator": 128},
     ])
-    a = C.resolve_record(sd, sd.result("a"))
-    assert (a.events, a.total, a.how) == (9, 12, C.HOW_PRINTED)
-    b = C.resolve_record(sd, sd.result("b"))  # ambiguous: the nearest to p x N is used, the other kept
-    assert (b.events, b.total, b.alternatives, b.how) == (108, 128, (107,), C.HOW_PERCENT_AMBIGUOUS)
+    a = count_rules.resolve_record(sd, sd.result("a"))
+    assert (a.events, a.total, a.how) == (9, 12, count_rules.HOW_PRINTED)
+    b = count_rules.resolve_record(sd, sd.result("b"))  # ambiguous: the nearest to p x N is used, the other kept
+    assert (b.events, b.total, b.alternatives, b.how) == (108, 128, (107,), count_rules.HOW_PERCENT_AMBIGUOUS)
     assert "107 or 108 fit; 108 used" in b.detail
-    c = C.resolve_record(sd, sd.result("c"))
+    c = count_rules.resolve_record(sd, sd.result("c"))
     assert not c.available and "no whole number of 128" in c.detail
-    d = C.resolve_record(sd, sd.result("d"))
+    d = count_rules.resolve_record(sd, sd.result("d"))
     assert (d.events, d.total) == (64, 128)
 
 
@@ -94,15 +93,15 @@ def test_outcome_counts_by_derivation(tmp_path):
         {"id": "d2", "population": "all", "endpoint": "death", "category": "infection", "statistic": "count",
          "value": 1},
     ])
-    cr = C.outcome_count(sd, "cr_or_better")
-    assert (cr.events, cr.total, cr.how, cr.is_range) == (1, 12, C.HOW_CATEGORIES, False)  # categories cover the ORR
-    crs = C.outcome_count(sd, "crs_any")
-    assert (crs.events, crs.how) == (10, C.HOW_GRADES)
-    ge3 = C.outcome_count(sd, "crs_ge3")
+    cr = count_rules.outcome_count(sd, "cr_or_better")
+    assert (cr.events, cr.total, cr.how, cr.is_range) == (1, 12, count_rules.HOW_CATEGORIES, False)  # categories cover the ORR
+    crs = count_rules.outcome_count(sd, "crs_any")
+    assert (crs.events, crs.how) == (10, count_rules.HOW_GRADES)
+    ge3 = count_rules.outcome_count(sd, "crs_ge3")
     assert ge3.events == 2 and "printed as grade 3–4" in ge3.detail
-    nrm = C.outcome_count(sd, "nrm")
-    assert (nrm.events, nrm.total, nrm.how) == (1, 12, C.HOW_DEATH_CAUSES)
-    assert C.outcome_count(sd, "mrd_negative").how == C.HOW_NOT_REPORTED
+    nrm = count_rules.outcome_count(sd, "nrm")
+    assert (nrm.events, nrm.total, nrm.how) == (1, 12, count_rules.HOW_DEATH_CAUSES)
+    assert count_rules.outcome_count(sd, "mrd_negative").how == count_rules.HOW_NOT_REPORTED
 
 
 def test_a_single_printed_category_is_a_range(tmp_path):
@@ -110,9 +109,9 @@ def test_a_single_printed_category_is_a_range(tmp_path):
     sd = make_study(tmp_path, [n_all(8), {"id": "scr", "population": "all", "endpoint": "best_response",
                                           "category": "sCR", "statistic": "proportion", "value": 87.5,
                                           "unit": "percent"}])
-    c = C.outcome_count(sd, "cr_or_better")
+    c = count_rules.outcome_count(sd, "cr_or_better")
     assert (c.events, c.events_high, c.total, c.is_range) == (7, 8, 8, True)
-    orr = C.outcome_count(sd, "orr")  # the 7 in sCR responded; the eighth patient's response is not printed
+    orr = count_rules.outcome_count(sd, "orr")  # the 7 in sCR responded; the eighth patient's response is not printed
     assert (orr.events, orr.events_high) == (7, 8)
 
 
@@ -131,12 +130,12 @@ def test_deaths_in_a_subgroup_are_not_non_relapse_mortality_of_the_cohort(tmp_pa
     pops = {"all": {"label": "All patients", "kind": "infused"},
             "cr": {"label": "Patients in complete response", "kind": "responders"}}
     sd = make_study(tmp_path / "a", records, populations=pops)
-    assert not C.outcome_count(sd, "nrm").available
+    assert not count_rules.outcome_count(sd, "nrm").available
     sd = make_study(tmp_path / "b", [*records, {"id": "nrm", "population": "all", "endpoint": "non_relapse_mortality",
                                                 "statistic": "count", "value": 2, "denominator": 11,
                                                 "bound": {"low": 2, "high": 5, "reason": "others unknown"}}],
                     populations=pops)
-    nrm = C.outcome_count(sd, "nrm")
+    nrm = count_rules.outcome_count(sd, "nrm")
     assert (nrm.events, nrm.events_high, nrm.total) == (2, 5, 11)
 
 
@@ -161,14 +160,14 @@ def test_headline_median_rule(tmp_path):
         {"id": "sub", "population": "ppcl", "endpoint": "pfs", "statistic": "median", "value": 9, "unit": "months"},
         {"id": "main", "population": "all", "endpoint": "pfs", "statistic": "median", "value": 182.625,
          "unit": "days"}], populations=pops)
-    pts = S.reported_points(sd)
-    assert S.headline_median(sd, pts, "pfs").result_id == "main"  # main population, converted to months
-    assert S.headline_median(sd, pts, "pfs").value == pytest.approx(6.0)
-    km = S.SurvivalPoint("t", "pfs", "median", 7.0, 7.0, None, None, True, S.SOURCE_KM, "all")
-    assert S.headline_median(sd, [km, *pts], "pfs").result_id == "main"  # the printed value first
+    pts = survival_rules.reported_points(sd)
+    assert survival_rules.headline_median(sd, pts, "pfs").result_id == "main"  # main population, converted to months
+    assert survival_rules.headline_median(sd, pts, "pfs").value == pytest.approx(6.0)
+    km = survival_rules.SurvivalPoint("t", "pfs", "median", 7.0, 7.0, None, None, True, survival_rules.SOURCE_KM, "all")
+    assert survival_rules.headline_median(sd, [km, *pts], "pfs").result_id == "main"  # the printed value first
     only_sub = [p for p in pts if p.result_id == "sub"]
-    assert S.headline_median(sd, [km, *only_sub], "pfs") is km  # else the recomputed one
-    assert S.headline_median(sd, only_sub, "pfs") is None  # never a subgroup's median
+    assert survival_rules.headline_median(sd, [km, *only_sub], "pfs") is km  # else the recomputed one
+    assert survival_rules.headline_median(sd, only_sub, "pfs") is None  # never a subgroup's median
 
 
 def test_approximate_curve_needs_two_milestones_and_stops_at_the_last(tmp_path):
@@ -179,11 +178,11 @@ def test_approximate_curve_needs_two_milestones_and_stops_at_the_last(tmp_path):
          "unit": "percent", "timepoint": {"value": 2, "unit": "years"}},
         {"id": "o", "population": "all", "endpoint": "os", "statistic": "landmark_rate", "value": 63.2,
          "unit": "percent", "timepoint": {"value": 4, "unit": "years"}}])
-    pts = S.reported_points(sd)
-    pfs = S.curve_milestones(pts, "pfs", "all")
-    assert [m[0] for m in pfs] == [8.9, 24.0] and S.approximate_curve_allowed(pfs)
-    assert not S.approximate_curve_allowed(S.curve_milestones(pts, "os", "all"))  # one point: no curve
-    from cartpool.analysis.survival import approximate_curves
+    pts = survival_rules.reported_points(sd)
+    pfs = survival_rules.curve_milestones(pts, "pfs", "all")
+    assert [m[0] for m in pfs] == [8.9, 24.0] and survival_rules.approximate_curve_allowed(pfs)
+    assert not survival_rules.approximate_curve_allowed(survival_rules.curve_milestones(pts, "os", "all"))  # one point: no curve
+    from cartpool.analysis.survival_curves import approximate_curves
 
     curves = approximate_curves(sd, pts, "all")
     assert set(curves) == {"pfs"} and curves["pfs"].times.max() == pytest.approx(24.0)

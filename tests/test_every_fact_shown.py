@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cartpool.analysis.study import StudyAnalysis
+from cartpool.analysis.study_analysis import StudyAnalysis
 from cartpool.analysis.study_records import home_of
-from cartpool.data import vocabulary as V
+from cartpool.data import vocabulary as vocab
 from cartpool.data.load import load_study
 from cartpool.data.model import Sourced
-from cartpool.report.study import StudyPage
+from cartpool.report.study_page import StudyPage
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = sorted(p for p in (ROOT / "data" / "studies").iterdir() if (p / "study.yaml").is_file())
@@ -88,22 +88,22 @@ def test_a_custom_record_and_a_record_in_a_new_population_are_shown(synthetic):
 
 
 def test_every_endpoint_has_a_home_and_allows_some_statistic():
-    for name, spec in V.ENDPOINTS.items():
-        assert spec.home in V.HOMES, name
-        assert spec.statistics and set(spec.statistics) <= set(V.ANY_STATISTIC), name
+    for name, spec in vocab.ENDPOINTS.items():
+        assert spec.home in vocab.HOMES, name
+        assert spec.statistics and set(spec.statistics) <= set(vocab.ANY_STATISTIC), name
 
 
 def test_each_record_has_exactly_one_home():
     for folder in STUDIES:
         sd = load_study(folder, sources=None)
         for r in sd.results:
-            assert home_of(r) in V.HOMES, (folder.name, r.id)
+            assert home_of(r) in vocab.HOMES, (folder.name, r.id)
 
 
 def test_data_readme_lists_every_endpoint_and_section():
     text = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
-    assert [n for n in V.ENDPOINTS if f"`{n}`" not in text] == []
-    assert [h for h in V.HOMES if f"**{h}**" not in text] == []
+    assert [n for n in vocab.ENDPOINTS if f"`{n}`" not in text] == []
+    assert [h for h in vocab.HOMES if f"**{h}**" not in text] == []
 
 
 def test_a_median_of_a_count_endpoint_is_rejected_with_the_endpoint_to_write(synthetic):

@@ -13,7 +13,7 @@ import pytest
 from cartpool.analysis.pooling import pool
 from cartpool.plots import forest as F
 from cartpool.plots.export import svg_markup
-from cartpool.report import format as fmt
+from cartpool import formatting as fmt
 from cartpool.report.render import Figures
 
 DOMAINS = {"selection": "Selection", "ascertainment": "Ascertainment", "causality": "Causality",
@@ -147,8 +147,8 @@ def test_forest_plot_columns_do_not_overlap_and_footnotes_clear_the_axis(groups)
 
 
 def test_stratified_kaplan_meier_has_bands_median_lines_and_numbers_at_risk():
-    from cartpool.plots.study import km_plot
-    from cartpool.stats.survival import kaplan_meier
+    from cartpool.plots.study_figures import km_plot
+    from cartpool.stats.kaplan_meier import kaplan_meier
 
     rng = np.random.default_rng(1)
     fits = {f"PCL type: {g}": kaplan_meier(rng.exponential(10, 15), rng.random(15) < 0.7) for g in ("pPCL", "sPCL")}
@@ -164,8 +164,8 @@ def test_stratified_kaplan_meier_has_bands_median_lines_and_numbers_at_risk():
 
 
 def test_a_single_printed_milestone_gets_a_few_lines_not_half_a_page():
-    from cartpool.domain.survival import SurvivalPoint
-    from cartpool.plots.study import milestones_plot
+    from cartpool.domain.survival_rules import SurvivalPoint
+    from cartpool.plots.study_figures import milestones_plot
 
     pts = [SurvivalPoint("s", "os", "landmark", 48.0, 0.63, 0.55, 0.73, False, "reported", "all"),
            SurvivalPoint("s", "pfs", "median", 6.0, 6.0, None, None, False, "reported", "all")]

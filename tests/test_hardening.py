@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
-from cartpool.analysis.pooled import PooledAnalysis
-from cartpool.analysis.study import StudyAnalysis
+from cartpool.analysis.pooled_analysis import PooledAnalysis
+from cartpool.analysis.study_analysis import StudyAnalysis
 from cartpool.data.load import load_all
 from cartpool.report.index import index_page
-from cartpool.report.pooled import PooledPage
-from cartpool.report.study import StudyPage
+from cartpool.report.pooled_page import PooledPage
+from cartpool.report.study_page import StudyPage
 from cartpool.synthetic import generate
 
 from .helpers import copy_project, make, snapshot

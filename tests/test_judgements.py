@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from cartpool.analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE, Appraisal, check_judgements
-from cartpool.analysis.pooled import PooledAnalysis
+from cartpool.analysis.pooled_analysis import PooledAnalysis
 from cartpool.builder.judgements import print_proposals
 from cartpool.builder.pipeline import review_notices
 from cartpool.data.errors import StudyDataError

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cartpool.report import study_sections
+from cartpool.report import study_renderers
 from cartpool.report.sections import STUDY_SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,13 +25,13 @@ def test_committed_notebooks_equal_the_generator_output(tmp_path):
 def test_every_declared_study_section_has_a_renderer_and_a_unique_name():
     names = [s.name for s in STUDY_SECTIONS]
     assert len(names) == len(set(names))
-    assert all(callable(getattr(study_sections, n, None)) for n in names)
+    assert all(callable(getattr(study_renderers, n, None)) for n in names)
 
 
 def test_every_declared_pooled_section_has_a_renderer_and_a_unique_name():
-    from cartpool.report import pooled_sections
+    from cartpool.report import pooled_renderers
     from cartpool.report.sections import POOLED_SECTIONS
 
     names = [s.name for s in POOLED_SECTIONS]
     assert len(names) == len(set(names))
-    assert all(callable(getattr(pooled_sections, s.name, None)) for s in POOLED_SECTIONS if s.renders)
+    assert all(callable(getattr(pooled_renderers, s.name, None)) for s in POOLED_SECTIONS if s.renders)

@@ -74,16 +74,16 @@ def _squash(text: str) -> str:
 
 
 def _pooled_budget(root: Path) -> int:
-    """The pooled PDF's budget by its stated rule (cartpool.report.pooled.page_budget), for this data."""
-    from cartpool.analysis.pooled import PooledAnalysis
-    from cartpool.report.pooled import PooledPage
+    """The pooled PDF's budget by its stated rule (cartpool.report.pooled_page.page_budget), for this data."""
+    from cartpool.analysis.pooled_analysis import PooledAnalysis
+    from cartpool.report.pooled_page import PooledPage
 
     return PooledPage(PooledAnalysis.load(str(root / "data" / "studies"))).budget()
 
 
 def _study_budget(root: Path, study_id: str) -> int:
-    """A study PDF's budget by its stated rule (cartpool.report.study.page_budget), for this data."""
-    from cartpool.report.study import StudyPage
+    """A study PDF's budget by its stated rule (cartpool.report.study_page.page_budget), for this data."""
+    from cartpool.report.study_page import StudyPage
 
     page = StudyPage.load(study_id, data_dir=str(root / "data" / "studies"))
     page.render_all()

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from cartpool.analysis import audit as A
-from cartpool.analysis.survival import landmark_ties
+from cartpool.analysis.survival_curves import landmark_ties
 from cartpool.data.load import load_study
 from cartpool.domain.deaths import HOW_AT_LEAST, all_cause_deaths
 from cartpool.domain.landmarks import landmark_fit
-from cartpool.stats.survival import kaplan_meier
+from cartpool.stats.kaplan_meier import kaplan_meier
 
 from .study_factory import make_study, n_all
 

@@ -5,11 +5,11 @@ analysis, the summary of findings and the methods text pick the new outcome up."
 import pytest
 
 from cartpool.analysis.appraisal import Appraisal
-from cartpool.analysis.pooled import PooledAnalysis
-from cartpool.analysis.study import StudyAnalysis
+from cartpool.analysis.pooled_analysis import PooledAnalysis
+from cartpool.analysis.study_analysis import StudyAnalysis
 from cartpool.domain import registry
-from cartpool.report.pooled import PooledPage
-from cartpool.report.study import StudyPage
+from cartpool.report.pooled_page import PooledPage
+from cartpool.report.study_page import StudyPage
 
 ICANS_GE3 = registry.OutcomeSpec(
     "icans_ge3", "ICANS, grade ≥3", "ICANS grade ≥3", "safety", "icans", ">=3",

@@ -23,7 +23,7 @@ from scipy import special
 
 from cartpool.stats import glmm, meta
 from cartpool.stats.bayes import pool_bayes
-from cartpool.stats.survival import kaplan_meier
+from cartpool.stats.kaplan_meier import kaplan_meier
 
 REF = Path(__file__).parent / "reference"
 FULL = os.environ.get("CARTPOOL_FULL_REFERENCE") == "1"

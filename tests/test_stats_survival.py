@@ -4,7 +4,7 @@ documented quantile rule."""
 import numpy as np
 import pytest
 
-from cartpool.stats.survival import kaplan_meier, logrank_test
+from cartpool.stats.kaplan_meier import kaplan_meier, logrank_test
 
 from .reference_data import AML_MAINTAINED, AML_NONMAINTAINED
 

@@ -23,7 +23,7 @@ LEAKY_NOTEBOOK = [
      "if study_id not in ('syn000', 'syn001'):\n"
      "    raise ValueError(f'{study_id!r} is not a known study')\n"
      "# a fresh kernel forked from the warm worker already holds the report package\n"
-     "preloaded = 'cartpool.report.study' in sys.modules\n"
+     "preloaded = 'cartpool.report.study_page' in sys.modules\n"
      "import cartpool.text as text\n"
      "seen = getattr(text, 'LEFT_BY_ANOTHER_STUDY', None)\n"
      "text.LEFT_BY_ANOTHER_STUDY = study_id  # a module-level value changed by this study\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .data.appraisal import DOMAINS, worst
+from .data.risk_of_bias import DOMAINS, worst
 
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "SD", "PD")
 

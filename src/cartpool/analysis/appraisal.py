@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.appraisal import overall_for, proposed_overall
 from ..data.grade import DOMAIN_KEYS, DOMAIN_NAMES, LEVELS_DOWN, GradeJudgements, load_judgements
 from ..data.links import load_links
-from ..domain import certainty as G
+from ..data.risk_of_bias import overall_for, proposed_overall
+from ..domain import certainty as grade
 from ..domain import registry
 from ..stats.proportions import proportion_ci
 from ..text import lower_first
 from .audit import INCONSISTENT
-from .pooled import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, PooledAnalysis
+from .pooled_analysis import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, PooledAnalysis
 from .pooling import NOT_ONE_ESTIMATE, Rule
 
 #: How the studies were chosen. The source set is curated, not the result of a systematic search
@@ -49,7 +49,7 @@ SOF_COLUMNS = ["outcome", "outcome_label", "section", "importance", "rank", "in_
                "population_id", "k", "studies", "patients", "rule", "display", "estimate", "estimate_high", "ci_low",
                "ci_high", "per_study", "zero_events", "certainty", "proposed", "status", "judgement_id",
                "reviewed", "footnotes", "reasons_short", "fingerprint", "recorded_fingerprint",
-               *[d.replace(" ", "_") for d in G.DOMAINS]]
+               *[d.replace(" ", "_") for d in grade.DOMAINS]]
 
 
 def _affects(kind: str, outcome: str) -> bool:
@@ -253,34 +253,34 @@ class Appraisal:
     # --- proposals ---------------------------------------------------------------------------
 
     @cached_property
-    def publication_bias_proposal(self) -> G.Domain:
+    def publication_bias_proposal(self) -> grade.Domain:
         st = self.pooled.studies
         known = self.pooled.known_studies
         pcl_known = list(known.loc[known["relevance"] == "pcl", "short"]) if not known.empty else []
         labels = {sd.study.id: sd.study.label for sd in self.pooled.study_data}
         industry = [f"authors of {' and '.join(labels[s] for s in link.studies)} may be linked to a company "
                     "(see the links between studies)" for link in self.links if "industry_author" in link.kinds]
-        return G.publication_bias([int(n) for n in st["n"].dropna()], systematic_search=SYSTEMATIC_SEARCH,
+        return grade.publication_bias([int(n) for n in st["n"].dropna()], systematic_search=SYSTEMATIC_SEARCH,
                                   known_not_included=pcl_known, industry_links=industry)
 
     @cached_property
     def publication_bias_fingerprint(self) -> str:
         return fingerprint({"evidence": list(self.publication_bias_proposal.evidence)})
 
-    def proposal(self, ev: Evidence) -> G.Certainty:
+    def proposal(self, ev: Evidence) -> grade.Certainty:
         """The analysis's proposed rating of one outcome in one population."""
         s = ev.studies
         usable = s[s["patients"].notna()]
-        rob = G.risk_of_bias([(r.study, int(r.patients), r.rob) for r in usable.itertuples()])
+        rob = grade.risk_of_bias([(r.study, int(r.patients), r.rob) for r in usable.itertuples()])
         thresholds = ev.facts["thresholds"]
         row = ev.row
         est = [(float(r.low), float(r.high)) for r in s.itertuples() if r.low == r.low]
         cis = [(float(r.ci_low), float(r.ci_high)) for r in s.itertuples()
                if r.ci_low == r.ci_low and r.ci_high == r.ci_high and r.ci_low is not None]
-        incons = G.inconsistency(est, cis if len(cis) == len(est) else cis[:1],
+        incons = grade.inconsistency(est, cis if len(cis) == len(est) else cis[:1],
                                  lrt_p=None if row is None else row.get("het_lrt_p"),
                                  i2=None if row is None else row.get("i2"), thresholds=thresholds)
-        indirect = G.indirectness(ev.facts["indirectness"])
+        indirect = grade.indirectness(ev.facts["indirectness"])
         patients = int(usable["patients"].sum()) if len(usable) else 0
         pooled = row is not None and row["rule"] not in NOT_ONE_ESTIMATE
         if pooled:
@@ -288,12 +288,12 @@ class Appraisal:
         else:
             lo = min((c[0] for c in cis), default=None)
             hi = max((c[1] for c in cis), default=None)
-        imprec = G.imprecision(lo, hi, patients, thresholds=thresholds, pooled=pooled)
-        return G.rate((rob, incons, indirect, imprec, self.publication_bias_proposal))
+        imprec = grade.imprecision(lo, hi, patients, thresholds=thresholds, pooled=pooled)
+        return grade.rate((rob, incons, indirect, imprec, self.publication_bias_proposal))
 
     # --- the reviewer's judgements -----------------------------------------------------------
 
-    def _shown(self, ev: Evidence, prop: G.Certainty) -> dict:
+    def _shown(self, ev: Evidence, prop: grade.Certainty) -> dict:
         """The rating the page shows: the reviewer's where it was made on this evidence; the proposal
         otherwise, with the review status."""
         fp = fingerprint(ev.facts)
@@ -393,7 +393,7 @@ class Appraisal:
         return {"outcome": outcome, "population": population_id, "certainty": prop.rating,
                 "fingerprint": fingerprint(ev.facts),
                 "domains": {k: {"rating": prop.domain(DOMAIN_NAMES[k]).judgement
-                                if prop.domain(DOMAIN_NAMES[k]).judgement != G.NOT_ASSESSABLE else G.NOT_SERIOUS,
+                                if prop.domain(DOMAIN_NAMES[k]).judgement != grade.NOT_ASSESSABLE else grade.NOT_SERIOUS,
                                 "footnote": prop.domain(DOMAIN_NAMES[k]).reason,
                                 "evidence": list(prop.domain(DOMAIN_NAMES[k]).evidence)} for k in DOMAIN_KEYS}}
 
@@ -430,7 +430,7 @@ def check_judgements(appraisal: Appraisal) -> list[str]:
                            f"({', '.join(sorted(pops))})")
         pb = appraisal.judgements.publication_bias
         down = sum(LEVELS_DOWN[d.rating] for d in j.domains.values()) + (LEVELS_DOWN[pb.rating] if pb else 0)
-        expected = G.LEVELS[max(0, G.LEVELS.index(j.start) - down)]
+        expected = grade.LEVELS[max(0, grade.LEVELS.index(j.start) - down)]
         if j.certainty != expected:
             out.append(f"judgement {j.id}, certainty: {j.certainty!r} does not follow from the ratings (start {j.start}, "
                        f"{down} level(s) down gives {expected!r})")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .. import formatting as fmt
-from ..data import vocabulary as V
+from ..data import vocabulary as vocab
 from ..data.study_data import StudyData
 from ..domain import grades
 from ..domain.counts import count_of_record, joint_denominators, other_population_fitting, printed_together
@@ -51,8 +51,8 @@ from ..domain.printed import (
     which_count_text,
 )
 from ..domain.response import THRESHOLDS, at_least
+from ..stats.kaplan_meier import landmark_effective_n
 from ..stats.proportions import CI_METHOD_LABELS, proportion_ci
-from ..stats.survival import landmark_effective_n
 from ..units import DAYS_PER_MONTH, convert
 from .baseline import QUARTILE_DEFINITIONS, category_match, recompute_baseline
 
@@ -90,10 +90,10 @@ def _fmt(x, d=1) -> str:
 
 def _what(r) -> str:
     """A record's endpoint and category in the clinician's words (the data vocabulary)."""
-    name = V.endpoint_label(r.endpoint)
+    name = vocab.endpoint_label(r.endpoint)
     if not r.category:
         return name
-    cat = V.category_label(r.endpoint, r.category)
+    cat = vocab.category_label(r.endpoint, r.category)
     return cat if cat.startswith(name) else f"{name}: {cat}"
 
 
@@ -298,7 +298,7 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
         unit = r.timepoint.unit.rstrip("s") + ("" if float(r.timepoint.value) == 1 else "s")
         t_months = convert(float(r.timepoint.value), r.timepoint.unit, "months")
         when = f"{r.timepoint.value:g} {unit}"
-        what = f"{V.endpoint_label(r.endpoint)} at {when}"
+        what = f"{vocab.endpoint_label(r.endpoint)} at {when}"
         rep = f"{r.value} ({r.ci.low}–{r.ci.high})"
         censored_expected = fu_months is not None and t_months > fu_months
         fu_txt = (f"the median follow-up, {fu[0].value:g} {fu[0].unit}, is shorter than {when}, so censoring "
@@ -428,7 +428,7 @@ def median_readings(time, event, progressed=None, *, resolution: float = 0.5) ->
     Brookmeyer R, Crowley J. A confidence interval for the median survival time. Biometrics.
     1982;38:29-41.
     """
-    from ..stats.survival import kaplan_meier  # scikit-survival: only where a curve is fitted
+    from ..stats.kaplan_meier import kaplan_meier  # scikit-survival: only where a curve is fitted
 
     time = np.asarray(time, float)
     events = [(_EVENT_READINGS[0], np.asarray(event, bool))]
@@ -509,7 +509,7 @@ def check_patient_medians(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
 
 def _median_ci_row(sd: StudyData, r, sub: pd.DataFrame, label: str, unit: str, tol: float) -> AuditRow:
     """A printed CI of a median, reproduced when one conf.type gives both limits (a pair)."""
-    from ..stats.survival import kaplan_meier
+    from ..stats.kaplan_meier import kaplan_meier
 
     def limit_fits(v, printed):
         if printed is None:
@@ -586,7 +586,7 @@ def _endpoint_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
         return None
     counts = [(name, int(f(sub).sum())) for name, f in _ENDPOINT_READINGS[r.endpoint]]
     (own, k_own), (other, k_other) = counts
-    what = f"{V.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
+    what = f"{vocab.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
     shown = f"{own}: {k_own}; {other}: {k_other}"
     if reported == k_own:
         differs = f"; {other}: {k_other}" if k_other != k_own else ""
@@ -610,7 +610,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         if sub is None:
             continue
         flags = None
-        what = V.endpoint_label(r.endpoint)
+        what = vocab.endpoint_label(r.endpoint)
         if r.endpoint == "patients":
             flags = pd.Series(True, index=sub.index)
         elif r.endpoint == "best_response" and r.category and "best_response" in sub.columns:
@@ -669,7 +669,7 @@ def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
         readings.append((label.lower(), raw["early_response"].map(lambda v: v.category if v is not None else None)))
     reported = r.printed_count
     counts = [(name, int(sum(bool(at_least(c, thr)) for c in cats))) for name, cats in readings]
-    what = f"{V.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
+    what = f"{vocab.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
     matching = [name for name, k in counts if k == reported]
     shown = "; ".join(f"{name}: {k}" for name, k in counts)
     if matching and matching[0] == "best response":
@@ -692,7 +692,7 @@ def check_patient_baseline(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         rec = recompute_baseline(sd, d, r)
         if rec is None:
             continue
-        label = f"median {V.endpoint_label(r.endpoint)}"
+        label = f"median {vocab.endpoint_label(r.endpoint)}"
         rep = f"{r.value}"
         notes = []
         if r.spread is not None:

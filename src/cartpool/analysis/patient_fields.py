@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..data import vocabulary as V
+from ..data import vocabulary as vocab
 from ..data.parse import EventTime, OutcomeAfter, Response, TimePlus
 from ..data.study_data import StudyData
 from ..domain.response import rank
@@ -38,7 +38,7 @@ def endpoint_of_column(name: str) -> str | None:
     infection; the longest such endpoint wins).
     """
     snake = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    names = {alias: key for key, spec in V.ENDPOINTS.items() for alias in (key, *spec.aliases)}
+    names = {alias: key for key, spec in vocab.ENDPOINTS.items() for alias in (key, *spec.aliases)}
     if snake in names:
         return names[snake]
     padded = f"_{snake}_"
@@ -52,7 +52,7 @@ def _home(field: str, endpoint: str | None, parse: str) -> str:
     if parse == "outcome_after":  # what happened after a subsequent therapy
         return "treatment"
     if endpoint is not None:
-        return V.ENDPOINTS[endpoint].home if V.ENDPOINTS[endpoint].home not in ("population", "follow_up") \
+        return vocab.ENDPOINTS[endpoint].home if vocab.ENDPOINTS[endpoint].home not in ("population", "follow_up") \
             else "baseline"
     return "other"
 
@@ -114,7 +114,7 @@ def summarise_patient_fields(sd: StudyData) -> pd.DataFrame:
         if field not in df.columns:
             continue
         name = field.removeprefix("ae:")
-        label = spec.label or (spec.column if not spec.column.startswith("@") else V.humanise(name))
+        label = spec.label or (spec.column if not spec.column.startswith("@") else vocab.humanise(name))
         endpoint = endpoint_of_column(name if field.startswith("ae:") else field) or endpoint_of_column(label)
         home = _home(field, endpoint, spec.parse)
         values = [v for v in df[field] if _present(v)]

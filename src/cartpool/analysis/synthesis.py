@@ -1,6 +1,6 @@
 """The synthesis: the pooled analysis with its appraisal, and the result of every section of the
 pooled page, computed here (which outcomes are drawn, which curves are Kaplan-Meier, which rows are
-pooled, the bottom line in GRADE's words). `cartpool.report.pooled_sections` only formats them.
+pooled, the bottom line in GRADE's words). `cartpool.report.pooled_renderers` only formats them.
 
     s = Synthesis.load("data/studies")
     s.bottom_line.frame      # one sentence per key outcome and PCL population
@@ -16,20 +16,19 @@ from functools import cached_property
 import pandas as pd
 
 from .. import formatting as fmt
-from ..data.appraisal import DOMAINS as ROB_DOMAINS
-from ..data.appraisal import domains_for, overall_for
 from ..data.links import KINDS as LINK_KINDS
 from ..data.plan import Plan
-from ..domain import certainty as G
-from ..domain import registry
-from ..domain import survival as survival_rules
+from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
+from ..data.risk_of_bias import domains_for, overall_for
+from ..domain import certainty as grade
+from ..domain import registry, survival_rules
 from ..domain.counts import HOW_EVALUABLE, HOW_ITT
 from ..domain.population import main_population
 from ..text import lower_first, sentence_case
-from . import pooled as pooled_analysis
+from . import pooled_analysis
 from .appraisal import NOT_REVIEWED, STALE, Appraisal
-from .study_sections import FrameResult, SectionResult
-from .survival import approximate_curves, km_fits
+from .study_results import FrameResult, SectionResult
+from .survival_curves import approximate_curves, km_fits
 
 #: The outcome as a noun phrase for a sentence in GRADE's words.
 NOUNS = {
@@ -272,7 +271,7 @@ class Synthesis:
             what = NOUNS.get(r.outcome, lower_first(r.outcome_label))
             pop = lower_first(r.population)
             sentence = (f"In {pop}, no study reports {what}." if r.display == "none"
-                        else G.statement(r.certainty, what, pop, finding(r)))
+                        else grade.statement(r.certainty, what, pop, finding(r)))
             rows.append({"population": r.population, "outcome": r.outcome, "certainty": r.certainty,
                          "status": r.status, "sentence": sentence})
         frame = pd.DataFrame(rows, columns=["population", "outcome", "certainty", "status", "sentence"])

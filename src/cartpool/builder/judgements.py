@@ -18,7 +18,7 @@ import yaml
 
 def print_proposals(data_dir: Path, *, everything: bool = False, out=None) -> int:
     from ..analysis.appraisal import Appraisal
-    from ..analysis.pooled import PooledAnalysis
+    from ..analysis.pooled_analysis import PooledAnalysis
     from ..data.errors import StudyDataError
 
     out = out or sys.stdout

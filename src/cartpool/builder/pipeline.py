@@ -78,7 +78,7 @@ def _validate_synthesis(studies, data_dir: Path) -> list[str]:
     """The analysis plan, the links between studies and the recorded GRADE judgements, checked
     against the analysis; returns notices (judgements awaiting review), raises on problems."""
     from ..analysis.appraisal import Appraisal, check_judgements
-    from ..analysis.pooled import PooledAnalysis
+    from ..analysis.pooled_analysis import PooledAnalysis
     from ..data.errors import DataIssue
     from ..data.grade import GRADE_FILE
     from ..data.links import load_links
@@ -160,7 +160,7 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html"),
                 ("This study in the pooled table", f"pooled.html#study-{study_id}")]
     else:
-        from ..report.pooled import TITLE as title
+        from ..report.pooled_page import TITLE as title
         nav = [("Index", "index.html"), ("Pooled comparison", "pooled.html")]
     page = render_html(nb, title=title, nav=nav, running_title=title.replace(" — ", " · "))
     if not sentinel.exists():

@@ -54,7 +54,7 @@ _HEADER = struct.Struct("!I")
 # Modules a build step or a report kernel imports; imported once, before any fork.
 PREWARM = (
     "numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot",
-    "cartpool.report.study", "cartpool.report.pooled", "cartpool.report.index", "cartpool.stats.survival",
+    "cartpool.report.study_page", "cartpool.report.pooled_page", "cartpool.report.index", "cartpool.stats.kaplan_meier",
     "cartpool.builder.pipeline", "cartpool.builder.notebooks", "cartpool.builder.pdf",
     "papermill", "papermill.engines", "nbclient", "nbformat", "nbconvert", "nbconvert.exporters.html",
     "jupyter_client.manager", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",

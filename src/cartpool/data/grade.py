@@ -29,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import DataIssue, StudyDataError
+from .names import exactly_these
 from .yamlio import pydantic_issues, read_yaml
 
 GRADE_FILE = "grade_judgements.yaml"
@@ -82,14 +83,8 @@ class Judgement(_Strict):
     @field_validator("domains")
     @classmethod
     def _four(cls, v: dict[str, DomainRating]) -> dict[str, DomainRating]:
-        extra = [d for d in v if d not in DOMAIN_KEYS]
-        missing = [d for d in DOMAIN_KEYS if d not in v]
-        if extra:
-            raise ValueError(f"unknown domain(s) {', '.join(extra)}: use {', '.join(DOMAIN_KEYS)} (publication bias is "
-                             "judged once, under publication_bias)")
-        if missing:
-            raise ValueError(f"rate every domain; missing: {', '.join(missing)}")
-        return {d: v[d] for d in DOMAIN_KEYS}
+        return exactly_these(v, DOMAIN_KEYS, "rate every domain",
+                             " (publication bias is judged once, under publication_bias)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Judgement:

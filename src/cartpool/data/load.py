@@ -16,8 +16,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from . import dates
-from . import vocabulary as V
-from .appraisal import Appraisal
+from . import vocabulary as vocab
 from .coverage import Coverage, normalise_ws
 from .errors import DataIssue, StudyDataError, UnknownStudyError
 from .model import RESPONSE_CATEGORIES, PatientData, ReportedResult, Study
@@ -25,6 +24,7 @@ from .names import folder_name_problem
 from .parse import PARSE, CellError
 from .plan import plan_for_study_folder
 from .quotes import value_problems
+from .risk_of_bias import Appraisal
 from .study_data import PatientTableData, StudyData, appraisal_places
 from .yamlio import STUDY_FILE, pydantic_issues, read_text, read_yaml
 
@@ -284,15 +284,15 @@ def _check_results(study: Study, results: list[ReportedResult], issues: list[Dat
             issues.append(DataIssue(RESULTS_FILE, f"{where}, population",
                                     f"{r.population!r} is not one of the populations in study.yaml "
                                     f"({', '.join(sorted(study.populations))})"))
-        if not V.known_endpoint(r.endpoint):
-            near = V.nearest_endpoint(r.endpoint, r.statistic)
-            hint = f"did you mean {near!r} ({V.endpoint_label(near)})? " if near else ""
+        if not vocab.known_endpoint(r.endpoint):
+            near = vocab.nearest_endpoint(r.endpoint, r.statistic)
+            hint = f"did you mean {near!r} ({vocab.endpoint_label(near)})? " if near else ""
             issues.append(DataIssue(RESULTS_FILE, f"{where}, endpoint",
-                                    f"{r.endpoint!r} is not a known endpoint for {V.STATISTIC_WORDS[r.statistic]}; "
+                                    f"{r.endpoint!r} is not a known endpoint for {vocab.STATISTIC_WORDS[r.statistic]}; "
                                     f"{hint}Use a name listed in data/README.md, or start a deliberately custom "
                                     "one with x_"))
             continue
-        mismatch = V.statistic_mismatch(r.endpoint, r.statistic)
+        mismatch = vocab.statistic_mismatch(r.endpoint, r.statistic)
         if mismatch:
             issues.append(DataIssue(RESULTS_FILE, f"{where}, statistic", mismatch))
             continue
@@ -304,7 +304,7 @@ def _check_results(study: Study, results: list[ReportedResult], issues: list[Dat
                                         "(or several joined by '/', where the paper does not split them), "
                                         f"not {r.category!r}"))
             continue
-        allowed = V.allowed_categories(r.endpoint)
+        allowed = vocab.allowed_categories(r.endpoint)
         if r.category is not None and allowed is not None and not all(p in allowed for p in parts):
             issues.append(DataIssue(RESULTS_FILE, f"{where}, category",
                                     f"{r.category!r} is not a category of {r.endpoint}; use one of "

@@ -18,3 +18,15 @@ def folder_name_problem(name: str) -> str | None:
     return (f"the folder name {name!r} is not a valid study id: a study folder is named by its id, "
             f"{ID_HELP.split(' (')[0]}. Rename the folder (for example to {suggestion!r}) and set "
             f"id: {suggestion} in its study.yaml")
+
+
+def exactly_these(given: dict, keys: tuple[str, ...] | list[str], verb: str, hint: str = "") -> dict:
+    """`given` with exactly the named keys, in their order; a curator's error names the unknown or
+    missing ones (`verb` as in "judge every domain", `hint` after the list of valid keys)."""
+    extra = [k for k in given if k not in keys]
+    missing = [k for k in keys if k not in given]
+    if extra:
+        raise ValueError(f"unknown domain(s) {', '.join(extra)}: use {', '.join(keys)}{hint}")
+    if missing:
+        raise ValueError(f"{verb}; missing: {', '.join(missing)}")
+    return {k: given[k] for k in keys}

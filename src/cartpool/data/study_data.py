@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .appraisal import Appraisal
 from .coverage import Coverage
 from .errors import DataIssue
 from .model import ReportedResult, Study
+from .risk_of_bias import Appraisal
 
 
 @dataclass

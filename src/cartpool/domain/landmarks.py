@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..data.study_data import StudyData
-from ..stats.survival import landmark_ci_uncensored, landmark_effective_n
+from ..stats.kaplan_meier import landmark_ci_uncensored, landmark_effective_n
 from .counts import outcome_count
 from .printed import ci_fits_print, printed_bounds, rounds_to
 

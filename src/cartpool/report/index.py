@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from .. import formatting as fmt
 from ..analysis import audit as audit_mod
-from ..analysis.study import StudyAnalysis
+from ..analysis.study_analysis import StudyAnalysis
 from ..data.study_data import StudyData
 from ..domain import registry
 from .render import Table, render

@@ -31,6 +31,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .names import exactly_these
+
 TOOL = "Murad et al. (2018) tool for case series"
 TOOL_REFERENCE = ("Murad MH, Sultan S, Haffar S, Bazerbachi F. Methodological quality and synthesis of case "
                   "series and case reports. BMJ Evid Based Med 2018;23:60-63. doi:10.1136/bmjebm-2017-110853")
@@ -127,13 +129,7 @@ class Appraisal(_Strict):
     @field_validator("domains")
     @classmethod
     def _all_four(cls, v: dict[str, DomainJudgement]) -> dict[str, DomainJudgement]:
-        extra = [d for d in v if d not in DOMAINS]
-        missing = [d for d in DOMAINS if d not in v]
-        if extra:
-            raise ValueError(f"unknown domain(s) {', '.join(extra)}: the domains are {', '.join(DOMAINS)}")
-        if missing:
-            raise ValueError(f"judge every domain; missing: {', '.join(missing)}")
-        return {d: v[d] for d in DOMAINS}
+        return exactly_these(v, DOMAINS, "judge every domain")
 
     @model_validator(mode="after")
     def _departure(self) -> Appraisal:

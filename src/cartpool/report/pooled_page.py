@@ -1,7 +1,7 @@
 """The pooled report: a `cartpool.analysis.synthesis.Synthesis` rendered section by section, in the
 order `cartpool.report.sections.POOLED_SECTIONS` declares.
 
-`PooledPage.show(name, result)` renders one section's result (`cartpool.report.pooled_sections`)
+`PooledPage.show(name, result)` renders one section's result (`cartpool.report.pooled_renderers`)
 and keeps it for the export step; `export()` writes every shown section's CSV files
 (``tables/pooled-*.csv``) and the figures. Rendering writes nothing.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis.pooled import PooledAnalysis
+from ..analysis.pooled_analysis import PooledAnalysis
 from ..analysis.synthesis import Synthesis
 from ..domain import registry
-from . import pooled_sections
+from . import pooled_renderers
 from .sections import POOLED_SECTIONS, TITLE, SectionPage
 
 __all__ = ["TITLE", "PooledPage", "page_budget"]
@@ -40,7 +40,7 @@ class PooledPage(SectionPage):
     """
 
     sections = POOLED_SECTIONS
-    renderers = pooled_sections
+    renderers = pooled_renderers
     name = "pooled"
 
     def __init__(self, synthesis: Synthesis | PooledAnalysis, output_dir: Path | str | None = None):

@@ -39,9 +39,8 @@ from ..data.load import load_all
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.plan import Plan, PlanPopulation, load_plan
 from ..data.study_data import StudyData
-from ..domain import counts as C
-from ..domain import registry
-from ..domain import survival as srules
+from ..domain import counts as count_rules
+from ..domain import registry, survival_rules
 from ..domain.landmarks import landmark_fit
 from ..domain.population import (
     follow_up,
@@ -54,7 +53,7 @@ from ..domain.subgroups import NOT_SEPARABLE, membership
 from ..stats.proportions import proportion_ci
 from ..stats.summaries import pool_landmark
 from ..text import lower_first as _lower_first
-from . import survival as surv
+from . import survival_curves as curves
 from .audit import audit_frame, audit_study
 from .pooling import (
     MIN_STUDIES_RANDOM_EFFECTS,
@@ -217,7 +216,7 @@ class PooledAnalysis:
                 "pcl_types": ", ".join(d.replace("_pcl", "") for d in s.disease.value if d.endswith("_pcl")),
                 "co_interventions": "; ".join(c.description for c in s.co_interventions),
                 "document_type": s.document_type, "group": group.label, "role": group.role,
-                "mixed_targets": C.mixed_targets(sd), "year": _year(s.citation),
+                "mixed_targets": count_rules.mixed_targets(sd), "year": _year(s.citation),
             })
         return pd.DataFrame(rows)
 
@@ -241,7 +240,7 @@ class PooledAnalysis:
 
     # --- counts ------------------------------------------------------------------------------
 
-    def _count_row(self, sd: StudyData, key: str, kind: str, c: C.ResolvedCount, level: str = "") -> dict:
+    def _count_row(self, sd: StudyData, key: str, kind: str, c: count_rules.ResolvedCount, level: str = "") -> dict:
         info = self.studies.set_index("study_id").loc[sd.study.id]
         o = registry.outcome(key)
         return {
@@ -268,17 +267,17 @@ class PooledAnalysis:
             for o in registry.OUTCOMES:
                 if not o.pooled:
                     continue
-                main = C.outcome_count(sd, o.key)
+                main = count_rules.outcome_count(sd, o.key)
                 rows.append(self._count_row(sd, o.key, "primary", main))
                 for kind in ("infused", "evaluable"):
                     pop = kinds.get(kind)
                     if pop is not None and pop != main.population:
-                        c = C.outcome_count(sd, o.key, population=pop)
+                        c = count_rules.outcome_count(sd, o.key, population=pop)
                         if c.available and c.population == pop:
                             rows.append(self._count_row(sd, o.key, kind, c))
                 for f in fields:
                     for level in membership(sd, f).levels:
-                        rows.append(self._count_row(sd, o.key, f"subgroup:{f}", C.outcome_count(
+                        rows.append(self._count_row(sd, o.key, f"subgroup:{f}", count_rules.outcome_count(
                             sd, o.key, subgroup=(f, level)), level))
         return pd.DataFrame(rows)
 
@@ -498,7 +497,7 @@ class PooledAnalysis:
 
     @cached_property
     def survival_points(self) -> dict[str, list]:
-        return {sd.study.id: surv.study_points(sd) for sd in self.study_data}
+        return {sd.study.id: curves.study_points(sd) for sd in self.study_data}
 
     @cached_property
     def medians(self) -> pd.DataFrame:
@@ -508,7 +507,7 @@ class PooledAnalysis:
         for sd in self.study_data:
             group = self.population_of(sd)
             for spec in registry.SURVIVAL:
-                p = srules.headline_median(sd, self.survival_points[sd.study.id], spec.endpoint)
+                p = survival_rules.headline_median(sd, self.survival_points[sd.study.id], spec.endpoint)
                 if p is None:
                     continue
                 rows.append({"study_id": sd.study.id, "study": sd.study.label, "endpoint": spec.endpoint,
@@ -516,14 +515,14 @@ class PooledAnalysis:
                              "high_not_reached": p.high_not_reached, "source": p.source,
                              "population": population_label(sd, p.population),
                              "n": sd.population_size(p.population) if not p.recomputed
-                             else len(surv.derive_endpoints(sd)),
+                             else len(curves.derive_endpoints(sd)),
                              "group": group.label, "role": group.role})
         return pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "value", "ci_low", "ci_high",
                                            "high_not_reached", "source", "population", "n", "group", "role"])
 
     def _landmark_points(self, sd: StudyData, rows=None) -> list:
         if rows is not None:
-            return surv.km_points(sd, surv.km_fits(sd, rows=rows))
+            return curves.km_points(sd, curves.km_fits(sd, rows=rows))
         return self.survival_points[sd.study.id]
 
     @cached_property
@@ -536,7 +535,7 @@ class PooledAnalysis:
         table_pop = {}
         for sd in self.study_data:
             group = self.population_of(sd)
-            d = surv.derive_endpoints(sd)
+            d = curves.derive_endpoints(sd)
             table_pop[sd.study.id] = len(d) if d is not None else None
             variants = [("all patients", "", None)]
             for sg in self.plan.subgroups:
@@ -552,13 +551,13 @@ class PooledAnalysis:
                         continue
                     if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
                         continue
-                    if not p.recomputed and not srules.whole_cohort(sd, p.population):
+                    if not p.recomputed and not survival_rules.whole_cohort(sd, p.population):
                         continue
                     n = (len(ids) if ids is not None else table_pop[sd.study.id]) if p.recomputed \
                         else sd.population_size(p.population)
                     # a printed rate whose interval fits fewer patients than stated is shown with the
                     # number it fits, and named where that is another group (the responders)
-                    fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == srules.SOURCE_REPORTED \
+                    fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == survival_rules.SOURCE_REPORTED \
                         and p.result_id else None
                     fits_other = fit is not None and not fit.fits_stated
                     rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
@@ -578,7 +577,7 @@ class PooledAnalysis:
                                          "result_id", "group", "role", "n_stated", "n_fit_likely",
                                          "possibly_responders", "tie_events", "value_if_after"])
         # one value per study, endpoint, time and variant: recomputed, then printed, then zero events
-        rank = {srules.SOURCE_KM: 0, srules.SOURCE_REPORTED: 1, srules.SOURCE_ZERO_EVENTS: 2}
+        rank = {survival_rules.SOURCE_KM: 0, survival_rules.SOURCE_REPORTED: 1, survival_rules.SOURCE_ZERO_EVENTS: 2}
         df["_rank"] = df["source"].map(rank).fillna(3)
         return (df.sort_values(["study_id", "endpoint", "months", "kind", "level", "_rank"], kind="stable")
                 .drop_duplicates(["study_id", "endpoint", "months", "kind", "level"]).drop(columns="_rank")
@@ -592,7 +591,7 @@ class PooledAnalysis:
                 "k": len(sub), "studies": ";".join(sub["study"])}
         if len(sub) == 1:
             r = sub.iloc[0]
-            return {**base, "rule": Rule.SINGLE, "note": "single study" if r["source"] != srules.SOURCE_ZERO_EVENTS
+            return {**base, "rule": Rule.SINGLE, "note": "single study" if r["source"] != survival_rules.SOURCE_ZERO_EVENTS
                     else "no events during follow-up; not pooled", "estimate": r["value"], "ci_low": r["ci_low"],
                     "ci_high": r["ci_high"]}
         min_k = self.plan.pooling.random_effects_min_k
@@ -638,9 +637,9 @@ class PooledAnalysis:
                                 "analysis": analysis_label if kind != "all patients" else A_LANDMARK,
                                 "study": r.study, "study_id": r.study_id, "population": r.population,
                                 "events": None, "events_high": None, "total": r.n, "estimate": r.value,
-                                "ci_low": r.ci_low, "ci_high": r.ci_high, "derived": r.source != srules.SOURCE_REPORTED,
+                                "ci_low": r.ci_low, "ci_high": r.ci_high, "derived": r.source != survival_rules.SOURCE_REPORTED,
                                 "how": r.source, "detail": landmark_detail(r),
-                                "zero_events": r.source == srules.SOURCE_ZERO_EVENTS,
+                                "zero_events": r.source == survival_rules.SOURCE_ZERO_EVENTS,
                                 "possibly_responders": bool(r.possibly_responders), "in_fit": idx in pooled_from})
 
     def landmark_row(self, key: str, group: str) -> pd.Series | None:

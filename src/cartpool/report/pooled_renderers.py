@@ -1,7 +1,7 @@
 """Renderers of the pooled page's sections: each formats one result of
 `cartpool.analysis.synthesis.Synthesis` into a fragment (Jinja2 templates, `cartpool.formatting`,
 `report.labels` and figures from `cartpool.plots`). Nothing here selects outcomes, pools, rates
-certainty or writes a file; the page (`cartpool.report.pooled.PooledPage`, the first argument of
+certainty or writes a file; the page (`cartpool.report.pooled_page.PooledPage`, the first argument of
 every renderer) holds the figures they add to.
 """
 
@@ -14,19 +14,18 @@ from markupsafe import Markup
 
 from .. import formatting as fmt
 from ..analysis import audit as audit_mod
-from ..analysis import pooled as pooled_analysis
+from ..analysis import pooled_analysis
 from ..analysis import synthesis as results
 from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE
 from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD, Rule
 from ..analysis.synthesis import finite, pct_range
-from ..data.appraisal import DOMAINS as ROB_DOMAINS
-from ..data.appraisal import JUDGEMENT_LABELS, QUESTIONS
-from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
-from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
-from ..data.appraisal import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
+from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
+from ..data.risk_of_bias import JUDGEMENT_LABELS, QUESTIONS
+from ..data.risk_of_bias import RULE as RISK_OF_BIAS_RULE
+from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
+from ..data.risk_of_bias import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
 from ..domain import certainty as grade
-from ..domain import registry
-from ..domain import survival as survival_rules
+from ..domain import registry, survival_rules
 from ..plots.forest import (
     ForestGroup,
     ForestRow,
@@ -37,7 +36,7 @@ from ..plots.forest import (
     rob_of,
 )
 from ..plots.risk_of_bias import summary_bars, traffic_light
-from ..plots.survival import Series, survival_overlay
+from ..plots.survival_figures import Series, survival_overlay
 from . import labels
 from .render import Fragment, Table, cell, render
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data.study_data import StudyData
-from ..domain import survival as rules
+from ..domain import survival_rules
 from ..domain.derive import derive_endpoints
 from ..domain.registry import LANDMARK_MONTHS, SURVIVAL
+from ..stats.kaplan_meier import kaplan_meier, logrank_test
 from ..stats.summaries import approximate_curve
-from ..stats.survival import kaplan_meier, logrank_test
 from ..units import convert
 
 
@@ -49,7 +49,7 @@ def km_fits(sd: StudyData, *, by: str | None = None, rows=None) -> dict[tuple[st
             ep = spec.endpoint
             if f"{ep}_time" in s.columns:
                 t = [convert(v, unit, "months") for v in s[f"{ep}_time"]]
-                out[(ep, g)] = kaplan_meier(t, s[f"{ep}_event"].astype(bool), conf_type=rules.KM_CONF_TYPE)
+                out[(ep, g)] = kaplan_meier(t, s[f"{ep}_event"].astype(bool), conf_type=survival_rules.KM_CONF_TYPE)
     return out
 
 
@@ -69,7 +69,7 @@ def landmark_ties(km, t: float, tol: float = 1e-6) -> tuple[int, float | None]:
     return k, float(before["survival"].iloc[-1]) if len(before) else 1.0
 
 
-def km_points(sd: StudyData, fits: dict | None = None) -> list[rules.SurvivalPoint]:
+def km_points(sd: StudyData, fits: dict | None = None) -> list[survival_rules.SurvivalPoint]:
     """Medians and landmark survival (12 and 24 months) from the whole-table Kaplan-Meier fits."""
     fits = km_fits(sd) if fits is None else fits
     out = []
@@ -78,13 +78,13 @@ def km_points(sd: StudyData, fits: dict | None = None) -> list[rules.SurvivalPoi
         if group != "all":
             continue
         est, lo, hi = km.median()
-        out.append(rules.SurvivalPoint(sd.study.id, ep, "median", est, est, lo, hi, hi is None, rules.SOURCE_KM,
+        out.append(survival_rules.SurvivalPoint(sd.study.id, ep, "median", est, est, lo, hi, hi is None, survival_rules.SOURCE_KM,
                                        pop, None, "median"))
         for t in LANDMARK_MONTHS:
             s, slo, shi = km.survival_at(t)
             if s is not None:
                 ties, after = landmark_ties(km, t)
-                out.append(rules.SurvivalPoint(sd.study.id, ep, "landmark", t, s, slo, shi, False, rules.SOURCE_KM,
+                out.append(survival_rules.SurvivalPoint(sd.study.id, ep, "landmark", t, s, slo, shi, False, survival_rules.SOURCE_KM,
                                                pop, None, f"{t:g} months", tie_events=ties, value_if_after=after))
     return out
 
@@ -123,24 +123,24 @@ def subgroup_comparisons(sd: StudyData) -> list[SubgroupComparison]:
     return out
 
 
-def study_points(sd: StudyData, fits: dict | None = None) -> list[rules.SurvivalPoint]:
+def study_points(sd: StudyData, fits: dict | None = None) -> list[survival_rules.SurvivalPoint]:
     """Recomputed (Kaplan-Meier) points first, then the printed ones, then landmarks where the study
-    reports no events during follow-up (`cartpool.domain.survival.zero_event_points`)."""
-    return km_points(sd, fits) + rules.reported_points(sd) + rules.zero_event_points(sd, LANDMARK_MONTHS)
+    reports no events during follow-up (`cartpool.domain.survival_rules.zero_event_points`)."""
+    return km_points(sd, fits) + survival_rules.reported_points(sd) + survival_rules.zero_event_points(sd, LANDMARK_MONTHS)
 
 
-def approximate_curves(sd: StudyData, points: list[rules.SurvivalPoint], population: str) -> dict[str, object]:
+def approximate_curves(sd: StudyData, points: list[survival_rules.SurvivalPoint], population: str) -> dict[str, object]:
     """Approximate curves ``{endpoint: ApproximateCurve}`` through the printed milestones of one
-    population, where the drawing rule allows one (`cartpool.domain.survival`)."""
+    population, where the drawing rule allows one (`cartpool.domain.survival_rules`)."""
     out = {}
     for spec in SURVIVAL:
-        ms = rules.curve_milestones(points, spec.endpoint, population)
-        if rules.approximate_curve_allowed(ms):
+        ms = survival_rules.curve_milestones(points, spec.endpoint, population)
+        if survival_rules.approximate_curve_allowed(ms):
             out[spec.endpoint] = approximate_curve(ms, horizon=ms[-1][0])
     return out
 
 
-def points_frame(sd: StudyData, points: list[rules.SurvivalPoint]) -> pd.DataFrame:
+def points_frame(sd: StudyData, points: list[survival_rules.SurvivalPoint]) -> pd.DataFrame:
     """A tidy table of survival points: one row per median or landmark."""
     rows = []
     for p in points:

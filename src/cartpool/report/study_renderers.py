@@ -1,7 +1,7 @@
 """Renderers of the study page's sections: each formats one result of
-`cartpool.analysis.study_sections` into a fragment (Jinja2 templates, `cartpool.formatting`, `report.labels`
+`cartpool.analysis.study_results` into a fragment (Jinja2 templates, `cartpool.formatting`, `report.labels`
 and figures from `cartpool.plots`). Nothing here selects, computes or writes a file; the page
-(`cartpool.report.study.StudyPage`, the first argument of every renderer; it imports this module,
+(`cartpool.report.study_page.StudyPage`, the first argument of every renderer; it imports this module,
 so its type is named in words only) holds the citations and figures they add to.
 """
 
@@ -12,14 +12,13 @@ from markupsafe import Markup
 
 from .. import formatting as fmt
 from ..analysis import audit as audit_mod
-from ..analysis import study_sections as results
-from ..data.appraisal import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
-from ..data.appraisal import RULE as RISK_OF_BIAS_RULE
-from ..data.appraisal import TOOL as RISK_OF_BIAS_TOOL
-from ..domain import registry
-from ..domain import survival as survival_rules
+from ..analysis import study_results as results
+from ..data.risk_of_bias import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
+from ..data.risk_of_bias import RULE as RISK_OF_BIAS_RULE
+from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
+from ..domain import registry, survival_rules
 from ..domain.counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
-from ..plots import study as study_plots
+from ..plots import study_figures as study_plots
 from ..units import DAYS_PER_MONTH
 from . import labels
 from .render import Fragment, Table, cell, render

@@ -1,7 +1,7 @@
 """Survival milestones as printed (medians and landmark rates, in months), which one is a study's
 headline median, and which milestones an approximate curve may be drawn through.
 
-Kaplan-Meier fits from per-patient tables are computed in `cartpool.analysis.survival`; this
+Kaplan-Meier fits from per-patient tables are computed in `cartpool.analysis.survival_curves`; this
 module knows only what the papers print and the rules for showing it.
 """
 

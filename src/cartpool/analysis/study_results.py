@@ -1,9 +1,9 @@
 """The results of a study page's sections: one typed result per section, computed once from a
-`cartpool.analysis.study.StudyAnalysis`, where every selection and statistic happens.
+`cartpool.analysis.study_analysis.StudyAnalysis`, where every selection and statistic happens.
 
 Each result holds tidy frames (and, where a figure needs it, the fitted object, as metafor's
 `rma` object holds what `forest` draws); `frames()` gives the CSV exports by name. The renderers in
-`cartpool.report.study_sections` only format a result. Each function takes the study's
+`cartpool.report.study_renderers` only format a result. Each function takes the study's
 `StudyAnalysis` (which imports this module, so the type is named in words only).
 """
 

@@ -1,7 +1,7 @@
-"""The study report: a `cartpool.analysis.study.StudyAnalysis` rendered section by section, in the
+"""The study report: a `cartpool.analysis.study_analysis.StudyAnalysis` rendered section by section, in the
 order `cartpool.report.sections.STUDY_SECTIONS` declares.
 
-`StudyPage.show(name, result)` renders one section's result (`cartpool.report.study_sections`) and
+`StudyPage.show(name, result)` renders one section's result (`cartpool.report.study_renderers`) and
 keeps it for the export step; `export()` writes every shown section's CSV files, the sources and
 the figures. Rendering writes nothing.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.study import FACTS, StudyAnalysis, analyse_study
-from . import labels, study_sections
+from ..analysis.study_analysis import FACTS, StudyAnalysis, analyse_study
+from . import labels, study_renderers
 from .render import Citations, write_csv
 from .sections import STUDY_SECTIONS, SectionPage
 
@@ -39,7 +39,7 @@ class StudyPage(SectionPage):
     """
 
     sections = STUDY_SECTIONS
-    renderers = study_sections
+    renderers = study_renderers
 
     def __init__(self, analysis: StudyAnalysis, output_dir: Path | str | None = None):
         super().__init__()

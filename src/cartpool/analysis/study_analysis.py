@@ -1,6 +1,6 @@
 """The analysis of one study: every result its report shows, computed once as tidy tables.
 
-`StudyAnalysis` is the fitted object; `cartpool.report.study` renders it (HTML through Jinja2
+`StudyAnalysis` is the fitted object; `cartpool.report.study_page` renders it (HTML through Jinja2
 templates, CSV straight from the frames, figures from `cartpool.plots`). Each frame keeps the
 ids of the printed records it came from (`result_ids`), so that a renderer can cite them.
 
@@ -15,14 +15,13 @@ from functools import cached_property
 
 import pandas as pd
 
-from ..data.appraisal import proposed_overall
 from ..data.load import load_study_by_id
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
+from ..data.risk_of_bias import proposed_overall
 from ..data.study_data import StudyData
 from ..data.vocabulary import ENDPOINTS
-from ..domain import counts as C
-from ..domain import grades, registry
-from ..domain import survival as srules
+from ..domain import counts as count_rules
+from ..domain import grades, registry, survival_rules
 from ..domain.deaths import all_cause_deaths
 from ..domain.derive import derive_endpoints
 from ..domain.population import follow_up, main_population, population_kind, population_label
@@ -30,9 +29,9 @@ from ..domain.response import rank
 from ..stats.proportions import proportion_ci
 from ..text import lower_first as _lower_first
 from ..units import convert
-from . import study_records as R
-from . import study_sections as S
-from . import survival as surv
+from . import study_records as records
+from . import study_results as results
+from . import survival_curves as curves
 from .audit import INCONSISTENT, audit_frame, audit_study
 from .baseline import recompute_baseline
 from .patient_fields import summarise_patient_fields
@@ -61,7 +60,7 @@ def _proportion(events: int | None, total: int | None) -> tuple[float | None, fl
     return e.estimate, e.ci_low, e.ci_high
 
 
-def count_row(sd: StudyData, key: str, c: C.ResolvedCount) -> dict:
+def count_row(sd: StudyData, key: str, c: count_rules.ResolvedCount) -> dict:
     """One registered outcome's count as a tidy row (with its exact 95% CI)."""
     spec = registry.outcome(key)
     est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
@@ -190,7 +189,7 @@ class StudyAnalysis:
         d = self.derived
         if d is not None and "best_response" in d.columns:
             counts = d["best_response"].value_counts()
-            rows = [{"category": k, "count": int(v), "total": len(d), "how": C.HOW_PER_PATIENT, "result_id": ""}
+            rows = [{"category": k, "count": int(v), "total": len(d), "how": count_rules.HOW_PER_PATIENT, "result_id": ""}
                     for k, v in counts.items()]
         else:
             cats = [r for r in self.sd.results if r.endpoint == "best_response"]
@@ -201,15 +200,15 @@ class StudyAnalysis:
             for r in cats:
                 if r.population != pop:
                     continue
-                c = C.resolve_record(self.sd, r)
+                c = count_rules.resolve_record(self.sd, r)
                 if c.available:
                     rows.append({"category": r.category, "count": c.events, "total": c.total, "how": c.how,
                                  "result_id": r.id})
         df = pd.DataFrame(rows, columns=cols)
         return df.iloc[sorted(range(len(df)), key=lambda i: rank(df["category"].iloc[i]))].reset_index(drop=True)
 
-    def counts(self, *, population: str | None = None) -> dict[str, C.ResolvedCount]:
-        return {o.key: C.outcome_count(self.sd, o.key, population=population) for o in registry.OUTCOMES}
+    def counts(self, *, population: str | None = None) -> dict[str, count_rules.ResolvedCount]:
+        return {o.key: count_rules.outcome_count(self.sd, o.key, population=population) for o in registry.OUTCOMES}
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
@@ -222,7 +221,7 @@ class StudyAnalysis:
         for row in rows:
             row["infused_text"] = ""
             if infused is not None and row["population"] and row["population"] != infused:
-                c = C.outcome_count(self.sd, row["outcome"], population=infused)
+                c = count_rules.outcome_count(self.sd, row["outcome"], population=infused)
                 if c.available and c.population == infused:
                     row["infused_text"] = f"{c.text()} among those infused"
         return pd.DataFrame(rows)
@@ -262,19 +261,19 @@ class StudyAnalysis:
     @cached_property
     def km(self) -> dict:
         """Kaplan-Meier fits of the whole per-patient table, ``{(endpoint, "all"): KaplanMeier}``."""
-        return surv.km_fits(self.sd)
+        return curves.km_fits(self.sd)
 
     @cached_property
     def km_comparisons(self) -> list:
-        return surv.subgroup_comparisons(self.sd)
+        return curves.subgroup_comparisons(self.sd)
 
     @cached_property
     def points(self) -> list:
-        return surv.study_points(self.sd, self.km)
+        return curves.study_points(self.sd, self.km)
 
     @cached_property
     def survival_points(self) -> pd.DataFrame:
-        return surv.points_frame(self.sd, self.points)
+        return curves.points_frame(self.sd, self.points)
 
     @cached_property
     def approximate_curves(self) -> dict:
@@ -282,10 +281,10 @@ class StudyAnalysis:
         no per-patient table exists and at least two milestones are printed)."""
         if self.km:
             return {}
-        return surv.approximate_curves(self.sd, self.points, self.main_population)
+        return curves.approximate_curves(self.sd, self.points, self.main_population)
 
     def headline_median(self, endpoint: str):
-        return srules.headline_median(self.sd, self.points, endpoint)
+        return survival_rules.headline_median(self.sd, self.points, endpoint)
 
     # --- safety ------------------------------------------------------------------------------
 
@@ -305,14 +304,14 @@ class StudyAnalysis:
                     k = int((g == grade).sum())
                     if k:
                         rows.append({"event": ep, "grade": str(grade), "events": k, "total": len(g),
-                                     "scale": scale_txt, "how": C.HOW_PER_PATIENT, "result_id": "", "note": ""})
+                                     "scale": scale_txt, "how": count_rules.HOW_PER_PATIENT, "result_id": "", "note": ""})
                 rows.append({"event": ep, "grade": "any", "events": int((g >= 1).sum()), "total": len(g),
-                             "scale": scale_txt, "how": C.HOW_PER_PATIENT, "result_id": "", "note": ""})
+                             "scale": scale_txt, "how": count_rules.HOW_PER_PATIENT, "result_id": "", "note": ""})
                 continue
             for r in self.sd.results:
                 if r.endpoint != ep or r.category is not None or r.statistic not in ("count", "proportion"):
                     continue
-                c = C.resolve_record(self.sd, r)
+                c = count_rules.resolve_record(self.sd, r)
                 rows.append({"event": ep, "grade": r.grade or "any", "events": c.events,
                              "events_high": c.events_high, "total": c.total,
                              "scale": scale_txt, "how": c.describe(), "result_id": r.id, "note": r.note or ""})
@@ -333,7 +332,7 @@ class StudyAnalysis:
                 continue
             if (r.endpoint, ">=3") in covered and r.timepoint is None:
                 continue
-            c = C.resolve_record(self.sd, r)
+            c = count_rules.resolve_record(self.sd, r)
             est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
             when = f"{r.timepoint.value:g} {r.timepoint.unit}" if r.timepoint else ""
             rows.append({"endpoint": r.endpoint, "grade": r.grade, "timepoint": when, "events": c.events,
@@ -368,8 +367,8 @@ class StudyAnalysis:
         for r in self.sd.results:
             if r.endpoint != "death" or r.statistic != "count":
                 continue
-            c = C.resolve_record(self.sd, r)
-            rows.append({"cause": r.category or "", "relapse_related": C.relapse_related(r) if r.category else None,
+            c = count_rules.resolve_record(self.sd, r)
+            rows.append({"cause": r.category or "", "relapse_related": count_rules.relapse_related(r) if r.category else None,
                          "population_label": population_label(self.sd, r.population), "events": c.events,
                          "events_high": c.high if c.high is not None else c.events,
                          "total": c.total, "how": c.how, "result_id": r.id, "note": r.note or ""})
@@ -378,7 +377,7 @@ class StudyAnalysis:
             rows.append({"cause": "", "relapse_related": None,
                          "population_label": population_label(self.sd, self.study.patients.population),
                          "events": int(d["os_event"].sum()), "events_high": int(d["os_event"].sum()), "total": len(d),
-                         "how": C.HOW_PER_PATIENT,
+                         "how": count_rules.HOW_PER_PATIENT,
                          "result_id": "", "note": ""})
         return pd.DataFrame(rows, columns=cols)
 
@@ -397,7 +396,7 @@ class StudyAnalysis:
     def records_in(self, home: str) -> pd.DataFrame:
         """Every record of one section (`vocabulary.HOMES`) as printed: durability, treatment,
         pharmacokinetics, prognostic, neurological, haematological_immune, other."""
-        return R.records_frame(self.sd, R.records_of(self.sd, home))
+        return records.records_frame(self.sd, records.records_of(self.sd, home))
 
     def patient_fields_in(self, home: str) -> pd.DataFrame:
         pf = self.patient_fields
@@ -407,37 +406,37 @@ class StudyAnalysis:
         """The records of a computing section (efficacy, survival, safety, deaths, and the patients
         section for population sizes, follow-up and baseline) that its own tables do not use."""
         used = {
-            "efficacy": lambda: R.ids_in(self.response_distribution, self.outcomes_in("efficacy")),
-            "survival": lambda: R.ids_in(self.survival_points),
-            "safety": lambda: R.ids_in(self.crs_icans, self.outcomes_in("safety"), self.other_adverse_events),
-            "deaths": lambda: R.ids_in(self.death_records, self.outcomes[self.outcomes["outcome"] == "nrm"],
+            "efficacy": lambda: records.ids_in(self.response_distribution, self.outcomes_in("efficacy")),
+            "survival": lambda: records.ids_in(self.survival_points),
+            "safety": lambda: records.ids_in(self.crs_icans, self.outcomes_in("safety"), self.other_adverse_events),
+            "deaths": lambda: records.ids_in(self.death_records, self.outcomes[self.outcomes["outcome"] == "nrm"],
                                        self.death_total.result_ids if self.death_total else ()),
-            "population": lambda: R.ids_in(self.populations),
-            "follow_up": lambda: R.ids_in(f.result_id for f in self.follow_up),
-            "baseline": lambda: R.ids_in(self.baseline),
+            "population": lambda: records.ids_in(self.populations),
+            "follow_up": lambda: records.ids_in(f.result_id for f in self.follow_up),
+            "baseline": lambda: records.ids_in(self.baseline),
         }[home]()
         # printed numbers recomputed from the per-patient table stand beside their recomputation in
         # the checks against the paper; the section shows the recomputed value
         if self.derived is not None and not self.audit_rows.empty:
-            used |= R.ids_in(self.audit_rows[self.audit_rows["check"] == "per_patient"])
-        return R.also_printed(self.sd, home, used)
+            used |= records.ids_in(self.audit_rows[self.audit_rows["check"] == "per_patient"])
+        return records.also_printed(self.sd, home, used)
 
     def contradictions_on(self, topic: str | None) -> pd.DataFrame:
-        return R.contradictions_on(self.sd, topic)
+        return records.contradictions_on(self.sd, topic)
 
     @cached_property
     def risk_factors(self) -> pd.DataFrame:
-        return R.risk_factors(self.sd)
+        return records.risk_factors(self.sd)
 
     @cached_property
     def checklist(self) -> pd.DataFrame:
         """What clinicians look for in a CAR-T series: given, not reported, or not in the source."""
-        return R.checklist(self.sd)
+        return records.checklist(self.sd)
 
     @cached_property
     def links(self) -> pd.DataFrame:
         """Links to other included studies (possible patient overlap), from data/study_links.yaml."""
-        return R.links_of(self.sd)
+        return records.links_of(self.sd)
 
     # --- checks and limitations --------------------------------------------------------------
 
@@ -461,7 +460,7 @@ class StudyAnalysis:
         if s.document_type != "full_article":
             add("not_full_article", "The source is not a full article: methods, denominators and definitions are "
                                     "incompletely reported, and several outcomes are not available.")
-        if C.mixed_targets(self.sd):
+        if count_rules.mixed_targets(self.sd):
             add("mixed_targets", f"Mixed CAR targets ({', '.join(s.targets.value)}): the pooled analysis counts all "
                                  "patients; results by target are a subgroup, and survival by target is confounded by "
                                  "second CAR-T infusions against the other target after relapse.")
@@ -519,90 +518,90 @@ class StudyAnalysis:
         df = pd.DataFrame(rows)
         return df.astype({c: "Int64" for c in ("events", "events_high", "total") if c in df.columns})
 
-    # --- the page's sections: one result each (`cartpool.analysis.study_sections`) ----------------
+    # --- the page's sections: one result each (`cartpool.analysis.study_results`) ----------------
 
     @cached_property
-    def header(self) -> S.HeaderResult:
-        return S.header(self)
+    def header(self) -> results.HeaderResult:
+        return results.header(self)
 
     @cached_property
-    def glance(self) -> S.FrameResult:
+    def glance(self) -> results.FrameResult:
         """The few numbers of the study at a glance."""
-        return S.FrameResult(self.glance_rows)
+        return results.FrameResult(self.glance_rows)
 
     @cached_property
-    def efficacy(self) -> S.EfficacyResult:
-        return S.efficacy(self)
+    def efficacy(self) -> results.EfficacyResult:
+        return results.efficacy(self)
 
     @cached_property
-    def durability(self) -> S.RecordsResult:
-        return S.durability(self)
+    def durability(self) -> results.RecordsResult:
+        return results.durability(self)
 
     @cached_property
-    def survival(self) -> S.SurvivalResult:
-        return S.survival(self)
+    def survival(self) -> results.SurvivalResult:
+        return results.survival(self)
 
     @cached_property
-    def treatment(self) -> S.TreatmentResult:
-        return S.treatment(self)
+    def treatment(self) -> results.TreatmentResult:
+        return results.treatment(self)
 
     @cached_property
-    def safety(self) -> S.SafetyResult:
-        return S.safety(self)
+    def safety(self) -> results.SafetyResult:
+        return results.safety(self)
 
     @cached_property
-    def neurological(self) -> S.RecordsResult:
-        return S.records_section(self, "neurological")
+    def neurological(self) -> results.RecordsResult:
+        return results.records_section(self, "neurological")
 
     @cached_property
-    def haematological_immune(self) -> S.RecordsResult:
-        return S.haematological_immune(self)
+    def haematological_immune(self) -> results.RecordsResult:
+        return results.haematological_immune(self)
 
     @cached_property
-    def deaths(self) -> S.DeathsResult:
-        return S.deaths(self)
+    def deaths(self) -> results.DeathsResult:
+        return results.deaths(self)
 
     @cached_property
-    def pharmacokinetics(self) -> S.RecordsResult:
-        return S.records_section(self, "pharmacokinetics")
+    def pharmacokinetics(self) -> results.RecordsResult:
+        return results.records_section(self, "pharmacokinetics")
 
     @cached_property
-    def prognostic(self) -> S.PrognosticResult:
-        return S.prognostic(self)
+    def prognostic(self) -> results.PrognosticResult:
+        return results.prognostic(self)
 
     @cached_property
-    def other_numbers(self) -> S.RecordsResult:
-        return S.records_section(self, "other")
+    def other_numbers(self) -> results.RecordsResult:
+        return results.records_section(self, "other")
 
     @cached_property
-    def audit(self) -> S.FrameResult:
+    def audit(self) -> results.FrameResult:
         """Every printed number the data allow, recomputed and compared."""
-        return S.FrameResult(self.audit_rows, "audit")
+        return results.FrameResult(self.audit_rows, "audit")
 
     @cached_property
-    def patients(self) -> S.PatientsResult:
-        return S.patients(self)
+    def patients(self) -> results.PatientsResult:
+        return results.patients(self)
 
     @cached_property
-    def course(self) -> S.CourseResult:
-        return S.course(self)
+    def course(self) -> results.CourseResult:
+        return results.course(self)
 
     @cached_property
-    def coverage(self) -> S.FrameResult:
+    def coverage(self) -> results.FrameResult:
         """What clinicians look for in a CAR-T series: given, not reported, or not in the source."""
-        return S.FrameResult(self.checklist, "coverage")
+        return results.FrameResult(self.checklist, "coverage")
 
     @cached_property
-    def risk_of_bias(self) -> S.FrameResult:
-        return S.FrameResult(self.risk_of_bias_rows, "risk-of-bias")
+    def risk_of_bias(self) -> results.FrameResult:
+        return results.FrameResult(self.risk_of_bias_rows, "risk-of-bias")
 
     @cached_property
-    def limitations(self) -> S.FrameResult:
-        return S.FrameResult(self.limitation_rows, "limitations")
+    def limitations(self) -> results.FrameResult:
+        return results.FrameResult(self.limitation_rows, "limitations")
 
     @cached_property
-    def per_patient_tables(self) -> S.PerPatientResult:
-        return S.per_patient_tables(self)
+    def per_patient_tables(self) -> results.PerPatientResult:
+        return results.per_patient_tables(self)
 
     def months(self, value, unit) -> float:
         return convert(float(value), unit, "months")

@@ -11,7 +11,15 @@ from matplotlib.patches import Patch
 
 from . import style
 from .style import GRADE_COLOURS, OKABE_ITO, RESPONSE_HATCH, RESPONSE_ORDER, SERIES
-from .survival import BAND_ALPHA, WIDTH_IN, dodge, draw_approximate, draw_km, draw_milestones, milestone_dots
+from .survival_figures import (
+    BAND_ALPHA,
+    WIDTH_IN,
+    dodge,
+    draw_approximate,
+    draw_km,
+    draw_milestones,
+    milestone_dots,
+)
 
 
 def response_bar(counts: dict[str, int], total: int, title: str):
