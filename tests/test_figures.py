@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from cartpool import formatting as fmt
 from cartpool.analysis.pooling import pool
 from cartpool.plots import forest as F
 from cartpool.plots.export import svg_markup
-from cartpool import formatting as fmt
 from cartpool.report.render import Figures
 
 DOMAINS = {"selection": "Selection", "ascertainment": "Ascertainment", "causality": "Causality",

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from cartpool.analysis import audit as A
+from cartpool.analysis.audit import per_patient as A
 from cartpool.analysis.survival_curves import landmark_ties
 from cartpool.data.load import load_study
 from cartpool.domain.deaths import HOW_AT_LEAST, all_cause_deaths
+from cartpool.domain.derive import derive_endpoints
 from cartpool.domain.landmarks import landmark_fit
 from cartpool.stats.kaplan_meier import kaplan_meier
 
@@ -86,7 +87,7 @@ def test_a_landmark_interval_that_fits_the_responders_is_named(tmp_path):
 def test_the_time_tolerance_is_a_full_step_unless_the_table_rounds_to_the_nearest(synthetic):
     folder = sorted((synthetic / "studies").iterdir())[0]
     sd = load_study(folder, sources=None)
-    d = A.derive_endpoints(sd)
+    d = derive_endpoints(sd)
     step_days = A.convert(A._time_resolution(d), d["time_unit"].iloc[0], "days")
     assert A._time_tolerance_days(sd, d) == pytest.approx(step_days)
     study = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
@@ -94,4 +95,4 @@ def test_the_time_tolerance_is_a_full_step_unless_the_table_rounds_to_the_neares
         t["time_rounding"] = "nearest"
     (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False, allow_unicode=True), encoding="utf-8")
     sd = load_study(folder, sources=None)
-    assert A._time_tolerance_days(sd, A.derive_endpoints(sd)) == pytest.approx(step_days / 2)
+    assert A._time_tolerance_days(sd, derive_endpoints(sd)) == pytest.approx(step_days / 2)
