@@ -74,11 +74,17 @@ pooled = nb([
     params('# Parameters (papermill injects the real values)\n'
            'data_dir = "data/studies"\n'
            'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
-    C('from cartpool.analysis.pooled import PooledAnalysis\n'
+    C('from cartpool.analysis.cumulative import cumulative\n'
+      'from cartpool.analysis.living import whats_new\n'
+      'from cartpool.analysis.pooled import PooledAnalysis\n'
+      'from cartpool.analysis.triggers import update_triggers\n'
+      'from cartpool.report.living import LivingPage\n'
       'from cartpool.report.pooled import PooledPage\n\n'
       '# Every study, validated; the analysis plan; then every estimate, computed once.\n'
       'pooled = PooledAnalysis.load(data_dir)\n'
-      'page = PooledPage(pooled, output_dir=output_dir or None)'),
+      'page = PooledPage(pooled, output_dir=output_dir or None)\n'
+      '# The living review\'s sections (what\'s new, cumulative analysis, update triggers) share its figures.\n'
+      'living = LivingPage(page.figures, output_dir=output_dir or None)'),
     M('# CAR-T cell therapy in plasma cell leukemia: a synthesis of selected studies\n\n'
       'How patients with plasma cell leukemia (PCL) fare after CAR-T cell therapy, from the studies the curators '
       'of this report selected. Studies in multiple myeloma (MM) are shown beside them as context. Every number is '
@@ -86,6 +92,11 @@ pooled = nb([
     M('## The bottom line'),
     C('bottom_line = page.bottom_line_frame()  # one sentence per key outcome and population\n'
       'page.bottom_line()'),
+    M("## What's new\n\nWhat changed since the latest release of this review, computed from the data: studies "
+      "added, removed or updated, every estimate that moved with its value before and after, whether the change "
+      "changes the conclusions, and the GRADE judgements awaiting review; then every release."),
+    C('news = whats_new(pooled, page.appraisal, bottom_line)  # studies, estimates that moved, judgements, history\n'
+      'living.show("whats_new", news)'),
     M('## What this report is, and how the studies were chosen'),
     C('page.scope()'),
     M('## Summary of findings'),
@@ -111,6 +122,15 @@ pooled = nb([
       'overlaid.'),
     C('medians, landmarks = pooled.medians, pooled.landmarks\n'
       'page.survival()'),
+    M('## Cumulative meta-analysis\n\nFor each key outcome in each population with plasma cell leukemia: the studies '
+      'in the order they were published, each row the estimate from every study published up to it, by the same '
+      'rules as the main analysis. The last row is the main analysis.'),
+    C('cumulative_analysis = cumulative(pooled)  # one row per study added, one reading per outcome\n'
+      'living.show("cumulative", cumulative_analysis)'),
+    M('## When would the answer change?\n\nFor each key outcome: the new study that would change the certainty of '
+      'the evidence, and the rate in a new study that would move its estimate, computed from the model.'),
+    C('answer_changes = update_triggers(pooled)  # one row per key outcome and population\n'
+      'living.show("update_triggers", answer_changes)'),
     M('## Checks of the published numbers'),
     C('checks = pooled.audit\n'
       'page.audit_summary()'),
@@ -129,8 +149,10 @@ pooled = nb([
       'page.plan_history()'),
     M('## Appendix: statistical methods'),
     C('page.statistical_methods()'),
+    C('living.show("living_methods")  # releases, the cumulative analysis and the update triggers'),
     M('## Appendix: machine-readable results'),
     C('page.results_note()'),
-    C('page.export()  # the figures (nothing without output_dir)'),
+    C('living.export()  # the living review\'s tables (nothing without output_dir)\n'
+      'page.export()  # the figures (nothing without output_dir)'),
 ])
 nbf.write(pooled, str(OUT / "pooled.ipynb"))

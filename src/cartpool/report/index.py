@@ -70,6 +70,8 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
     table = Table("Studies (key numbers; checks: printed numbers recomputed and compared)",
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
                    "Checks"], rows, numeric=numeric)
+    from .living import index_whats_new
+
     page = str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
-                      with_pdf=with_pdf, bottom_line=_bottom_line(tables)))
+                      with_pdf=with_pdf, bottom_line=_bottom_line(tables), news=index_whats_new(tables)))
     return page.rstrip("\n") + "\n"  # a complete HTML file ends "</html>\n" (Jinja drops the last newline)
