@@ -143,7 +143,7 @@ def test_with_no_change_whats_new_says_so_in_one_line(released):
     assert len(table) == 1 and (table["section"].iloc[0], table["change"].iloc[0]) == ("none", "no change")
     html = str(LivingPage().show("whats_new", news))
     assert "No change since release 1 of 2 Jan 2026" in html
-    assert "Version history" in html and "Release 1, 2 Jan 2026" in html
+    assert "Version history" in html and "2 Jan 2026" in html and "Headline estimates" not in html
 
 
 def _check_moved(news: L.WhatsNewResult):
@@ -234,7 +234,7 @@ def test_a_changed_certainty_matters_and_its_judgement_awaits_review(tmp_path):
     waiting = news.judgements
     assert ((waiting["outcome"] == "orr") & (waiting["status"] == "evidence changed")).any()
     html = str(LivingPage().show("whats_new", news))
-    assert "Judgements awaiting review" in html and "the certainty of the evidence changed" in html
+    assert "Judgements awaiting review" in html and "the certainty changed from low to very low" in html
 
 
 def _estimate(rule="random effects", k=3, estimate=0.5, ci=(0.4, 0.6), certainty="low", sentence="s"):
@@ -336,3 +336,17 @@ def test_update_triggers_say_what_the_model_gives(released):
             assert r.above_estimate > r.ci_high
     html = str(LivingPage().show("update_triggers", t))
     assert "When would the answer change?" in html and "patients" in html
+
+
+def test_a_study_added_by_data_alone_leaves_the_recorded_judgements_valid(real_copy, tmp_path):
+    """Judgements made on the old evidence await review (and the page shows the proposal); they are
+    not compared with the new proposal, so validation does not stop a curator who only adds data."""
+    from cartpool.analysis.appraisal import check_judgements
+    from cartpool.synthetic import study_spec, write_study
+
+    for i in (0, 3, 6):  # relapsed/refractory PCL, where judgements are recorded
+        write_study(study_spec(i), real_copy, tmp_path / "sources")
+    a = PooledAnalysis.load(str(real_copy))
+    ap = Appraisal(a, real_copy.parent)
+    assert check_judgements(ap) == []
+    assert (ap.awaiting_review["status"] == "evidence changed").any()

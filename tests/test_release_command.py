@@ -64,7 +64,7 @@ def test_a_release_then_a_study_added_by_data_alone_shows_on_the_pages(tmp_path)
     index = (root / "reports" / "index.html").read_text(encoding="utf-8")
     assert "Version history" in pooled and "The first release" in pooled and "Synthetic 003" in pooled
     assert "What&#39;s new" in index or "What's new" in index
-    assert "Added: Synthetic 003" in index and "→" in index
+    assert "studies added: Synthetic 002, Synthetic 003" in index and "→" in index
     # the second release: a new file; the first is never rewritten
     _make(root, "release")
     files = R.release_files(root / "data")

@@ -140,11 +140,13 @@ def refit(analysis, outcome: str, t: pd.DataFrame, *, detail: bool = True) -> Ro
     `PooledAnalysis.primary_estimate`)."""
     if outcome in registry.LANDMARK_BY_KEY:
         r = analysis.landmark_estimate(t)
+        pooled_in = set(str(r.get("studies") or "").split(";")) if r["rule"] == Rule.RANDOM else set(t["study"])
         values = tuple({"study": s.study, "events": None, "events_high": None, "patients": int(s.n),
                         "estimate": float(s.value), "estimate_high": None,
                         "ci_low": None if pd.isna(s.ci_low) else float(s.ci_low),
                         "ci_high": None if pd.isna(s.ci_high) else float(s.ci_high)} for s in t.itertuples())
-        return RowEstimate(str(r["rule"]), int(r.get("k") or len(t)), int(t["n"].sum()), None, None,
+        patients = int(t.loc[t["study"].isin(pooled_in), "n"].sum())  # those of the studies in the estimate
+        return RowEstimate(str(r["rule"]), int(r.get("k") or len(t)), patients, None, None,
                            _num(r.get("estimate")), None, _num(r.get("ci_low")), _num(r.get("ci_high")),
                            str(r.get("note") or ""), tuple(t["study"]), values)
     r = analysis.primary_estimate(t, detail=detail)

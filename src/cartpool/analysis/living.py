@@ -336,6 +336,16 @@ def values_text(e: R.ReleasedEstimate) -> str:
     return cumulative_values_text([v.model_dump() for v in e.studies])
 
 
+def reason(code: str, before: R.ReleasedEstimate | None, after: R.ReleasedEstimate | None) -> str:
+    """Why one change matters, in a reader's words, for the row it is about (`MATTERS`)."""
+    if code == "certainty":
+        return f"the certainty changed from {before.certainty} to {after.certainty}"
+    if code == "poolable":
+        return ("the studies can now be pooled" if after.rule in POOLED_RULES else
+                "the studies can no longer be pooled")
+    return MATTERS[code]
+
+
 def estimate_changes(before: list[R.ReleasedEstimate], after: list[R.ReleasedEstimate]) -> pd.DataFrame:
     """Every estimate that moved between two states, with before and after and why it matters."""
     old = {e.key: e for e in before}
@@ -354,7 +364,7 @@ def estimate_changes(before: list[R.ReleasedEstimate], after: list[R.ReleasedEst
         rows.append({"outcome": e.outcome, "outcome_label": e.outcome_label, "population": e.population,
                      "population_label": e.population_label, "role": e.role, "in_summary": e.in_summary,
                      "change": change, **_fields("before", a), **_fields("after", b), "matters": bool(why),
-                     "why": ";".join(why), "why_text": "; ".join(MATTERS[w] for w in why)})
+                     "why": ";".join(why), "why_text": "; ".join(reason(w, a, b) for w in why)})
     return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
 

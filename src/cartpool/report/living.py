@@ -132,8 +132,7 @@ def whats_new(page, r: L.WhatsNewResult) -> Fragment:
         estimates = Table("Estimates that moved: each outcome in each population, before and after (95% CI)",
                           ["Outcome, population", f"Release {since.release}" if since else "Before", "Now",
                            "Changes the conclusions?"], rows, row_classes=classes, compact=True)
-    waiting = [f"{j.outcome_label}, {labels.lower_first(j.population_label)}: the evidence changed since the "
-               "reviewer's judgement; the page shows the analysis's proposal" for j in r.judgements.itertuples()]
+    waiting = [f"{j.outcome_label}, {labels.lower_first(j.population_label)}" for j in r.judgements.itertuples()]
     n_matter = int(r.estimates["matters"].sum()) if not r.estimates.empty else 0
     return render("pooled_whats_new.html.j2", since=since, since_date=date_text(since.date.isoformat()) if since else "",
                   changed=r.changed, studies=studies, estimates=estimates, n_matter=n_matter,
@@ -189,8 +188,9 @@ def _history(r: L.WhatsNewResult, shown: int = 3) -> dict:
                             x["ci_high"], x["values"] if isinstance(x["values"], str) else "")
             cells.append(text + (f"; {x['certainty']}" if isinstance(x["certainty"], str) and x["certainty"] else ""))
         rows.append(cells)
+    # one state only: the summary of findings says the same; the history of each number needs two
     headlines = Table("Headline estimates by release (the summary of findings; 95% CI; certainty)",
-                      ["Outcome, population", *heads], rows, compact=True)
+                      ["Outcome, population", *heads], rows, compact=True) if len(states) > 1 else None
     return {"releases": releases, "headlines": headlines}
 
 
@@ -198,8 +198,7 @@ def _history(r: L.WhatsNewResult, shown: int = 3) -> dict:
 
 
 def _step_label(s) -> str:
-    when = date_text(s.published) if s.dated else "date not in source"
-    return f"+ {s.study_added} ({when})"
+    return f"+ {s.study_added} ({date_text(s.published) if s.dated else 'undated'})"
 
 
 def _value_pct(v: dict) -> str:
@@ -216,7 +215,8 @@ def _points(steps: pd.DataFrame, fitted: list) -> list[CumulativePoint]:
         if not one:
             vals = [_value_pct(v) for v in row.values]
             text = (f"{int(s.k)} studies, not pooled ({', '.join(vals)})" if s.rule == "two studies, not pooled"
-                    else labels.sentence_case(s.note or s.rule))
+                    else f"{int(s.k)} studies, not pooled (not every rate can be combined)"
+                    if s.rule == "not pooled" else labels.sentence_case(s.rule))
             out.append(CumulativePoint(label, "text", text=text))
             continue
         out.append(CumulativePoint(label, "single" if s.rule == "single study" else "pooled", events,
@@ -233,8 +233,11 @@ def reading_text(rd, steps: pd.DataFrame) -> str:
     if rd.reading == C.SINGLE:
         return f"{rd.outcome_label}: one study so far ({last.study_added}), {now}."
     if rd.reading == C.NOT_POOLED:
-        return (f"{rd.outcome_label}: {now}; a pooled estimate needs {C_MIN_K_WORDS.get(int(last.k) + 1, 'more')} "
-                "studies." if int(last.k) == 2 else f"{rd.outcome_label}: {now}.")
+        if int(last.k) == 2:
+            return (f"{rd.outcome_label}: {now}; a pooled estimate needs "
+                    f"{C_MIN_K_WORDS.get(int(last.k) + 1, 'more')} studies.")
+        note = f" ({last.note})" if isinstance(last.note, str) and last.note else ""
+        return f"{rd.outcome_label}: {now}{note}."
     if rd.reading == C.STABLE:
         since = steps[steps["step"] == rd.since_step].iloc[0]
         when = f" ({date_text(rd.since_published)})" if rd.since_published else ""
@@ -363,9 +366,10 @@ def index_whats_new(tables: Path | None) -> dict | None:
     first = frame.iloc[0]
     since = (f"release {int(first['since_release'])} of {date_text(str(first['since_date']))}"
              if str(first["since_release"]) not in ("", "nan") else "")
-    studies = [f"{labels.sentence_case(x['change'])}: {x['study']}" + (f" ({x['detail']})" if x["change"] == "updated"
-                                                                      else "")
-               for _, x in frame[frame["section"] == "study"].iterrows()]
+    rows = frame[frame["section"] == "study"]
+    studies = [f"{change}: " + ", ".join(x["study"] + (f" ({x['detail']})" if change == "updated" else "")
+                                         for _, x in rows[rows["change"] == change].iterrows())
+               for change in ("added", "updated", "removed") if (rows["change"] == change).any()]
     est = frame[frame["section"] == "estimate"]
     matter = []
     for _, x in est[est["matters"].astype(str).str.lower() == "true"].iterrows():
