@@ -134,57 +134,62 @@ def row_studies(analysis, outcome: str, population: str) -> pd.DataFrame:
     return t.assign(_order=t["study_id"].map(order)).sort_values("_order", kind="stable").drop(columns="_order")
 
 
+def study_values(t: pd.DataFrame, *, landmark: bool) -> tuple[dict, ...]:
+    """Each study's own value in a row: its count (both ends of a range) and exact interval, or its
+    survival rate at the landmark (`landmark`) and printed interval."""
+    if landmark:
+        return tuple({"study": s.study, "events": None, "events_high": None, "patients": int(s.n),
+                      "estimate": float(s.value), "estimate_high": None,
+                      "ci_low": None if pd.isna(s.ci_low) else float(s.ci_low),
+                      "ci_high": None if pd.isna(s.ci_high) else float(s.ci_high)} for s in t.itertuples())
+    from ..stats.proportions import study_cis
+
+    lo, _ = study_cis(t["events"], t["total"])
+    _, hi = study_cis(t["events_high"], t["total"])
+    return tuple({"study": s.study, "events": int(s.events), "events_high": int(s.events_high),
+                  "patients": int(s.total), "estimate": s.events / s.total,
+                  "estimate_high": s.events_high / s.total if s.events_high != s.events else None,
+                  "ci_low": float(a), "ci_high": float(b)}
+                 for s, a, b in zip(t.itertuples(), lo, hi, strict=True))
+
+
+def _landmark_row(r, t: pd.DataFrame) -> RowEstimate:
+    """A landmark row (a row of `estimates`, or what `landmark_estimate` returns) as a `RowEstimate`;
+    its patients are those of the studies in its estimate."""
+    pooled_in = set(str(r.get("studies") or "").split(";")) if r["rule"] == Rule.RANDOM else set(t["study"])
+    patients = int(t.loc[t["study"].isin(pooled_in), "n"].sum())
+    note = r.get("note")
+    return RowEstimate(str(r["rule"]), int(r.get("k") or len(t)), patients, None, None, _num(r.get("estimate")),
+                       None, _num(r.get("ci_low")), _num(r.get("ci_high")), note if isinstance(note, str) else "",
+                       tuple(t["study"]), study_values(t, landmark=True))
+
+
+def _count_row(p, t: pd.DataFrame) -> RowEstimate:
+    """A count row (a `Pooled`) as a `RowEstimate`."""
+    return RowEstimate(str(p.rule), int(p.k), int(p.total), int(p.events),
+                       int(p.events_high) if p.events_high is not None else None, _num(p.estimate),
+                       _num(p.estimate_high), _num(p.ci_low), _num(p.ci_high), p.note, tuple(t["study"]),
+                       study_values(t, landmark=False))
+
+
 def refit(analysis, outcome: str, t: pd.DataFrame, *, detail: bool = True) -> RowEstimate:
     """The row the main analysis would show for the studies in `t` (rows of `row_studies`), by its
     own rule (`detail` False: the estimate and its interval only, see
     `PooledAnalysis.primary_estimate`)."""
     if outcome in registry.LANDMARK_BY_KEY:
-        r = analysis.landmark_estimate(t)
-        pooled_in = set(str(r.get("studies") or "").split(";")) if r["rule"] == Rule.RANDOM else set(t["study"])
-        values = tuple({"study": s.study, "events": None, "events_high": None, "patients": int(s.n),
-                        "estimate": float(s.value), "estimate_high": None,
-                        "ci_low": None if pd.isna(s.ci_low) else float(s.ci_low),
-                        "ci_high": None if pd.isna(s.ci_high) else float(s.ci_high)} for s in t.itertuples())
-        patients = int(t.loc[t["study"].isin(pooled_in), "n"].sum())  # those of the studies in the estimate
-        return RowEstimate(str(r["rule"]), int(r.get("k") or len(t)), patients, None, None,
-                           _num(r.get("estimate")), None, _num(r.get("ci_low")), _num(r.get("ci_high")),
-                           str(r.get("note") or ""), tuple(t["study"]), values)
-    r = analysis.primary_estimate(t, detail=detail)
-    from ..stats.proportions import study_cis
-
-    lo, _ = study_cis(t["events"], t["total"])
-    _, hi = study_cis(t["events_high"], t["total"])
-    values = tuple({"study": s.study, "events": int(s.events), "events_high": int(s.events_high),
-                    "patients": int(s.total), "estimate": s.events / s.total,
-                    "estimate_high": s.events_high / s.total if s.events_high != s.events else None,
-                    "ci_low": float(a), "ci_high": float(b)}
-                   for s, a, b in zip(t.itertuples(), lo, hi, strict=True))
-    return RowEstimate(str(r.rule), int(r.k), int(r.total), int(r.events),
-                       int(r.events_high) if r.events_high is not None else None, _num(r.estimate),
-                       _num(r.estimate_high), _num(r.ci_low), _num(r.ci_high), r.note, tuple(t["study"]), values)
+        return _landmark_row(analysis.landmark_estimate(t), t)
+    return _count_row(analysis.primary_estimate(t, detail=detail), t)
 
 
 def main_row(analysis, outcome: str, population: str) -> RowEstimate | None:
     """The main analysis's row of one outcome in one population, as a `RowEstimate` (None where no
-    study reports it)."""
+    study reports it), read from the analysis without refitting it."""
     t = row_studies(analysis, outcome, population)
     if t.empty:
         return None
     if outcome in registry.LANDMARK_BY_KEY:
-        r = analysis.landmark_row(outcome, population)
-        fields = {"rule": r["rule"], "k": int(r["k"]), "estimate": _num(r["estimate"]), "ci_low": _num(r["ci_low"]),
-                  "ci_high": _num(r["ci_high"]), "events": None, "events_high": None, "estimate_high": None,
-                  "note": str(r["note"] or "") if isinstance(r["note"], str) else ""}
-    else:
-        p = analysis.outcome(outcome).groups[population]
-        fields = {"rule": str(p.rule), "k": int(p.k), "estimate": _num(p.estimate), "ci_low": _num(p.ci_low),
-                  "ci_high": _num(p.ci_high), "events": int(p.events),
-                  "events_high": int(p.events_high) if p.events_high is not None else None,
-                  "estimate_high": _num(p.estimate_high), "note": p.note}
-    fitted = refit(analysis, outcome, t)  # for the per-study values and patients only
-    return RowEstimate(fields["rule"], fields["k"], fitted.patients, fields["events"], fields["events_high"],
-                       fields["estimate"], fields["estimate_high"], fields["ci_low"], fields["ci_high"],
-                       fields["note"], fitted.studies, fitted.values)
+        return _landmark_row(analysis.landmark_row(outcome, population), t)
+    return _count_row(analysis.outcome(outcome).groups[population], t)
 
 
 def _num(x) -> float | None:
