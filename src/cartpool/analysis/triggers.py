@@ -54,7 +54,7 @@ SIZES = (10, 20, 50, 100, 200, 500, 1000)
 COLUMNS = ["outcome", "outcome_label", "population", "population_id", "k", "patients", "rule", "estimate",
            "estimate_high", "ci_low", "ci_high", "values", "interval", "thresholds", "rate", "rate_from", "new_studies",
            "imprecision_now", "certainty_size", "certainty_size_short", "certainty_ci_low", "certainty_ci_high",
-           "certainty_status", "conclusion_size", "below_rate", "below_estimate", "above_rate", "above_estimate",
+           "certainty_crossed", "certainty_status", "conclusion_size", "below_rate", "below_estimate", "above_rate", "above_estimate",
            "conclusion_status"]
 
 #: What a trigger's status means (the renderer writes the sentence).
@@ -188,7 +188,8 @@ def update_triggers(analysis) -> TriggersResult:
 
 def _certainty(fit, rate: float, now: G.Domain, thresholds, computable: bool, landmark: bool) -> dict:
     """The smallest size of the ladder at which imprecision would no longer rate down."""
-    out = {"certainty_size": None, "certainty_size_short": None, "certainty_ci_low": None, "certainty_ci_high": None}
+    out = {"certainty_size": None, "certainty_size_short": None, "certainty_ci_low": None, "certainty_ci_high": None,
+           "certainty_crossed": ""}
     if now.judgement == G.NOT_SERIOUS:
         return {**out, "certainty_status": ALREADY}
     if not computable:
@@ -206,9 +207,11 @@ def _certainty(fit, rate: float, now: G.Domain, thresholds, computable: bool, la
         return d.judgement == G.NOT_SERIOUS, r
 
     good, r = ok(len(SIZES) - 1)
-    if not good:  # with the interval the largest size gives, which says why
+    if not good:  # with the interval the largest size gives and the thresholds it crosses, which say why
+        crossed = [t for t in thresholds if r.one_estimate and r.ci_low < t < r.ci_high]
         return {**out, "certainty_ci_low": r.ci_low if r.one_estimate else None,
-                "certainty_ci_high": r.ci_high if r.one_estimate else None, "certainty_status": NOT_WITHIN}
+                "certainty_ci_high": r.ci_high if r.one_estimate else None,
+                "certainty_crossed": ";".join(f"{t:g}" for t in crossed), "certainty_status": NOT_WITHIN}
     lo_i, hi_i, best = -1, len(SIZES) - 1, r  # SIZES[hi_i] is enough; SIZES[lo_i] is not (-1: none tried)
     while hi_i - lo_i > 1:
         mid = (lo_i + hi_i) // 2
@@ -217,7 +220,7 @@ def _certainty(fit, rate: float, now: G.Domain, thresholds, computable: bool, la
             hi_i, best = mid, r
         else:
             lo_i = mid
-    return {"certainty_size": SIZES[hi_i], "certainty_size_short": SIZES[lo_i] if lo_i >= 0 else None,
+    return {**out, "certainty_size": SIZES[hi_i], "certainty_size_short": SIZES[lo_i] if lo_i >= 0 else None,
             "certainty_ci_low": best.ci_low, "certainty_ci_high": best.ci_high, "certainty_status": FOUND}
 
 

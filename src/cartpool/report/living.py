@@ -291,8 +291,9 @@ def _certainty_text(t) -> str:
         "the plan's width limits"
     if t.certainty_status == T.NOT_WITHIN:
         each = " each" if n_new > 1 else ""
+        crossed = " and ".join(fmt.pct(float(x), 0) for x in str(t.certainty_crossed or "").split(";") if x)
         ci = (f" would still give a pooled 95% CI of {fmt.ci(t.certainty_ci_low, t.certainty_ci_high)}, across "
-              f"{thresholds}" if _num(t.certainty_ci_low) is not None else " would still not be pooled")
+              f"{crossed or thresholds}" if _num(t.certainty_ci_low) is not None else " would still not be pooled")
         return f"No study of up to {T.SIZES[-1]} patients would do it: {who} of {T.SIZES[-1]}{each} at {rate}{ci}."
     short = f" ({int(t.certainty_size_short)} would not)" if _num(t.certainty_size_short) is not None else ""
     each = " each" if n_new > 1 else ""
