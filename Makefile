@@ -40,7 +40,7 @@ BROWSER    := $(or $(CARTPOOL_BROWSER),$(firstword $(shell command -v chromium c
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- environment: virtual environments from the pinned, hashed locks, remade when a lock changes --
 # uv installs the locks (hashes checked), itself pinned and hashed in requirements/uv.lock and
@@ -128,6 +128,12 @@ $(REPORTS)/index.html: | $(BUILD)/.validated $(REPORTS)/pooled.html
 
 $(REPORTS)/%.pdf: | $(REPORTS)/%.html
 	@CARTPOOL_BROWSER=$(BROWSER) $(PY) scripts/build.py --build-dir $(BUILD) pdf $(REPORTS)/$*.html
+
+# A release records the review as the current reports show it (data/releases/<date>.yaml, to commit);
+# it refuses while validation fails or a report is stale. NOTE="..." says what the release is.
+.PHONY: release
+release: $(ENV_DEP) ## Record the review's current state as a dated release (data/releases/); NOTE="why"
+	@$(PY) scripts/build.py --build-dir $(BUILD) release --browser="$(BROWSER)" --reports $(REPORTS) --note "$(NOTE)"
 
 .PHONY: check
 check: $(ENV_DEP) ## Validate the study data only (and that notebooks are committed without outputs)

@@ -26,6 +26,12 @@ def parser(prog: str = "build.py") -> argparse.ArgumentParser:
     s = sub.add_parser("judgements", help="print the analysis's GRADE proposals, with the current evidence "
                        "fingerprints, for the judgements awaiting review (make judgements)")
     s.add_argument("--all", action="store_true", help="every outcome and population, not only those awaiting review")
+    s = sub.add_parser("release", help="record the review's current state as a dated release in data/releases/ "
+                       "(make release); refuses while validation fails or the reports are stale")
+    s.add_argument("--browser", default="", metavar="PATH",
+                   help="the browser the reports' PDFs are printed with (empty: no PDFs are expected)")
+    s.add_argument("--reports", type=Path, default=Path("reports"), help="the reports folder (default reports/)")
+    s.add_argument("--note", default="", help="what this release is, in a sentence (shown in the version history)")
     s = sub.add_parser("lock", help="run CMD holding an exclusive lock (waits for another build); "
                        "with --warm, CMD's build commands are served by a warm worker")
     s.add_argument("--warm", action="store_true",
@@ -78,6 +84,11 @@ def main(argv: list[str] | None = None, prog: str = "build.py") -> int:
         from cartpool.builder.scaffold import check_notebooks
 
         return check_notebooks(sorted((root / "notebooks").glob("*.ipynb")))
+    if a.command == "release":
+        from cartpool.builder.release import record_release
+
+        return record_release(root=root, reports=a.reports, build_dir=a.build_dir, with_pdf=bool(a.browser),
+                              note=a.note)
     if a.command == "judgements":
         from cartpool.builder.judgements import print_proposals
 

@@ -415,7 +415,11 @@ def _fact(sd, name: str) -> str:
 def check_judgements(appraisal: Appraisal) -> list[str]:
     """Problems of the recorded judgements a curator must fix: outcomes or populations the plan does
     not know, a certainty that does not follow from its domain ratings, and ratings that depart from
-    the proposal without a reason. Returned as messages naming the judgement and field."""
+    the proposal without a reason. Returned as messages naming the judgement and field.
+
+    A judgement whose evidence changed since it was recorded (a study added or corrected) is not
+    compared with the new proposal: the report shows the proposal until it is reviewed, and the build
+    names it as awaiting review, so a curator who adds a study by data alone is not stopped by it."""
     plan = appraisal.plan
     known = registry.analysis_outcome_keys()
     pops = {p.id for p in plan.populations}
@@ -439,6 +443,8 @@ def check_judgements(appraisal: Appraisal) -> list[str]:
                 if o not in known or p not in pops:
                     continue
                 block = appraisal.proposal_block(o, p)
+                if j.evidence.get(f"{o}@{p}") != block["fingerprint"]:
+                    continue  # made on other evidence: awaiting review, not wrong
                 for key, d in j.domains.items():
                     if d.rating != block["domains"][key]["rating"] and not d.departure:
                         out.append(f"judgement {j.id}, domains.{key}: {d.rating!r} departs from the proposal "

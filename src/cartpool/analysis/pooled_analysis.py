@@ -348,17 +348,30 @@ class PooledAnalysis:
         return use, left_out
 
     def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
-              bayes: bool = False) -> Pooled:
+              bayes: bool = False, detail: bool = True) -> Pooled:
         """One row of studies by the plan's rule. Where the row combines studies (random effects), a
         range with an uninformative end is left out, and the row says so."""
         use, left_out = self._split_for_fit(t)
         r = pool(use["events"], use["total"], [study_row_label(x) for x in use.itertuples()],
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
-                 tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes)
+                 tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, detail=detail,
+                 small_sample=detail)
         if not left_out.empty:
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
                                                     for x in left_out.itertuples()))
         return r
+
+    def primary_estimate(self, t: pd.DataFrame, *, detail: bool = True) -> Pooled:
+        """A population's main row refitted on the studies in `t` (rows of `available`), by the same
+        rule as the main analysis (for analyses that refit it on other sets of studies: the
+        cumulative meta-analysis and the update triggers, `cartpool.analysis.cumulative`). With
+        `detail` False, the estimate and its interval only (no heterogeneity, no small-sample
+        interval)."""
+        return self._pool(t, detail=detail)
+
+    def landmark_estimate(self, sub: pd.DataFrame) -> dict:
+        """The same for a landmark row (rows of `landmarks`): the fields of its row of `estimates`."""
+        return self._landmark_row(sub)
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key

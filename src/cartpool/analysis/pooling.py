@@ -195,7 +195,8 @@ def _bayes_row(x: tuple, n: tuple, tau_scale: float) -> dict:
 
 
 @functools.lru_cache(maxsize=16384)
-def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_scale: float, bayes: bool) -> Pooled:
+def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_scale: float, bayes: bool,
+                 small_sample: bool = True) -> Pooled:
     xa, na = np.array(x, float), np.array(n, float)
     k, ex, tot = len(xa), int(xa.sum()), int(na.sum())
     full = _study_table(xa, na, list(range(1, k + 1))) if detail else None
@@ -226,13 +227,13 @@ def _pool_cached(x: tuple, n: tuple, method: str, detail: bool, min_k: int, tau_
                       e.ci_high, "Clopper-Pearson exact, combined count", studies=table(), **het, **bayes)
     try:
         r = stats_meta.pool_proportions(xa, na, method=method, pi_dist="t")
-        small = stats_meta.pool_proportions(xa, na, method=method, knha=True)
+        small = stats_meta.pool_proportions(xa, na, method=method, knha=True) if small_sample else None
     except stats_meta.GLMMNotEstimable as err:
         nan = float("nan")
         return Pooled(Rule.NOT_ESTIMABLE, f"random-effects model not estimable ({err})", method, k, ex, tot,
                       nan, nan, nan, "", studies=table(), **het, **bayes)
     return Pooled(Rule.RANDOM, "", method, k, ex, tot, r.estimate, r.ci_low, r.ci_high, "z",
-                  small.ci_low, small.ci_high, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, mu=r.mu, se=r.se,
+                  small.ci_low if small else None, small.ci_high if small else None, r.pi_low, r.pi_high, r.tau2, r.i2, r.q, r.q_p, mu=r.mu, se=r.se,
                   studies=table(r.studies["weight"].to_numpy() if method != PRIMARY_METHOD else None),
                   **het, **bayes)
 
@@ -261,7 +262,7 @@ def common_effect(events, totals) -> Pooled:
 
 def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY_METHOD, detail: bool = True,
          min_k: int = MIN_STUDIES_RANDOM_EFFECTS, tau_prior_scale: float = DEFAULT_TAU_PRIOR_SCALE,
-         bayes: bool = True) -> Pooled:
+         bayes: bool = True, small_sample: bool = True) -> Pooled:
     """One row of the synthesis (see the module docstring); memoised on its inputs.
 
     Parameters
@@ -283,12 +284,16 @@ def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY
         The half-normal prior scale on tau of the Bayesian model (the plan's).
     bayes : bool
         Also fit the Bayesian model (a sensitivity analysis of the rows that show it).
+    small_sample : bool
+        Also fit the small-sample (Knapp-Hartung) interval of a random-effects row (False for
+        rows that show the estimate and its main interval only: hypothetical evidence searched by
+        `cartpool.analysis.triggers`).
     """
     ev = tuple(int(v) for v in events)
     tt = tuple(int(v) for v in totals)
     hi = tuple(int(v) for v in events_high) if events_high is not None else ev
     bayes = bool(bayes and detail and len(ev) >= 2)
-    low = _pool_cached(ev, tt, method, detail, min_k, float(tau_prior_scale), bayes)
+    low = _pool_cached(ev, tt, method, detail, min_k, float(tau_prior_scale), bayes, small_sample)
     table = low.studies.copy()
     if labels is not None and not table.empty:
         table["study"] = list(labels)
@@ -296,7 +301,7 @@ def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY
         if not table.empty:  # each study's interval widened over the two ends of its range
             _, upper = study_cis(hi, tt)
             table = table.assign(events_high=list(hi), ci_high=np.maximum(table["ci_high"].to_numpy(), upper))
-        high = _pool_cached(hi, tt, method, detail, min_k, float(tau_prior_scale), bayes)
+        high = _pool_cached(hi, tt, method, detail, min_k, float(tau_prior_scale), bayes, small_sample)
         low = _widen(low, high)
     return replace(low, studies=table)
 

@@ -41,6 +41,7 @@ FACTS = (
     ("design", "Design"), ("phase", "Phase"), ("setting", "Setting"), ("disease", "Disease"),
     ("targets", "CAR target(s)"), ("products", "Product(s)"), ("dose", "Dose"),
     ("lymphodepletion", "Lymphodepletion"), ("enrolment_period", "Enrolment"), ("data_cutoff", "Data cutoff"),
+    ("published", "Published"),
     ("crs_grading", "CRS grading"), ("icans_grading", "ICANS grading"), ("ctcae_version", "CTCAE version"),
 )
 

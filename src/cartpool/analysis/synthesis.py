@@ -25,10 +25,13 @@ from ..domain import registry, survival_rules
 from ..domain.counts import HOW_EVALUABLE, HOW_ITT
 from ..domain.population import main_population
 from ..text import lower_first, sentence_case
-from . import pooled_analysis
+from . import cumulative, living, pooled_analysis, triggers
 from .appraisal import NOT_REVIEWED, STALE, Appraisal
+from .cumulative import CumulativeResult
+from .living import WhatsNewResult
 from .study_results import FrameResult, SectionResult
 from .survival_curves import approximate_curves, km_fits
+from .triggers import TriggersResult
 
 #: The outcome as a noun phrase for a sentence in GRADE's words.
 NOUNS = {
@@ -279,6 +282,12 @@ class Synthesis:
         return BottomLineResult(frame, pending, self.min_k)
 
     @cached_property
+    def whats_new(self) -> WhatsNewResult:
+        """What changed since the latest release: studies, estimates that moved and whether that
+        matters, judgements awaiting review, the version history (`cartpool.analysis.living`)."""
+        return living.whats_new(self.analysis, self.appraisal, self.bottom_line.frame)
+
+    @cached_property
     def scope(self) -> ScopeResult:
         a = self.analysis
         st = a.studies
@@ -377,6 +386,18 @@ class Synthesis:
                                     {r.study: r.follow_up for r in a.studies.itertuples()}, series, single,
                                     a.group_order,
                                     self.min_k)
+
+    @cached_property
+    def cumulative(self) -> CumulativeResult:
+        """The cumulative meta-analysis of each key outcome in each primary population, studies in
+        publication order (`cartpool.analysis.cumulative`)."""
+        return cumulative.cumulative(self.analysis)
+
+    @cached_property
+    def update_triggers(self) -> TriggersResult:
+        """When would the answer change: the new study that would change the certainty, and the rate
+        that would move the estimate (`cartpool.analysis.triggers`)."""
+        return triggers.update_triggers(self.analysis)
 
     @cached_property
     def audit(self) -> FrameResult:

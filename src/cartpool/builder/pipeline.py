@@ -40,10 +40,7 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
     except StudyDataError as e:
         print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
         for issue in e.issues:
-            # a study's file is named from its folder (hu2026/results.yaml); the data folder's own
-            # files (known_studies.yaml, analysis_plan.yaml, ...) sit beside studies/
-            folder = Path(data_dir) if "/" in issue.file else Path(data_dir).parent
-            print(f"  {folder.as_posix()}/{issue}", file=sys.stderr)
+            print(f"  {data_path(issue, data_dir)}", file=sys.stderr)
         print("[cartpool] nothing was built; fix the files above and run make again. "
               "The format is described in data/README.md.", file=sys.stderr)
         if record_in is not None:  # the build says nothing more: this message is the one to read
@@ -74,6 +71,15 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
     return 0
 
 
+def data_path(issue, data_dir: str = DATA_DIR) -> str:
+    """An issue with its file's path: a study's files are named from their folder (hu2026/results.yaml)
+    under the studies folder; the data folder's own files (the plan, the judgements, releases/ ...)
+    sit beside it."""
+    own = "/" not in issue.file or issue.file.startswith("releases/")
+    folder = Path(data_dir).parent if own else Path(data_dir)
+    return f"{folder.as_posix()}/{issue}"
+
+
 def _validate_synthesis(studies, data_dir: Path) -> list[str]:
     """The analysis plan, the links between studies and the recorded GRADE judgements, checked
     against the analysis; returns notices (judgements awaiting review), raises on problems."""
@@ -83,10 +89,12 @@ def _validate_synthesis(studies, data_dir: Path) -> list[str]:
     from ..data.grade import GRADE_FILE
     from ..data.links import load_links
     from ..data.plan import load_plan
+    from ..data.releases import load_releases
     from ..domain.registry import analysis_outcome_keys
 
     plan = load_plan(data_dir, known_outcomes=analysis_outcome_keys())
     load_links(data_dir, studies)
+    load_releases(data_dir)
     appraisal = Appraisal(PooledAnalysis(studies, plan), data_dir)
     problems = check_judgements(appraisal)
     if problems:

@@ -44,6 +44,7 @@ dose: not reported
 lymphodepletion: not reported
 enrolment_period: not reported
 data_cutoff: not reported
+published: not reported                 # value: "2027-01-31" (year-month-day; first online), sourced; orders the cumulative analysis
 crs_grading: not reported               # ASTCT | Lee 2014 | CTCAE | Penn | MSKCC, sourced, or: not reported
 icans_grading: not reported             # ASTCT | CARTOX
 neurotoxicity_grading: not reported     # CTCAE | CARTOX | unspecified: neurotoxicity not graded as ICANS

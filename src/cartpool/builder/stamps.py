@@ -41,6 +41,7 @@ VALIDATED = "validated"  # the validation step; its marker file is build/.valida
 VALIDATION_FAILED = ".validation-failed"  # in the build folder: the data were rejected
 PDFS_MISSING = "pdfs-missing"  # in the build folder: pages whose PDF could not be printed (browser gone)
 STUDIES_DIR = Path("data") / "studies"
+RELEASES_DIR = Path("data") / "releases"
 
 
 def study_folders(root: Path) -> list[str]:
@@ -132,7 +133,8 @@ def _data(hs: Hasher, study: str | None = None) -> list[Path]:
     top = sorted(p for p in (root / "data").glob("*.yaml"))
     if study is not None:
         return top + hs.tree(root / STUDIES_DIR / study)
-    return top + hs.tree(root / STUDIES_DIR)
+    # the releases: validated, and the pooled report and the index say what changed since the latest
+    return top + hs.tree(root / RELEASES_DIR) + hs.tree(root / STUDIES_DIR)
 
 
 def step_inputs(hs: Hasher, step: str, *, with_pdf: bool = False, reports: Path | None = None) -> str:

@@ -12,11 +12,13 @@ from pathlib import Path
 #: Commands a warm worker may serve: the ones that import the report package or run a notebook.
 WARM_COMMANDS = frozenset({"validate", "study", "pooled", "index", "pdf"})
 
-MAKE_TARGET = {"validate": "make check", "check-notebooks": "make check", "new-study": "make new-study ID=smith2027"}
+MAKE_TARGET = {"validate": "make check", "check-notebooks": "make check", "new-study": "make new-study ID=smith2027",
+               "release": "make release"}
 #: What each command needs in the folder it runs in (the project root).
 NEEDS = {"validate": ("data/studies",), "study": ("data/studies", "notebooks/study.ipynb"),
          "pooled": ("data/studies", "notebooks/pooled.ipynb"), "index": ("data/studies",),
-         "new-study": ("data",), "check-notebooks": ("notebooks",), "build": ("data/studies", "notebooks")}
+         "new-study": ("data",), "check-notebooks": ("notebooks",), "build": ("data/studies", "notebooks"),
+         "release": ("data/studies", "notebooks")}
 
 
 def base_parser(prog: str, description: str) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

@@ -532,10 +532,11 @@ def label_issues(studies: list[StudyData]) -> list[DataIssue]:
 
 
 def date_issues(sd: StudyData, today=None) -> list[DataIssue]:
-    """The data cut-off and the enrolment period, read from the text the source prints: a cut-off
-    not after the build's date (`dates.build_date`), an enrolment period that starts before it
-    ends and neither after the cut-off, and per-patient follow-up no longer than enrolment start
-    to cut-off allows. Text that is not a readable date says what to type."""
+    """The data cut-off, the enrolment period and the publication date, read from the text the source
+    prints: a cut-off or publication not after the build's date (`dates.build_date`), a publication
+    not before the cut-off, an enrolment period that starts before it ends and neither after the
+    cut-off, and per-patient follow-up no longer than enrolment start to cut-off allows. Text that
+    is not a readable date says what to type."""
     today = today or dates.build_date()
     study, out = sd.study, []
     cutoff = period = None
@@ -554,6 +555,23 @@ def date_issues(sd: StudyData, today=None) -> list[DataIssue]:
             out.append(DataIssue(STUDY_FILE, "enrolment_period.value",
                                  f"{value!r} is not a period cartpool can read; type {dates.PERIOD_FORMS}, "
                                  f"each date in one of these forms: {dates.FORMS}"))
+    value = getattr(study.published, "value", None)
+    if isinstance(value, str):
+        try:
+            published = dates.parse_date(value)
+        except dates.DateText:
+            out.append(DataIssue(STUDY_FILE, "published.value", f"{value!r} is not a date cartpool can read; type "
+                                 "the publication date as year-month-day, for example 2026-03-19 (or 2026-03, or "
+                                 "2026, where the source prints no more)"))
+        else:
+            if published[0] > today:
+                out.append(DataIssue(STUDY_FILE, "published.value",
+                                     f"{value!r} is after the build's date ({today.isoformat()}): check the year "
+                                     "against the source"))
+            elif cutoff and published[1] < cutoff[0]:
+                out.append(DataIssue(STUDY_FILE, "published.value",
+                                     f"{value!r} is before the data cut-off ({study.data_cutoff.value}): a study is "
+                                     "published after its data cut-off; check both against the source"))
     if cutoff and cutoff[0] > today:
         out.append(DataIssue(STUDY_FILE, "data_cutoff.value",
                              f"{study.data_cutoff.value!r} is after the build's date ({today.isoformat()}): a data "

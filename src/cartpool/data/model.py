@@ -490,7 +490,7 @@ class PatientData(_Strict):
 
 #: Study facts a curator may leave out (see `Study._missing_by_document`).
 OPTIONAL_FACTS = ("neurotoxicity_grading", "icaht_grading", "mrd_assessment", "pcl_definition", "survival_origin",
-                  "eligibility", "vein_to_vein", "manufacturing_failures")
+                  "eligibility", "vein_to_vein", "manufacturing_failures", "published")
 
 
 class Study(_Strict):
@@ -541,6 +541,9 @@ class Study(_Strict):
     eligibility: Sourced[str] | NotReported = NOT_REPORTED  # restrictions on who could be treated
     vein_to_vein: Sourced[str] | NotReported = NOT_REPORTED  # time from leukapheresis to infusion
     manufacturing_failures: Sourced[str] | NotReported = NOT_REPORTED  # products that could not be made
+    # When the source was published (first online, epub ahead of print included), as year-month-day
+    # (or year-month, or year, where the source prints no more); orders the cumulative meta-analysis.
+    published: Sourced[str] | NotReported = NOT_REPORTED
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from ..analysis import audit as audit_mod
 from ..analysis.study_analysis import StudyAnalysis
 from ..data.study_data import StudyData
 from ..domain import registry
+from ..text import lower_first
+from .living_renderers import date_text, row_text
 from .render import Table, render
 
 STYLE_FILE = Path(__file__).parent / "style.css"
@@ -33,6 +35,47 @@ def _bottom_line(tables: Path | None) -> list[tuple[str, list[str]]]:
         return []
     frame = pd.read_csv(path, keep_default_na=False)
     return [(pop, list(sub["sentence"])) for pop, sub in frame.groupby("population", sort=False)]
+
+
+def _whats_new(tables: Path | None) -> dict | None:
+    """What's new as the index shows it, read back from the pooled report's ``pooled-whats-new.csv``:
+    the release compared with, the studies that changed and the estimates whose change matters
+    (None where the pooled report has not been built)."""
+    path = tables / "pooled-whats-new.csv" if tables is not None else None
+    if path is None or not path.is_file():
+        return None
+    frame = pd.read_csv(path, keep_default_na=False)
+    if frame.empty:
+        return None
+    first = frame.iloc[0]
+    since = (f"release {int(first['since_release'])} of {date_text(str(first['since_date']))}"
+             if str(first["since_release"]) not in ("", "nan") else "")
+    rows = frame[frame["section"] == "study"]
+    studies = [f"{change}: " + ", ".join(x["study"] + (f" ({x['detail']})" if change == "updated" else "")
+                                         for _, x in rows[rows["change"] == change].iterrows())
+               for change in ("added", "updated", "removed") if (rows["change"] == change).any()]
+    est = frame[frame["section"] == "estimate"]
+    matter = []
+    for _, x in est[est["matters"].astype(str).str.lower() == "true"].iterrows():
+        before = row_text(*(_csv_value(x[f"before_{f}"]) for f in ("rule", "k", "patients", "estimate",
+                                                                    "estimate_high", "ci_low", "ci_high")),
+                          str(x["before_values"]))
+        after = row_text(*(_csv_value(x[f"after_{f}"]) for f in ("rule", "k", "patients", "estimate", "estimate_high",
+                                                                 "ci_low", "ci_high")), str(x["after_values"]))
+        matter.append(f"{x['outcome_label']}, {lower_first(x['population_label'])}: {before} → {after} "
+                      f"({x['why_text']})")
+    return {"since": since, "none": not frame["section"].isin(["study", "estimate"]).any(),
+            "no_release": bool(((frame["section"] == "none") & (frame["change"] == "no release yet")).any()),
+            "studies": studies, "moved": len(est), "matter": matter}
+
+
+def _csv_value(v):
+    if v == "" or v is None:
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
 
 
 def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None = None) -> str:
@@ -70,5 +113,5 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
                    "Checks"], rows, numeric=numeric)
     page = str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
-                      with_pdf=with_pdf, bottom_line=_bottom_line(tables)))
+                      with_pdf=with_pdf, bottom_line=_bottom_line(tables), news=_whats_new(tables)))
     return page.rstrip("\n") + "\n"  # a complete HTML file ends "</html>\n" (Jinja drops the last newline)

@@ -20,11 +20,12 @@ __all__ = ["TITLE", "PooledPage", "page_budget"]
 
 
 def page_budget(n_studies: int, n_forest_outcomes: int, n_summary_populations: int) -> int:
-    """The most pages the pooled PDF may take: 12 for its fixed sections (bottom line, scope, risk of
-    bias, methods, checks, limits, appendices), 1 per study, 1 per outcome drawn with its own forest
-    plot, and 2 per population of the summary of findings (its table and footnotes). README, "What you
+    """The most pages the pooled PDF may take: 14 for its fixed sections (bottom line, What's new and
+    the version history, scope, risk of bias, methods, checks, limits, appendices), 1 per study, 1 per
+    outcome drawn with its own forest plot, and 4 per population of the summary of findings (its table
+    and footnotes; its cumulative meta-analysis and when the answer would change). README, "What you
     get", states the same rule."""
-    return 12 + n_studies + n_forest_outcomes + 2 * n_summary_populations
+    return 14 + n_studies + n_forest_outcomes + 4 * n_summary_populations
 
 
 class PooledPage(SectionPage):

@@ -166,6 +166,11 @@ POOLED_SECTIONS: tuple[Section, ...] = (
                   "context. Every number is computed from the data extracted from the published studies, each with "
                   "its source."),
     Section("bottom_line", "The bottom line", "bottom_line", note="one sentence per key outcome and population"),
+    Section("whats_new", "What's new", "whats_new",
+            "What changed since the latest release of this review, computed from the data: studies added, removed or "
+            "updated, every estimate that moved with its value before and after, whether the change changes the "
+            "conclusions, and the GRADE judgements awaiting review; then every release.",
+            note="studies, estimates that moved, judgements awaiting review, the version history"),
     Section("scope", "What this report is, and how the studies were chosen", "scope"),
     Section("summary_of_findings", "Summary of findings", "summary_of_findings",
             note="every ranked outcome in every PCL population"),
@@ -181,6 +186,14 @@ POOLED_SECTIONS: tuple[Section, ...] = (
             "Medians with their 95% confidence intervals (not reached drawn as an open arrow), survival at 12 and 24 "
             "months study by study (pooled only where three or more studies report it), and the curves overlaid.",
             note="medians, landmarks and the curves of each study"),
+    Section("cumulative", "Cumulative meta-analysis", "cumulative",
+            "For each key outcome in each population with plasma cell leukemia: the studies in the order they were "
+            "published, each row the estimate from every study published up to it, by the same rules as the main "
+            "analysis. The last row is the main analysis.", note="one row per study added, one reading per outcome"),
+    Section("update_triggers", "When would the answer change?", "update_triggers",
+            "For each key outcome: the new study that would change the certainty of the evidence, and the rate in a "
+            "new study that would move its estimate, computed from the model.",
+            note="one row per key outcome and population"),
     Section("audit", "Checks of the published numbers", "audit", note="every check of every study"),
     Section("limits", "What this evidence cannot support", "limits"),
     Section("summary_of_findings_appendix", "Appendix: other outcomes", "summary_of_findings"),
@@ -189,6 +202,7 @@ POOLED_SECTIONS: tuple[Section, ...] = (
     Section("sensitivity", "Appendix: sensitivity analyses and leave-one-out", "sensitivity"),
     Section("plan_history", "Appendix: the analysis plan", "plan_history"),
     Section("statistical_methods", "Appendix: statistical methods", "statistical_methods"),
+    Section("living_methods", "Releases, the cumulative analysis and the update triggers", level=3),
     Section("results_note", "Appendix: machine-readable results", "results",
             note="every estimate and the inputs behind it"),
 )

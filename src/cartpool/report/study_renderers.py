@@ -146,6 +146,7 @@ def header(page, r: results.HeaderResult) -> Fragment:
         ("Lymphodepletion", page.fact("lymphodepletion")),
         ("Enrolment", page.fact("enrolment_period")),
         ("Data cutoff", page.fact("data_cutoff")),
+        ("Published", page.fact("published")),
         ("Patients", Markup("; ").join(pops) if pops else missing),
         ("Median follow-up", Markup("; ").join(fu) if fu else missing),
         ("Grading scales", Markup("CRS: {}; ICANS: {}; other neurotoxicity: {}; CTCAE version: {}").format(

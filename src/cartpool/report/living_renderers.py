@@ -1,0 +1,310 @@
+"""Renderers of the living-review sections of the pooled page: What's new since the latest release
+(with the version history), the cumulative meta-analysis, when the answer would change, and their
+methods for the statistical-methods appendix.
+
+Each renderer formats one result of the analysis (`cartpool.analysis.living.WhatsNewResult`,
+`cartpool.analysis.cumulative.CumulativeResult`, `cartpool.analysis.triggers.TriggersResult`)
+into a fragment and computes nothing; `cartpool.report.pooled_renderers` serves them to the pooled
+page by section name. The index page reads What's new back from the pooled CSV with `date_text`
+and `row_text`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from markupsafe import Markup
+
+from .. import formatting as fmt
+from ..analysis.cumulative import NOT_POOLED, ONE_ESTIMATE_RULES, SINGLE, STABLE, CumulativeResult
+from ..analysis.living import MATTERS, NOW, TOLERANCE, WhatsNewResult
+from ..analysis.triggers import ALREADY, NOT_COMPUTABLE, NOT_WITHIN, SIZES, TriggersResult
+from ..plots.cumulative import CumulativePoint, cumulative_forest
+from ..text import lower_first, sentence_case
+from . import labels
+from .render import Fragment, Table, render
+
+C_MIN_K_WORDS = {3: "three", 4: "four", 5: "five"}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# --- words shared by the sections ------------------------------------------------------------------
+
+
+def date_text(iso: str) -> str:
+    """A date as a reader writes it: "2026-03-19" -> "19 Mar 2026", "2026-03" -> "Mar 2026"."""
+    parts = iso.split("-") if iso else []
+    if len(parts) == 3:
+        return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    if len(parts) == 2:
+        return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    return iso
+
+
+def _num(x):
+    return None if x is None or fmt.is_missing(x) else x
+
+
+def row_text(rule, k, patients, estimate, estimate_high, ci_low, ci_high, values: str = "") -> str:
+    """An estimate as the pages print it: "64.0% (35.4–84.8); 1 study, 11 patients"; studies not pooled
+    as their counts; "not reported" without a study."""
+    k = 0 if _num(k) is None else int(k)
+    if k == 0:
+        return "not reported"
+    who = f"{k} stud{'y' if k == 1 else 'ies'}, {int(patients)} patients" if _num(patients) is not None else \
+        f"{k} stud{'y' if k == 1 else 'ies'}"
+    if rule in ONE_ESTIMATE_RULES and _num(estimate) is not None:
+        return f"{fmt.pct_range(estimate, _num(estimate_high))} {fmt.ci(_num(ci_low), _num(ci_high))}; {who}"
+    shown = f"{values}; " if values else ""
+    return f"{shown}not pooled ({who})" if rule == "two studies, not pooled" else f"{shown}{rule} ({who})"
+
+
+def _side(r, side: str) -> str:
+    g = {f: getattr(r, f"{side}_{f}") for f in ("rule", "k", "patients", "estimate", "estimate_high", "ci_low",
+                                                 "ci_high", "values", "certainty")}
+    text = row_text(g["rule"], g["k"], g["patients"], g["estimate"], g["estimate_high"], g["ci_low"], g["ci_high"],
+                    g["values"] if isinstance(g["values"], str) else "")
+    if isinstance(g["certainty"], str) and g["certainty"]:
+        text += f"; {g['certainty']} certainty"
+    return text
+
+
+# --- What's new ------------------------------------------------------------------------------------
+
+
+def whats_new(page, r: WhatsNewResult) -> Fragment:
+    """What changed since the latest release: studies, estimates (before and after, and whether the
+    change matters by the stated rule), judgements awaiting review; then the version history."""
+    since = r.since
+    studies = None
+    if not r.studies.empty:
+        rows = []
+        for s in r.studies.itertuples():
+            rows.append([sentence_case(s.change), Markup("{}<br><small>{}</small>").format(s.study, s.citation),
+                         _study_detail(r, s)])
+        studies = Table("Studies added, removed or updated", ["Change", "Study", "What changed"], rows, compact=True)
+    estimates = None
+    if not r.estimates.empty:
+        rows, classes = [], []
+        for e in r.estimates.itertuples():
+            matters = (Markup("<strong>Yes</strong>: {}").format(e.why_text) if e.matters else "No")
+            rows.append([Markup("{}<br><small>{}{}</small>").format(
+                e.outcome_label, e.population_label, " (context)" if e.role == "context" else ""),
+                _side(e, "before") if e.change != "new" else "not reported",
+                _side(e, "after") if e.change != "no longer reported" else "not reported", matters])
+            classes.append("cp-matters" if e.matters else "")
+        estimates = Table("Estimates that moved: each outcome in each population, before and after (95% CI)",
+                          ["Outcome, population", f"Release {since.release}" if since else "Before", "Now",
+                           "Changes the conclusions?"], rows, row_classes=classes, compact=True)
+    waiting = [f"{j.outcome_label}, {lower_first(j.population_label)}" for j in r.judgements.itertuples()]
+    n_matter = int(r.estimates["matters"].sum()) if not r.estimates.empty else 0
+    return render("pooled_whats_new.html.j2", since=since, since_date=date_text(since.date.isoformat()) if since else "",
+                  changed=r.changed, studies=studies, estimates=estimates, n_matter=n_matter,
+                  n_moved=len(r.estimates), waiting=waiting, rule=list(MATTERS.values())[:4],
+                  tolerance=100 * TOLERANCE, **_history(r))
+
+
+def _study_detail(r: WhatsNewResult, s) -> str:
+    if s.change != "updated":
+        return s.change
+    sd = r.study_data.get(s.study_id)
+    bits = []
+    for what, ids in (("changed", s.results_changed), ("added", s.results_added)):
+        ids = [i for i in ids.split(";") if i]
+        if ids and sd is not None:
+            known = [labels.record(sd, sd.result(i)) for i in ids if any(x.id == i for x in sd.results)]
+            bits.append(f"printed results {what}: " + "; ".join(known))
+    removed = [i for i in s.results_removed.split(";") if i]
+    if removed:
+        bits.append(f"{len(removed)} printed result{'s' if len(removed) != 1 else ''} removed")
+    rest = [s.other_changes] if s.other_changes else []
+    return "; ".join(bits + rest) or s.detail
+
+
+def _history(r: WhatsNewResult, shown: int = 3) -> dict:
+    """The version history: every release, and the headline estimates of the last `shown` releases
+    and of the review now."""
+    h = r.history
+    if h.empty:
+        return {"releases": None, "headlines": None}
+    rel_rows = [[str(x.release), date_text(x.date), x.version, f"{x.n_studies}: {x.studies}", x.note or "—"]
+                for x in h.drop_duplicates("release").itertuples() if x.release != NOW]
+    releases = Table("Version history: each release of this review", ["Release", "Date", "Version", "Studies",
+                                                                      "Note"], rel_rows, compact=True) \
+        if rel_rows else None
+    states = list(dict.fromkeys(h["release"]))
+    states = [s for s in states if s != NOW][-shown:] + ([NOW] if NOW in states else [])
+    heads = []
+    for s in states:
+        first = h[h["release"] == s].iloc[0]
+        heads.append("Now (not yet released)" if s == NOW else f"Release {s}, {date_text(first['date'])}")
+    rows = []
+    for (_outcome, _pop), sub in h.groupby(["outcome", "population"], sort=False):
+        first = sub.iloc[0]
+        cells = [Markup("{}<br><small>{}</small>").format(first["outcome_label"], first["population_label"])]
+        for s in states:
+            x = sub[sub["release"] == s]
+            if x.empty:
+                cells.append("—")
+                continue
+            x = x.iloc[0]
+            text = row_text(x["rule"], x["k"], x["patients"], x["estimate"], x["estimate_high"], x["ci_low"],
+                            x["ci_high"], x["values"] if isinstance(x["values"], str) else "")
+            cells.append(text + (f"; {x['certainty']}" if isinstance(x["certainty"], str) and x["certainty"] else ""))
+        rows.append(cells)
+    # one state only: the summary of findings says the same; the history of each number needs two
+    headlines = Table("Headline estimates by release (the summary of findings; 95% CI; certainty)",
+                      ["Outcome, population", *heads], rows, compact=True) if len(states) > 1 else None
+    return {"releases": releases, "headlines": headlines}
+
+
+# --- the cumulative meta-analysis ------------------------------------------------------------------
+
+
+def _step_label(s) -> str:
+    return f"+ {s.study_added} ({date_text(s.published) if s.dated else 'undated'})"
+
+
+def _value_pct(v: dict) -> str:
+    return f"{v['study']} {fmt.pct_range(v['estimate'], v.get('estimate_high'))}"
+
+
+def _points(steps: pd.DataFrame, fitted: list) -> list[CumulativePoint]:
+    out = []
+    for s, row in zip(steps.itertuples(), fitted, strict=True):
+        label = _step_label(s)
+        one = s.rule in ONE_ESTIMATE_RULES and _num(s.estimate) is not None
+        events = None if _num(s.events) is None else int(s.events)
+        high = None if _num(s.events_high) is None or s.events_high == s.events else int(s.events_high)
+        if not one:
+            vals = [_value_pct(v) for v in row.values]
+            text = (f"{int(s.k)} studies, not pooled ({', '.join(vals)})" if s.rule == "two studies, not pooled"
+                    else f"{int(s.k)} studies, not pooled (not every rate can be combined)"
+                    if s.rule == "not pooled" else sentence_case(s.rule))
+            out.append(CumulativePoint(label, "text", text=text))
+            continue
+        out.append(CumulativePoint(label, "single" if s.rule == "single study" else "pooled", events,
+                                   int(s.patients) if _num(s.patients) is not None else None, s.estimate,
+                                   _num(s.ci_low), _num(s.ci_high), high, _num(s.estimate_high)))
+    return out
+
+
+def reading_text(rd, steps: pd.DataFrame) -> str:
+    """One sentence that reads a cumulative analysis (the rule of `cartpool.analysis.cumulative`)."""
+    last = steps.iloc[-1]
+    now = row_text(last.rule, last.k, last.patients, last.estimate, last.estimate_high, last.ci_low, last.ci_high,
+                   last["values"] if isinstance(last["values"], str) else "")
+    if rd.reading == SINGLE:
+        return f"{rd.outcome_label}: one study so far ({last.study_added}), {now}."
+    if rd.reading == NOT_POOLED:
+        if int(last.k) == 2:
+            return (f"{rd.outcome_label}: {now}; a pooled estimate needs "
+                    f"{C_MIN_K_WORDS.get(int(last.k) + 1, 'more')} studies.")
+        note = f" ({last.note})" if isinstance(last.note, str) and last.note else ""
+        return f"{rd.outcome_label}: {now}{note}."
+    if rd.reading == STABLE:
+        since = steps[steps["step"] == rd.since_step].iloc[0]
+        when = f" ({date_text(rd.since_published)})" if rd.since_published else ""
+        return (f"{rd.outcome_label}: the estimate has been stable since {rd.since_study}{when}: every estimate from "
+                f"then on lies within the current 95% CI; now {now} (then {row_text(since.rule, since.k, since.patients, since.estimate, since.estimate_high, since.ci_low, since.ci_high)}).")
+    before = steps[steps["step"] == rd.from_step].iloc[0]
+    was = row_text(before.rule, before.k, before.patients, before.estimate, before.estimate_high, before.ci_low,
+                   before.ci_high, before["values"] if isinstance(before["values"], str) else "")
+    return f"{rd.outcome_label}: moved with {last.study_added} from {was} to {now}."
+
+
+def cumulative(page, r: CumulativeResult) -> Fragment:
+    """The cumulative forest plot of each population that answers the question (where an outcome has
+    two or more studies), with one sentence per outcome that reads it."""
+    blocks = []
+    for population, rds in r.readings.groupby("population", sort=False):
+        sentences, plot = [], []
+        for rd in rds.itertuples():
+            steps = r.outcome_steps(rd.outcome, population)
+            sentences.append(reading_text(rd, steps))
+            plot.append((rd.outcome_label, _points(steps, r.rows[(rd.outcome, population)])))
+        figure = None
+        if any(len(p) > 1 for _, p in plot):
+            fig = cumulative_forest(plot, title=f"Cumulative meta-analysis: {lower_first(population)}",
+                                    method_line="Each row: every study published up to it, by the main analysis's "
+                                                "rule (one alone, two side by side, three or more pooled).")
+            figure = page.figures.embed(
+                fig, name=f"cumulative-{rds['population_id'].iloc[0].replace('_', '-')}",
+                alt=f"Cumulative forest plot, {lower_first(population)}: " + " ".join(sentences),
+                caption=f"Cumulative meta-analysis in {lower_first(population)}: the studies in the order they "
+                        "were published, each row the estimate from every study up to it, by the main analysis's rule "
+                        "(one study alone with its exact 95% CI, two side by side and not pooled, three or more by "
+                        "the random-effects model as a diamond). The last row of each outcome is the main analysis.")
+        blocks.append({"population": population, "figure": figure, "sentences": sentences,
+                       "single": all(len(p) == 1 for _, p in plot)})
+    return render("pooled_cumulative.html.j2", blocks=blocks, undated=list(r.undated), min_k=r.min_k)
+
+
+# --- when would the answer change? -----------------------------------------------------------------
+
+
+def _certainty_text(t) -> str:
+    n_new = int(t.new_studies)
+    who = "a new study" if n_new == 1 else f"{n_new} new studies"
+    rate = fmt.pct(t.rate)
+    if t.certainty_status == ALREADY:
+        return "Imprecision does not rate it down: its interval crosses no decision threshold."
+    if t.certainty_status == NOT_COMPUTABLE:
+        return (f"Not computed: a survival rate of {rate} has no interval on the scale survival rates are pooled on.")
+    thresholds = " and ".join(fmt.pct(float(x), 0) for x in str(t.thresholds).split(";") if x) or \
+        "the plan's width limits"
+    if t.certainty_status == NOT_WITHIN:
+        each = " each" if n_new > 1 else ""
+        crossed = " and ".join(fmt.pct(float(x), 0) for x in str(t.certainty_crossed or "").split(";") if x)
+        ci = (f" would still give a pooled 95% CI of {fmt.ci(t.certainty_ci_low, t.certainty_ci_high)}, across "
+              f"{crossed or thresholds}" if _num(t.certainty_ci_low) is not None else " would still not be pooled")
+        return f"No study of up to {SIZES[-1]} patients would do it: {who} of {SIZES[-1]}{each} at {rate}{ci}."
+    short = f" ({int(t.certainty_size_short)} would not)" if _num(t.certainty_size_short) is not None else ""
+    each = " each" if n_new > 1 else ""
+    return (f"{sentence_case(who)} of {int(t.certainty_size)} patients{each}{short} at {rate} would narrow the "
+            f"pooled 95% CI to {fmt.ci(t.certainty_ci_low, t.certainty_ci_high)}, clear of {thresholds}: imprecision "
+            "would no longer rate it down.")
+
+
+def _conclusion_text(t) -> str:
+    n_new = int(t.new_studies)
+    who = "a new study" if n_new == 1 else f"{n_new} new studies"
+    each = " each" if n_new > 1 else ""
+    if t.conclusion_status == NOT_COMPUTABLE:
+        return "Not computed: a survival rate of 0% or 100% has no interval on the scale survival rates are pooled on."
+    span = {"pooled": "its 95% CI", "single study": "the study's 95% CI",
+            "span of the studies": "the span of the studies' 95% CIs"}[t.interval]
+    lo, hi = (t.ci_low, t.ci_high) if t.interval != "span of the studies" else (None, None)
+    parts = []
+    if _num(t.below_rate) is not None:
+        parts.append(f"a rate of {fmt.pct(t.below_rate)} or lower would move it below")
+    if _num(t.above_rate) is not None:
+        parts.append(f"a rate of {fmt.pct(t.above_rate)} or higher would move it above")
+    where = f" {fmt.ci(lo, hi)}" if lo is not None else ""
+    if not parts:
+        return f"No rate in {who} of {int(t.conclusion_size)} patients{each} would move the estimate outside {span}{where}."
+    return f"In {who} of {int(t.conclusion_size)} patients{each}, " + " and ".join(parts) + f" {span}{where}."
+
+
+def update_triggers(page, r: TriggersResult) -> Fragment:
+    """For each key outcome and population: the evidence now, what new study would change its
+    certainty, and what rate in a new study would move its estimate."""
+    rows = []
+    for t in r.rows.itertuples():
+        now = row_text(t.rule, t.k, t.patients, t.estimate, t.estimate_high, t.ci_low, t.ci_high,
+                       t.values if isinstance(t.values, str) else "")
+        rows.append([Markup("{}<br><small>{}</small>").format(t.outcome_label, t.population), now,
+                     _certainty_text(t), _conclusion_text(t)])
+    table = Table("When would the answer change? New evidence that would change the certainty or the estimate",
+                  ["Outcome, population", "Now", "Certainty: a new study at the current rate",
+                   "Conclusion: a new study's rate that moves the estimate"], rows, compact=True) if rows else None
+    return render("pooled_triggers.html.j2", table=table, min_k=r.min_k)
+
+
+# --- methods (statistical-methods appendix) --------------------------------------------------------
+
+
+def living_methods(page, r=None) -> Fragment:
+    """How releases are compared, how the cumulative analysis is ordered and read, and how the update
+    triggers are computed."""
+    return render("pooled_living_methods.html.j2", rule=list(MATTERS.values())[:4], tolerance=100 * TOLERANCE,
+                  sizes=", ".join(str(s) for s in SIZES))
