@@ -160,6 +160,7 @@ PYTEST      = $(PY) -m pytest -q -p no:cacheprovider
 test: $(TEST_DEP) ## Run the whole test suite, as CI does (unit, statistics against R references, end-to-end builds)
 	@$(PY) scripts/build.py check-notebooks
 	@$(VENV)/bin/ruff check --quiet src scripts tests
+	@$(PY) scripts/dead_code.py
 	@$(PYTEST) -n $(TEST_JOBS) --dist loadgroup -m "not serial"
 	@$(PYTEST) -m serial
 
@@ -177,8 +178,9 @@ fuzz: $(TEST_DEP) ## Long fuzz campaign of the data loader (FUZZ_EXAMPLES=10000 
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 .PHONY: lint
-lint: $(TEST_DEP) ## ruff over the code
+lint: $(TEST_DEP) ## ruff over the code, and vulture for code that nothing calls (scripts/dead_code.py)
 	@$(VENV)/bin/ruff check src scripts tests
+	@$(PY) scripts/dead_code.py
 
 .PHONY: lab
 lab: $(STAMP_LAB) ## Open the notebooks in JupyterLab (its own pinned environment, .venv-lab)

@@ -132,7 +132,7 @@ import resource, sys, time
 from cartpool.data.load import load_all
 from cartpool.analysis.pooled_analysis import PooledAnalysis
 t0 = time.perf_counter(); s = load_all(sys.argv[1], sources=None); t1 = time.perf_counter()
-a = PooledAnalysis(s); df = a.analyse_all(); t2 = time.perf_counter()
+a = PooledAnalysis(s); df = a.estimates; t2 = time.perf_counter()
 loo = a.leave_one_out
 model = df[df["events"].notna() & df["rule"].isin(["random effects", "common effect", "no events", "all events"])]
 assert model["bayes_estimate"].notna().all(), "a row without the Bayesian model"

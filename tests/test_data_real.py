@@ -11,8 +11,9 @@ import pytest
 
 from cartpool.data.coverage import uncovered_sentences
 from cartpool.data.known import load_known_studies
-from cartpool.data.load import find_source, load_all, load_study, source_folders, study_ids
+from cartpool.data.load import load_all, load_study, study_ids
 from cartpool.data.risk_of_bias import DOMAINS, proposed_overall
+from cartpool.data.sources import find_source, source_folders
 from cartpool.domain.derive import derive_endpoints
 
 from .helpers import DATA, seeds_dir

@@ -26,7 +26,7 @@ events), so that every row can be refitted from its inputs. Nothing is computed 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -140,7 +140,6 @@ class OutcomeResult:
     leave_one_out: pd.DataFrame
     inputs: pd.DataFrame  # the studies' counts in the primary rows
     missing: list[str]  # labels of studies that do not report it
-    subgroup_inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 class PooledAnalysis:
@@ -394,18 +393,17 @@ class PooledAnalysis:
                              "rule": "tested" if test.tested else "not tested", "note": test.note,
                              "k": int(sum(r.k for r in primary.values())), "q": test.q, "q_p": test.p,
                              "studies": f"df={test.df}" if test.tested else ""})
-        subgroups, tests, sub_inputs = self._subgroups(key, est_rows, in_rows)
+        subgroups, tests = self._subgroups(key, est_rows, in_rows)
         n_before = len(est_rows)
         self._sensitivity(o, t, groups, est_rows, in_rows)
         sens = pd.DataFrame(est_rows[n_before:], columns=ESTIMATE_COLUMNS)
         loo = self._leave_one_out(key, t)
-        return OutcomeResult(key, groups, roles, subgroups, tests, test, sens, loo, t, missing, sub_inputs)
+        return OutcomeResult(key, groups, roles, subgroups, tests, test, sens, loo, t, missing)
 
     def _subgroups(self, key: str, est_rows, in_rows):
         """Rows for each level of each subgroup the plan names, within each primary population."""
         out: dict[tuple[str, str, str], Pooled] = {}
         tests: dict[tuple[str, str], SubgroupTest] = {}
-        frames = []
         for sg in self.plan.subgroups:
             t = self.available(key, f"subgroup:{sg.field}")
             t = t[t["role"] == PRIMARY]
@@ -417,8 +415,7 @@ class PooledAnalysis:
                     self._record(est_rows, in_rows, key, SUBGROUP, g, sg.label, sub, r, level=level)
                 if len(levels) > 1:
                     tests[(g, sg.field)] = subgroup_test(levels)
-                frames.append(in_group)
-        return out, tests, (pd.concat(frames) if frames else pd.DataFrame())
+        return out, tests
 
     def _sensitivity(self, o: registry.OutcomeSpec, t: pd.DataFrame, groups: dict[str, Pooled], est_rows,
                      in_rows) -> None:
@@ -669,10 +666,6 @@ class PooledAnalysis:
         """The audit rows of every study (`cartpool.analysis.audit`)."""
         frames = [audit_frame(audit_study(sd)) for sd in self.study_data]
         return pd.concat(frames, ignore_index=True) if frames else audit_frame([])
-
-    def analyse_all(self) -> pd.DataFrame:
-        """Every estimate (the benchmark's entry point: no figure is drawn)."""
-        return self.estimates
 
 
 def landmark_detail(r) -> str:

@@ -143,10 +143,6 @@ class Pooled:
         """Whether the row shows one estimate for its studies (not two studies side by side)."""
         return self.rule not in (Rule.TWO, Rule.NOT_ESTIMABLE)
 
-    @property
-    def has_range(self) -> bool:
-        return self.estimate_high is not None
-
     def as_row(self) -> dict:
         """The plain values of the row, for tidy tables and CSV."""
         return {k: getattr(self, k) for k in ROW_FIELDS}

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..data import vocabulary
-from ..data.model import PatientData, Study
+from ..data.model import Study
+from ..data.patients_model import PatientData
 from ..domain.deaths import DeathTotal
 
 

@@ -46,7 +46,7 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
         if record_in is not None:  # the build says nothing more: this message is the one to read
             Path(record_in, stamps.VALIDATION_FAILED).touch()
         return 1
-    from ..data.load import source_folders
+    from ..data.sources import source_folders
 
     checked = any(d.is_dir() for d in source_folders())  # CARTPOOL_SOURCES may name several folders
     for sd in studies:

@@ -202,12 +202,6 @@ def read_record(build_dir: Path, step: str) -> dict | None:
         return None
 
 
-def record_step(step: str, outputs: list[str], *, root: Path, build_dir: Path, reports: Path,
-                inputs: str) -> None:
-    """What a step calls when it succeeded (`inputs` is the hash it computed when it started)."""
-    write_record(build_dir, step, inputs, reports, outputs)
-
-
 def inputs_now(step: str, *, root: Path, reports: Path, with_pdf: bool = False) -> str:
     return step_inputs(Hasher(Path(root)), step, with_pdf=with_pdf, reports=reports)
 

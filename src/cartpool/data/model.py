@@ -18,60 +18,18 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .names import ID_HELP, ID_PATTERN  # noqa: F401 (re-exported: load.py and others import them from here)
+from .patients_model import PatientData  # noqa: F401 (re-exported)
+from .sourced import NR, NotReported, Sourced, Strict, checked_code, no_placeholder  # noqa: F401 (re-exported)
 from .vocabulary import HOMES, MRD_DEFINITIONS, MRD_METHODS, NOT_IN_SOURCE, NOT_REPORTED, RESPONSE_CATEGORIES  # noqa: F401 (re-exported)
 
-T = TypeVar("T")
-
-# "not reported": the paper does not report it; "not in source": the source we have (an abstract
-# or summary of a fuller report) does not contain it. Kept apart, shown apart.
-NotReported = Literal["not reported", "not in source"]
-NR = "NR"  # "not reached" in the source, an explicit value and never a blank
-
-TIME_UNITS = ("days", "weeks", "months", "years")
-STATISTICS = ("count", "proportion", "median", "mean", "maximum", "landmark_rate", "hazard_ratio")
 DISEASES = ("primary_pcl", "secondary_pcl", "unspecified_pcl", "mm")  # unspecified_pcl: PCL, type not given
 GRADE_PATTERN = r"^(any|[1-5]|[1-5]-[1-5]|>=[1-5])$"
 GRADE_HELP = "any, a grade 1-5, a range like 3-4, or grade 3 or higher written as >=3"
-PLACEHOLDER_MARKERS = ("a verbatim phrase", "verbatim phrase", "FILE_NAME", "Author 2027",
-                       "Full title of the paper", "Authors. Title.", "TODO", "FILL IN")
-
-
-def _code(v: str, what: str) -> str:
-    if not isinstance(v, str) or not re.match(ID_PATTERN, v):
-        raise ValueError(f"{what} must be {ID_HELP}, not {v!r}")
-    return v
-
-
-def _no_placeholder(v: str, what: str) -> str:
-    for m in PLACEHOLDER_MARKERS:
-        if m.lower() in v.lower():
-            raise ValueError(f"{what} is still the template's placeholder ({v[:50]!r}): replace it with "
-                             "the text from the source document")
-    return v
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Sourced(_Strict, Generic[T]):
-    """A value with its provenance: where in the source document it stands, and a verbatim quote."""
-
-    value: T
-    location: str = Field(min_length=1)
-    quote: str = Field(min_length=3)
-
-    @field_validator("quote")
-    @classmethod
-    def _filled(cls, v: str) -> str:
-        return _no_placeholder(v, "the quote")
-
-
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -80,7 +38,7 @@ def _power_of_ten(text: str) -> str:
     return re.sub(r"10\^\{?(-?\d+)\}?", lambda m: "10" + m.group(1).translate(_SUPERSCRIPT), text)
 
 
-class MRDAssessment(_Strict):
+class MRDAssessment(Strict):
     """How a study assessed minimal residual disease (issue 19): method, sensitivity threshold,
     and whether the reported MRD negativity is IMWG's MRD-negative CR or MRD negativity in any
     response."""
@@ -96,7 +54,6 @@ class MRDAssessment(_Strict):
         return f"{MRD_METHODS[self.method]}{thr}{when}; {MRD_DEFINITIONS[self.definition]}"
 
 
-PrintedNumber = Decimal
 PrintedOrNR = Decimal | Literal["NR"]
 
 
@@ -109,7 +66,7 @@ def _num(x: PrintedOrNR | None, *, nr: float) -> float | None:
     return float(x)
 
 
-class ConfidenceInterval(_Strict):
+class ConfidenceInterval(Strict):
     low: PrintedOrNR | None = None
     high: PrintedOrNR | None = None
     level: Decimal = Decimal("0.95")
@@ -133,7 +90,7 @@ class ConfidenceInterval(_Strict):
         return self
 
 
-class Spread(_Strict):
+class Spread(Strict):
     """The spread printed beside a median: interquartile range or range."""
 
     kind: Literal["iqr", "range"]
@@ -147,12 +104,12 @@ class Spread(_Strict):
         return self
 
 
-class Timepoint(_Strict):
+class Timepoint(Strict):
     value: Decimal = Field(gt=0)
     unit: Literal["days", "weeks", "months", "years"]
 
 
-class CountRange(_Strict):
+class CountRange(Strict):
     """Both ends of the count a bound allows: a printed number that bounds an outcome rather than
     measuring it (sCR 7 of 8 means CR or better in 7 to 8 of 8) is kept as this range, never as a
     count. `reason` says, in a reader's words, why the count lies between the two ends."""
@@ -172,7 +129,7 @@ BOUND_HELP = ("write both ends of the count the printed number allows, and why, 
               "bound: {low: 7, high: 8, reason: \"only sCR is printed; the eighth responder's category is not\"}")
 
 
-class ReportedResult(_Strict):
+class ReportedResult(Strict):
     """One number as the paper prints it, with its population and provenance."""
 
     id: str
@@ -205,7 +162,7 @@ class ReportedResult(_Strict):
     @field_validator("id", "population", "endpoint")
     @classmethod
     def _codes(cls, v: str, info) -> str:
-        return _code(v, f"the {info.field_name}")
+        return checked_code(v, f"the {info.field_name}")
 
     @field_validator("bound", mode="before")
     @classmethod
@@ -224,7 +181,7 @@ class ReportedResult(_Strict):
     @field_validator("quote")
     @classmethod
     def _filled(cls, v: str) -> str:
-        return _no_placeholder(v, "the quote")
+        return no_placeholder(v, "the quote")
 
     @model_validator(mode="after")
     def _coherent(self) -> ReportedResult:
@@ -300,11 +257,6 @@ class ReportedResult(_Strict):
         return v
 
     @property
-    def value_float(self) -> float | None:
-        """The printed value as a float on its own unit (None for 'not reached')."""
-        return None if self.value == NR else float(self.value)
-
-    @property
     def fraction(self) -> float | None:
         """A proportion or landmark rate on the 0-1 scale."""
         if self.statistic not in ("proportion", "landmark_rate") or self.value == NR:
@@ -312,7 +264,7 @@ class ReportedResult(_Strict):
         return float(self.value) / (100.0 if self.unit == "percent" else 1.0)
 
 
-class RiskFactor(_Strict):
+class RiskFactor(Strict):
     """A factor the paper tested for association with an outcome, with what it found."""
 
     factor: str = Field(min_length=1)  # as the paper names it, e.g. "prior ASCT"
@@ -323,11 +275,7 @@ class RiskFactor(_Strict):
     quote: str = Field(min_length=3)
 
 
-CO_INTERVENTION_KINDS = ("induction", "bridging", "consolidation", "maintenance", "transplant_after_car_t",
-                         "second_car_t")
-
-
-class CoIntervention(_Strict):
+class CoIntervention(Strict):
     """A treatment given with or after the CAR-T cells (induction, bridging, consolidation,
     maintenance, a transplant after CAR-T, a second CAR-T), with how many patients had it."""
 
@@ -340,7 +288,7 @@ class CoIntervention(_Strict):
     quote: str = Field(min_length=3)
 
 
-class Population(_Strict):
+class Population(Strict):
     label: str = Field(min_length=1)
     # What the population is (vocabulary.POPULATION_KINDS): the analysis plan's denominator rule reads it
     # (everyone enrolled for response and survival, everyone infused for toxicity, never evaluable only).
@@ -351,7 +299,7 @@ class Population(_Strict):
     where: dict[str, str | bool | int] | None = None
 
 
-class SumCheck(_Strict):
+class SumCheck(Strict):
     """A relation the paper implies: these counts add up to that whole (audit "internal sums")."""
 
     parts: list[str] = Field(min_length=2)
@@ -359,14 +307,14 @@ class SumCheck(_Strict):
     label: str
 
 
-class QuotedPlace(_Strict):
+class QuotedPlace(Strict):
     """Where a source says something, in its own words."""
 
     location: str = Field(min_length=1)
     quote: str = Field(min_length=1)
 
 
-class Contradiction(_Strict):
+class Contradiction(Strict):
     """Two places in one source that give different values for the same thing (a count in the
     text against the table, two dates for one event). The audit shows it as a finding."""
 
@@ -386,114 +334,11 @@ class Contradiction(_Strict):
         return v
 
 
-PARSERS = (
-    "text",
-    "number",
-    "integer",
-    "percent",
-    "sci_number",
-    "time_plus",
-    "time_or_no",
-    "response",
-    "grade",
-    "roman_grade",
-    "yes_no",
-    "flag",
-    "event_time",
-    "outcome_after",
-)
-
-
-class PatientTable(_Strict):
-    """A per-patient table entered exactly as published (CSV, every cell as printed text)."""
-
-    file: str
-    location: str
-    orientation: Literal["rows", "columns"] = "rows"
-    id_column: str
-    id_pattern: str = r"^(?P<patient>\d+)$"
-    # How the table rounds its times: "nearest" where the paper says so; otherwise "unknown", and a
-    # recomputed time may then lie a full printed step from the print (rounded down or up).
-    time_rounding: Literal["nearest", "unknown"] = "unknown"
-
-    @field_validator("file")
-    @classmethod
-    def _inside_folder(cls, v: str) -> str:
-        if "/" in v or "\\" in v or v.startswith(".") or not v.endswith(".csv"):
-            raise ValueError(
-                f"{v!r} must be a plain .csv file name inside the study folder (no folders, no '..')"
-            )
-        return v
-
-    @field_validator("id_pattern")
-    @classmethod
-    def _regex(cls, v: str) -> str:
-        try:
-            rx = re.compile(v)
-        except re.error as e:
-            raise ValueError(f"not a valid regular expression: {e}") from None
-        if "patient" not in rx.groupindex:
-            raise ValueError("the id pattern needs a named group (?P<patient>...) for the patient number")
-        return v
-
-
-class FieldSpec(_Strict):
-    """Where a per-patient field comes from: a table column (or a group of the id pattern)."""
-
-    table: str
-    column: str  # a column header as published, or "@group" for a named group of id_pattern
-    parse: Literal[PARSERS]  # type: ignore[valid-type]
-    unit: Literal["days", "weeks", "months", "years"] | None = None
-    label: str | None = None
-
-
-ROLE_FIELDS = {
-    "os": "time_plus",
-    "progression": "time_or_no",
-    "best_response": "response",
-    "early_response": "response",
-    "crs_grade": "grade",
-    "icans_grade": "grade",
-}
-
-
-class PatientData(_Strict):
-    population: str
-    tables: dict[str, PatientTable]
-    fields: dict[str, FieldSpec]
-    adverse_events: dict[str, FieldSpec] = {}
-    subgroups: list[str] = []
-    definitions: dict[str, Sourced[str]] = {}
-
-    @model_validator(mode="after")
-    def _references(self) -> PatientData:
-        for group in (self.fields, self.adverse_events):
-            for name, spec in group.items():
-                if spec.table not in self.tables:
-                    raise ValueError(
-                        f"field {name!r} names table {spec.table!r}, which is not among the tables "
-                        f"({', '.join(sorted(self.tables))})"
-                    )
-        for role, parser in ROLE_FIELDS.items():
-            spec = self.fields.get(role)
-            if spec is not None and spec.parse != parser:
-                raise ValueError(f"field {role!r} must use the {parser!r} parser, not {spec.parse!r}")
-        for name in ("os", "progression"):
-            spec = self.fields.get(name)
-            if spec is not None and spec.unit is None:
-                raise ValueError(f"field {name!r} is a time and needs its unit (days or months)")
-        for sg in self.subgroups:
-            if sg not in self.fields:
-                raise ValueError(f"subgroup {sg!r} is not one of the fields ({', '.join(sorted(self.fields))})")
-        return self
-
-
-#: Study facts a curator may leave out (see `Study._missing_by_document`).
 OPTIONAL_FACTS = ("neurotoxicity_grading", "icaht_grading", "mrd_assessment", "pcl_definition", "survival_origin",
                   "eligibility", "vein_to_vein", "manufacturing_failures", "published")
 
 
-class Study(_Strict):
+class Study(Strict):
     id: str
     label: str = Field(min_length=1)
     title: str = Field(min_length=1)
@@ -561,17 +406,17 @@ class Study(_Strict):
     def _plain_name(cls, v: str) -> str:
         if "/" in v or "\\" in v or v.startswith("."):
             raise ValueError(f"{v!r} must be a file name, without folders")
-        return _no_placeholder(v, "the source document")
+        return no_placeholder(v, "the source document")
 
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        return _code(v, "the study id")
+        return checked_code(v, "the study id")
 
     @field_validator("label", "title", "citation")
     @classmethod
     def _filled(cls, v: str, info) -> str:
-        return _no_placeholder(v, f"the {info.field_name}")
+        return no_placeholder(v, f"the {info.field_name}")
 
     @field_validator("populations")
     @classmethod

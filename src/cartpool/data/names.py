@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_HELP = "lower-case letters, digits and _, starting with a letter (for example crs_ge3)"
@@ -30,3 +31,9 @@ def exactly_these(given: dict, keys: tuple[str, ...] | list[str], verb: str, hin
     if missing:
         raise ValueError(f"{verb}; missing: {', '.join(missing)}")
     return {k: given[k] for k in keys}
+
+
+def study_ids(data_dir: Path | str) -> list[str]:
+    """Study ids are the folder names under data/studies, sorted."""
+    d = Path(data_dir)
+    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))

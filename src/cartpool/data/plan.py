@@ -35,10 +35,6 @@ from .yamlio import pydantic_issues, read_yaml
 
 PLAN_FILE = "analysis_plan.yaml"
 
-#: Population kinds a denominator rule may name, in the words of `vocabulary.POPULATION_KINDS`.
-DENOMINATOR_KINDS = ("enrolled", "infused", "treated")
-#: Kinds of outcome a denominator rule is stated for.
-OUTCOME_SECTIONS = ("efficacy", "safety", "survival")
 IMPORTANCE = {"critical": "critical", "important": "important but not critical",
               "limited": "of limited importance"}
 

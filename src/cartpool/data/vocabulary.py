@@ -441,11 +441,6 @@ def record_home(endpoint: str, statistic: str) -> str:
     return spec.home
 
 
-def endpoint_kind(name: str) -> str:
-    spec = ENDPOINTS.get(name)
-    return spec.kind if spec else "other"
-
-
 def endpoint_label(name: str) -> str:
     """The clinician's name of an endpoint: "orr" -> "ORR", "emd" -> "EMD (extramedullary disease)"."""
     spec = ENDPOINTS.get(name)

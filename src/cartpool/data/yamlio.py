@@ -16,6 +16,9 @@ from .model import ID_HELP as V_ID_HELP
 
 MAX_FILE_BYTES = 5_000_000
 STUDY_FILE = "study.yaml"
+RESULTS_FILE = "results.yaml"
+APPRAISAL_FILE = "appraisal.yaml"
+COVERAGE_FILE = "coverage.yaml"
 
 
 # --- YAML ---------------------------------------------------------------------------------------

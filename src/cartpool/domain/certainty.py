@@ -123,10 +123,6 @@ def _pct(x: float) -> str:
     return fmt.pct(x, 0)
 
 
-def rating_for(levels_down: int) -> str:
-    return (NOT_SERIOUS, SERIOUS, VERY_SERIOUS)[min(levels_down, 2)]
-
-
 def risk_of_bias(studies: Sequence[tuple[str, int, str | None]]) -> Domain:
     """Risk of bias across the studies of one outcome.
 

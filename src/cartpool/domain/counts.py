@@ -437,11 +437,6 @@ def mixed_targets(sd: StudyData) -> bool:
     return len(sd.study.targets.value) > 1
 
 
-def section_of(key: str) -> str:
-    """The plan's kind of outcome ("efficacy", "safety", "survival") a count of `key` belongs to."""
-    return registry.outcome(key).section
-
-
 def outcome_count(sd: StudyData, key: str, *, population: str | None = None,
                   subgroup: tuple[str, str] | None = None) -> ResolvedCount:
     """The count of one registered outcome in one study (see the module docstring).

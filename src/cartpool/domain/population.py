@@ -11,7 +11,6 @@ includes everyone evaluable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -130,6 +129,3 @@ def follow_up(sd: StudyData) -> list[FollowUp]:
     return sorted(out, key=lambda f: not f.is_main_population)
 
 
-def size_of(sd: StudyData, populations: Sequence[str]) -> int | None:
-    """The stated size of the first of `populations` that has one."""
-    return next((n for n in (sd.population_size(p) for p in populations) if n is not None), None)

@@ -99,9 +99,3 @@ def membership(sd: StudyData, field: str) -> Membership:
     return Membership(None, {}, NOT_SEPARABLE)
 
 
-def rows_of(sd: StudyData, field: str, level: str, d: pd.DataFrame) -> pd.DataFrame | None:
-    """The per-patient rows of `d` in one level, or None when the study does not split by patient."""
-    m = membership(sd, field)
-    if level in m.rows:
-        return d.loc[list(m.rows[level])]
-    return None

@@ -77,30 +77,6 @@ class BayesResult:
                 "bayes_tau": self.tau, "bayes_tau_low": self.tau_low, "bayes_tau_high": self.tau_high}
 
 
-def marginal_loglik_grid(mu: np.ndarray, tau: np.ndarray, x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """log p(x_i | mu, tau) for every grid point (rows) and study (columns), integrating theta_i by
-    adaptive Gauss-Hermite quadrature (15 nodes) centred at each integrand's mode.
-
-    Parameters
-    ----------
-    mu, tau : arrays of shape (G,)
-        Grid points; tau > 0.
-    x, n : arrays of shape (k,)
-        Events and patients of each study.
-
-    Returns
-    -------
-    ndarray of shape (G, k)
-
-    References
-    ----------
-    Liu Q, Pierce DA. A note on Gauss-Hermite quadrature. Biometrika 1994;81:624-629.
-    """
-    mu, tau = np.asarray(mu, float)[:, None], np.asarray(tau, float)[:, None]
-    x, n = np.asarray(x, float)[None, :], np.asarray(n, float)[None, :]
-    return binomial_normal_loglik(mu, tau, x, n, nodes=NODES)
-
-
 class _Grid:
     """The log posterior of (mu, tau) on the grid, summed over the distinct (events, total) pairs
     with their multiplicities, computed only where it is not negligible.
