@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import formatting as fmt
+from ..analysis.pooling import Rule
 from .risk_of_bias import JUDGEMENTS
 from .style import OKABE_ITO, text_width_in
 
@@ -98,19 +99,19 @@ def forest_rows(groups: list[ForestGroup], *, test_text: str = "",
                                   rob=rob_of(str(st.study), rob)))
         if r.k == 1:
             continue
-        if r.rule == "not estimable":
+        if r.rule == Rule.NOT_ESTIMABLE:
             rows.append(ForestRow("text", r.note[:1].upper() + r.note[1:]))
             rows.append(ForestRow("text", heterogeneity_text(r)))
             continue
-        if r.rule == "two studies, not pooled":
+        if r.rule == Rule.TWO:
             ests = [x for x in r.studies["proportion"]] + [x for x in r.studies.get("events_high", r.studies["events"])
                                                              / r.studies["total"]]
-            rows.append(ForestRow("text", f"Not pooled (2 studies): estimates from {100 * min(ests):.1f}% to "
+            rows.append(ForestRow("text", f"Not pooled ({r.k} studies): estimates from {100 * min(ests):.1f}% to "
                                           f"{100 * max(ests):.1f}%; one common rate is not assumed"))
             rows.append(ForestRow("text", heterogeneity_text(r)))
             continue
-        model = r.rule in ("random effects", "common effect")
-        label = {"random effects": "Random-effects model", "common effect": "Common-effect model"}.get(
+        model = r.rule in (Rule.RANDOM, Rule.COMMON)
+        label = {Rule.RANDOM: "Random-effects model", Rule.COMMON: "Common-effect model"}.get(
             r.rule, "Combined count")
         # a model's diamond is filled; a combined count (no model can be fitted) is an open diamond
         rows.append(ForestRow("diamond", label, r.events, r.total, r.estimate, r.ci_low, r.ci_high, None,

@@ -17,13 +17,13 @@ from markupsafe import Markup
 from .. import formatting as fmt
 from ..analysis.cumulative import NOT_POOLED, ONE_ESTIMATE_RULES, SINGLE, STABLE, CumulativeResult
 from ..analysis.living import MATTERS, NOW, TOLERANCE, WhatsNewResult
+from ..analysis.pooling import Rule
 from ..analysis.triggers import ALREADY, NOT_COMPUTABLE, NOT_WITHIN, SIZES, TriggersResult
 from ..plots.cumulative import CumulativePoint, cumulative_forest
 from ..text import lower_first, sentence_case
 from . import labels
 from .render import Fragment, Table, render
 
-C_MIN_K_WORDS = {3: "three", 4: "four", 5: "five"}
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -55,7 +55,7 @@ def row_text(rule, k, patients, estimate, estimate_high, ci_low, ci_high, values
     if rule in ONE_ESTIMATE_RULES and _num(estimate) is not None:
         return f"{fmt.pct_range(estimate, _num(estimate_high))} {fmt.ci(_num(ci_low), _num(ci_high))}; {who}"
     shown = f"{values}; " if values else ""
-    return f"{shown}not pooled ({who})" if rule == "two studies, not pooled" else f"{shown}{rule} ({who})"
+    return f"{shown}not pooled ({who})" if rule == Rule.TWO else f"{shown}{rule} ({who})"
 
 
 def _side(r, side: str) -> str:
@@ -177,28 +177,28 @@ def _points(steps: pd.DataFrame, fitted: list) -> list[CumulativePoint]:
         high = None if _num(s.events_high) is None or s.events_high == s.events else int(s.events_high)
         if not one:
             vals = [_value_pct(v) for v in row.values]
-            text = (f"{int(s.k)} studies, not pooled ({', '.join(vals)})" if s.rule == "two studies, not pooled"
+            text = (f"{int(s.k)} studies, not pooled ({', '.join(vals)})" if s.rule == Rule.TWO
                     else f"{int(s.k)} studies, not pooled (not every rate can be combined)"
-                    if s.rule == "not pooled" else sentence_case(s.rule))
+                    if s.rule == Rule.NOT_POOLED else sentence_case(s.rule))
             out.append(CumulativePoint(label, "text", text=text))
             continue
-        out.append(CumulativePoint(label, "single" if s.rule == "single study" else "pooled", events,
+        out.append(CumulativePoint(label, "single" if s.rule == Rule.SINGLE else "pooled", events,
                                    int(s.patients) if _num(s.patients) is not None else None, s.estimate,
                                    _num(s.ci_low), _num(s.ci_high), high, _num(s.estimate_high)))
     return out
 
 
-def reading_text(rd, steps: pd.DataFrame) -> str:
-    """One sentence that reads a cumulative analysis (the rule of `cartpool.analysis.cumulative`)."""
+def reading_text(rd, steps: pd.DataFrame, min_k: int) -> str:
+    """One sentence that reads a cumulative analysis (the rule of `cartpool.analysis.cumulative`);
+    `min_k` is the fewest studies the plan pools."""
     last = steps.iloc[-1]
     now = row_text(last.rule, last.k, last.patients, last.estimate, last.estimate_high, last.ci_low, last.ci_high,
                    last["values"] if isinstance(last["values"], str) else "")
     if rd.reading == SINGLE:
         return f"{rd.outcome_label}: one study so far ({last.study_added}), {now}."
     if rd.reading == NOT_POOLED:
-        if int(last.k) == 2:
-            return (f"{rd.outcome_label}: {now}; a pooled estimate needs "
-                    f"{C_MIN_K_WORDS.get(int(last.k) + 1, 'more')} studies.")
+        if int(last.k) < min_k:
+            return f"{rd.outcome_label}: {now}; a pooled estimate needs {fmt.number_words(min_k)} studies."
         note = f" ({last.note})" if isinstance(last.note, str) and last.note else ""
         return f"{rd.outcome_label}: {now}{note}."
     if rd.reading == STABLE:
@@ -220,20 +220,21 @@ def cumulative(page, r: CumulativeResult) -> Fragment:
         sentences, plot = [], []
         for rd in rds.itertuples():
             steps = r.outcome_steps(rd.outcome, population)
-            sentences.append(reading_text(rd, steps))
+            sentences.append(reading_text(rd, steps, r.min_k))
             plot.append((rd.outcome_label, _points(steps, r.rows[(rd.outcome, population)])))
         figure = None
         if any(len(p) > 1 for _, p in plot):
+            few, pooled = fmt.too_few_words(r.min_k), fmt.number_words(r.min_k)
             fig = cumulative_forest(plot, title=f"Cumulative meta-analysis: {lower_first(population)}",
                                     method_line="Each row: every study published up to it, by the main analysis's "
-                                                "rule (one alone, two side by side, three or more pooled).")
+                                                f"rule (one alone, {few} side by side, {pooled} or more pooled).")
             figure = page.figures.embed(
                 fig, name=f"cumulative-{rds['population_id'].iloc[0].replace('_', '-')}",
                 alt=f"Cumulative forest plot, {lower_first(population)}: " + " ".join(sentences),
                 caption=f"Cumulative meta-analysis in {lower_first(population)}: the studies in the order they "
                         "were published, each row the estimate from every study up to it, by the main analysis's rule "
-                        "(one study alone with its exact 95% CI, two side by side and not pooled, three or more by "
-                        "the random-effects model as a diamond). The last row of each outcome is the main analysis.")
+                        f"(one study alone with its exact 95% CI, {few} side by side and not pooled, {pooled} or more "
+                        "by the random-effects model as a diamond). The last row of each outcome is the main analysis.")
         blocks.append({"population": population, "figure": figure, "sentences": sentences,
                        "single": all(len(p) == 1 for _, p in plot)})
     return render("pooled_cumulative.html.j2", blocks=blocks, undated=list(r.undated), min_k=r.min_k)
@@ -306,5 +307,7 @@ def update_triggers(page, r: TriggersResult) -> Fragment:
 def living_methods(page, r=None) -> Fragment:
     """How releases are compared, how the cumulative analysis is ordered and read, and how the update
     triggers are computed."""
+    min_k = page.source.min_k
     return render("pooled_living_methods.html.j2", rule=list(MATTERS.values())[:4], tolerance=100 * TOLERANCE,
-                  sizes=", ".join(str(s) for s in SIZES))
+                  sizes=", ".join(str(s) for s in SIZES), min_k=fmt.number_words(min_k),
+                  too_few=fmt.too_few_words(min_k))
