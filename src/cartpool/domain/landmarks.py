@@ -123,9 +123,8 @@ def landmark_fit(sd: StudyData, r) -> LandmarkFit:
     LandmarkFit
         The exact n from `landmark_exact_n` (tried up to max(2 x stated size, 60)); failing that,
         the effective n of `landmark_effective_n` nearest the stated size (the first when none is
-        stated), rounded; n None when the
-        CI is missing, has a "not reached" limit or fits no transform. `likely` names what else
-        has n patients when n differs from the stated size.
+        stated), rounded; n None when the CI is missing, has a "not reached" limit or fits no
+        transform. `likely` names what else has n patients when n differs from the stated size.
 
     References
     ----------
