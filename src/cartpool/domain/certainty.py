@@ -365,9 +365,27 @@ def publication_bias(sizes: Sequence[int], *, systematic_search: bool, known_not
 def rate(domains: Sequence[Domain], start: str = START) -> Certainty:
     """Combine domain judgements: start level minus the levels rated down, never below very low.
 
+    Parameters
+    ----------
+    domains : sequence of Domain
+        The judgements of the domains (risk of bias, inconsistency, indirectness, imprecision,
+        publication bias), each with the levels it rates down.
+    start : str
+        The level the evidence starts at (`START`, "high", for prognosis-type evidence from
+        representative series; a reviewer may start lower).
+
+    Returns
+    -------
+    Certainty
+        The rating ("high", "moderate", "low" or "very low"), with the domains and the start.
+
     References
     ----------
+    Balshem H, Helfand M, Schünemann HJ, et al. GRADE guidelines: 3. Rating the quality of
+    evidence. J Clin Epidemiol. 2011;64:401-6.
     Schünemann H, et al., eds. GRADE Handbook, section 5. The GRADE Working Group; 2013.
+    Iorio A, Spencer FA, Falavigna M, et al. Use of GRADE for assessment of evidence about
+    prognosis. BMJ 2015;350:h870 (the start at high certainty).
     """
     level = max(0, LEVELS.index(start) - sum(d.downgrade for d in domains))
     return Certainty(LEVELS[level], tuple(domains), start)
@@ -387,7 +405,19 @@ def statement(rating: str, what: str, population: str, finding: str) -> str:
     finding : str
         The numbers ("8% and 64% in two studies of 12 and 11 patients").
 
+    Returns
+    -------
+    str
+        "In <population>, <what> after CAR-T is / is probably / may be <finding>." for high,
+        moderate and low certainty; for very low, "the evidence is very uncertain about" it.
+
+    Raises
+    ------
+    KeyError
+        For a rating other than the four GRADE levels.
+
     References
+    ----------
     ----------
     Santesso N, et al. GRADE guidelines 26: informative statements to communicate the findings of
     systematic reviews of interventions. J Clin Epidemiol 2020;119:126-135.

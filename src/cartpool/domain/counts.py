@@ -125,11 +125,52 @@ class ResolvedCount:
 
 
 def not_reported(how: str = HOW_NOT_REPORTED, detail: str = "", subset: str = "all patients") -> ResolvedCount:
+    """A count that is not available, saying why.
+
+    Parameters
+    ----------
+    how : str
+        Why there is no count (`HOW_NOT_REPORTED` by default, or `HOW_NOT_DERIVABLE`).
+    detail : str
+        What a reader needs to know beyond `how`.
+    subset : str
+        Which patients the count was asked for ("all patients" or a subgroup level).
+
+    Returns
+    -------
+    ResolvedCount
+        With `events` and `total` None, so `available` is False.
+
+    References
+    ----------
+    None: a convention of this project ("Missing is missing, and says which kind",
+    data/README.md).
+    """
     return ResolvedCount(None, None, how, detail, subset=subset)
 
 
 def record_total(sd: StudyData, r) -> int | None:
-    """The denominator of a printed record: its own, else its population's stated size."""
+    """The denominator of a printed record: its own, else its population's stated size.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study the record belongs to.
+    r : ReportedResult
+        A printed record.
+
+    Returns
+    -------
+    int or None
+        The record's `denominator`; else the size stated for its population; None when neither
+        is given.
+
+    References
+    ----------
+    Higgins JPT, Thomas J, Chandler J, et al., eds. Cochrane Handbook for Systematic Reviews of
+    Interventions, version 6.4. Cochrane; 2023, chapters 5 (collecting data) and 6 (dichotomous
+    outcome data).
+    """
     return r.denominator if r.denominator is not None else sd.population_size(r.population)
 
 
@@ -149,6 +190,14 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
         A record with a bound as its range (both ends); printed counts as printed; a percentage of
         a stated N as the count(s) of N that print as it, the nearest to p x N used and the others
         kept as `alternatives`; otherwise a not-available count whose `detail` says why.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    Higgins JPT, Thomas J, Chandler J, et al., eds. Cochrane Handbook for Systematic Reviews of
+    Interventions, version 6.4. Cochrane; 2023, chapters 5 (collecting data) and 6 (dichotomous
+    outcome data).
     """
     total = record_total(sd, r)
     if getattr(r, "bound", None) is not None:
@@ -187,6 +236,32 @@ def carry_to(sd: StudyData, c: ResolvedCount, population: str) -> tuple[Resolved
 
     Patients enrolled but never infused count as without the event (intention to treat); patients
     infused but not evaluable have an unknown outcome, which widens the count to a range.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    c : ResolvedCount
+        An available count, with the population it was printed for.
+    population : str
+        The population it should answer for.
+
+    Returns
+    -------
+    (ResolvedCount, int) or None
+        The count unchanged with 0 for its own population; for an infused population nested in
+        `population`, the same events out of the wider N with 1 (`HOW_ITT`); for an evaluable
+        population, the range [x, x_high + (N - n)] out of N with 2 (`HOW_EVALUABLE`). None when
+        the count is not available, has no population, or its population does not nest within
+        `population` (`nests_within`).
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (intention to treat).
+    Higgins JPT, Thomas J, Chandler J, et al., eds. Cochrane Handbook for Systematic Reviews of
+    Interventions, version 6.4. Cochrane; 2023, chapter 10 (missing outcome data).
+    The rule is stated in docs/statistics.md ("Denominators").
     """
     if not c.available or c.population is None:
         return None
@@ -202,6 +277,8 @@ def carry_to(sd: StudyData, c: ResolvedCount, population: str) -> tuple[Resolved
             _EVALUABLE
     return replace(c, total=n_wide, population=population, how=HOW_ITT,
                    detail=f"{c.text()} among those infused, {c.describe()}; {others} enrolled but not infused"), _ITT
+
+
 def _is_table(location: str) -> bool:
     return bool(location) and location.split()[0].lower() in ("table", "figure", "supplementary", "online")
 
@@ -215,7 +292,27 @@ def _same_place(a, b) -> bool:
 
 def printed_together(records: list) -> list[list]:
     """The percentages a paper prints together, as groups: one table or figure block, or one
-    sentence, for one population and time point. A group never mixes populations."""
+    sentence, for one population and time point. A group never mixes populations.
+
+    Two records are printed together when they share population, location and time point and
+    either the location is a table, figure or supplement, or one quote contains the other; groups
+    are closed under that relation.
+
+    Parameters
+    ----------
+    records : list of ReportedResult
+        Printed records, usually percentages of one population.
+
+    Returns
+    -------
+    list of list of ReportedResult
+        The groups, in the order of their first record; every record in exactly one group.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    """
     groups: list[list] = []
     pending = list(records)
     while pending:
@@ -233,7 +330,25 @@ def printed_together(records: list) -> list[list]:
 
 
 def joint_denominators(records: list, up_to: int) -> list[int]:
-    """The denominators up to `up_to` that give every percentage of a group at its printed precision."""
+    """The denominators up to `up_to` that give every percentage of a group at its printed precision.
+
+    Parameters
+    ----------
+    records : list of ReportedResult
+        Percentages printed together (`printed_together`).
+    up_to : int
+        The largest denominator tried.
+
+    Returns
+    -------
+    list of int
+        Every n in 1..`up_to`, ascending, for which each percentage is k/n for some whole k.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    """
     return [n for n in range(1, up_to + 1) if all(numerators_for(r.value, n) for r in records)]
 
 
@@ -244,6 +359,25 @@ def other_population_fitting(sd: StudyData, records: list) -> tuple[int, str] | 
     For example Jin 2025 prints grade ≥3 anaemia, neutropenia and thrombocytopenia at one month
     as 39.6%, 43.3% and 52.2% "of patients": no count of the 141 infused gives 39.6% or 52.2%,
     but 53, 58 and 70 of the 134 evaluable give all three.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    records : list of ReportedResult
+        Percentages printed together for one population (non-empty).
+
+    Returns
+    -------
+    (int, str) or None
+        The size and id of the first other population, in study.yaml order, whose size fits every
+        percentage; None when the stated size is unknown, a record is not a percentage, the
+        stated size fits, or no other population does.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
     """
     pop = records[0].population
     stated = sd.population_size(pop)
@@ -266,7 +400,26 @@ def _group_of(sd: StudyData, r) -> list:
 
 def count_of_record(sd: StudyData, rid: str) -> int | None:
     """The count a record (or ``population:<id>``, a population's stated size) stands for, when
-    it is unambiguous; None otherwise. Used for sums a paper implies."""
+    it is unambiguous; None otherwise. Used for sums a paper implies.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    rid : str
+        A record id, or ``population:<id>``.
+
+    Returns
+    -------
+    int or None
+        The population's stated size, or the record's count (`resolve_record`) when it is
+        available and no other count fits; None otherwise. The low end for a range.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    """
     if rid.startswith("population:"):
         return sd.population_size(rid.split(":", 1)[1])
     c = resolve_record(sd, sd.result(rid))
@@ -394,7 +547,26 @@ def _from_death_causes(sd: StudyData, population: str) -> ResolvedCount | None:
 
 
 def relapse_related(r) -> bool:
-    """Whether a death record's cause is relapse or progression of the disease."""
+    """Whether a death record's cause is relapse or progression of the disease.
+
+    Parameters
+    ----------
+    r : ReportedResult
+        A death record with a cause (`category`).
+
+    Returns
+    -------
+    bool
+        The record's `relapse_related` flag where the curator set it; otherwise whether its cause
+        mentions progression, relapse or disease (case-insensitive).
+
+    References
+    ----------
+    Iacobelli S; EBMT Statistical Committee. Suggestions on the use of statistical methodologies
+    in studies of the European Group for Blood and Marrow Transplantation. Bone Marrow
+    Transplant. 2013;48 Suppl 1:S1-37 (non-relapse mortality: death without relapse or
+    progression).
+    """
     flag = getattr(r, "relapse_related", None)
     if flag is not None:
         return bool(flag)
@@ -433,7 +605,22 @@ def _from_patients(sd: StudyData, d: pd.DataFrame, spec: registry.OutcomeSpec, s
 
 
 def mixed_targets(sd: StudyData) -> bool:
-    """Whether the cohort mixes CAR target antigens (for example BCMA and GPRC5D)."""
+    """Whether the cohort mixes CAR target antigens (for example BCMA and GPRC5D).
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+
+    Returns
+    -------
+    bool
+        True when study.yaml lists more than one target.
+
+    References
+    ----------
+    None: a convention of this project (the CAR target subgroup of data/analysis_plan.yaml).
+    """
     return len(sd.study.targets.value) > 1
 
 
@@ -459,6 +646,16 @@ def outcome_count(sd: StudyData, key: str, *, population: str | None = None,
     -------
     ResolvedCount
         With `subset` saying which patients it covers.
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (intention to treat).
+    Higgins JPT, Thomas J, Chandler J, et al., eds. Cochrane Handbook for Systematic Reviews of
+    Interventions, version 6.4. Cochrane; 2023, chapters 5 (collecting data) and 6 (dichotomous
+    outcome data).
+    The order of derivations and the denominators are stated in docs/statistics.md
+    ("Denominators") and data/README.md.
     """
     spec = registry.outcome(key)
     population = population or primary_population(sd, spec.section)

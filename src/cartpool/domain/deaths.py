@@ -62,6 +62,15 @@ def all_cause_deaths(sd: StudyData) -> DeathTotal | None:
     Returns
     -------
     DeathTotal or None
+        The count from the per-patient table, else the printed all-cause count (or range) of the
+        main population, else a lower bound ("at least", `high` None) from the printed causes and
+        parts; None when nothing about deaths is printed.
+
+    References
+    ----------
+    Higgins JPT, Thomas J, Chandler J, et al., eds. Cochrane Handbook for Systematic Reviews of
+    Interventions, version 6.4. Cochrane; 2023, chapter 5 (collecting data from reports).
+    The order of preference is a convention of this project, stated in this module's docstring.
     """
     main = main_population(sd)
     d = derive_endpoints(sd)

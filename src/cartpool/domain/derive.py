@@ -44,6 +44,16 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
         progressed, non_relapse_death, best_response, responder, vgpr_or_better, cr_or_better, mrd_negative,
         mrd_negative_cr, crs_grade, icans_grade, response_after (the best response recorded after a
         subsequent therapy), plus every declared plain field (text, number, flag, grade). Computed once per loaded study and copied on each call.
+
+    References
+    ----------
+    Kumar S, Paiva B, Anderson KC, et al. International Myeloma Working Group consensus criteria
+    for response and minimal residual disease assessment in multiple myeloma. Lancet Oncol.
+    2016;17:e328-e346 (response categories, MRD negativity, progression-free and overall
+    survival).
+    Iacobelli S; EBMT Statistical Committee. Suggestions on the use of statistical methodologies
+    in studies of the European Group for Blood and Marrow Transplantation. Bone Marrow
+    Transplant. 2013;48 Suppl 1:S1-37 (non-relapse mortality).
     """
     df = sd.patients
     if df is None:

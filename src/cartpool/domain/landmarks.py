@@ -56,7 +56,31 @@ def landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None
 
 def likely_population(sd: StudyData, n: int, stated: str) -> str | None:
     """What in the study has `n` patients, other than the stated population: another population of
-    that size, or the responders (the ORR count of the stated population). None if nothing does."""
+    that size, or the responders (the ORR count of the stated population). None if nothing does.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    n : int
+        The number of patients a landmark's interval fits.
+    stated : str
+        The population id the landmark is printed for.
+
+    Returns
+    -------
+    str or None
+        The lower-cased label of the first other population of size `n`; else, when the stated
+        population's overall response count (not a range) is `n` out of a different total, a
+        phrase naming the responders; else None.
+
+    References
+    ----------
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    Kumar S, Paiva B, Anderson KC, et al. International Myeloma Working Group consensus criteria
+    for response and minimal residual disease assessment in multiple myeloma. Lancet Oncol.
+    2016;17:e328-e346 (overall response: partial response or better).
+    """
     for pid, p in sd.study.populations.items():
         if pid != stated and sd.population_size(pid) == n:
             return p.label.lower()
@@ -85,7 +109,29 @@ class LandmarkFit:
 
 
 def landmark_fit(sd: StudyData, r) -> LandmarkFit:
-    """The `LandmarkFit` of a printed landmark rate with a CI (n None without a usable CI)."""
+    """The `LandmarkFit` of a printed landmark rate with a CI (n None without a usable CI).
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    r : ReportedResult
+        A printed landmark rate (percent or fraction) with its population and, usually, its CI.
+
+    Returns
+    -------
+    LandmarkFit
+        The exact n from `landmark_exact_n` (tried up to max(2 x stated size, 60)); failing that,
+        the effective n of `landmark_effective_n` nearest the stated size (the first when none is
+        stated), rounded; n None when the CI is missing, has a "not reached" limit or fits no
+        transform. `likely` names what else has n patients when n differs from the stated size.
+
+    References
+    ----------
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. 2nd ed. Wiley; 2002.
+    Therneau TM. survival: A Package for Survival Analysis in R (survfit, conf.type).
+    """
     stated = sd.population_size(r.population)
     if r.ci is None or r.ci.low in (None, "NR") or r.ci.high in (None, "NR"):
         return LandmarkFit(None, False, stated, None)

@@ -25,14 +25,52 @@ NESTING = {"enrolled": 0, "infused": 1, "treated": 1, "evaluable": 2}
 
 
 def population_kind(sd: StudyData, population: str) -> str | None:
-    """The declared kind of a population (infused, enrolled, evaluable, subgroup ...), if any."""
+    """The declared kind of a population (infused, enrolled, evaluable, subgroup ...), if any.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    population : str
+        A population id of the study.
+
+    Returns
+    -------
+    str or None
+        The population's `kind` as declared in study.yaml; None for an unknown population or
+        one without a kind.
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (the full analysis set, as close as possible to intention to treat, and the safety set).
+    """
     p = sd.study.populations.get(population)
     return getattr(p, "kind", None) if p is not None else None
 
 
 def denominator_kinds(sd: StudyData, section: str) -> tuple[str, ...]:
     """The population kinds, in order of preference, that the plan names as the denominator of
-    one kind of outcome ("efficacy", "safety" or "survival")."""
+    one kind of outcome ("efficacy", "safety" or "survival").
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study; its analysis plan (`sd.plan`) when it carries one, else the default plan.
+    section : {"efficacy", "safety", "survival"}
+        The kind of outcome.
+
+    Returns
+    -------
+    tuple of str
+        Population kinds, most preferred first (e.g. ("enrolled", "infused") for efficacy).
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (the full analysis set, as close as possible to intention to treat, and the safety set).
+    The denominator rule is stated in docs/statistics.md ("Denominators").
+    """
     plan = getattr(sd, "plan", None)
     if plan is not None:
         return tuple(getattr(plan.denominators, section))
@@ -53,6 +91,12 @@ def primary_population(sd: StudyData, section: str = "efficacy") -> str:
         The first population, in the plan's order of kinds, that has a stated size; else the
         population of the per-patient table; else the first population with a stated size (never
         an evaluable-only population while another exists).
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (the full analysis set, as close as possible to intention to treat, and the safety set).
+    The denominator rule is stated in docs/statistics.md ("Denominators").
     """
     pops = list(sd.study.populations)
     sized = [p for p in pops if sd.population_size(p) is not None]
@@ -69,13 +113,50 @@ def primary_population(sd: StudyData, section: str = "efficacy") -> str:
 def main_population(sd: StudyData) -> str:
     """The population a study's headline numbers refer to: the primary population of response and
     survival (`primary_population` for "efficacy"). Every page, table and figure uses it, so a study
-    is never described two ways."""
+    is never described two ways.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+
+    Returns
+    -------
+    str
+        The population id.
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (the full analysis set, as close as possible to intention to treat, and the safety set).
+    The denominator rule is stated in docs/statistics.md ("Denominators").
+    """
     return primary_population(sd, "efficacy")
 
 
 def nests_within(sd: StudyData, narrow: str, wide: str) -> bool:
     """Whether population `narrow` is part of population `wide` by their kinds (evaluable within
-    infused within enrolled), with sizes that agree."""
+    infused within enrolled), with sizes that agree.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    narrow, wide : str
+        Population ids.
+
+    Returns
+    -------
+    bool
+        True when both kinds are in `NESTING`, `narrow`'s kind is strictly narrower ("treated"
+        ranks with "infused"), and both sizes are stated with narrow <= wide.
+
+    References
+    ----------
+    International Conference on Harmonisation. E9: Statistical principles for clinical trials.
+    1998 (the full analysis set, as close as possible to intention to treat, and the safety set).
+    The denominator rule is stated in docs/statistics.md ("Denominators").
+    """
     kn, kw = population_kind(sd, narrow), population_kind(sd, wide)
     if kn not in NESTING or kw not in NESTING or NESTING[kn] <= NESTING[kw]:
         return False
@@ -84,6 +165,24 @@ def nests_within(sd: StudyData, narrow: str, wide: str) -> bool:
 
 
 def population_label(sd: StudyData, population: str) -> str:
+    """A population's label as study.yaml gives it, for a reader.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    population : str
+        A population id.
+
+    Returns
+    -------
+    str
+        The declared label; the id itself for a population the study does not declare.
+
+    References
+    ----------
+    None: a convention of this project (study.yaml declares each population with its label).
+    """
     p = sd.study.populations.get(population)
     return p.label if p is not None else population
 
@@ -93,6 +192,26 @@ def population_rows(sd: StudyData, d: pd.DataFrame, population: str) -> pd.DataF
 
     The table's own population is every row; another population needs a `where` mapping in
     study.yaml (for example ``{pcl_type: pPCL}``). None when the table cannot identify it.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    d : pandas.DataFrame
+        The per-patient table with derived endpoints, one row per patient.
+    population : str
+        A population id.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        `d` itself for the table's own population; else the rows whose columns equal every value
+        of the population's `where` mapping; None for an unknown population, one without
+        `where`, or a `where` naming a column `d` lacks.
+
+    References
+    ----------
+    None: a convention of this project (study.yaml's `where`, described in data/README.md).
     """
     if sd.study.patients and population == sd.study.patients.population:
         return d
@@ -121,7 +240,25 @@ class FollowUp:
 
 
 def follow_up(sd: StudyData) -> list[FollowUp]:
-    """Every printed median follow-up, main population first."""
+    """Every printed median follow-up, main population first.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+
+    Returns
+    -------
+    list of FollowUp
+        One per `follow_up` record with statistic "median" and a value other than "NR", with the
+        value in its printed unit (months when none is given) and in months; those of the main
+        population first, otherwise in record order.
+
+    References
+    ----------
+    Schemper M, Smith TL. A note on quantifying follow-up in studies of failure time. Control Clin
+    Trials. 1996;17:343-6 (what a printed median follow-up can mean; this reads it as printed).
+    """
     main = main_population(sd)
     out = [FollowUp(r.id, float(r.value), r.unit or "months", convert(float(r.value), r.unit or "months", "months"),
                     r.population, population_label(sd, r.population), r.population == main)

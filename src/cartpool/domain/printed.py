@@ -19,7 +19,24 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 
 def decimals_of(printed: Decimal) -> int:
-    """Number of printed decimals: ``Decimal('33.3')`` -> 1, ``Decimal('75')`` -> 0."""
+    """Number of printed decimals: ``Decimal('33.3')`` -> 1, ``Decimal('75')`` -> 0.
+
+    Parameters
+    ----------
+    printed : Decimal
+        A value with its printed digits (trailing zeros count: ``Decimal('25.0')`` -> 1).
+
+    Returns
+    -------
+    int
+        Digits after the decimal point; 0 for an integer, a value with a positive exponent, or a
+        special value (NaN, infinity).
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    """
     exp = printed.as_tuple().exponent
     return max(0, -exp) if isinstance(exp, int) else 0
 
@@ -39,6 +56,11 @@ def printed_bounds(printed: Decimal, *, scale: float = 100.0) -> tuple[float, fl
     (low, high) : tuple of float
         printed +/- half a unit in the last printed digit, divided by `scale`, widened by a hair
         for binary floating error. A fast pre-check for `rounds_to` in search loops.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
     """
     half = 0.5 * 10.0 ** (-decimals_of(printed))
     eps = 1e-9
@@ -63,6 +85,11 @@ def rounds_to(value: float, printed: Decimal, *, scale: float = 100.0) -> str | 
         ``"exact"`` when rounding half-up or half-even at the printed precision gives the printed
         digits, ``"truncated"`` when only cutting off the digits does, None otherwise. A tiny
         tolerance absorbs binary floating error (1/3 is 33.333...).
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
     """
     q = Decimal(1).scaleb(-decimals_of(printed))
     v = float(value) * scale
@@ -97,6 +124,11 @@ def consistent_fractions(printed_percent: Decimal, denominators, *,
     -------
     list of (int, int)
         Every fitting (numerator, denominator), in the order of `denominators`, then k.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
     """
     out = []
     lo, hi = printed_bounds(printed_percent)
@@ -117,12 +149,49 @@ def numerators_for(printed_percent: Decimal, denominator: int) -> list[int]:
 
     84% of 128 is 107 (83.6%) or 108 (84.4%): both are returned. An empty list means no count of
     that denominator prints as the value.
+
+    Parameters
+    ----------
+    printed_percent : Decimal
+        A printed percentage, with its printed digits.
+    denominator : int
+        The population n.
+
+    Returns
+    -------
+    list of int
+        The fitting counts k, ascending (rounding only, no truncation).
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
     """
     return [k for k, _ in consistent_fractions(printed_percent, [denominator])]
 
 
 def ci_fits_print(lo: float, hi: float, plo: Decimal, phi: Decimal, scale: float) -> bool:
-    """Whether a computed interval (lo, hi) prints as the printed limits (plo, phi) at their precision."""
+    """Whether a computed interval (lo, hi) prints as the printed limits (plo, phi) at their precision.
+
+    Parameters
+    ----------
+    lo, hi : float
+        The computed limits, as fractions.
+    plo, phi : Decimal
+        The printed limits, with their printed digits.
+    scale : float
+        100 for percentages, 1 for fractions.
+
+    Returns
+    -------
+    bool
+        True when each computed limit rounds (half-up or half-even) to its printed limit.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    """
     a, b = printed_bounds(plo, scale=scale)
     c, d = printed_bounds(phi, scale=scale)
     if not (a <= lo <= b and c <= hi <= d):  # fast float pre-check
@@ -132,7 +201,27 @@ def ci_fits_print(lo: float, hi: float, plo: Decimal, phi: Decimal, scale: float
 
 def counts_that_print_as(printed: Decimal, total: int, *, scale: float = 100.0) -> list[int]:
     """Every count k of `total` whose share k/total prints as `printed` (a percentage on `scale`
-    100, a proportion on scale 1)."""
+    100, a proportion on scale 1).
+
+    Parameters
+    ----------
+    printed : Decimal
+        The printed share, with its printed digits.
+    total : int
+        The population n.
+    scale : float
+        100 for a percentage, 1 for a proportion.
+
+    Returns
+    -------
+    list of int
+        The fitting counts, ascending; empty when `total` <= 0 or none fits.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in the
+    reporting of results in psychology. Soc Psychol Personal Sci. 2017;8:363-9.
+    """
     if total <= 0:
         return []
     if scale == 100.0:
@@ -143,7 +232,29 @@ def counts_that_print_as(printed: Decimal, total: int, *, scale: float = 100.0) 
 def nearest_count(candidates, printed: Decimal, total: int, *, scale: float = 100.0) -> int:
     """Of the counts that fit a printed share, the one used: the nearest to printed/scale x `total`,
     the larger where two are equally near. The one rule for a rounded value that fits more than one
-    count, wherever a count is taken from it (the analysis, the audit)."""
+    count, wherever a count is taken from it (the analysis, the audit).
+
+    Parameters
+    ----------
+    candidates : iterable of int
+        The counts that fit (non-empty), e.g. from `counts_that_print_as`.
+    printed : Decimal
+        The printed share.
+    total : int
+        The population n.
+    scale : float
+        100 for a percentage, 1 for a proportion.
+
+    Returns
+    -------
+    int
+        The count used.
+
+    References
+    ----------
+    The choice of the nearest count is a convention of this project, stated in data/README.md
+    ("Never compute, impute or round a value into the data").
+    """
     target = float(printed) / scale * total
     return min(candidates, key=lambda k: (abs(k - target), -k))
 
@@ -181,7 +292,31 @@ def count_for(printed: Decimal, total: int, *, scale: float = 100.0) -> tuple[in
 def which_count_text(printed: Decimal, total: int, chosen: int, alternatives: tuple[int, ...], *,
                      percent: bool = True) -> str:
     """Which of the counts that fit a printed share is used, in the words both the analysis and the
-    audit show: "107 or 108 fit; 108 used, the nearest to 84% of 128"."""
+    audit show: "107 or 108 fit; 108 used, the nearest to 84% of 128".
+
+    Parameters
+    ----------
+    printed : Decimal
+        The printed share.
+    total : int
+        The population n.
+    chosen : int
+        The count used (`nearest_count`).
+    alternatives : tuple of int
+        The other counts that fit.
+    percent : bool
+        Write the share with a "%" sign.
+
+    Returns
+    -------
+    str
+        The sentence, with all fitting counts in ascending order.
+
+    References
+    ----------
+    The choice of the nearest count is a convention of this project, stated in data/README.md
+    ("Never compute, impute or round a value into the data").
+    """
     fits = " or ".join(map(str, sorted((chosen, *alternatives))))
     return f"{fits} fit; {chosen} used, the nearest to {printed}{'%' if percent else ''} of {total}"
 
@@ -189,7 +324,31 @@ def which_count_text(printed: Decimal, total: int, chosen: int, alternatives: tu
 def count_detail(printed: Decimal, total: int, chosen: int, alternatives: tuple[int, ...], *,
                  percent: bool = True) -> str:
     """How a count was taken from a printed share: "75.0% of 12", or where more than one count fits
-    "84% of 128: 107 or 108 fit; 108 used, the nearest to 84% of 128" (`which_count_text`)."""
+    "84% of 128: 107 or 108 fit; 108 used, the nearest to 84% of 128" (`which_count_text`).
+
+    Parameters
+    ----------
+    printed : Decimal
+        The printed share.
+    total : int
+        The population n.
+    chosen : int
+        The count used.
+    alternatives : tuple of int
+        The other counts that fit; empty when only one does.
+    percent : bool
+        Write the share with a "%" sign.
+
+    Returns
+    -------
+    str
+        The text shown beside the count.
+
+    References
+    ----------
+    The choice of the nearest count is a convention of this project, stated in data/README.md
+    ("Never compute, impute or round a value into the data").
+    """
     shown = f"{printed}{'%' if percent else ''} of {total}"
     if not alternatives:
         return shown

@@ -142,7 +142,35 @@ DEFINING_FACTS = {
 
 
 def outcome(key: str) -> OutcomeSpec:
-    """The spec of one outcome; an unknown key names the known ones."""
+    """The spec of one outcome; an unknown key names the known ones.
+
+    Parameters
+    ----------
+    key : str
+        An outcome key of `OUTCOMES` (e.g. "orr", "crs_ge3").
+
+    Returns
+    -------
+    OutcomeSpec
+        The outcome's label, section, endpoint, grade band, per-patient rule, derivations,
+        definition and flags.
+
+    Raises
+    ------
+    KeyError
+        For an unknown key, listing the known ones.
+
+    References
+    ----------
+    Kumar S, Paiva B, Anderson KC, et al. International Myeloma Working Group consensus criteria
+    for response and minimal residual disease assessment in multiple myeloma. Lancet Oncol.
+    2016;17:e328-e346.
+    Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release syndrome
+    and neurologic toxicity associated with immune effector cells. Biol Blood Marrow Transplant.
+    2019;25:625-38.
+    National Cancer Institute. Common Terminology Criteria for Adverse Events (CTCAE), version 5.0.
+    2017.
+    """
     try:
         return OUTCOME_BY_KEY[key]
     except KeyError:
@@ -150,7 +178,17 @@ def outcome(key: str) -> OutcomeSpec:
 
 
 def at_a_glance() -> tuple[OutcomeSpec, ...]:
-    """The outcomes of a study's "at a glance" box and of the index page's columns, in order."""
+    """The outcomes of a study's "at a glance" box and of the index page's columns, in order.
+
+    Returns
+    -------
+    tuple of OutcomeSpec
+        The outcomes flagged `at_a_glance`, in the order of `OUTCOMES`.
+
+    References
+    ----------
+    None: a convention of this project (the outcome registry, docs/architecture.md).
+    """
     return tuple(o for o in OUTCOMES if o.at_a_glance)
 
 
@@ -188,6 +226,24 @@ class LandmarkSpec:
 
 
 def landmark_key(endpoint: str, months: float) -> str:
+    """The outcome key of survival at a landmark: ("pfs", 12.0) -> "pfs_12m".
+
+    Parameters
+    ----------
+    endpoint : str
+        A survival endpoint ("pfs", "os").
+    months : float
+        The landmark in months; its fraction is dropped.
+
+    Returns
+    -------
+    str
+        ``f"{endpoint}_{int(months)}m"``.
+
+    References
+    ----------
+    None: a convention of this project (the outcome registry, docs/architecture.md).
+    """
     return f"{endpoint}_{int(months)}m"
 
 
@@ -199,7 +255,34 @@ LANDMARK_BY_KEY = {lm.key: lm for lm in LANDMARKS}
 
 
 def outcome_label(key: str) -> str:
-    """The label of any outcome of the analysis: a registered outcome or a survival landmark."""
+    """The label of any outcome of the analysis: a registered outcome or a survival landmark.
+
+    Parameters
+    ----------
+    key : str
+        A key of `OUTCOMES` or of `LANDMARKS` (e.g. "os_24m").
+
+    Returns
+    -------
+    str
+        The label a reader sees, e.g. "Overall survival at 24 months".
+
+    Raises
+    ------
+    KeyError
+        For an unknown key.
+
+    References
+    ----------
+    Kumar S, Paiva B, Anderson KC, et al. International Myeloma Working Group consensus criteria
+    for response and minimal residual disease assessment in multiple myeloma. Lancet Oncol.
+    2016;17:e328-e346.
+    Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release syndrome
+    and neurologic toxicity associated with immune effector cells. Biol Blood Marrow Transplant.
+    2019;25:625-38.
+    National Cancer Institute. Common Terminology Criteria for Adverse Events (CTCAE), version 5.0.
+    2017.
+    """
     if key in OUTCOME_BY_KEY:
         return OUTCOME_BY_KEY[key].label
     if key in LANDMARK_BY_KEY:
@@ -208,7 +291,27 @@ def outcome_label(key: str) -> str:
 
 
 def outcome_section(key: str) -> str:
-    """The kind of outcome ("efficacy", "safety", "survival") of any outcome of the analysis."""
+    """The kind of outcome ("efficacy", "safety", "survival") of any outcome of the analysis.
+
+    Parameters
+    ----------
+    key : str
+        A key of `OUTCOMES` or of `LANDMARKS`.
+
+    Returns
+    -------
+    str
+        The registered outcome's section; "survival" for a landmark.
+
+    Raises
+    ------
+    KeyError
+        For an unknown key.
+
+    References
+    ----------
+    None: a convention of this project (the outcome registry, docs/architecture.md).
+    """
     if key in OUTCOME_BY_KEY:
         return OUTCOME_BY_KEY[key].section
     if key in LANDMARK_BY_KEY:
@@ -217,7 +320,18 @@ def outcome_section(key: str) -> str:
 
 
 def analysis_outcome_keys() -> set[str]:
-    """Every outcome key the analysis plan may rank: registered outcomes and survival landmarks."""
+    """Every outcome key the analysis plan may rank: registered outcomes and survival landmarks.
+
+    Returns
+    -------
+    set of str
+        The keys of `OUTCOMES` and `LANDMARKS`.
+
+    References
+    ----------
+    Guyatt GH, Oxman AD, Kunz R, et al. GRADE guidelines: 2. Framing the question and deciding on
+    important outcomes. J Clin Epidemiol. 2011;64:395-400 (ranking outcomes by importance).
+    """
     return set(OUTCOME_BY_KEY) | set(LANDMARK_BY_KEY)
 
 

@@ -74,13 +74,25 @@ def membership(sd: StudyData, field: str) -> Membership:
     Parameters
     ----------
     sd : StudyData
-    field : str
+        The study.
+    field : {"target", "pcl_type"}
+        A subgroup field of the analysis plan; any other field has no study-level values and
+        is read from the per-patient table only.
 
     Returns
     -------
     Membership
         A single-valued study belongs wholly to its level; a mixed one by its per-patient rows
-        (column `field` of the derived table); otherwise to no level, with the reason.
+        (column `field` of the derived table), levels sorted by name; otherwise to no level, with
+        the reason ("not applicable", or `NOT_SEPARABLE` when the study mixes levels).
+
+    References
+    ----------
+    Fernández de Larrea C, Kyle R, Rosiñol L, et al. Primary plasma cell leukemia: consensus
+    definition by the International Myeloma Working Group according to peripheral blood plasma
+    cell percentage. Blood Cancer J. 2021;11:192 (primary and secondary PCL).
+    Higgins JPT, Thomas J, Chandler J, et al., eds. Cochrane Handbook for Systematic Reviews of
+    Interventions, version 6.4. Cochrane; 2023, chapter 10 (subgroup analyses).
     """
     values = [v for v in _study_values(sd, field) if v]
     if len(values) == 1 and values[0] != "unspecified":

@@ -66,7 +66,28 @@ def _months(v, unit) -> float | None:
 
 
 def reported_points(sd: StudyData) -> list[SurvivalPoint]:
-    """Medians and landmark rates as printed, converted to months with `cartpool.units`."""
+    """Medians and landmark rates as printed, converted to months with `cartpool.units`.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+
+    Returns
+    -------
+    list of SurvivalPoint
+        One per printed median or landmark rate of PFS, OS or duration of response, in record
+        order, with source "reported". A median's value and time are in months (None when "not
+        reached", and `high_not_reached` set then or when its upper limit is "NR"); a landmark
+        rate's value and limits are fractions (a "not reached" limit is None).
+
+    References
+    ----------
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc.
+    1958;53:457-81.
+    Brookmeyer R, Crowley J. A confidence interval for the median survival time. Biometrics
+    1982;38:29-41.
+    """
     out = []
     for r in sd.results:
         if r.endpoint not in ("pfs", "os", "dor"):
@@ -90,7 +111,25 @@ def reported_points(sd: StudyData) -> list[SurvivalPoint]:
 
 
 def whole_cohort(sd: StudyData, population: str) -> bool:
-    """Whether a population is a whole cohort (enrolled, infused, evaluable), not a subgroup."""
+    """Whether a population is a whole cohort (enrolled, infused, evaluable), not a subgroup.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    population : str
+        A population id.
+
+    Returns
+    -------
+    bool
+        By the declared kind where there is one (False for "subgroup" and "responders"); else
+        True for a declared population without a `where` mapping; False for an unknown one.
+
+    References
+    ----------
+    None: a convention of this project (population kinds, data/README.md).
+    """
     kind = population_kind(sd, population)
     if kind is not None:
         return kind not in _SUBSET_KINDS
@@ -105,6 +144,24 @@ def headline_median(sd: StudyData, points: list[SurvivalPoint], endpoint: str) -
     paper says (the recomputed value stands beside it in the survival section and the checks);
     else the Kaplan-Meier median recomputed from the per-patient table; else one printed for
     another whole cohort (the caller shows its population). Never a subgroup's median.
+
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    points : list of SurvivalPoint
+        Printed and recomputed survival points of the study.
+    endpoint : {"pfs", "os", "dor"}
+        The endpoint.
+
+    Returns
+    -------
+    SurvivalPoint or None
+        The first median found by the rule, in the order of `points`; None when there is none.
+
+    References
+    ----------
+    None: a convention of this project (docs/architecture.md, "the headline median").
     """
     meds = [p for p in points if p.endpoint == endpoint and p.kind == "median"]
     main = main_population(sd)
@@ -122,6 +179,26 @@ def curve_milestones(points: list[SurvivalPoint], endpoint: str, population: str
 
     A median is the point (median, 0.5). The rule for drawing (`approximate_curve_allowed`):
     at least two milestones, and the curve ends at the last one.
+
+    Parameters
+    ----------
+    points : list of SurvivalPoint
+        Survival points; recomputed ones and those without a value are left out.
+    endpoint : {"pfs", "os", "dor"}
+        The endpoint.
+    population : str
+        The population id.
+
+    Returns
+    -------
+    list of (float, float, str)
+        (time in months, S as a fraction, label), sorted by time, then S.
+
+    References
+    ----------
+    Guyot P, Ades AE, Ouwens MJNM, Welton NJ. Enhanced secondary analysis of survival data:
+    reconstructing the data from published Kaplan-Meier survival curves. BMC Med Res Methodol
+    2012;12:9 (survival data taken from what a paper prints).
     """
     ms = [(p.time_months, p.value, p.label) for p in points
           if p.endpoint == endpoint and p.population == population and p.kind == "landmark"
@@ -138,7 +215,23 @@ MIN_CURVE_MILESTONES = 2
 
 def approximate_curve_allowed(milestones: list[tuple[float, float, str]]) -> bool:
     """Whether an approximate curve may be drawn: at least `MIN_CURVE_MILESTONES` printed
-    milestones. The curve is drawn from time 0 (S = 1) to the last milestone, never beyond."""
+    milestones. The curve is drawn from time 0 (S = 1) to the last milestone, never beyond.
+
+    Parameters
+    ----------
+    milestones : list of (float, float, str)
+        The printed milestones (`curve_milestones`).
+
+    Returns
+    -------
+    bool
+        True with at least `MIN_CURVE_MILESTONES` (2) milestones.
+
+    References
+    ----------
+    None: a convention of this project (an approximate curve is drawn only between printed
+    points, never extrapolated).
+    """
     return len(milestones) >= MIN_CURVE_MILESTONES
 
 
@@ -159,10 +252,28 @@ def zero_event_points(sd: StudyData, landmarks: tuple[float, ...]) -> list[Survi
     only the longest printed follow-up or remission reaches it. The assumption, stated with the point,
     is that follow-up is counted from the infusion. Such a point is shown, never pooled.
 
+    Parameters
+    ----------
+    sd : StudyData
+        The study.
+    landmarks : tuple of float
+        Landmark times in months.
+
+    Returns
+    -------
+    list of SurvivalPoint
+        For each population with a printed median follow-up and a size, and printed counts of 0
+        deaths (OS) or of 0 deaths and 0 relapses or progressions (PFS): a point S = 1 with the
+        interval (0.025^(1/m), 1) at each landmark that follow-up reaches, its at-risk minimum m,
+        the basis in words and the records it rests on. Empty when no study population qualifies.
+
     References
     ----------
     Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the case of the
     binomial. Biometrika 1934;26:404-413.
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc.
+    1958;53:457-81.
+    The rule is stated in docs/statistics.md ("No events during follow-up").
     """
     out = []
     for f in (r for r in sd.results if r.endpoint == "follow_up" and r.statistic == "median" and r.value != "NR"):

@@ -124,7 +124,39 @@ class KaplanMeier:
 
 
 def kaplan_meier(time, event, conf_type: str = "log-log", level: float = 0.95) -> KaplanMeier:
-    """Kaplan-Meier estimate with Greenwood SE and pointwise CIs (see the module docstring)."""
+    """Kaplan-Meier estimate with Greenwood SE and pointwise CIs (see the module docstring).
+
+    Parameters
+    ----------
+    time : array_like of float, shape (n,)
+        Each patient's follow-up time (finite, non-negative; any unit, e.g. months).
+    event : array_like of bool, shape (n,)
+        True where the follow-up ended in the event, False where it was censored.
+    conf_type : {"log-log", "log", "plain"}
+        Scale on which the pointwise interval is symmetric (R survival's ``conf.type``).
+    level : float
+        Confidence level of the pointwise intervals and of the quantile intervals.
+
+    Returns
+    -------
+    KaplanMeier
+        The fitted curve. Its `table` has one row per distinct time with the numbers at risk,
+        events and censorings there, S(t), its Greenwood standard error and the pointwise limits
+        (NaN where S is 0, and for "log-log" where S is still 1).
+
+    Raises
+    ------
+    ValueError
+        For an unknown `conf_type`, no observations, or a negative or non-finite time.
+
+    References
+    ----------
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc.
+    1958;53:457-81.
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. 2nd ed. Wiley; 2002.
+    Therneau TM. survival: A Package for Survival Analysis in R (survfit, conf.type).
+    """
     from sksurv.nonparametric import kaplan_meier_estimator
 
     if conf_type not in CONF_TYPES:
@@ -174,7 +206,30 @@ class LogRank:
 
 
 def logrank_test(time, event, group) -> LogRank:
-    """Log-rank test across groups (scikit-survival `compare_survival`, as R `survdiff`)."""
+    """Log-rank test across groups (scikit-survival `compare_survival`, as R `survdiff`).
+
+    Parameters
+    ----------
+    time : array_like of float, shape (n,)
+        Each patient's follow-up time.
+    event : array_like of bool, shape (n,)
+        True where the follow-up ended in the event, False where it was censored.
+    group : array_like, shape (n,)
+        Each patient's group label (two or more distinct labels).
+
+    Returns
+    -------
+    LogRank
+        The chi-square statistic, its degrees of freedom (number of groups - 1) and its p-value.
+
+    References
+    ----------
+    Mantel N. Evaluation of survival data and two new rank order statistics arising in its
+    consideration. Cancer Chemother Rep. 1966;50:163-70.
+    Peto R, Peto J. Asymptotically efficient rank invariant test procedures. J R Stat Soc Ser A.
+    1972;135:185-207.
+    Therneau TM. survival: A Package for Survival Analysis in R (survdiff).
+    """
     from sksurv.compare import compare_survival
 
     time = np.asarray(time, float)
@@ -188,6 +243,23 @@ def logrank_test(time, event, group) -> LogRank:
 def pointwise_ci(surv, se_log, conf_type: str, z: float):
     """The pointwise CI of S from the SE of log S, on the transform's scale (R survival's
     ``conf.type``: "plain", "log" or "log-log"), clipped to [0, 1]. Scalars or arrays.
+
+    Parameters
+    ----------
+    surv : float or array_like of float
+        Survival estimates S(t).
+    se_log : float or array_like of float
+        Standard errors of log S(t) (Greenwood's), the same shape as `surv`.
+    conf_type : {"plain", "log", "log-log"}
+        The scale on which the interval is symmetric; any other value is read as "log-log".
+    z : float
+        The normal quantile, e.g. 1.96 for a 95% interval.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Lower and upper limits, the shape of `surv`, clipped to [0, 1]; NaN where the transform is
+        undefined (log-log at S = 0 or 1).
 
     References
     ----------
@@ -209,7 +281,29 @@ def pointwise_ci(surv, se_log, conf_type: str, z: float):
 
 
 def landmark_ci_uncensored(s: float, n: int, transform: str, level: float) -> tuple[float, float]:
-    """Pointwise CI for S = k/n with no censoring (Greenwood variance of log S: (1 - S)/(n S))."""
+    """Pointwise CI for S = k/n with no censoring (Greenwood variance of log S: (1 - S)/(n S)).
+
+    Parameters
+    ----------
+    s : float
+        The survival estimate, a fraction in (0, 1].
+    n : int
+        Patients at the start, none censored before the landmark.
+    transform : {"plain", "log", "log-log"}
+        The interval's scale, as `pointwise_ci`.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper limits (NaN for "log-log" at s = 1).
+
+    References
+    ----------
+    Greenwood M. The natural duration of cancer. Rep Public Health Med Subj. 1926;33:1-26.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. 2nd ed. Wiley; 2002.
+    """
     z = stats.norm.ppf(0.5 + level / 2)
     lo, hi = pointwise_ci(s, np.sqrt((1 - s) / (n * s)), transform, z)
     return float(lo), float(hi)

@@ -231,7 +231,37 @@ def _loglik(y: np.ndarray, v: np.ndarray, tau2: float, reml: bool) -> float:
 
 
 def estimate_tau2(y, v, method: str = "REML") -> float:
-    """Between-study variance tau^2 for an intercept-only random-effects model, truncated at 0."""
+    """Between-study variance tau^2 for an intercept-only random-effects model, truncated at 0.
+
+    Parameters
+    ----------
+    y : array_like of float, shape (k,)
+        The studies' effect sizes.
+    v : array_like of float, shape (k,)
+        Their sampling variances.
+    method : {"REML", "ML", "DL", "PM", "EE"}
+        REML or ML by Fisher scoring from Hedges' estimator, as metafor's `rma.uni`;
+        DerSimonian-Laird; Paule-Mandel by R's `uniroot`; "EE" (equal effects) gives 0.
+
+    Returns
+    -------
+    float
+        tau^2 >= 0; 0 for fewer than two studies.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `method`.
+
+    References
+    ----------
+    DerSimonian R, Laird N. Meta-analysis in clinical trials. Control Clin Trials. 1986;7:177-88.
+    Paule RC, Mandel J. Consensus values and weighting factors. J Res Natl Bur Stand.
+    1982;87:377-85.
+    Viechtbauer W. Bias and efficiency of meta-analytic variance estimators in the random-effects
+    model. J Educ Behav Stat. 2005;30:261-93.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
+    """
     y, v = np.asarray(y, float), np.asarray(v, float)
     if len(y) < 2 or method == "EE":  # "EE": equal-effects (common-effect) model, as metafor
         return 0.0
@@ -294,6 +324,43 @@ def meta_generic(yi, vi, tau2: str = "REML", knha: bool = False, level: float = 
     """Random-effects meta-analysis of effect sizes `yi` with sampling variances `vi`.
 
     The same model as metafor's ``rma(yi, vi, method=tau2, test="knha" if knha else "z")``.
+
+    Parameters
+    ----------
+    yi : array_like of float, shape (k,)
+        The studies' effect sizes (finite).
+    vi : array_like of float, shape (k,)
+        Their sampling variances (finite, positive).
+    tau2 : {"REML", "ML", "DL", "PM", "EE"}
+        The tau^2 estimator (`estimate_tau2`).
+    knha : bool
+        Knapp-Hartung adjusted standard error with t(k-1) quantiles for the CI and the PI.
+    level : float
+        Confidence level.
+    pi_dist : {"z", "t"}
+        Quantiles of the prediction interval when `knha` is False.
+    labels : sequence, optional
+        Study labels for the per-study table; 1..k when None.
+
+    Returns
+    -------
+    MetaResult
+        Pooled estimate, CI, PI, tau^2, I^2, H^2 and Cochran's Q, all on the scale of `yi`;
+        `studies` has each study's effect, variance, z-based CI and weight in percent.
+
+    Raises
+    ------
+    ValueError
+        With no studies, or a non-finite effect or a non-positive variance.
+
+    References
+    ----------
+    DerSimonian R, Laird N. Meta-analysis in clinical trials. Control Clin Trials. 1986;7:177-88.
+    Knapp G, Hartung J. Improved tests for a random effects meta-regression with a single
+    covariate. Stat Med. 2003;22:2693-710.
+    Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis. Stat Med.
+    2002;21:1539-58.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
     """
     y, v = np.asarray(yi, float), np.asarray(vi, float)
     if len(y) == 0:
@@ -322,7 +389,23 @@ def meta_generic(yi, vi, tau2: str = "REML", knha: bool = False, level: float = 
 
 def logit_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
     """Logit proportions and variances, adding 0.5 to both cells only where a cell is 0
-    (metafor escalc measure "PLO", add=1/2, to="only0")."""
+    (metafor escalc measure "PLO", add=1/2, to="only0").
+
+    Parameters
+    ----------
+    events, totals : array_like of int, shape (k,)
+        Each study's events and patients.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Logit proportions log(x/(n - x)) and their variances 1/x + 1/(n - x), shape (k,), with
+        x + 0.5 and n + 1 for studies with 0 or all events.
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
+    """
     x, n = np.asarray(events, float), np.asarray(totals, float)
     zero = (x == 0) | (x == n)
     xa, na = np.where(zero, x + 0.5, x), np.where(zero, n + 1.0, n)
@@ -333,7 +416,24 @@ def logit_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
 
 def ft_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
     """Freeman-Tukey double arcsine (metafor measure "PFT"): y = (asin sqrt(x/(n+1)) +
-    asin sqrt((x+1)/(n+1)))/2, v = 1/(4n+2). Defined at 0 and n without any correction."""
+    asin sqrt((x+1)/(n+1)))/2, v = 1/(4n+2). Defined at 0 and n without any correction.
+
+    Parameters
+    ----------
+    events, totals : array_like of int, shape (k,)
+        Each study's events and patients.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Transformed proportions and their variances, shape (k,).
+
+    References
+    ----------
+    Freeman MF, Tukey JW. Transformations related to the angular and the square root. Ann Math
+    Stat. 1950;21:607-11.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
+    """
     x, n = np.asarray(events, float), np.asarray(totals, float)
     y = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
     v = 1 / (4 * n + 2)
@@ -343,7 +443,26 @@ def ft_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
 def ipft(y, n_hm: float) -> np.ndarray:
     """Miller's (1978) inverse of the Freeman-Tukey double arcsine at sample size `n_hm`
     (metafor `transf.ipft.hm` when `n_hm` is the harmonic mean of the study sizes), set to 0
-    or 1 outside the range the transform can reach at that n, as metafor does."""
+    or 1 outside the range the transform can reach at that n, as metafor does.
+
+    Parameters
+    ----------
+    y : float or array_like of float
+        Values on the double arcsine scale.
+    n_hm : float
+        The sample size of the back-transformation (the harmonic mean of the study sizes).
+
+    Returns
+    -------
+    ndarray
+        Proportions in [0, 1], at least one-dimensional (a scalar `y` gives shape (1,)).
+
+    References
+    ----------
+    Miller JJ. The inverse of the Freeman-Tukey double arcsine transformation. Am Stat.
+    1978;32:138.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
+    """
     y = np.atleast_1d(np.asarray(y, float))
     lo = 0.5 * np.arcsin(np.sqrt(1 / (n_hm + 1)))  # FT value of 0 events
     hi = 0.5 * (np.arcsin(np.sqrt(n_hm / (n_hm + 1))) + np.pi / 2)  # FT value of n events
@@ -357,7 +476,22 @@ def ipft(y, n_hm: float) -> np.ndarray:
 def raw_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
     """Raw proportions and variances p(1-p)/n, with metafor's escalc default for measure "PR"
     (add=1/2, to="only0"): studies with 0 or all events enter as (x + 0.5)/(n + 1), both in the
-    proportion and in its variance (otherwise their variance would be 0)."""
+    proportion and in its variance (otherwise their variance would be 0).
+
+    Parameters
+    ----------
+    events, totals : array_like of int, shape (k,)
+        Each study's events and patients.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Proportions and their variances, shape (k,).
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
+    """
     x, n = np.asarray(events, float), np.asarray(totals, float)
     zero = (x == 0) | (x == n)
     xa, na = np.where(zero, x + 0.5, x), np.where(zero, n + 1.0, n)
@@ -529,6 +663,31 @@ def leave_one_out(events, totals, labels=None, **kw) -> pd.DataFrame:
     For the inverse-variance methods the study effects are transformed once and only the
     random-effects model is refitted per omission (the same numbers as calling
     `pool_proportions` k times, without rebuilding k study tables).
+
+    Parameters
+    ----------
+    events, totals : array_like of int, shape (k,)
+        Each study's events and patients.
+    labels : sequence, optional
+        Study labels, used in the `omitted` column; 1..k when None.
+    **kw
+        Passed to `pool_proportions` (method, tau2, knha, level, pi_dist, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per omitted study (none for a single study): `omitted` and the columns of
+        `MetaResult.as_row` (k, events, total, estimate, CI, PI, tau2, i2, h2, q, q_p, method,
+        tau2_method) for the remaining studies.
+
+    Raises
+    ------
+    GLMMNotEstimable
+        For "glmm" when a subset's likelihood has no finite maximum.
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
     """
     x, n = np.asarray(events, float), np.asarray(totals, float)
     labels = list(labels) if labels is not None else list(range(1, len(x) + 1))

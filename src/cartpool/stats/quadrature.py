@@ -33,19 +33,73 @@ TAU_ZERO = 1e-8
 
 @functools.cache
 def hermite_rule(nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Hermite nodes and weights for the weight function exp(-x^2) (physicists' rule)."""
+    """Gauss-Hermite nodes and weights for the weight function exp(-x^2) (physicists' rule).
+
+    Cached: each rule is computed once per process (numpy's `hermgauss`).
+
+    Parameters
+    ----------
+    nodes : int
+        Number of nodes (7 for the GLMM, 15 for the Bayesian grid).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Nodes and weights, each of shape (nodes,); the weights sum to sqrt(pi).
+
+    References
+    ----------
+    Abramowitz M, Stegun IA, eds. Handbook of Mathematical Functions. National Bureau of
+    Standards; 1964, formula 25.4.46.
+    Liu Q, Pierce DA. A note on Gauss-Hermite quadrature. Biometrika 1994;81:624-629.
+    """
     return np.polynomial.hermite.hermgauss(nodes)
 
 
 def log_binomial_coefficient(x, n) -> np.ndarray:
-    """log C(n, x), elementwise."""
+    """log C(n, x), elementwise, from log-gamma functions (defined for non-integer x too).
+
+    Parameters
+    ----------
+    x, n : array_like of float
+        Events and patients, broadcast together (0 <= x <= n).
+
+    Returns
+    -------
+    ndarray
+        log(n! / (x! (n - x)!)) in the broadcast shape.
+
+    References
+    ----------
+    Abramowitz M, Stegun IA, eds. Handbook of Mathematical Functions. National Bureau of
+    Standards; 1964, chapter 6 (the gamma function).
+    """
     x, n = np.asarray(x, float), np.asarray(n, float)
     return special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
 
 
 def approximate_mode(mu, tau, x, n) -> np.ndarray:
     """A starting point for `integrand_mode`: the mode of the normal approximation, with the study's
-    empirical logit (0.5 added to both cells) and its variance in place of the binomial likelihood."""
+    empirical logit (0.5 added to both cells) and its variance in place of the binomial likelihood.
+
+    Parameters
+    ----------
+    mu, tau : array_like of float
+        The pooled logit and the SD of the study logits (tau > 0); broadcast with `x` and `n`.
+    x, n : array_like of float
+        Events and patients.
+
+    Returns
+    -------
+    ndarray
+        The approximate modes of the random effect b, (y - mu) * w / (w + 1/tau^2) with y the
+        empirical logit and w its inverse variance, in the broadcast shape.
+
+    References
+    ----------
+    Cox DR. The Analysis of Binary Data. Methuen; 1970 (the empirical logistic transform).
+    Liu Q, Pierce DA. A note on Gauss-Hermite quadrature. Biometrika 1994;81:624-629.
+    """
     x, n = np.asarray(x, float), np.asarray(n, float)
     y = np.log((x + 0.5) / (n - x + 0.5))
     prec = 1 / (1 / (x + 0.5) + 1 / (n - x + 0.5))

@@ -39,6 +39,34 @@ def se_from_ci(estimate: float, low: float | None, high: float | None, *, scale:
     ("not reached" is None): |g(estimate) - g(limit)| / z from the side that was printed.
     For survival probabilities on "log-log" the transform is g(S) = log(-log S), which
     reverses the order of the limits; absolute values take care of that.
+
+    Parameters
+    ----------
+    estimate : float
+        The printed point estimate (a fraction for survival probabilities).
+    low, high : float or None
+        The printed limits; None for a limit not printed ("not reached").
+    scale : {"plain", "log", "log-log"}
+        The scale on which the interval is taken to be symmetric: g(x) = x, log x or log(-log x).
+    level : float
+        Confidence level of the printed interval.
+
+    Returns
+    -------
+    float
+        The standard error of g(estimate).
+
+    Raises
+    ------
+    ValueError
+        For an unknown `scale`, or when both limits are None.
+
+    References
+    ----------
+    Parmar MKB, Torri V, Stewart L. Extracting summary statistics to perform meta-analyses of the
+    published literature for survival endpoints. Stat Med 1998;17:2815-34.
+    Tierney JF, Stewart LA, Ghersi D, Burdett S, Sydes MR. Practical methods for incorporating
+    summary time-to-event data into meta-analysis. Trials 2007;8:16.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
@@ -122,6 +150,31 @@ def approximate_curve(milestones: list[tuple[float, float, str]], horizon: float
     Milestones that are not monotone (a later time with higher survival) are dropped with the
     earliest kept, since no survival curve passes through them. Returns None with fewer than
     one usable milestone.
+
+    Parameters
+    ----------
+    milestones : list of (float, float, str)
+        (time, S, what the point is, e.g. "median"); only points with time > 0 and 0 < S < 1 are
+        used, and of two at the same time the one with the lower S.
+    horizon : float, optional
+        Last time to draw; the curve ends at the last milestone when it is earlier or None.
+    n : int
+        Number of evenly spaced times from 0 to the end.
+
+    Returns
+    -------
+    ApproximateCurve or None
+        `times` and `survival`, arrays of shape (n,), and the milestones kept; None when no
+        milestone is usable.
+
+    References
+    ----------
+    Friedman M. Piecewise exponential models for survival data with covariates. Ann Stat
+    1982;10:101-13.
+    Guyot P, Ades AE, Ouwens MJNM, Welton NJ. Enhanced secondary analysis of survival data:
+    reconstructing the data from published Kaplan-Meier survival curves. BMC Med Res Methodol
+    2012;12:9 (the full reconstruction, which needs the printed curve; this draws through
+    milestones only).
     """
     pts = sorted((float(t), float(s), lab) for t, s, lab in milestones if t > 0 and 0 < s < 1)
     kept: list[tuple[float, float, str]] = []
