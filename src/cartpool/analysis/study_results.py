@@ -59,7 +59,7 @@ class EfficacyResult(SectionResult):
     has_patients: bool
 
     def frames(self):
-        return {"efficacy": self.outcomes, "subgroups": self.subgroups}
+        return {"efficacy": self.outcomes, "subgroups": self.subgroups, "efficacy-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class SurvivalResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"survival": self.points}
+        return {"survival": self.points, "survival-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,8 @@ class SafetyResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"crs-icans": self.crs_icans, "safety": self.outcomes, "adverse-events": self.other_events}
+        return {"crs-icans": self.crs_icans, "safety": self.outcomes, "adverse-events": self.other_events,
+                "safety-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class DeathsResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"deaths": self.deaths}
+        return {"deaths": self.deaths, "deaths-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class PrognosticResult(SectionResult):
     contradictions: pd.DataFrame
 
     def frames(self):
-        return {"prognostic-factors": self.risk_factors}
+        return {"prognostic-factors": self.risk_factors, "prognostic-records": self.records}
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class PatientsResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"baseline": self.baseline}
+        return {"baseline": self.baseline, "baseline-also-printed": self.also_printed}
 
 
 def baseline_export(a) -> pd.DataFrame:

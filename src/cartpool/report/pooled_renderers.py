@@ -121,23 +121,24 @@ def bottom_line(page, r: results.BottomLineResult) -> Fragment:
     return render("pooled_bottom_line.html.j2", groups=groups, pending=r.pending, min_k=r.min_k)
 
 
-def _links_table(frame: pd.DataFrame) -> Table | None:
+def _links_table(page, frame: pd.DataFrame) -> Table | None:
     if frame.empty:
         return None
     return Table("Links between the included studies", ["Studies", "Link", "What the sources show",
                                                          "Patients reported twice"],
                  [[x.studies, labels.sentence_case(x.kinds), x.description, labels.sentence_case(x.patient_overlap)]
-                  for x in frame.itertuples()], compact=True)
+                  for x in frame.itertuples()], compact=True, csv=page.csv_href("study-links"), csv_whole=False)
 
 
-def _known_table(known: pd.DataFrame) -> Table | None:
+def _known_table(page, known: pd.DataFrame) -> Table | None:
     if known.empty:
         return None
     relevance = {"pcl": "Plasma cell leukemia", "mm_context": "Multiple myeloma (context)"}
     rows = [[x.citation, relevance[x.relevance], labels.sentence_case(x.reason), x.known_from, x.note]
             for x in known.itertuples()]
     return Table(f"Relevant studies known but not included ({len(rows)})",
-                 ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True)
+                 ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True,
+                 csv=page.csv_href("known-not-included"), csv_whole=False)
 
 
 def scope(page, r: results.ScopeResult) -> Fragment:
@@ -152,11 +153,11 @@ def scope(page, r: results.ScopeResult) -> Fragment:
         if names:
             short.append(f"{len(names)} {label} ({', '.join(names)})")
     return render("pooled_scope.html.j2", plan=r.plan, n=len(r.studies), groups=r.groups, documents=documents,
-                  excluded=_known_table(r.known), excluded_short=short,
-                  excluded_reasons=list(dict.fromkeys(r.known["reason"])), links=_links_table(r.links))
+                  excluded=_known_table(page, r.known), excluded_short=short,
+                  excluded_reasons=list(dict.fromkeys(r.known["reason"])), links=_links_table(page, r.links))
 
 
-def _sof_table(frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int, str]]]:
+def _sof_table(page, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int, str]]]:
     rows, classes, notes = [], [], []
     numbers: dict[str, int] = {}
     for r in frame.itertuples():
@@ -181,7 +182,8 @@ def _sof_table(frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int
                      "—" if not r.k else f"{r.k} ({r.patients})", estimate_text(r, digits=1), certainty])
         classes.append(f"cp-certainty-{r.certainty.replace(' ', '-')}" if r.certainty else "")
     return Table(caption, ["Outcome (importance)", "Studies (patients)", "Result (95% CI)", "Certainty (GRADE)"],
-                 rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True), notes
+                 rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True,
+                 csv=page.csv_href("summary-of-findings"), csv_whole=False), notes
 
 
 def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
@@ -191,7 +193,7 @@ def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
     sof = r.summary
     blocks = []
     for pop, sub in sof[sof["in_summary"]].groupby("population", sort=False):
-        table, notes = _sof_table(sub, f"Summary of findings: CAR-T cell therapy in {labels.lower_first(pop)}")
+        table, notes = _sof_table(page, sub, f"Summary of findings: CAR-T cell therapy in {labels.lower_first(pop)}")
         blocks.append({"table": table, "notes": notes})
     counts = sof[(sof["certainty"] != "") & sof["in_summary"]]["certainty"].value_counts()
     return render("pooled_sof.html.j2", blocks=blocks, plan=r.plan,
@@ -211,7 +213,8 @@ def studies(page, r: results.FrameResult) -> Fragment:
                      labels.sentence_case(labels.document_type(x.document_type).split(" (")[0])])
     t = Table("Studies included", ["Study", "Design", "Population", "Target(s)", "Patients", "Median follow-up",
                                    "PCL definition", "Given with or after CAR-T", "Source"], rows,
-              row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True)
+              row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True, csv=page.csv_href("studies"),
+              csv_whole=False)
     return render("pooled_studies.html.j2", table=t)
 
 
@@ -254,7 +257,8 @@ def risk_of_bias(page, r: results.RiskOfBiasResult) -> Fragment:
         rows.append([link, JUDGEMENT_LABELS[sub["overall"].iloc[0]], domains,
                      f"{n} printed number{'s' if n != 1 else ''} not reproduced" if n else "none"])
     table = Table("Risk of bias by study, and numbers the checks could not reproduce",
-                  ["Study", "Overall", "By domain", "Trustworthiness: numbers not reproduced"], rows, compact=True)
+                  ["Study", "Overall", "By domain", "Trustworthiness: numbers not reproduced"], rows, compact=True,
+                  csv=page.csv_href("risk-of-bias"), csv_whole=False)
     return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, reference=RISK_OF_BIAS_REFERENCE,
                   rule=RISK_OF_BIAS_RULE, figures=figures, table=table,
                   questions=[(ROB_DOMAINS[d], q) for d, q in QUESTIONS.items()])
@@ -269,7 +273,7 @@ def methods(page, r: results.MethodsResult) -> Fragment:
 # --- outcomes -------------------------------------------------------------------------------------------
 
 
-def _group_table(view: results.OutcomeView) -> Table:
+def _group_table(page, view: results.OutcomeView) -> Table:
     rows = []
     res = view.result
     inp = res.inputs
@@ -284,10 +288,11 @@ def _group_table(view: results.OutcomeView) -> Table:
                      heterogeneity_text(r).removeprefix("Heterogeneity: ") if r.k > 1 else NOT_APPLICABLE])
     return Table(f"{view.spec.label}: by population, with the patients each study counts",
                  ["Population", "Patients counted", "Events/patients", "Estimate (95% CI)", "Heterogeneity"], rows,
-                 numeric={"Events/patients"}, compact=True)
+                 numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False,
+                 sortable=True)
 
 
-def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
+def _subgroup_table(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
     """The plan's subgroups (CAR target, PCL type) within each PCL population."""
     res = view.result
     if not res.subgroups:
@@ -301,7 +306,7 @@ def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict, min_k: int
     return Table(f"{view.spec.label}: subgroups named in the analysis plan (levels are compared only where each has "
                  f"{fmt.number_words(min_k)} or more studies)", ["Population and subgroup", "Level", "Events/patients",
                                             "Estimate (95% CI)"],
-                 rows, numeric={"Events/patients"}, compact=True)
+                 rows, numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False)
 
 
 def _method_line(res, min_k: int) -> str:
@@ -376,9 +381,9 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
                     "random-effects model (diamond) with a prediction interval. Each population's size and "
                     "denominator are in the table below. Plasma cell leukemia populations answer the question; "
                     "multiple myeloma populations are context.")
-    return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=_group_table(view),
+    return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=_group_table(page, view),
                   notes=_notes(spec, t), missing=missing, interpretation=_interpretation(view),
-                  subgroups=_subgroup_table(view, subgroup_labels, min_k))
+                  subgroups=_subgroup_table(page, view, subgroup_labels, min_k))
 
 
 def _single_study_figure(page, views: list[results.OutcomeView], section: str) -> Fragment:
@@ -486,7 +491,7 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                    f"where {fmt.number_words(r.min_k)} or more report it", ["Landmark", "Population", "Studies",
                                                                             "Each study (95% CI)",
                                                       "Pooled"], lrows, numeric={"Studies"},
-                   compact=True) if lrows else None
+                   compact=True, csv=page.csv_href("landmarks"), csv_whole=False) if lrows else None
     panels: dict[str, list] = {}
     described = []
     names = {s.endpoint: s for s in registry.SURVIVAL}
@@ -502,7 +507,8 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                  fmt.ci(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached)]
                 for st, ep, p in r.single]
         single = Table("Studies that print a single survival milestone (not drawn as a curve)",
-                       ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"}, compact=True)
+                       ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"}, compact=True,
+                       csv=page.csv_href("medians"), csv_whole=False)
     overlay = None
     if panels:
         overlay = page.figures.embed(
@@ -531,7 +537,8 @@ def audit(page, r: results.FrameResult) -> Fragment:
                      str(int(x.sum()))] + [str(int(x.get(s, 0))) for s in audit_mod.STATUSES])
     t = Table("Printed numbers checked per study (details in each study report)",
               ["Study", "Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]], rows,
-              numeric={"Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]})
+              numeric={"Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]}, csv=page.csv_href("audit"),
+              csv_whole=False)
     return render("pooled_audit.html.j2", table=t)
 
 
@@ -546,7 +553,7 @@ def summary_of_findings_appendix(page, r: results.SummaryResult) -> Fragment:
     sof = r.summary
     blocks = []
     for pop, sub in sof[~sof["in_summary"]].groupby("population", sort=False):
-        table, notes = _sof_table(sub, f"Other outcomes: CAR-T cell therapy in {labels.lower_first(pop)}")
+        table, notes = _sof_table(page, sub, f"Other outcomes: CAR-T cell therapy in {labels.lower_first(pop)}")
         blocks.append({"table": table, "notes": notes})
     return render("pooled_sof_appendix.html.j2", blocks=blocks)
 
@@ -556,7 +563,7 @@ def judgements(page, r: results.JudgementsResult) -> Fragment:
     departures and the review status (appendix)."""
     table = Table("GRADE domain by domain: the analysis's proposal and the reviewer's judgement",
                   ["Outcome", "Domain", "Proposed", "Reviewer", "Why the reviewer departs"],
-                  r.rows.values.tolist(), compact=True)
+                  r.rows.values.tolist(), compact=True, csv=page.csv_href("grade-judgements"), csv_whole=False)
     return render("pooled_judgements.html.j2", table=table, pb=r.publication_bias, pb_proposal=r.publication_bias_proposal,
                   waiting=[f"{x.outcome_label}, {labels.lower_first(x.population)}: {STATUS_WORDS[x.status]}"
                            for x in r.waiting.itertuples()])
@@ -573,9 +580,11 @@ def sensitivity(page, r: results.SensitivityResult) -> Fragment:
             "label": label,
             "table": Table(f"{label}: sensitivity analyses", ["Population", "Analysis", "Studies",
                                                               "Estimate (95% CI or CrI)", "Note"], rows,
-                           numeric={"Studies", "Estimate (95% CI or CrI)"}, compact=True) if rows else None,
+                           numeric={"Studies", "Estimate (95% CI or CrI)"}, compact=True, csv=page.csv_href("estimates"),
+                           csv_whole=False) if rows else None,
             "loo": Table(f"{label}: leave-one-out", ["Population", "Study left out", "Studies", "Estimate (95% CI)"],
-                         loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
+                         loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True,
+                         csv=page.csv_href("leave-one-out"), csv_whole=False) if loo_rows else None,
         })
     return render("pooled_sensitivity.html.j2", blocks=blocks, min_k=r.min_k)
 
@@ -585,7 +594,7 @@ def plan_history(page, r: results.PlanResult) -> Fragment:
     return render("pooled_plan.html.j2", plan=r.plan,
                   ranked=[(i, label, labels.importance(importance),
                            ", ".join(fmt.pct(t, 0) for t in thresholds) or "none", why)
-                          for i, label, importance, thresholds, why in r.ranked])
+                          for i, label, importance, thresholds, why in r.ranked], csv=page.csv_href("plan-outcomes"))
 
 
 def statistical_methods(page, r: results.StatisticalMethodsResult) -> Fragment:
@@ -595,4 +604,5 @@ def statistical_methods(page, r: results.StatisticalMethodsResult) -> Fragment:
 
 
 def results_note(page, r: results.EstimatesResult) -> Fragment:
-    return render("pooled_results_note.html.j2", n=len(r.estimates), columns=list(r.estimates.columns))
+    return render("pooled_results_note.html.j2", n=len(r.estimates), columns=list(r.estimates.columns),
+                  estimates=page.csv_href("estimates"), inputs=page.csv_href("inputs"))

@@ -183,10 +183,21 @@ def write_csv(df: pd.DataFrame, path: Path | None) -> None:
     df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
 
 
+#: A table with more rows than this is long: on screen a reader can sort and filter it (the page's
+#: script, report/tables.js), and in print it may break across pages.
+LONG_TABLE_ROWS = 12
+
+
 @dataclass
 class Table:
     """A table for the `table` macro: column headers, rows of cells (text or Markup), right-aligned
-    columns, optional row ids and classes."""
+    columns, optional row ids and classes.
+
+    `csv` is the table's CSV file relative to the page (`SectionPage.csv_href`), linked from its
+    caption; `csv_whole` says the file holds this table's rows as they are (else it holds the data
+    the table is made from, with more columns or rows). `sortable` overrides the rule that long
+    tables (`LONG_TABLE_ROWS`) can be sorted and filtered on screen.
+    """
 
     caption: str
     columns: list[str]
@@ -195,6 +206,23 @@ class Table:
     row_ids: list[str] | None = None
     row_classes: list[str] | None = None
     compact: bool = False
+    csv: str | None = None
+    csv_whole: bool = True
+    sortable: bool | None = None
+
+    @property
+    def long(self) -> bool:
+        return len(self.rows) > LONG_TABLE_ROWS
+
+    @property
+    def interactive(self) -> bool:
+        """Sorted and filtered on screen: a long table, or one marked sortable."""
+        return self.long if self.sortable is None else self.sortable
+
+    @property
+    def csv_text(self) -> str:
+        """The words of the link to its CSV (never the file's name)."""
+        return "Download this table (CSV)" if self.csv_whole else "Download its data (CSV)"
 
 
 def cell(v):

@@ -68,7 +68,7 @@ class StudyPage(SectionPage):
         out = Path(output_dir) if output_dir else self.out
         if out is not None:
             write_csv(pd.DataFrame(self.cites.entries, columns=["n", "what", "location", "quote", "note"]),
-                      out / "tables" / f"{self.id}-sources.csv")
+                      out / self.csv_href("sources"))
 
     def budget(self) -> int:
         """This report's page budget (`page_budget`), once its figures are drawn (after `render_all`)."""
