@@ -26,9 +26,11 @@ from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
 from ..data.risk_of_bias import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
 from ..domain import certainty as grade
 from ..domain import registry, survival_rules
+from ..domain.counts import HOW_PER_PATIENT, HOW_PRINTED
 from ..plots.forest import (
     ForestGroup,
     ForestRow,
+    RowSource,
     forest_plot,
     forest_rows,
     heterogeneity_text,
@@ -273,23 +275,77 @@ def methods(page, r: results.MethodsResult) -> Fragment:
 # --- outcomes -------------------------------------------------------------------------------------------
 
 
+def _count_sources(page, x) -> list[int]:
+    """The numbers of the sources of one study's count in a pooled row (`x`, a row of the outcome's
+    inputs): its printed records, or, for a count computed from a per-patient table, that table."""
+    sd = page.study_data[x.study_id]
+    source = labels.source_name(sd.study)
+    ns = [page.cites.record_ref(sd, rid, source) for rid in x.result_ids.split(";") if rid]
+    if not ns and x.how == HOW_PER_PATIENT and sd.study.patients is not None:
+        where = "; ".join(t.location for t in sd.study.patients.tables.values())
+        ns.append(page.cites.ref(f"t:{sd.study.id}", "The per-patient table", where, "",
+                                 "counts computed by this report from the table as published (its study report "
+                                 "reproduces it)", source))
+    return ns
+
+
+def _count_how(x) -> str:
+    """How a study's count was obtained, in words (nothing more for a count printed as it is)."""
+    if x.how == HOW_PRINTED:
+        return "printed count"
+    return labels.how(x.how, x.detail)
+
+
+def _count_cell(page, x) -> Markup:
+    """A study's count in a pooled row, its source on hover and focus and its source numbers."""
+    text = f"{x.study}: " + (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events
+                             else fmt.count(x.events, x.total))
+    ns = _count_sources(page, x)
+    shown = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
+        text, labels.sentence_case(_count_how(x)) + ". " + " ".join(page.cites.tip(n) for n in ns),
+        page.cites.marks(ns)) if ns else Markup("{}").format(text)
+    return shown + Markup(" ({})").format(labels.lower_first(x.population))
+
+
+def _row_source(page, x) -> RowSource:
+    """A forest plot's study row: its source numbers, a link to the first, and its title (the count,
+    how it was obtained, and each source with its quote)."""
+    ns = _count_sources(page, x)
+    count = (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else f"{x.events}/{x.total}")
+    title = f"{x.study}: {count} ({_count_how(x)}). " + " ".join(f"[{n}] {page.cites.tip(n)}" for n in ns)
+    return RowSource("[" + ",".join(map(str, ns)) + "]" if ns else "", f"#src-{ns[0]}" if ns else "", title.strip())
+
+
+def _inputs_source(view: results.OutcomeView, group: str, r, href: str) -> RowSource:
+    """A pooled estimate's inputs, for its diamond's title: the model, the studies and their counts."""
+    inp = view.result.inputs
+    counts = "; ".join(f"{x.study} {x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else
+                       f"{x.study} {x.events}/{x.total}" for x in inp[inp["group"] == group].itertuples())
+    model = METHOD_LABELS.get(r.method, r.method) if r.rule == Rule.RANDOM else labels.lower_first(r.ci_how or "")
+    return RowSource("", href, f"{group}: {row_estimate_text(r)}, from {r.k} studies and {r.total} patients "
+                               f"({counts}); {labels.lower_first(r.rule)}" + (f", {model}" if model else "")
+                     + ". Its inputs are in the table under the figure.")
+
+
 def _group_table(page, view: results.OutcomeView) -> Table:
     rows = []
     res = view.result
     inp = res.inputs
     for g, r in res.groups.items():
-        who = "; ".join(f"{x.study}: {x.total} ({labels.lower_first(x.population)})"
-                        for x in inp[inp["group"] == g].itertuples())
+        who = Markup("; ").join(_count_cell(page, x) for x in inp[inp["group"] == g].itertuples())
         note = "" if r.rule in (Rule.TWO, Rule.SINGLE) else labels.sentence_case(r.note)
         if r.range_left_out:
             note = (note + "; " if note else "") + f"Left out (a range with an uninformative end): {r.range_left_out}"
+        if r.rule == Rule.RANDOM:
+            note = (note + "; " if note else "") + f"Random-effects model: {METHOD_LABELS.get(r.method, r.method)}"
         rows.append([g + (" (context)" if res.roles[g] == pooled_analysis.CONTEXT else ""), who, events_text(r),
                      row_estimate_text(r) + (f". {note}" if note else ""),
                      heterogeneity_text(r).removeprefix("Heterogeneity: ") if r.k > 1 else NOT_APPLICABLE])
-    return Table(f"{view.spec.label}: by population, with the patients each study counts",
-                 ["Population", "Patients counted", "Events/patients", "Estimate (95% CI)", "Heterogeneity"], rows,
+    return Table(f"{view.spec.label}: by population, with each study's count and the patients it counts",
+                 ["Population", "Each study: events/patients (who is counted)", "Events/patients",
+                  "Estimate (95% CI)", "Heterogeneity"], rows,
                  numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False,
-                 sortable=True)
+                 sortable=True, row_ids=[group_anchor(view, i) for i in range(len(rows))])
 
 
 def _subgroup_table(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
@@ -359,8 +415,10 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
                       missing="No study reports it.", interpretation="", subgroups=None)
     missing = (f"Not available from: {', '.join(res.missing)} (not reported, or not derivable from what is "
                "printed)." if res.missing else "Available from every study.")
-    groups = [ForestGroup(f"{g} ({int(r.total)} patients)", r, GROUP_NOTES[res.roles[g]])
-              for g, r in res.groups.items()]
+    groups = [ForestGroup(f"{g} ({int(r.total)} patients)", r, GROUP_NOTES[res.roles[g]],
+                          sources=[_row_source(page, x) for x in t[t["group"] == g].itertuples()],
+                          inputs=_inputs_source(view, g, r, "#" + group_anchor(view, i)))
+              for i, (g, r) in enumerate(res.groups.items())]
     test_text = ""
     if res.test.tested:
         test_text = (f"Test for subgroup differences (PCL groups): χ² = {res.test.q:.2f}, df = {res.test.df} "
@@ -395,7 +453,8 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
             continue
         rows.append(ForestRow("header", v.spec.label, bold=True))
         for g, r in res.groups.items():
-            for s in r.studies.itertuples():
+            inputs = list(res.inputs[res.inputs["group"] == g].itertuples())
+            for s, x in zip(r.studies.itertuples(), inputs, strict=True):
                 where = g.replace("Relapsed/refractory", "R/R")
                 high = int(getattr(s, "events_high", s.events))
                 label = f"{s.study}, {where}"
@@ -403,7 +462,7 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
                                       s.proportion, s.ci_low, s.ci_high,
                                       events_high=high if high != int(s.events) else None,
                                       est_high=high / s.total if high != int(s.events) else None,
-                                      rob=rob_of(label, v.rob)))
+                                      rob=rob_of(label, v.rob), source=_row_source(page, x)))
                 described.append(f"{v.spec.label}, {s.study}: {fmt.count(s.events, s.total)}")
     if not rows:
         return Fragment(Markup(""))
@@ -606,3 +665,18 @@ def statistical_methods(page, r: results.StatisticalMethodsResult) -> Fragment:
 def results_note(page, r: results.EstimatesResult) -> Fragment:
     return render("pooled_results_note.html.j2", n=len(r.estimates), columns=list(r.estimates.columns),
                   estimates=page.csv_href("estimates"), inputs=page.csv_href("inputs"))
+
+
+def group_anchor(view: results.OutcomeView, i: int) -> str:
+    """The id of a population's row in an outcome's table (where its forest plot's diamond links)."""
+    return f"outcome-{view.spec.key}-{i + 1}"
+
+
+def sources(page, r=None) -> Fragment:
+    """The sources of every number on the page taken from a paper, in citation order (written last)."""
+    rows = [[str(e["n"]), e["source"], labels.sentence_case(e["what"]), e["location"],
+             f"“{e['quote']}”" if e["quote"] else "", labels.sentence_case(e["note"] or "")] for e in page.cites.entries]
+    t = Table("Sources of the numbers on this page", ["#", "Source", "What", "Where", "Verbatim quote", "Note"],
+              rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in page.cites.entries], compact=True,
+              csv=page.csv_href("sources"), sortable=True)
+    return render("pooled_sources.html.j2", table=t if rows else None, n=len(rows), csv=page.csv_href("sources"))

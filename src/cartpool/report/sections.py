@@ -197,4 +197,5 @@ POOLED_SECTIONS: tuple[Section, ...] = (
     Section("statistical_methods", "Appendix: statistical methods", "statistical_methods"),
     Section("results_note", "Appendix: machine-readable results", "results",
             note="every estimate and the inputs behind it"),
+    Section("sources", "Appendix: sources of the numbers"),
 )
