@@ -281,12 +281,19 @@ def _count_sources(page, x) -> list[int]:
     sd = page.study_data[x.study_id]
     source = labels.source_name(sd.study)
     ns = [page.cites.record_ref(sd, rid, source) for rid in x.result_ids.split(";") if rid]
-    if not ns and x.how == HOW_PER_PATIENT and sd.study.patients is not None:
-        where = "; ".join(t.location for t in sd.study.patients.tables.values())
-        ns.append(page.cites.ref(f"t:{sd.study.id}", "The per-patient table", where, "",
-                                 "counts computed by this report from the table as published (its study report "
-                                 "reproduces it)", source))
+    if not ns and x.how == HOW_PER_PATIENT:
+        ns += [n for n in [_table_ref(page, sd)] if n is not None]
     return ns
+
+
+def _table_ref(page, sd) -> int | None:
+    """The number of the source that is a study's per-patient table (None without one)."""
+    if sd.study.patients is None:
+        return None
+    where = "; ".join(t.location for t in sd.study.patients.tables.values())
+    return page.cites.ref(f"t:{sd.study.id}", "The per-patient table", where, "",
+                          "numbers computed by this report from the table as published (its study report "
+                          "reproduces it)", labels.source_name(sd.study))
 
 
 def _count_how(x) -> str:
@@ -494,12 +501,23 @@ efficacy = safety = outcomes
 # --- survival -------------------------------------------------------------------------------------------
 
 
-def _landmark_study(s) -> str:
+def _landmark_study(page, s) -> Markup:
+    """One study's landmark rate in the landmark table: a printed rate cited to its record, a
+    Kaplan-Meier one to the per-patient table it is computed from."""
     how = {survival_rules.SOURCE_KM: "Kaplan-Meier", survival_rules.SOURCE_REPORTED: "printed",
            survival_rules.SOURCE_ZERO_EVENTS: "no events"}[s.source]
-    text = f"{s.study} {fmt.pct(s.value)} {fmt.ci(finite(s.ci_low), finite(s.ci_high))} ({how}, {s.n} patients)"
+    value = f"{fmt.pct(s.value)} {fmt.ci(finite(s.ci_low), finite(s.ci_high))}"
+    sd = page.study_data[s.study_id]
+    if s.result_id:
+        value = page.cites.records(sd, s.result_id, value, labels.source_name(sd.study))
+    elif s.source == survival_rules.SOURCE_KM:
+        n = _table_ref(page, sd)
+        if n is not None:
+            value = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}'
+                           ).format(value, "Kaplan-Meier estimate from the per-patient table. " + page.cites.tip(n),
+                                    page.cites.marks([n]))
     detail = pooled_analysis.landmark_detail(s)
-    return text + (f": {detail}" if detail else "")
+    return Markup("{} {} ({}, {} patients){}").format(s.study, value, how, s.n, f": {detail}" if detail else "")
 
 
 def _sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
@@ -540,7 +558,7 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
         spec = registry.LANDMARK_BY_KEY[x.outcome]
         studies_ = lm[(lm["endpoint"] == spec.endpoint) & (lm["months"] == spec.months) & (lm["group"] == x.subgroup)
                       & (lm["kind"] == "all patients")]
-        per = "; ".join(_landmark_study(s) for s in studies_.itertuples())
+        per = Markup("; ").join(_landmark_study(page, s) for s in studies_.itertuples())
         if x.rule == Rule.RANDOM:
             pooled = f"{_sensitivity_estimate(x, pd.DataFrame())}; small-sample {fmt.ci(x.small_ci_low, x.small_ci_high)}"
         else:
