@@ -169,3 +169,96 @@ def test_pdfs_have_a_plausible_page_count_and_the_title(project):
         assert links, f"{name}.pdf keeps no links"
         # links to the pages beside it are relative: the PDF does not depend on the checkout's path
         assert b"file://" not in (root / "reports" / f"{name}.pdf").read_bytes(), name
+
+
+# --- issue 30, parts 2 and 3: numbers that open their source, tables a reader can work with -----------
+
+
+def test_a_forest_row_shows_its_quote_on_hover_and_on_focus(project, browser):
+    """A study row of a forest plot carries its source: its SVG <title> (the native tooltip and its
+    accessible name) holds the verbatim quote, and hovering over it or focusing it by keyboard shows
+    the same words beside it; it links to the page's sources list."""
+    root, _ = project
+    page, log = _open(browser, root / "reports" / "pooled.html")
+    rows = page.locator("figure svg a[data-cp-src]")
+    assert rows.count() > 0, "no forest row carries its source"
+    quoted = [i for i in range(rows.count()) if "“" in (rows.nth(i).locator("title").text_content() or "")]
+    assert quoted, "no forest row's title holds a verbatim quote"
+    row = rows.nth(quoted[0])
+    title = row.locator("title").text_content()
+    href = row.get_attribute("href")
+    assert href.startswith("#src-") and page.locator(href).count() == 1, href  # its entry in the sources list
+    tip = page.locator(".cp-figtip")
+    assert tip.is_hidden()
+    row.hover()
+    assert tip.is_visible() and tip.inner_text() == title
+    page.mouse.move(0, 0)
+    page.locator("body").focus()
+    assert tip.is_hidden()
+    for _ in range(5000):  # by keyboard: Tab until the row has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.hasAttribute('data-cp-src')"):
+            break
+    else:
+        pytest.fail("no forest row can be reached with the Tab key")
+    focused = page.evaluate("document.activeElement.querySelector('title').textContent")
+    assert tip.is_visible() and tip.inner_text() == focused
+    assert ".txt" not in focused and ".csv" not in focused  # a citation, never a file name
+    assert log["errors"] == [], log
+    page.close()
+
+
+def test_a_long_table_sorts_and_filters_and_print_shows_every_row(project, browser):
+    root, _ = project
+    page, log = _open(browser, root / "reports" / "pooled.html")
+    table = page.locator("table.cp-sortable:has(caption:text('Sources of the numbers'))")
+    numbers = "t => [...t.tBodies[0].rows].filter(r => !r.hidden).map(r => +r.cells[0].textContent)"
+    published = table.evaluate(numbers)
+    assert len(published) > 1
+    sort = table.locator("th button").first
+    sort.click()
+    assert table.locator("th").first.get_attribute("aria-sort") == "ascending"
+    assert table.evaluate(numbers) == sorted(published)
+    sort.click()
+    assert table.locator("th").first.get_attribute("aria-sort") == "descending"
+    assert table.evaluate(numbers) == sorted(published, reverse=True)
+    sort.click()  # and back to the published order
+    assert table.evaluate(numbers) == published
+    tools = page.locator(".cp-tools:has(+ .cp-table-wrap table.cp-sortable:has(caption:text('Sources of the numbers')))")
+    tools.locator("input").fill(str(published[-1]))
+    shown = table.evaluate(numbers)
+    assert 1 <= len(shown) < len(published) and published[-1] in shown
+    page.emulate_media(media="print")
+    assert table.evaluate("t => [...t.tBodies[0].rows].every(r => getComputedStyle(r).display !== 'none')")
+    assert tools.is_hidden()
+    assert log["errors"] == [], log
+    page.close()
+
+
+def test_every_table_links_to_its_csv_and_the_link_resolves(project, browser):
+    """Every table links to its CSV beside the page, by a relative address (the folder can be
+    copied), with words, not the file's name."""
+    root, _ = project
+    for path in _pages(project):
+        if path.name == "index.html":
+            continue
+        page, _ = _open(browser, path)
+        tables = page.locator("table.cp-table").count()
+        links = page.eval_on_selector_all("table.cp-table caption a.cp-csv",
+                                          "els => els.map(a => [a.getAttribute('href'), a.textContent])")
+        page.close()
+        assert tables and len(links) == tables, (path.name, tables, len(links))
+        for href, text in links:
+            assert re.fullmatch(r"tables/[\w-]+\.csv", href), (path.name, href)
+            assert (path.parent / href).is_file(), (path.name, href)
+            assert "csv" not in text.replace("(CSV)", "").lower() and "/" not in text, text
+
+
+def test_no_column_is_scrolled_out_of_sight_at_1280_px(project, browser):
+    for path in _pages(project):
+        page, _ = _open(browser, path, width=1280)
+        hidden = page.evaluate("""[...document.querySelectorAll('.cp-table-wrap')]
+            .filter(w => w.scrollWidth > w.clientWidth + 1)
+            .map(w => (w.querySelector('caption') || {}).textContent)""")
+        page.close()
+        assert hidden == [], f"{path.name}: columns out of sight at 1280 px in {hidden}"

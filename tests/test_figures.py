@@ -186,3 +186,23 @@ def test_a_very_long_study_label_is_cut_and_the_plot_keeps_its_width():
     assert ax.get_position().width * fig.get_size_inches()[0] >= F.MIN_PLOT_IN - 1e-6
     assert any(t.get_text().endswith("…") for t in fig.axes[0].texts)
     plt.close(fig)
+
+
+def test_a_forest_row_with_sources_links_to_them_with_its_quote_as_title():
+    """A study row's sources (issue 30, part 2): its numbers drawn after its label (so that print
+    shows them), the whole row a focusable link to the sources list, and the quote as its <title>;
+    a pooled diamond links to its inputs."""
+    from cartpool.plots.export import figure_file
+
+    r = pool([6, 8, 6], [11, 8, 6], ["Alpha 2020", "Beta 2021", "Gamma 2022"])
+    sources = [F.RowSource(f"[{i}]", f"#src-{i}", f"Alpha 2020, Table {i}: “6 of 11 <responded>”")
+               for i in (1, 2, 3)]
+    group = F.ForestGroup("Relapsed/refractory PCL", r, sources=sources,
+                          inputs=F.RowSource("", "#outcome-orr-1", "3 studies, 25 patients"))
+    fig = F.forest_plot(F.forest_rows([group]), title="Overall response")
+    assert {"[1]", "[2]", "[3]"} <= {t.get_text() for t in fig.axes[0].texts}
+    svg = figure_file(fig, name="forest", id_prefix="f1-", alt="Forest plot").svg
+    links = re.findall(r'<a href="([^"]+)" tabindex="0" data-cp-src=""><title>([^<]*)</title>', svg)
+    assert [h for h, _ in links] == ["#src-1", "#src-2", "#src-3", "#outcome-orr-1"]
+    assert links[0][1] == "Alpha 2020, Table 1: “6 of 11 &lt;responded&gt;”"  # escaped, verbatim
+    assert 'target="_blank"' not in svg and "cp-row-" not in svg

@@ -60,7 +60,7 @@ class EfficacyResult(SectionResult):
     has_patients: bool
 
     def frames(self):
-        return {"efficacy": self.outcomes, "subgroups": self.subgroups}
+        return {"efficacy": self.outcomes, "subgroups": self.subgroups, "efficacy-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class SurvivalResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"survival": self.points}
+        return {"survival": self.points, "survival-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,8 @@ class SafetyResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"crs-icans": self.crs_icans, "safety": self.outcomes, "adverse-events": self.other_events}
+        return {"crs-icans": self.crs_icans, "safety": self.outcomes, "adverse-events": self.other_events,
+                "safety-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class DeathsResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"deaths": self.deaths}
+        return {"deaths": self.deaths, "deaths-also-printed": self.also_printed}
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class PrognosticResult(SectionResult):
     contradictions: pd.DataFrame
 
     def frames(self):
-        return {"prognostic-factors": self.risk_factors}
+        return {"prognostic-factors": self.risk_factors, "prognostic-records": self.records}
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class PatientsResult(SectionResult):
     also_printed: pd.DataFrame
 
     def frames(self):
-        return {"baseline": self.baseline}
+        return {"baseline": self.baseline, "baseline-also-printed": self.also_printed}
 
 
 def baseline_export(a) -> pd.DataFrame:

@@ -211,6 +211,12 @@ class PlanResult(SectionResult):
     plan: Plan
     ranked: list  # (rank, outcome label, importance code, thresholds, why)
 
+    def frames(self):
+        return {"plan-outcomes": pd.DataFrame(
+            [(i, label, importance, ";".join(f"{t:g}" for t in thresholds), why)
+             for i, label, importance, thresholds, why in self.ranked],
+            columns=["rank", "outcome", "importance", "thresholds", "why"])}
+
 
 @dataclass(frozen=True)
 class StatisticalMethodsResult(SectionResult):

@@ -109,7 +109,7 @@ class Hasher:
         return h.hexdigest()
 
 
-PACKAGE_SUFFIXES = (".py", ".css", ".j2", ".json", ".yaml", ".txt", ".mplstyle")
+PACKAGE_SUFFIXES = (".py", ".css", ".js", ".j2", ".json", ".yaml", ".txt", ".mplstyle")
 
 
 def _common(hs: Hasher) -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -37,7 +38,30 @@ _SVG_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^")]*\)"')
 _SVG_INDENT = re.compile(r"\n[ \t]+")
 
 
-def svg_markup(svg: str, prefix: str, label: str) -> str:
+_SVG_LINK = re.compile(r'<g id="(cp-row-\d+)">\s*<a xlink:href="([^"]*)" target="_blank">')
+
+
+def attach_titles(fig, titles: Mapping[str, str]) -> None:
+    """Give a figure's linked artists (by their gid, each drawn with `set_url`) the words a reader
+    sees on hover and keyboard focus; `svg_markup` writes each as its link's <title>."""
+    fig._cartpool_titles = dict(titles)
+
+
+def _links(svg: str, titles: Mapping[str, str]) -> str:
+    """Each linked artist of `titles` as a keyboard-focusable link in the page (not a new window),
+    with its words as its <title>: the tooltip on hover, the accessible name, and what the page's
+    script shows on focus (report/page.js, ``a[data-cp-src]``)."""
+    def link(m: re.Match) -> str:
+        title = titles.get(m.group(1))
+        if title is None:
+            return m.group(0)
+        # SVG 2's href, not xlink:href: the link points into the page, not to an id inside the figure
+        return (f'<g id="{m.group(1)}">\n<a href="{m.group(2)}" tabindex="0" data-cp-src="">'
+                f"<title>{escape(title)}</title>")
+    return _SVG_LINK.sub(link, svg)
+
+
+def svg_markup(svg: str, prefix: str, label: str, titles: Mapping[str, str] | None = None) -> str:
     """Matplotlib's SVG made fit to sit inline in a page, and byte-stable.
 
     The XML declaration, doctype and metadata go; ids nothing refers to go, and those a clip path,
@@ -47,6 +71,7 @@ def svg_markup(svg: str, prefix: str, label: str) -> str:
     name (`label`, escaped here).
     """
     svg = _SVG_DROP.sub("", svg)
+    svg = _links(svg, titles or {})
     used = {m.group(2) for m in _SVG_REF.finditer(svg)}
     svg = _SVG_ID.sub(lambda m: f' id="{prefix}{m.group(1)}"' if m.group(1) in used else "", svg)
     svg = _SVG_REF.sub(lambda m: m.group(1) + prefix + m.group(2), svg)
@@ -89,7 +114,7 @@ def figure_file(fig, *, name: str, id_prefix: str, alt: str, dpi: int = 110) -> 
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight",
                 metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    svg = svg_markup(buf.getvalue(), id_prefix, alt)
+    svg = svg_markup(buf.getvalue(), id_prefix, alt, getattr(fig, "_cartpool_titles", None))
     svg_bytes = svg.encode("utf-8")
     if len(svg_bytes) <= MAX_SVG_BYTES:
         plt.close(fig)

@@ -23,8 +23,21 @@ import numpy as np
 
 from .. import formatting as fmt
 from ..analysis.pooling import Rule
+from .export import attach_titles
 from .risk_of_bias import JUDGEMENTS
 from .style import OKABE_ITO, text_width_in
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """Where a row's numbers come from, for a reader: `mark` is drawn after its label (the numbers
+    of its sources, so that print shows them too), `href` is where the row links (its sources, or a
+    pooled estimate's inputs) and `title` the words shown on hover and keyboard focus (the row's
+    SVG <title>: the source, its location and the verbatim quote, or how a number was derived)."""
+
+    mark: str
+    href: str
+    title: str
 
 
 @dataclass
@@ -42,6 +55,7 @@ class ForestRow:
     est_high: float | None = None
     rob: tuple[str, ...] | None = None  # a study's judgement per domain, then overall (robvis keys)
     model: bool = True  # a diamond from a model (filled); False: a combined count (open)
+    source: RowSource | None = None  # a study's sources, a pooled estimate's inputs
 
 
 def _fmt_ci(est, lo, hi, est_high=None) -> str:
@@ -61,6 +75,8 @@ class ForestGroup:
     label: str
     pooled: object
     role_note: str = ""
+    sources: list[RowSource] | None = None  # each study's, in the order of `pooled.studies`
+    inputs: RowSource | None = None  # the pooled estimate's inputs (its diamond's link)
 
 
 def rob_of(label: str, rob: Mapping[str, tuple[str, ...]] | None) -> tuple[str, ...] | None:
@@ -89,14 +105,14 @@ def forest_rows(groups: list[ForestGroup], *, test_text: str = "",
         r = g.pooled
         notes = [g.role_note] * bool(g.role_note) + ["one study, not pooled"] * (r.k == 1)
         rows.append(ForestRow("header", g.label + (f" ({'; '.join(notes)})" if notes else ""), bold=True))
-        for st in r.studies.itertuples():
+        for i, st in enumerate(r.studies.itertuples()):
             w = st.weight if r.k > 1 and np.isfinite(st.weight) else None
             high = int(getattr(st, "events_high", st.events))
             rows.append(ForestRow("study", str(st.study), int(st.events), int(st.total), st.proportion, st.ci_low,
                                   st.ci_high, w,
                                   events_high=high if high != int(st.events) else None,
                                   est_high=high / st.total if high != int(st.events) else None,
-                                  rob=rob_of(str(st.study), rob)))
+                                  rob=rob_of(str(st.study), rob), source=g.sources[i] if g.sources else None))
         if r.k == 1:
             continue
         if r.rule == Rule.NOT_ESTIMABLE:
@@ -116,7 +132,7 @@ def forest_rows(groups: list[ForestGroup], *, test_text: str = "",
         # a model's diamond is filled; a combined count (no model can be fitted) is an open diamond
         rows.append(ForestRow("diamond", label, r.events, r.total, r.estimate, r.ci_low, r.ci_high, None,
                               events_high=r.events_high if r.estimate_high is not None else None,
-                              est_high=r.estimate_high, model=model))
+                              est_high=r.estimate_high, model=model, source=g.inputs))
         if not model and r.note:
             rows.append(ForestRow("text", f"Combined count: {r.note}"))
         if r.pi_low is not None and np.isfinite(r.pi_low):
@@ -176,6 +192,16 @@ def _fit(text: str, size: float, bold: bool, width_in: float) -> str:
     return text[:lo].rstrip() + "…"
 
 
+MARK_GAP = 0.03  # from a label to its sources' mark
+
+
+def _mark_width(r: ForestRow) -> float:
+    """The width a row's sources' mark takes after its label (none without a mark)."""
+    if r.source is None or not r.source.mark:
+        return 0.0
+    return MARK_GAP + text_width_in(r.source.mark, FONT_SMALL, False)
+
+
 def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion (%)", method_line: str = "",
                 reference: float | None = None, rob_domains: Mapping[str, str] | None = None):
     """Draw the rows as a forest plot 6.9 inches wide (printed at full size, no text below 8 pt).
@@ -203,10 +229,11 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     weight_x = right_edge - 0.05
     ci_x = right_edge - (0.6 if weighted else 0.0) - ci_w - 0.05
     label_room = ci_x - 0.12 - MIN_PLOT_IN - 0.15 - total_w - 0.1 - events_w - 0.12
-    labels = {id(r): _fit(r.label, FONT_BODY, r.bold, label_room - (0.15 if r.kind == "study" else 0.05))
-              for r in drawn}
+    marks = {id(r): _mark_width(r) for r in drawn}
+    labels = {id(r): _fit(r.label, FONT_BODY, r.bold, label_room - (0.15 if r.kind == "study" else 0.05)
+                          - marks[id(r)]) for r in drawn}
     label_end = max([(0.15 if r.kind == "study" else 0.05) + text_width_in(labels[id(r)], FONT_BODY, r.bold)
-                     for r in drawn] + [0.05 + text_width_in("Study", FONT_HEAD, True)])
+                     + marks[id(r)] for r in drawn] + [0.05 + text_width_in("Study", FONT_HEAD, True)])
     events_x = label_end + 0.12 + events_w
     total_x = events_x + 0.1 + total_w
     plot_x0, plot_x1 = total_x + 0.15, ci_x - 0.12
@@ -255,6 +282,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
             tab.text(x, head_y, f"D{i + 1}" if i < n_rob - 1 else "O", ha="center", fontsize=FONT_SMALL,
                      fontweight="bold", va="center")
     wmax = max([r.weight or 0 for r in rows if r.kind == "study"] + [1])
+    titles: dict[str, str] = {}  # a linked row's gid -> the words shown on hover and focus
     lights: list[tuple[float, float, str]] = []  # (x, y, colour) of each traffic light
     if reference is not None and np.isfinite(reference):
         ax.axvline(reference, color="#555555", linestyle="--", linewidth=0.8, zorder=0)
@@ -263,8 +291,19 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
         if r.kind == "text":
             tab.text(0.05, y, r.label, fontsize=FONT_SMALL, va="center", style="italic")
             continue
-        tab.text(0.05 if r.kind != "study" else 0.15, y, labels.get(id(r), r.label), fontsize=FONT_BODY, va="center",
-                 fontweight=weight)
+        label = tab.text(0.05 if r.kind != "study" else 0.15, y, labels.get(id(r), r.label), fontsize=FONT_BODY,
+                         va="center", fontweight=weight)
+        if r.source is not None:  # its sources: the mark after the label, and the whole row as a link
+            if r.source.mark:  # placed against the label as drawn
+                tab.annotate(r.source.mark, xy=(1, 0.5), xycoords=label, xytext=(MARK_GAP * 72, 0),
+                             textcoords="offset points", fontsize=FONT_SMALL, va="center", color=OKABE_ITO["blue"])
+            gid = f"cp-row-{len(titles)}"
+            titles[gid] = r.source.title
+            link = plt.Rectangle((0, y - ROW_IN / 2), FOREST_WIDTH_IN, ROW_IN, facecolor="white", alpha=0,
+                                 linewidth=0, zorder=10)
+            link.set_gid(gid)
+            link.set_url(r.source.href)
+            tab.add_patch(link)
         if r.kind == "header":
             continue
         if r.events is not None:
@@ -307,6 +346,7 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     if notes:
         tab.text(0.05, 0.04, "\n".join(notes), fontsize=FONT_SMALL, ha="left", va="bottom", color="#444444",
                  linespacing=1.35)
+    attach_titles(fig, titles)
     return fig
 
 

@@ -94,6 +94,11 @@ def document_type(code: str) -> str:
     return DOCUMENT_TYPES.get(code, code.replace("_", " "))
 
 
+def source_name(study) -> str:
+    """A study's source document as a citation names it: "Hu 2026, full article"."""
+    return f"{study.label}, {document_type(study.document_type)}"
+
+
 
 
 def importance(code: str) -> str:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from ..analysis.pooled_analysis import PooledAnalysis
 from ..analysis.synthesis import Synthesis
 from ..domain import registry
 from . import pooled_renderers
+from .render import Citations, write_csv
 from .sections import POOLED_SECTIONS, TITLE, SectionPage
 
 __all__ = ["TITLE", "PooledPage", "page_budget"]
@@ -50,6 +53,16 @@ class PooledPage(SectionPage):
         self.a = self.synthesis.analysis
         self.out = Path(output_dir) if output_dir else None
         self.study_labels = {sd.study.id: sd.study.label for sd in self.a.study_data}
+        self.study_data = {sd.study.id: sd for sd in self.a.study_data}
+        self.cites = Citations("", several=True)  # each entry names its study's document
+
+    def export(self, output_dir: Path | str | None = None) -> None:
+        """Write every shown section's CSV files and figures, and the sources of the numbers cited."""
+        super().export(output_dir)
+        out = Path(output_dir) if output_dir else self.out
+        if out is not None:
+            write_csv(pd.DataFrame(self.cites.entries, columns=["n", "source", "what", "location", "quote", "note"]),
+                      out / self.csv_href("sources"))
 
     @classmethod
     def load(cls, *, data_dir="data/studies", output_dir=None) -> PooledPage:

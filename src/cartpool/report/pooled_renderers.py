@@ -26,9 +26,11 @@ from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
 from ..data.risk_of_bias import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
 from ..domain import certainty as grade
 from ..domain import registry, survival_rules
+from ..domain.counts import HOW_PER_PATIENT, HOW_PRINTED
 from ..plots.forest import (
     ForestGroup,
     ForestRow,
+    RowSource,
     forest_plot,
     forest_rows,
     heterogeneity_text,
@@ -125,23 +127,24 @@ def bottom_line(page, r: results.BottomLineResult) -> Fragment:
     return render("pooled_bottom_line.html.j2", groups=groups, pending=r.pending, min_k=r.min_k)
 
 
-def _links_table(frame: pd.DataFrame) -> Table | None:
+def _links_table(page, frame: pd.DataFrame) -> Table | None:
     if frame.empty:
         return None
     return Table("Links between the included studies", ["Studies", "Link", "What the sources show",
                                                          "Patients reported twice"],
                  [[x.studies, labels.sentence_case(x.kinds), x.description, labels.sentence_case(x.patient_overlap)]
-                  for x in frame.itertuples()], compact=True)
+                  for x in frame.itertuples()], compact=True, csv=page.csv_href("study-links"), csv_whole=False)
 
 
-def _known_table(known: pd.DataFrame) -> Table | None:
+def _known_table(page, known: pd.DataFrame) -> Table | None:
     if known.empty:
         return None
     relevance = {"pcl": "Plasma cell leukemia", "mm_context": "Multiple myeloma (context)"}
     rows = [[x.citation, relevance[x.relevance], labels.sentence_case(x.reason), x.known_from, x.note]
             for x in known.itertuples()]
     return Table(f"Relevant studies known but not included ({len(rows)})",
-                 ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True)
+                 ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True,
+                 csv=page.csv_href("known-not-included"), csv_whole=False)
 
 
 def scope(page, r: results.ScopeResult) -> Fragment:
@@ -156,11 +159,11 @@ def scope(page, r: results.ScopeResult) -> Fragment:
         if names:
             short.append(f"{len(names)} {label} ({', '.join(names)})")
     return render("pooled_scope.html.j2", plan=r.plan, n=len(r.studies), groups=r.groups, documents=documents,
-                  excluded=_known_table(r.known), excluded_short=short,
-                  excluded_reasons=list(dict.fromkeys(r.known["reason"])), links=_links_table(r.links))
+                  excluded=_known_table(page, r.known), excluded_short=short,
+                  excluded_reasons=list(dict.fromkeys(r.known["reason"])), links=_links_table(page, r.links))
 
 
-def _sof_table(frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int, str]]]:
+def _sof_table(page, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int, str]]]:
     rows, classes, notes = [], [], []
     numbers: dict[str, int] = {}
     for r in frame.itertuples():
@@ -185,7 +188,8 @@ def _sof_table(frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int
                      "—" if not r.k else f"{r.k} ({r.patients})", estimate_text(r, digits=1), certainty])
         classes.append(f"cp-certainty-{r.certainty.replace(' ', '-')}" if r.certainty else "")
     return Table(caption, ["Outcome (importance)", "Studies (patients)", "Result (95% CI)", "Certainty (GRADE)"],
-                 rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True), notes
+                 rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True,
+                 csv=page.csv_href("summary-of-findings"), csv_whole=False), notes
 
 
 def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
@@ -195,7 +199,7 @@ def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
     sof = r.summary
     blocks = []
     for pop, sub in sof[sof["in_summary"]].groupby("population", sort=False):
-        table, notes = _sof_table(sub, f"Summary of findings: CAR-T cell therapy in {labels.lower_first(pop)}")
+        table, notes = _sof_table(page, sub, f"Summary of findings: CAR-T cell therapy in {labels.lower_first(pop)}")
         blocks.append({"table": table, "notes": notes})
     counts = sof[(sof["certainty"] != "") & sof["in_summary"]]["certainty"].value_counts()
     return render("pooled_sof.html.j2", blocks=blocks, plan=r.plan,
@@ -215,7 +219,8 @@ def studies(page, r: results.FrameResult) -> Fragment:
                      labels.sentence_case(labels.document_type(x.document_type).split(" (")[0])])
     t = Table("Studies included", ["Study", "Design", "Population", "Target(s)", "Patients", "Median follow-up",
                                    "PCL definition", "Given with or after CAR-T", "Source"], rows,
-              row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True)
+              row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True, csv=page.csv_href("studies"),
+              csv_whole=False)
     return render("pooled_studies.html.j2", table=t)
 
 
@@ -258,7 +263,8 @@ def risk_of_bias(page, r: results.RiskOfBiasResult) -> Fragment:
         rows.append([link, JUDGEMENT_LABELS[sub["overall"].iloc[0]], domains,
                      f"{n} printed number{'s' if n != 1 else ''} not reproduced" if n else "none"])
     table = Table("Risk of bias by study, and numbers the checks could not reproduce",
-                  ["Study", "Overall", "By domain", "Trustworthiness: numbers not reproduced"], rows, compact=True)
+                  ["Study", "Overall", "By domain", "Trustworthiness: numbers not reproduced"], rows, compact=True,
+                  csv=page.csv_href("risk-of-bias"), csv_whole=False)
     return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, reference=RISK_OF_BIAS_REFERENCE,
                   rule=RISK_OF_BIAS_RULE, figures=figures, table=table,
                   questions=[(ROB_DOMAINS[d], q) for d, q in QUESTIONS.items()])
@@ -273,25 +279,87 @@ def methods(page, r: results.MethodsResult) -> Fragment:
 # --- outcomes -------------------------------------------------------------------------------------------
 
 
-def _group_table(view: results.OutcomeView) -> Table:
+def _count_sources(page, x) -> list[int]:
+    """The numbers of the sources of one study's count in a pooled row (`x`, a row of the outcome's
+    inputs): its printed records, or, for a count computed from a per-patient table, that table."""
+    sd = page.study_data[x.study_id]
+    source = labels.source_name(sd.study)
+    ns = [page.cites.record_ref(sd, rid, source) for rid in x.result_ids.split(";") if rid]
+    if not ns and x.how == HOW_PER_PATIENT:
+        ns += [n for n in [_table_ref(page, sd)] if n is not None]
+    return ns
+
+
+def _table_ref(page, sd) -> int | None:
+    """The number of the source that is a study's per-patient table (None without one)."""
+    if sd.study.patients is None:
+        return None
+    where = "; ".join(t.location for t in sd.study.patients.tables.values())
+    return page.cites.ref(f"t:{sd.study.id}", "The per-patient table", where, "",
+                          "numbers computed by this report from the table as published (its study report "
+                          "reproduces it)", labels.source_name(sd.study))
+
+
+def _count_how(x) -> str:
+    """How a study's count was obtained, in words (nothing more for a count printed as it is)."""
+    if x.how == HOW_PRINTED:
+        return "printed count"
+    return labels.how(x.how, x.detail)
+
+
+def _count_cell(page, x) -> Markup:
+    """A study's count in a pooled row, its source on hover and focus and its source numbers."""
+    text = f"{x.study}: " + (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events
+                             else fmt.count(x.events, x.total))
+    ns = _count_sources(page, x)
+    shown = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
+        text, labels.sentence_case(_count_how(x)) + ". " + " ".join(page.cites.tip(n) for n in ns),
+        page.cites.marks(ns)) if ns else Markup("{}").format(text)
+    return shown + Markup(" ({})").format(labels.lower_first(x.population))
+
+
+def _row_source(page, x) -> RowSource:
+    """A forest plot's study row: its source numbers, a link to the first, and its title (the count,
+    how it was obtained, and each source with its quote)."""
+    ns = _count_sources(page, x)
+    count = (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else f"{x.events}/{x.total}")
+    title = f"{x.study}: {count} ({_count_how(x)}). " + " ".join(f"[{n}] {page.cites.tip(n)}" for n in ns)
+    return RowSource("[" + ",".join(map(str, ns)) + "]" if ns else "", f"#src-{ns[0]}" if ns else "", title.strip())
+
+
+def _inputs_source(view: results.OutcomeView, group: str, r, href: str) -> RowSource:
+    """A pooled estimate's inputs, for its diamond's title: the model, the studies and their counts."""
+    inp = view.result.inputs
+    counts = "; ".join(f"{x.study} {x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else
+                       f"{x.study} {x.events}/{x.total}" for x in inp[inp["group"] == group].itertuples())
+    model = METHOD_LABELS.get(r.method, r.method) if r.rule == Rule.RANDOM else labels.lower_first(r.ci_how or "")
+    return RowSource("", href, f"{group}: {row_estimate_text(r)}, from {r.k} studies and {r.total} patients "
+                               f"({counts}); {labels.lower_first(r.rule)}" + (f", {model}" if model else "")
+                     + ". Its inputs are in the table under the figure.")
+
+
+def _group_table(page, view: results.OutcomeView) -> Table:
     rows = []
     res = view.result
     inp = res.inputs
     for g, r in res.groups.items():
-        who = "; ".join(f"{x.study}: {x.total} ({labels.lower_first(x.population)})"
-                        for x in inp[inp["group"] == g].itertuples())
+        who = Markup("; ").join(_count_cell(page, x) for x in inp[inp["group"] == g].itertuples())
         note = "" if r.rule in (Rule.TWO, Rule.SINGLE) else labels.sentence_case(r.note)
         if r.range_left_out:
             note = (note + "; " if note else "") + f"Left out (a range with an uninformative end): {r.range_left_out}"
+        if r.rule == Rule.RANDOM:
+            note = (note + "; " if note else "") + f"Random-effects model: {METHOD_LABELS.get(r.method, r.method)}"
         rows.append([g + (" (context)" if res.roles[g] == pooled_analysis.CONTEXT else ""), who, events_text(r),
                      row_estimate_text(r) + (f". {note}" if note else ""),
                      heterogeneity_text(r).removeprefix("Heterogeneity: ") if r.k > 1 else NOT_APPLICABLE])
-    return Table(f"{view.spec.label}: by population, with the patients each study counts",
-                 ["Population", "Patients counted", "Events/patients", "Estimate (95% CI)", "Heterogeneity"], rows,
-                 numeric={"Events/patients"}, compact=True)
+    return Table(f"{view.spec.label}: by population, with each study's count and the patients it counts",
+                 ["Population", "Each study: events/patients (who is counted)", "Events/patients",
+                  "Estimate (95% CI)", "Heterogeneity"], rows,
+                 numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False,
+                 sortable=True, row_ids=[group_anchor(view, i) for i in range(len(rows))])
 
 
-def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
+def _subgroup_table(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
     """The plan's subgroups (CAR target, PCL type) within each PCL population."""
     res = view.result
     if not res.subgroups:
@@ -305,7 +373,7 @@ def _subgroup_table(view: results.OutcomeView, subgroup_labels: dict, min_k: int
     return Table(f"{view.spec.label}: subgroups named in the analysis plan (levels are compared only where each has "
                  f"{fmt.number_words(min_k)} or more studies)", ["Population and subgroup", "Level", "Events/patients",
                                             "Estimate (95% CI)"],
-                 rows, numeric={"Events/patients"}, compact=True)
+                 rows, numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False)
 
 
 def _method_line(res, min_k: int) -> str:
@@ -358,8 +426,10 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
                       missing="No study reports it.", interpretation="", subgroups=None)
     missing = (f"Not available from: {', '.join(res.missing)} (not reported, or not derivable from what is "
                "printed)." if res.missing else "Available from every study.")
-    groups = [ForestGroup(f"{g} ({int(r.total)} patients)", r, GROUP_NOTES[res.roles[g]])
-              for g, r in res.groups.items()]
+    groups = [ForestGroup(f"{g} ({int(r.total)} patients)", r, GROUP_NOTES[res.roles[g]],
+                          sources=[_row_source(page, x) for x in t[t["group"] == g].itertuples()],
+                          inputs=_inputs_source(view, g, r, "#" + group_anchor(view, i)))
+              for i, (g, r) in enumerate(res.groups.items())]
     test_text = ""
     if res.test.tested:
         test_text = (f"Test for subgroup differences (PCL groups): χ² = {res.test.q:.2f}, df = {res.test.df} "
@@ -380,9 +450,9 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
                     "random-effects model (diamond) with a prediction interval. Each population's size and "
                     "denominator are in the table below. Plasma cell leukemia populations answer the question; "
                     "multiple myeloma populations are context.")
-    return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=_group_table(view),
+    return render("pooled_outcome.html.j2", spec=spec, anchor=anchor, figure=figure, table=_group_table(page, view),
                   notes=_notes(spec, t), missing=missing, interpretation=_interpretation(view),
-                  subgroups=_subgroup_table(view, subgroup_labels, min_k))
+                  subgroups=_subgroup_table(page, view, subgroup_labels, min_k))
 
 
 def _single_study_figure(page, views: list[results.OutcomeView], section: str) -> Fragment:
@@ -394,7 +464,8 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
             continue
         rows.append(ForestRow("header", v.spec.label, bold=True))
         for g, r in res.groups.items():
-            for s in r.studies.itertuples():
+            inputs = list(res.inputs[res.inputs["group"] == g].itertuples())
+            for s, x in zip(r.studies.itertuples(), inputs, strict=True):
                 where = g.replace("Relapsed/refractory", "R/R")
                 high = int(getattr(s, "events_high", s.events))
                 label = f"{s.study}, {where}"
@@ -402,7 +473,7 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
                                       s.proportion, s.ci_low, s.ci_high,
                                       events_high=high if high != int(s.events) else None,
                                       est_high=high / s.total if high != int(s.events) else None,
-                                      rob=rob_of(label, v.rob)))
+                                      rob=rob_of(label, v.rob), source=_row_source(page, x)))
                 described.append(f"{v.spec.label}, {s.study}: {fmt.count(s.events, s.total)}")
     if not rows:
         return Fragment(Markup(""))
@@ -434,12 +505,23 @@ efficacy = safety = outcomes
 # --- survival -------------------------------------------------------------------------------------------
 
 
-def _landmark_study(s) -> str:
+def _landmark_study(page, s) -> Markup:
+    """One study's landmark rate in the landmark table: a printed rate cited to its record, a
+    Kaplan-Meier one to the per-patient table it is computed from."""
     how = {survival_rules.SOURCE_KM: "Kaplan-Meier", survival_rules.SOURCE_REPORTED: "printed",
            survival_rules.SOURCE_ZERO_EVENTS: "no events"}[s.source]
-    text = f"{s.study} {fmt.pct(s.value)} {fmt.ci(finite(s.ci_low), finite(s.ci_high))} ({how}, {s.n} patients)"
+    value = f"{fmt.pct(s.value)} {fmt.ci(finite(s.ci_low), finite(s.ci_high))}"
+    sd = page.study_data[s.study_id]
+    if s.result_id:
+        value = page.cites.records(sd, s.result_id, value, labels.source_name(sd.study))
+    elif s.source == survival_rules.SOURCE_KM:
+        n = _table_ref(page, sd)
+        if n is not None:
+            value = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}'
+                           ).format(value, "Kaplan-Meier estimate from the per-patient table. " + page.cites.tip(n),
+                                    page.cites.marks([n]))
     detail = pooled_analysis.landmark_detail(s)
-    return text + (f": {detail}" if detail else "")
+    return Markup("{} {} ({}, {} patients){}").format(s.study, value, how, s.n, f": {detail}" if detail else "")
 
 
 def _sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
@@ -480,7 +562,7 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
         spec = registry.LANDMARK_BY_KEY[x.outcome]
         studies_ = lm[(lm["endpoint"] == spec.endpoint) & (lm["months"] == spec.months) & (lm["group"] == x.subgroup)
                       & (lm["kind"] == "all patients")]
-        per = "; ".join(_landmark_study(s) for s in studies_.itertuples())
+        per = Markup("; ").join(_landmark_study(page, s) for s in studies_.itertuples())
         if x.rule == Rule.RANDOM:
             pooled = f"{_sensitivity_estimate(x, pd.DataFrame())}; small-sample {fmt.ci(x.small_ci_low, x.small_ci_high)}"
         else:
@@ -490,7 +572,7 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                    f"where {fmt.number_words(r.min_k)} or more report it", ["Landmark", "Population", "Studies",
                                                                             "Each study (95% CI)",
                                                       "Pooled"], lrows, numeric={"Studies"},
-                   compact=True) if lrows else None
+                   compact=True, csv=page.csv_href("landmarks"), csv_whole=False) if lrows else None
     panels: dict[str, list] = {}
     described = []
     names = {s.endpoint: s for s in registry.SURVIVAL}
@@ -506,7 +588,8 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                  fmt.ci(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached)]
                 for st, ep, p in r.single]
         single = Table("Studies that print a single survival milestone (not drawn as a curve)",
-                       ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"}, compact=True)
+                       ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"}, compact=True,
+                       csv=page.csv_href("medians"), csv_whole=False)
     overlay = None
     if panels:
         overlay = page.figures.embed(
@@ -535,7 +618,8 @@ def audit(page, r: results.FrameResult) -> Fragment:
                      str(int(x.sum()))] + [str(int(x.get(s, 0))) for s in audit_mod.STATUSES])
     t = Table("Printed numbers checked per study (details in each study report)",
               ["Study", "Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]], rows,
-              numeric={"Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]})
+              numeric={"Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]}, csv=page.csv_href("audit"),
+              csv_whole=False)
     return render("pooled_audit.html.j2", table=t)
 
 
@@ -550,7 +634,7 @@ def summary_of_findings_appendix(page, r: results.SummaryResult) -> Fragment:
     sof = r.summary
     blocks = []
     for pop, sub in sof[~sof["in_summary"]].groupby("population", sort=False):
-        table, notes = _sof_table(sub, f"Other outcomes: CAR-T cell therapy in {labels.lower_first(pop)}")
+        table, notes = _sof_table(page, sub, f"Other outcomes: CAR-T cell therapy in {labels.lower_first(pop)}")
         blocks.append({"table": table, "notes": notes})
     return render("pooled_sof_appendix.html.j2", blocks=blocks)
 
@@ -560,7 +644,7 @@ def judgements(page, r: results.JudgementsResult) -> Fragment:
     departures and the review status (appendix)."""
     table = Table("GRADE domain by domain: the analysis's proposal and the reviewer's judgement",
                   ["Outcome", "Domain", "Proposed", "Reviewer", "Why the reviewer departs"],
-                  r.rows.values.tolist(), compact=True)
+                  r.rows.values.tolist(), compact=True, csv=page.csv_href("grade-judgements"), csv_whole=False)
     return render("pooled_judgements.html.j2", table=table, pb=r.publication_bias, pb_proposal=r.publication_bias_proposal,
                   waiting=[f"{x.outcome_label}, {labels.lower_first(x.population)}: {STATUS_WORDS[x.status]}"
                            for x in r.waiting.itertuples()])
@@ -577,9 +661,11 @@ def sensitivity(page, r: results.SensitivityResult) -> Fragment:
             "label": label,
             "table": Table(f"{label}: sensitivity analyses", ["Population", "Analysis", "Studies",
                                                               "Estimate (95% CI or CrI)", "Note"], rows,
-                           numeric={"Studies", "Estimate (95% CI or CrI)"}, compact=True) if rows else None,
+                           numeric={"Studies", "Estimate (95% CI or CrI)"}, compact=True, csv=page.csv_href("estimates"),
+                           csv_whole=False) if rows else None,
             "loo": Table(f"{label}: leave-one-out", ["Population", "Study left out", "Studies", "Estimate (95% CI)"],
-                         loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True) if loo_rows else None,
+                         loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True,
+                         csv=page.csv_href("leave-one-out"), csv_whole=False) if loo_rows else None,
         })
     return render("pooled_sensitivity.html.j2", blocks=blocks, min_k=r.min_k)
 
@@ -589,7 +675,7 @@ def plan_history(page, r: results.PlanResult) -> Fragment:
     return render("pooled_plan.html.j2", plan=r.plan,
                   ranked=[(i, label, labels.importance(importance),
                            ", ".join(fmt.pct(t, 0) for t in thresholds) or "none", why)
-                          for i, label, importance, thresholds, why in r.ranked])
+                          for i, label, importance, thresholds, why in r.ranked], csv=page.csv_href("plan-outcomes"))
 
 
 def statistical_methods(page, r: results.StatisticalMethodsResult) -> Fragment:
@@ -599,4 +685,20 @@ def statistical_methods(page, r: results.StatisticalMethodsResult) -> Fragment:
 
 
 def results_note(page, r: results.EstimatesResult) -> Fragment:
-    return render("pooled_results_note.html.j2", n=len(r.estimates), columns=list(r.estimates.columns))
+    return render("pooled_results_note.html.j2", n=len(r.estimates), columns=list(r.estimates.columns),
+                  estimates=page.csv_href("estimates"), inputs=page.csv_href("inputs"))
+
+
+def group_anchor(view: results.OutcomeView, i: int) -> str:
+    """The id of a population's row in an outcome's table (where its forest plot's diamond links)."""
+    return f"outcome-{view.spec.key}-{i + 1}"
+
+
+def sources(page, r=None) -> Fragment:
+    """The sources of every number on the page taken from a paper, in citation order (written last)."""
+    rows = [[str(e["n"]), e["source"], labels.sentence_case(e["what"]), e["location"],
+             f"“{e['quote']}”" if e["quote"] else "", labels.sentence_case(e["note"] or "")] for e in page.cites.entries]
+    t = Table("Sources of the numbers on this page", ["#", "Source", "What", "Where", "Verbatim quote", "Note"],
+              rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in page.cites.entries], compact=True,
+              csv=page.csv_href("sources"), sortable=True)
+    return render("pooled_sources.html.j2", table=t if rows else None, n=len(rows), csv=page.csv_href("sources"))

@@ -58,53 +58,64 @@ def render(template: str, **context) -> Fragment:
 class Citations:
     """The sources of the numbers on one page: each cited once, numbered, and listed at the end.
 
-    `source` names the document as a citation ("Hu 2026, Haematologica"), never by file name.
+    `source` names the page's document as a citation ("Hu 2026, Haematologica"), never by file
+    name; a page that cites several documents (the pooled page) names each entry's own (`source=`).
+    `tip` is the one wording of a source that a reader sees on hover or focus, in a table's tooltip
+    and in a figure row's <title> alike.
     """
 
     source: str
+    several: bool = False  # the page cites several studies: a record's key carries its study's id
     entries: list[dict] = field(default_factory=list)
     _index: dict[str, int] = field(default_factory=dict)
 
-    def ref(self, key: str, what: str, location: str, quote: str, note: str = "") -> int:
+    def ref(self, key: str, what: str, location: str, quote: str, note: str = "", source: str | None = None) -> int:
         if key not in self._index:
-            self.entries.append({"n": len(self.entries) + 1, "what": what, "location": location, "quote": quote,
-                                 "note": note})
+            self.entries.append({"n": len(self.entries) + 1, "source": self.source if source is None else source,
+                                 "what": what, "location": location, "quote": quote, "note": note})
             self._index[key] = len(self.entries)
         return self._index[key]
 
-    def cite(self, text, *, key: str, what: str, location: str, quote: str, note: str = "") -> Markup:
+    def tip(self, n: int) -> str:
+        """Source `n` in words: the document, where in it, the verbatim quote and any note."""
+        e = self.entries[n - 1]
+        text = f"{e['source']}, {e['location']}" + (f": “{e['quote']}”" if e["quote"] else "")
+        return text + (f" Note: {e['note']}" if e["note"] else "")
+
+    @staticmethod
+    def marks(ns) -> Markup:
+        """Footnote numbers that link to the sources list."""
+        return Markup("").join(Markup('<sup class="cp-fn"><a href="#src-{0}" aria-label="source {0}">[{0}]</a></sup>')
+                               .format(n) for n in ns)
+
+    def cite(self, text, *, key: str, what: str, location: str, quote: str, note: str = "",
+             source: str | None = None) -> Markup:
         """`text` with its source on hover or keyboard focus, and a footnote number that links to
         the sources list."""
-        n = self.ref(key, what, location, quote, note)
-        tip = escape(f"{self.source}, {location}: “{quote}”" + (f" Note: {note}" if note else ""))
-        return Markup(f'<span class="cp-src" tabindex="0">{escape(text)}<span class="cp-tip" role="tooltip">{tip}'
-                      f'</span></span><sup class="cp-fn"><a href="#src-{n}" aria-label="source {n}">[{n}]</a></sup>')
+        n = self.ref(key, what, location, quote, note, source)
+        return Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
+            text, self.tip(n), self.marks([n]))
 
-    def record(self, sd, rid: str, text) -> Markup:
-        """`text` cited to the printed record `rid` of study `sd`."""
+    def record_ref(self, sd, rid: str, source: str | None = None) -> int:
+        """The number of the printed record `rid` of study `sd` (cited now if it is new)."""
         from . import labels
 
         r = sd.result(rid)
-        return self.cite(text, key=f"r:{rid}", what=labels.record(sd, r), location=r.location, quote=r.quote,
-                         note=r.note or "")
+        key = f"r:{sd.study.id}:{rid}" if self.several else f"r:{rid}"
+        return self.ref(key, labels.record(sd, r), r.location, r.quote, r.note or "", source)
 
-    def records(self, sd, rids, text) -> Markup:
+    def record(self, sd, rid: str, text, source: str | None = None) -> Markup:
+        """`text` cited to the printed record `rid` of study `sd`."""
+        return self.records(sd, [rid], text, source)
+
+    def records(self, sd, rids, text, source: str | None = None) -> Markup:
         """`text` cited to every record in `rids` (a ";"-joined string or a list); plain text if none."""
         ids = [i for i in (rids.split(";") if isinstance(rids, str) else rids) if i]
         if not ids:
             return Markup(escape(text))
-        out = self.record(sd, ids[0], text)
-        for rid in ids[1:]:
-            n = self.ref(f"r:{rid}", self._what(sd, rid), sd.result(rid).location, sd.result(rid).quote,
-                         sd.result(rid).note or "")
-            out += Markup(f'<sup class="cp-fn"><a href="#src-{n}" aria-label="source {n}">[{n}]</a></sup>')
-        return out
-
-    @staticmethod
-    def _what(sd, rid):
-        from . import labels
-
-        return labels.record(sd, sd.result(rid))
+        ns = [self.record_ref(sd, rid, source) for rid in ids]
+        return Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
+            text, self.tip(ns[0]), self.marks(ns))
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -183,10 +194,21 @@ def write_csv(df: pd.DataFrame, path: Path | None) -> None:
     df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
 
 
+#: A table with more rows than this is long: on screen a reader can sort and filter it (the page's
+#: script, report/tables.js), and in print it may break across pages.
+LONG_TABLE_ROWS = 12
+
+
 @dataclass
 class Table:
     """A table for the `table` macro: column headers, rows of cells (text or Markup), right-aligned
-    columns, optional row ids and classes."""
+    columns, optional row ids and classes.
+
+    `csv` is the table's CSV file relative to the page (`SectionPage.csv_href`), linked from its
+    caption; `csv_whole` says the file holds this table's rows as they are (else it holds the data
+    the table is made from, with more columns or rows). `sortable` overrides the rule that long
+    tables (`LONG_TABLE_ROWS`) can be sorted and filtered on screen.
+    """
 
     caption: str
     columns: list[str]
@@ -195,6 +217,23 @@ class Table:
     row_ids: list[str] | None = None
     row_classes: list[str] | None = None
     compact: bool = False
+    csv: str | None = None
+    csv_whole: bool = True
+    sortable: bool | None = None
+
+    @property
+    def long(self) -> bool:
+        return len(self.rows) > LONG_TABLE_ROWS
+
+    @property
+    def interactive(self) -> bool:
+        """Sorted and filtered on screen: a long table, or one marked sortable."""
+        return self.long if self.sortable is None else self.sortable
+
+    @property
+    def csv_text(self) -> str:
+        """The words of the link to its CSV (never the file's name)."""
+        return "Download this table (CSV)" if self.csv_whole else "Download its data (CSV)"
 
 
 def cell(v):

@@ -86,6 +86,12 @@ class SectionPage:
         """Every section in the declared order (for tests and non-notebook use)."""
         return Fragment(Markup("").join(self.show(s.name) for s in self.sections if s.renders))
 
+    def csv_href(self, csv: str) -> str:
+        """The page-relative address of one of its CSV files (`csv`: a result's frame name, as
+        `frames()` names it), written by `export`; relative, so that links survive copying the
+        reports folder."""
+        return f"tables/{self.name}-{csv.removeprefix(self.name + '-')}.csv"
+
     def export(self, output_dir: Path | str | None = None) -> None:
         """Write the CSV files of every section shown (``tables/<name>-<csv>.csv``) and the figures
         (``figures/<name>/``), into `output_dir` or the page's folder (nothing where there is none)."""
@@ -94,7 +100,7 @@ class SectionPage:
             return
         for result in self.shown.values():
             for csv, frame in (result.frames() if result is not None else {}).items():
-                write_csv(frame, out / "tables" / f"{self.name}-{csv.removeprefix(self.name + '-')}.csv")
+                write_csv(frame, out / self.csv_href(csv))
         self.figures.write(out / "figures" / self.name)
 
 
@@ -205,4 +211,5 @@ POOLED_SECTIONS: tuple[Section, ...] = (
     Section("living_methods", "Releases, the cumulative analysis and the update triggers", level=3),
     Section("results_note", "Appendix: machine-readable results", "results",
             note="every estimate and the inputs behind it"),
+    Section("sources", "Appendix: sources of the numbers"),
 )

@@ -48,7 +48,7 @@ class StudyPage(SectionPage):
         self.s = analysis.study
         self.id = self.name = analysis.id
         self.out = Path(output_dir) if output_dir else None
-        self.cites = Citations(f"{self.s.label}, {labels.document_type(self.s.document_type)}")
+        self.cites = Citations(labels.source_name(self.s))
 
     @classmethod
     def load(cls, study_id, *, data_dir="data/studies", output_dir=None) -> StudyPage:
@@ -68,7 +68,7 @@ class StudyPage(SectionPage):
         out = Path(output_dir) if output_dir else self.out
         if out is not None:
             write_csv(pd.DataFrame(self.cites.entries, columns=["n", "what", "location", "quote", "note"]),
-                      out / "tables" / f"{self.id}-sources.csv")
+                      out / self.csv_href("sources"))
 
     def budget(self) -> int:
         """This report's page budget (`page_budget`), once its figures are drawn (after `render_all`)."""

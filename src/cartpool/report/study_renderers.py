@@ -29,7 +29,7 @@ SURVIVAL_NAMES = {s.endpoint: s.label for s in registry.SURVIVAL}
 # --- tables shared by several sections -------------------------------------------------------------
 
 
-def records_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
+def records_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table | None:
     """Records as printed: what, for whom, the printed value (cited), the count it gives, and how it
     was obtained where it is not printed as a number."""
     if frame is None or frame.empty:
@@ -51,7 +51,8 @@ def records_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
         rows.append([labels.record_what(rec), r.population_label,
                      page.cites.record(page.sd, r.result_id, rec.as_printed()), count,
                      " ".join(n if n.endswith(".") else n + "." for n in notes)])
-    return Table(caption, ["What", "Population", "As printed", "n/N", "Note"], rows, numeric={"n/N"}, compact=True)
+    return Table(caption, ["What", "Population", "As printed", "n/N", "Note"], rows, numeric={"n/N"}, compact=True,
+                 csv=page.csv_href(csv), csv_whole=False)
 
 
 def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
@@ -74,7 +75,8 @@ def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
                                      location=(f"{first['table']}, patient label" if group
                                                else f"{first['table']}, column “{first['column']}”"),
                                      quote=first["column"].lstrip("@") or first["label"])])
-    return Table(caption, ["Column", "Counted from the table"], rows, compact=True)
+    return Table(caption, ["Column", "Counted from the table"], rows, compact=True,
+                 csv=page.csv_href("per-patient-columns"), csv_whole=False)
 
 
 def contradictions(page, frame: pd.DataFrame) -> list[Markup]:
@@ -90,7 +92,7 @@ def contradictions(page, frame: pd.DataFrame) -> list[Markup]:
     return items
 
 
-def outcome_table(page, frame: pd.DataFrame, caption: str) -> Table:
+def outcome_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table:
     """Registered outcomes with their counts, exact CIs and how each was obtained."""
     rows = []
     for r in frame.itertuples():
@@ -110,12 +112,13 @@ def outcome_table(page, frame: pd.DataFrame, caption: str) -> Table:
         rows.append([r.label, n, fmt.pct_range(r.estimate, r.estimate_high) + " " + fmt.ci(r.ci_low, r.ci_high),
                      labels.sentence_case(how)])
     return Table(caption, ["Outcome", "n/N", "% (exact 95% CI)", "How obtained"], rows,
-                 numeric={"n/N", "% (exact 95% CI)"})
+                 numeric={"n/N", "% (exact 95% CI)"}, csv=page.csv_href(csv), csv_whole=False)
 
 
 def _records_section(page, r: results.RecordsResult, *, caption: str, empty: str, intro: str = "",
                      columns_caption: str = "") -> Fragment:
-    return render("study_records.html.j2", intro=intro, table=records_table(page, r.records, caption),
+    return render("study_records.html.j2", intro=intro,
+                  table=records_table(page, r.records, caption, r.home.replace("_", "-")),
                   fields=columns_table(page, r.columns, columns_caption or caption + ", per-patient table"),
                   extra=None, contradictions=contradictions(page, r.contradictions), empty=empty)
 
@@ -206,16 +209,17 @@ def efficacy(page, r: results.EfficacyResult) -> Fragment:
             caption=f"Best response by IMWG category ({how}); categories in the same colour order in every report"
                     + ("; the hatched grey part is patients whose category the source does not give." if rest else "."))
     table = outcome_table(page, r.outcomes, "Response and MRD negativity with exact (Clopper-Pearson) 95% confidence "
-                                            "intervals")
+                                            "intervals", "efficacy")
     sub_table = None
     if not r.subgroups.empty:
         sub_table = Table("Response by subgroup, computed from the per-patient table",
                           ["Subgroup", "Outcome", "n/N", "% (95% CI)"],
                           [[f"{x.field_label}: {x.level}", registry.outcome(x.outcome).short,
                             fmt.count(x.events, x.total), fmt.pct_ci(x.estimate, x.ci_low, x.ci_high)]
-                           for x in r.subgroups.itertuples()], numeric={"n/N", "% (95% CI)"})
+                           for x in r.subgroups.itertuples()], numeric={"n/N", "% (95% CI)"},
+                          csv=page.csv_href("subgroups"), csv_whole=False)
     also = records_table(page, r.also_printed, "Other response numbers as printed (other populations, subgroups, "
-                                               "timing)")
+                                               "timing)", "efficacy-also-printed")
     return render("study_efficacy.html.j2", figure=figure, table=table, subgroups=sub_table,
                   has_patients=r.has_patients, mrd=r.mrd_definition, also=also)
 
@@ -312,7 +316,7 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
                        f"recorded just after, the estimate would be {fmt.pct(p.value_if_after)}")
         rows.append([what, p.population_label, cell_, labels.sentence_case(source)])
     table = Table("Survival: printed and recomputed", ["Estimate", "Population", "Value (95% CI)", "Source"],
-                  rows, numeric={"Value (95% CI)"}) if rows else None
+                  rows, numeric={"Value (95% CI)"}, csv=page.csv_href("survival"), csv_whole=False) if rows else None
     fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
                    for f in r.follow_up) or "median follow-up not reported"
     zero = any(p.source == survival_rules.SOURCE_ZERO_EVENTS for p in r.points.itertuples())
@@ -322,7 +326,8 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
                    for ep, d in r.definitions.items()]
     return render("study_survival.html.j2", figures=figures, approximate=bool(r.curves) and not r.km, table=table,
                   zero=zero, follow_up=labels.sentence_case(fu), days_per_month=DAYS_PER_MONTH,
-                  has_patients=bool(r.km), also=records_table(page, r.also_printed, "Other survival numbers as printed"),
+                  has_patients=bool(r.km), also=records_table(page, r.also_printed, "Other survival numbers as printed",
+                                                    "survival-also-printed"),
                   origin=page.fact("survival_origin"), definitions=definitions)
 
 
@@ -331,11 +336,12 @@ def treatment(page, r: results.TreatmentResult) -> Fragment:
              page.cites.cite(x.patients, key=f"c:{i}", what=x.description, location=x.location, quote=x.quote),
              x.population] for i, x in enumerate(r.co_interventions.itertuples())]
     given = Table("Treatments given with or after the CAR-T cells", ["Kind", "What", "Patients", "Population"],
-                  rows) if rows else None
+                  rows, csv=page.csv_href("co-interventions"), csv_whole=False) if rows else None
     return render("study_records.html.j2", intro="", table=given,
                   fields=columns_table(page, r.columns, "Treatment and re-treatment counted from the per-patient "
                                                         "table"),
-                  extra=records_table(page, r.records, "Dose, treatment status and re-treatment as printed"),
+                  extra=records_table(page, r.records, "Dose, treatment status and re-treatment as printed",
+                                      "treatment"),
                   contradictions=contradictions(page, r.contradictions),
                   empty="The source reports no treatment given with or after the CAR-T cells, and no re-treatment.")
 
@@ -353,7 +359,7 @@ def _crs_icans_table(page, frame: pd.DataFrame) -> Table | None:
                      r.scale, labels.sentence_case(r.how) + (f". Note: {r.note}" if r.note else "")])
     return Table("Cytokine release syndrome (CRS) and ICANS by grade", ["Event", "Grade", "n/N", "%", "Scale",
                                                                         "How obtained"],
-                 rows, numeric={"n/N", "%"}) if rows else None
+                 rows, numeric={"n/N", "%"}, csv=page.csv_href("crs-icans"), csv_whole=False) if rows else None
 
 
 def _other_events_table(page, frame: pd.DataFrame) -> Table | None:
@@ -368,7 +374,8 @@ def _other_events_table(page, frame: pd.DataFrame) -> Table | None:
         rows.append([label, n, fmt.pct_ci(r.estimate, r.ci_low, r.ci_high), labels.sentence_case(r.how)])
     return Table("Other adverse events of grade ≥3 as printed", ["Adverse event", "n/N", "% (exact 95% CI)",
                                                                  "How obtained"],
-                 rows, numeric={"n/N", "% (exact 95% CI)"}) if rows else None
+                 rows, numeric={"n/N", "% (exact 95% CI)"}, csv=page.csv_href("adverse-events"),
+                 csv_whole=False) if rows else None
 
 
 def _grid_figure(page, g: pd.DataFrame, scale: str) -> dict:
@@ -386,13 +393,14 @@ def _grid_figure(page, g: pd.DataFrame, scale: str) -> dict:
 
 def safety(page, r: results.SafetyResult) -> Fragment:
     crs = _crs_icans_table(page, r.crs_icans)  # cited first: the sources list follows the page's order
-    shown = outcome_table(page, r.shown, "Other safety outcomes with exact (Clopper-Pearson) 95% confidence intervals")
+    shown = outcome_table(page, r.shown, "Other safety outcomes with exact (Clopper-Pearson) 95% confidence intervals",
+                          "safety")
     return render("study_safety.html.j2", crs=crs, safety=shown if len(shown.rows) else None,
                   not_reported=r.not_reported,
                   other=_other_events_table(page, r.other_events),
                   grid=_grid_figure(page, r.grid, r.grid_scale) if r.grid is not None else None,
                   fields=columns_table(page, r.columns, "Other adverse events counted from the per-patient table"),
-                  also=records_table(page, r.also_printed, "Other safety numbers as printed"))
+                  also=records_table(page, r.also_printed, "Other safety numbers as printed", "safety-also-printed"))
 
 
 def neurological(page, r: results.RecordsResult) -> Fragment:
@@ -444,9 +452,9 @@ def deaths(page, r: results.DeathsResult) -> Fragment:
                      "recomputed from the per-patient table" if x.how == HOW_PER_PATIENT else
                      "a range (see above)" if x.events_high != x.events else "printed"])
     table = Table("Deaths and their causes", ["Deaths", "Population", "n", "Source"], rows,
-                  numeric={"n"}) if rows else None
+                  numeric={"n"}, csv=page.csv_href("deaths"), csv_whole=False) if rows else None
     return render("study_deaths.html.j2", headline=headline, table=table,
-                  also=records_table(page, r.also_printed, "Other numbers on deaths as printed"))
+                  also=records_table(page, r.also_printed, "Other numbers on deaths as printed", "deaths-also-printed"))
 
 
 def pharmacokinetics(page, r: results.RecordsResult) -> Fragment:
@@ -460,11 +468,12 @@ def prognostic(page, r: results.PrognosticResult) -> Fragment:
                              quote=x.quote), x.p_value or fmt.MISSING_TEXT]
             for x in r.risk_factors.itertuples()]
     table = Table("Factors the paper tested for association with an outcome", ["Factor", "Outcome", "Finding", "p"],
-                  rows) if rows else None
+                  rows, csv=page.csv_href("prognostic-factors"), csv_whole=False) if rows else None
     return render("study_records.html.j2", intro="As the paper reports them; small series have little power to "
                                                  "find an association, and none of these is adjusted for the "
                                                  "others unless the paper says so.",
-                  table=table, fields=None, extra=records_table(page, r.records, "Risk factors as printed"),
+                  table=table, fields=None, extra=records_table(page, r.records, "Risk factors as printed",
+                                                                "prognostic-records"),
                   contradictions=contradictions(page, r.contradictions),
                   empty="The source reports no factor tested for association with an outcome.")
 
@@ -521,9 +530,10 @@ def patients(page, r: results.PatientsResult) -> Fragment:
                                                             if r.has_patients else [])
     table = Table("Baseline characteristics as published" + (", with the same summary recomputed from the "
                                                              "per-patient table" if r.has_patients else ""),
-                  cols, rows) if rows else None
+                  cols, rows, csv=page.csv_href("baseline"), csv_whole=False) if rows else None
     return render("study_patients.html.j2", table=table,
-                  also=records_table(page, r.also_printed, "Other numbers on the patients as printed"))
+                  also=records_table(page, r.also_printed, "Other numbers on the patients as printed",
+                                     "baseline-also-printed"))
 
 
 def course(page, r: results.CourseResult) -> Fragment:
@@ -562,7 +572,8 @@ def coverage(page, r: results.FrameResult) -> Fragment:
             status = labels.missing(x.status)
         rows.append([x.label, status])
     return render("study_coverage.html.j2", table=Table("What clinicians look for in a CAR-T series",
-                                                         ["Item", "In this study"], rows, compact=True))
+                                                         ["Item", "In this study"], rows, compact=True,
+                                                         csv=page.csv_href("coverage"), csv_whole=False))
 
 
 def risk_of_bias(page, r: results.FrameResult) -> Fragment:
@@ -582,7 +593,8 @@ def risk_of_bias(page, r: results.FrameResult) -> Fragment:
                                                                               JUDGEMENT_LABELS[x.judgement]),
                      x.reason, words])
     table = Table(f"Risk of bias by domain ({RISK_OF_BIAS_TOOL})", ["Domain", "Judgement", "Why",
-                                                                   "In the paper's words"], rows, compact=True)
+                                                                   "In the paper's words"], rows, compact=True,
+                  csv=page.csv_href("risk-of-bias"), csv_whole=False)
     first = rob.iloc[0]
     return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
                   overall=JUDGEMENT_LABELS[first["overall"]].lower(), overall_reason=first["overall_reason"],
@@ -608,19 +620,21 @@ def audit_appendix(page, r: results.FrameResult) -> Fragment:
              cell(x.recomputed),
              Markup('<span class="cp-status-{}">{}</span>').format(cls[x.status], x.status),
              labels.sentence_case(x.note)] for x in df.itertuples()]
-    return render("study_audit_appendix.html.j2", n=len(rows), csv=f"tables/{page.id}-audit.csv",
+    return render("study_audit_appendix.html.j2", n=len(rows), csv=page.csv_href("audit"),
                   table=Table("Every check: printed next to recomputed", ["Item", "Printed", "Recomputed",
-                                                                          "Status", "Note"], rows, compact=True))
+                                                                          "Status", "Note"], rows, compact=True,
+                              csv=page.csv_href("audit"), csv_whole=False, sortable=True))
 
 
 def per_patient_tables(page, r: results.PerPatientResult) -> Fragment:
     """The per-patient tables exactly as published, and every column not summarised in its own section."""
     tables, names, csvs = [], [], []
     for name, (location, pub) in r.tables.items():
+        csv = page.csv_href(f"{name}-as-published")
         tables.append(Table(f"{location} as published ({len(pub) - 1} rows)", list(pub[0]),
-                            [list(x) for x in pub[1:]], compact=True))
+                            [list(x) for x in pub[1:]], compact=True, csv=csv, sortable=True))
         names.append(location)
-        csvs.append(f"tables/{page.id}-{name}-as-published.csv")
+        csvs.append(csv)
     pf = r.columns
     summary = columns_table(page, pf[~pf["home"].isin(r.summarised_elsewhere)],
                             "The other columns of the per-patient tables, summarised")
@@ -633,6 +647,7 @@ def sources(page, r=None) -> Fragment:
              e["note"] or ""] for e in page.cites.entries]
     t = Table(f"Sources of the numbers on this page ({page.cites.source})", ["#", "What", "Where", "Verbatim quote",
                                                                              "Note"],
-              rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in page.cites.entries], compact=True)
+              rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in page.cites.entries], compact=True,
+              csv=page.csv_href("sources"))
     return render("study_sources.html.j2", table=t if rows else None, citation=page.s.citation, n=len(rows),
-                  csv=f"tables/{page.id}-sources.csv")
+                  csv=page.csv_href("sources"))
