@@ -143,6 +143,7 @@ def pooled(tmp_path_factory):
     return a, html, root
 
 
+@pytest.mark.slow  # renders the pooled page of 12 synthetic studies
 def test_synthetic_set_has_extremes_and_groups(pooled):
     a, _, _ = pooled
     t = a.available("orr")
@@ -154,6 +155,7 @@ def test_synthetic_set_has_extremes_and_groups(pooled):
 KEYS = ["outcome", "view", "subgroup", "level", "analysis"]
 
 
+@pytest.mark.slow  # renders the pooled page of 12 synthetic studies
 def test_inputs_have_the_keys_of_the_estimates_and_refit_them(pooled):
     a, _, _ = pooled
     est = a.estimates[a.estimates["events"].notna() & (a.estimates["rule"] != "Bayesian")]
@@ -192,6 +194,7 @@ def test_a_range_left_out_of_a_pooled_row_is_marked_in_its_inputs_and_the_row_re
     assert row["k"] == len(fit) and r.estimate == pytest.approx(row["estimate"])
 
 
+@pytest.mark.slow  # renders the pooled page of 12 synthetic studies
 def test_every_interval_is_honest(pooled):
     a, _, _ = pooled
     est = a.estimates[a.estimates["estimate"].notna()]
@@ -201,6 +204,7 @@ def test_every_interval_is_honest(pooled):
         assert ((e[col_lo] <= e["estimate"] + 1e-9) & (e["estimate"] <= e[col_hi] + 1e-9)).all()
 
 
+@pytest.mark.slow  # renders the pooled page of 12 synthetic studies
 def test_rules_by_data(pooled):
     a, _, _ = pooled
     est = a.estimates
@@ -231,6 +235,7 @@ def test_adding_a_study_flows_into_the_tables(tmp_path):
     assert "Synthetic 003" in str(PooledPage(after).show("studies"))
 
 
+@pytest.mark.slow  # renders and exports every page of a study set
 def test_labels_round_trip_unchanged_into_every_csv(tmp_path):
     generate(4, tmp_path / "studies", tmp_path / "sources")
     evil = "Hao & O'Brien <2025>"
@@ -331,6 +336,7 @@ def test_a_study_that_prints_a_survival_rate_without_an_interval_is_valid(tmp_pa
         assert_pooled_rows_follow_the_rules(SimpleNamespace(estimates=bad, inputs=a.inputs))
 
 
+@pytest.mark.slow  # renders the pooled page of 12 synthetic studies
 def test_small_sample_and_bayesian_beside_every_model(pooled):
     a, _, _ = pooled
     est = a.estimates

@@ -346,6 +346,7 @@ def test_update_triggers_say_what_the_model_gives(released):
     assert "When would the answer change?" in html and "patients" in html
 
 
+@pytest.mark.slow  # analyses and appraises a copy of the real data twice
 def test_a_study_added_by_data_alone_leaves_the_recorded_judgements_valid(real_copy, tmp_path):
     """Judgements made on the old evidence await review (and the page shows the proposal); they are
     not compared with the new proposal, so validation does not stop a curator who only adds data."""

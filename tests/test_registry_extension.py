@@ -47,6 +47,7 @@ def _studies_with_icans(root):
     return {sd.study.id: sd for sd in load_all(root / "studies", sources=None)}
 
 
+@pytest.mark.slow  # renders every page with the new outcome
 def test_a_new_registry_entry_reaches_every_rendering(with_icans_ge3, tmp_path):
     studies = _studies_with_icans(tmp_path)
     # per-patient: counted from the table's grades

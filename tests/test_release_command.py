@@ -7,12 +7,15 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
+import pytest
 
 from cartpool.builder.release import record_release
 from cartpool.data import releases
 from cartpool.synthetic import generate
 
 from .helpers import ROOT, copy_project, make
+
+pytestmark = pytest.mark.slow  # make reports and make release in a project copy
 
 
 def test_release_refuses_while_the_reports_are_stale_or_the_data_invalid(tmp_path, monkeypatch, capsys):

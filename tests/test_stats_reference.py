@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from cartpool.stats import glmm, meta
+from cartpool.stats import effect_sizes, glmm, meta
 from cartpool.stats.bayes import pool_bayes
 from cartpool.stats.kaplan_meier import kaplan_meier
 
@@ -75,7 +75,7 @@ def _back(measure: str, n) -> callable:
         return lambda z: float(special.expit(z))
     if measure == "PFT":
         n_hm = len(n) / np.sum(1 / np.asarray(n, float))
-        return lambda z: float(meta.ipft(np.atleast_1d(z), n_hm)[0])
+        return lambda z: float(effect_sizes.ipft(np.atleast_1d(z), n_hm)[0])
     return lambda z: float(np.clip(z, 0, 1))
 
 
@@ -92,7 +92,7 @@ def _metafor_below_maximum(s, measure: str, tau2: str, ours: float, ref: float) 
     higher inside (0, inf); such cases are checked on the likelihood instead."""
     if tau2 not in ("ML", "REML"):
         return False
-    y, v = {"PLO": meta.logit_escalc, "PFT": meta.ft_escalc, "PR": meta.raw_escalc}[measure](s["x"], s["n"])
+    y, v = {"PLO": effect_sizes.logit_escalc, "PFT": effect_sizes.ft_escalc, "PR": effect_sizes.raw_escalc}[measure](s["x"], s["n"])
     reml = tau2 == "REML"
     return _log_likelihood(y, v, ours, reml) > _log_likelihood(y, v, ref, reml) + 1e-6
 

@@ -2,8 +2,8 @@
 
 Conventions follow R's metafor (Viechtbauer 2010) and say so where they matter:
 
-* tau^2 estimators: REML and ML by Fisher scoring (as `rma.uni`), DerSimonian-Laird (1986),
-  Paule-Mandel (1982). tau^2 is truncated at 0.
+* tau^2 estimators (`cartpool.stats.tau2`): REML and ML by Fisher scoring (as `rma.uni`),
+  DerSimonian-Laird (1986), Paule-Mandel (1982). tau^2 is truncated at 0.
 * I^2 = 100 * tau^2 / (tau^2 + s^2) and H^2 = (tau^2 + s^2) / s^2, with s^2 the "typical"
   within-study variance of Higgins & Thompson (2002), as metafor computes them.
 * Q is Cochran's Q from the equal-effects weights, with a chi-square(k-1) p-value.
@@ -13,7 +13,7 @@ Conventions follow R's metafor (Viechtbauer 2010) and say so where they matter:
   t(k-1) quantiles instead, the choice metafor makes with ``test="knha"`` and the one the
   issue tracker asks for as R meta's option.
 
-For proportions (`pool_proportions`):
+For proportions (`pool_proportions`; the effect sizes are `cartpool.stats.effect_sizes`):
 
 * ``"glmm"`` (default, as R meta's `metaprop`): random-intercept logistic regression
   (binomial-normal model, Stijnen et al. 2010) fitted by maximum likelihood, the marginal
@@ -38,10 +38,11 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .effect_sizes import ft_escalc, ipft, logit_escalc, raw_escalc
 from .glmm import GLMMNotEstimable, glmm_fit  # noqa: F401 (GLMMNotEstimable: part of this API)
 from .proportions import study_cis
+from .tau2 import estimate_tau2
 
-TAU2_METHODS = ("REML", "ML", "DL", "PM", "EE")
 PROPORTION_METHODS = ("glmm", "logit", "ft", "raw")
 
 
@@ -98,180 +99,6 @@ class MetaResult:
 
 
 # --- tau^2 estimators (intercept-only model) -------------------------------------------------
-
-
-def _tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
-    w = 1 / v
-    mu = np.sum(w * y) / np.sum(w)
-    q = np.sum(w * (y - mu) ** 2)
-    c = np.sum(w) - np.sum(w**2) / np.sum(w)
-    return max(0.0, (q - (len(y) - 1)) / c) if c > 0 else 0.0
-
-
-def _q_at(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
-    w = 1 / (v + tau2)
-    mu = np.sum(w * y) / np.sum(w)
-    return float(np.sum(w * (y - mu) ** 2))
-
-
-#: metafor's rma.uni control defaults: the convergence threshold of Fisher scoring, the tolerance of
-#: uniroot() for Paule-Mandel, the search interval and the iteration limit. metafor stops at these
-#: tolerances, so a tau^2 of order 1e-5 (raw proportions) is only as precise as they are; using
-#: them here reproduces metafor's numbers rather than a different, equally valid root.
-_METAFOR_THRESHOLD = 1e-5
-_METAFOR_TOL = np.finfo(float).eps ** 0.25
-_METAFOR_TAU2_MAX = 100.0
-_METAFOR_MAXITER = 100
-
-
-def _zeroin(f, a: float, b: float, tol: float, maxit: int) -> float:
-    """Brent's root finder exactly as R's `uniroot` (R_zeroin2 in R's src/library/stats/src/zeroin.c).
-
-    Ported by hand because scipy's `brentq`, the same method, takes different interpolation steps:
-    at metafor's loose tolerance (1.2e-4) the two return different roots within it, and a tau^2 of
-    order 1e-4 (raw proportions) then gives a visibly different prediction interval.
-    """
-    eps = np.finfo(float).eps
-    fa, fb = f(a), f(b)
-    c, fc = a, fa
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    for _ in range(maxit + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2 * eps * abs(b) + tol / 2
-        new_step = (c - b) / 2
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:  # linear interpolation
-                t1 = fb / fa
-                p, q = cb * t1, 1.0 - t1
-            else:  # inverse quadratic interpolation
-                q, t1, t2 = fa / fc, fb / fc, fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    return b
-
-
-def _tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
-    """Paule-Mandel: the tau^2 at which generalised Q equals its expectation k-1, found as metafor
-    does (uniroot on [0, 100] at its tolerance)."""
-    k = len(y)
-    if _q_at(y, v, 0.0) < k - 1:
-        return 0.0
-    hi = _METAFOR_TAU2_MAX
-    while _q_at(y, v, hi) > k - 1:  # beyond metafor's interval (metafor would stop with an error)
-        hi *= 10
-    return float(_zeroin(lambda t: _q_at(y, v, t) - (k - 1), 0.0, hi, _METAFOR_TOL, _METAFOR_MAXITER))
-
-
-def _tau2_he(y: np.ndarray, v: np.ndarray) -> float:
-    """Hedges' estimator (Hedges & Olkin 1985), truncated at 0: metafor's start for ML and REML."""
-    k = len(y)
-    rss = np.sum((y - y.mean()) ** 2)
-    return max(0.0, float((rss - np.sum(v) * (k - 1) / k) / (k - 1)))
-
-
-def _tau2_fisher(y: np.ndarray, v: np.ndarray, reml: bool) -> float:
-    """REML/ML by Fisher scoring as metafor's `rma.uni` (intercept only): start at Hedges' estimator,
-    halve a step that would make tau^2 negative, stop when tau^2 changes by less than 1e-5.
-
-    metafor then compares the likelihood with tau^2 = 0 and, if that is higher, sets tau^2 = 0 with a
-    warning ("Fisher scoring ... may have gotten stuck at a local maximum"); the same check is made
-    here, silently.
-    """
-    tau2 = _tau2_he(y, v)
-    change = _METAFOR_THRESHOLD + 1
-    iterations = 0
-    while change > _METAFOR_THRESHOLD and iterations <= _METAFOR_MAXITER:
-        iterations += 1
-        w = 1 / (v + tau2)
-        sw = np.sum(w)
-        py = w * (y - np.sum(w * y) / sw)  # P y, with P = W - W 1 1' W / sum(W)
-        if reml:
-            tr_p = sw - np.sum(w**2) / sw
-            tr_pp = np.sum(w**2) - 2 * np.sum(w**3) / sw + (np.sum(w**2) / sw) ** 2
-            adj = (np.sum(py**2) - tr_p) / tr_pp
-        else:
-            adj = (np.sum(py**2) - sw) / np.sum(w**2)
-        while tau2 + adj < 0:
-            adj /= 2
-        change = abs(adj)
-        tau2 += adj
-    if tau2 > _METAFOR_THRESHOLD and _loglik(y, v, 0.0, reml) - _loglik(y, v, tau2, reml) > _METAFOR_TOL:
-        return 0.0
-    return float(tau2)
-
-
-def _loglik(y: np.ndarray, v: np.ndarray, tau2: float, reml: bool) -> float:
-    """(Restricted) log-likelihood of the normal-normal model at tau2, mu profiled out (no constants)."""
-    w = 1 / (v + tau2)
-    mu = np.sum(w * y) / np.sum(w)
-    ll = -0.5 * np.sum(np.log(v + tau2)) - 0.5 * np.sum(w * (y - mu) ** 2)
-    return float(ll - 0.5 * np.log(np.sum(w))) if reml else float(ll)
-
-
-def estimate_tau2(y, v, method: str = "REML") -> float:
-    """Between-study variance tau^2 for an intercept-only random-effects model, truncated at 0.
-
-    Parameters
-    ----------
-    y : array_like of float, shape (k,)
-        The studies' effect sizes.
-    v : array_like of float, shape (k,)
-        Their sampling variances.
-    method : {"REML", "ML", "DL", "PM", "EE"}
-        REML or ML by Fisher scoring from Hedges' estimator, as metafor's `rma.uni`;
-        DerSimonian-Laird; Paule-Mandel by R's `uniroot`; "EE" (equal effects) gives 0.
-
-    Returns
-    -------
-    float
-        tau^2 >= 0; 0 for fewer than two studies.
-
-    Raises
-    ------
-    ValueError
-        For an unknown `method`.
-
-    References
-    ----------
-    DerSimonian R, Laird N. Meta-analysis in clinical trials. Control Clin Trials. 1986;7:177-88.
-    Paule RC, Mandel J. Consensus values and weighting factors. J Res Natl Bur Stand.
-    1982;87:377-85.
-    Viechtbauer W. Bias and efficiency of meta-analytic variance estimators in the random-effects
-    model. J Educ Behav Stat. 2005;30:261-93.
-    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
-    """
-    y, v = np.asarray(y, float), np.asarray(v, float)
-    if len(y) < 2 or method == "EE":  # "EE": equal-effects (common-effect) model, as metafor
-        return 0.0
-    if method == "DL":
-        return _tau2_dl(y, v)
-    if method == "PM":
-        return _tau2_pm(y, v)
-    if method in ("REML", "ML"):
-        return _tau2_fisher(y, v, reml=method == "REML")
-    raise ValueError(f"unknown tau2 method {method!r}; use one of {', '.join(TAU2_METHODS)}")
 
 
 def _heterogeneity(y: np.ndarray, v: np.ndarray, tau2: float) -> tuple[float, float, float, float]:
@@ -385,118 +212,6 @@ def meta_generic(yi, vi, tau2: str = "REML", knha: bool = False, level: float = 
 
 
 # --- proportions -----------------------------------------------------------------------------
-
-
-def logit_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
-    """Logit proportions and variances, adding 0.5 to both cells only where a cell is 0
-    (metafor escalc measure "PLO", add=1/2, to="only0").
-
-    Parameters
-    ----------
-    events, totals : array_like of int, shape (k,)
-        Each study's events and patients.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Logit proportions log(x/(n - x)) and their variances 1/x + 1/(n - x), shape (k,), with
-        x + 0.5 and n + 1 for studies with 0 or all events.
-
-    References
-    ----------
-    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
-    """
-    x, n = np.asarray(events, float), np.asarray(totals, float)
-    zero = (x == 0) | (x == n)
-    xa, na = np.where(zero, x + 0.5, x), np.where(zero, n + 1.0, n)
-    y = np.log(xa / (na - xa))
-    v = 1 / xa + 1 / (na - xa)
-    return y, v
-
-
-def ft_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
-    """Freeman-Tukey double arcsine (metafor measure "PFT"): y = (asin sqrt(x/(n+1)) +
-    asin sqrt((x+1)/(n+1)))/2, v = 1/(4n+2). Defined at 0 and n without any correction.
-
-    Parameters
-    ----------
-    events, totals : array_like of int, shape (k,)
-        Each study's events and patients.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Transformed proportions and their variances, shape (k,).
-
-    References
-    ----------
-    Freeman MF, Tukey JW. Transformations related to the angular and the square root. Ann Math
-    Stat. 1950;21:607-11.
-    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
-    """
-    x, n = np.asarray(events, float), np.asarray(totals, float)
-    y = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
-    v = 1 / (4 * n + 2)
-    return y, v
-
-
-def ipft(y, n_hm: float) -> np.ndarray:
-    """Miller's (1978) inverse of the Freeman-Tukey double arcsine at sample size `n_hm`
-    (metafor `transf.ipft.hm` when `n_hm` is the harmonic mean of the study sizes), set to 0
-    or 1 outside the range the transform can reach at that n, as metafor does.
-
-    Parameters
-    ----------
-    y : float or array_like of float
-        Values on the double arcsine scale.
-    n_hm : float
-        The sample size of the back-transformation (the harmonic mean of the study sizes).
-
-    Returns
-    -------
-    ndarray
-        Proportions in [0, 1], at least one-dimensional (a scalar `y` gives shape (1,)).
-
-    References
-    ----------
-    Miller JJ. The inverse of the Freeman-Tukey double arcsine transformation. Am Stat.
-    1978;32:138.
-    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
-    """
-    y = np.atleast_1d(np.asarray(y, float))
-    lo = 0.5 * np.arcsin(np.sqrt(1 / (n_hm + 1)))  # FT value of 0 events
-    hi = 0.5 * (np.arcsin(np.sqrt(n_hm / (n_hm + 1))) + np.pi / 2)  # FT value of n events
-    s = np.sin(2 * y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = 0.5 * (1 - np.sign(np.cos(2 * y)) * np.sqrt(np.clip(1 - (s + (s - 1 / s) / n_hm) ** 2, 0, None)))
-    p = np.where(y < lo, 0.0, np.where(y > hi, 1.0, p))
-    return np.clip(p, 0.0, 1.0)
-
-
-def raw_escalc(events, totals) -> tuple[np.ndarray, np.ndarray]:
-    """Raw proportions and variances p(1-p)/n, with metafor's escalc default for measure "PR"
-    (add=1/2, to="only0"): studies with 0 or all events enter as (x + 0.5)/(n + 1), both in the
-    proportion and in its variance (otherwise their variance would be 0).
-
-    Parameters
-    ----------
-    events, totals : array_like of int, shape (k,)
-        Each study's events and patients.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Proportions and their variances, shape (k,).
-
-    References
-    ----------
-    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw. 2010;36(3).
-    """
-    x, n = np.asarray(events, float), np.asarray(totals, float)
-    zero = (x == 0) | (x == n)
-    xa, na = np.where(zero, x + 0.5, x), np.where(zero, n + 1.0, n)
-    p = xa / na
-    return p, p * (1 - p) / na
 
 
 def pool_proportions(events, totals, method: str = "glmm", tau2: str = "REML", knha: bool = False,

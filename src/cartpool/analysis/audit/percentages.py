@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ...data.study_data import StudyData
-from ...domain.counts import joint_denominators, other_population_fitting, printed_together
 from ...domain.printed import (
     consistent_fractions,
     count_for,
@@ -13,6 +12,7 @@ from ...domain.printed import (
     rounds_to,
     which_count_text,
 )
+from ...domain.printed_groups import joint_denominators, other_population_fitting, printed_together
 from ...text import lower_first
 from .rows import CONSISTENT, INCONSISTENT, NOT_CHECKABLE, READING, ROUNDING, AuditRow, record_label
 
