@@ -27,7 +27,7 @@ from cartpool.analysis.triggers import FOUND, _landmark_ci, update_triggers
 from cartpool.data import releases
 from cartpool.data.errors import StudyDataError
 from cartpool.domain import certainty
-from cartpool.report import pooled_renderers
+from cartpool.report.pooled_page import PooledPage
 from cartpool.report.render import Figures
 from cartpool.synthetic import generate
 
@@ -41,7 +41,8 @@ N_BASE, ADDED, CORRECTED, REMOVED = 7, "syn007", "syn003", "syn006"
 def _show(section: str, result) -> str:
     """A living-review section rendered as the pooled page renders it (the renderer needs only the
     page's figures)."""
-    return str(getattr(pooled_renderers, section)(SimpleNamespace(figures=Figures()), result))
+    renderer = PooledPage.__new__(PooledPage).renderer(section)  # the lookup needs no analysis
+    return str(renderer(SimpleNamespace(figures=Figures()), result))
 
 
 def _state(data_dir: Path):

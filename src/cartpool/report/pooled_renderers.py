@@ -40,10 +40,6 @@ from ..plots.forest import (
 from ..plots.risk_of_bias import summary_bars, traffic_light
 from ..plots.survival_figures import Series, survival_overlay
 from . import labels
-
-# The living review's sections (What's new, the cumulative meta-analysis, when the answer would change and
-# their methods) have their own module; the page finds every renderer here, by section name.
-from .living_renderers import cumulative, living_methods, update_triggers, whats_new  # noqa: F401
 from .render import Fragment, Table, cell, render
 
 GROUP_NOTES = {pooled_analysis.PRIMARY: "", pooled_analysis.CONTEXT: "context"}

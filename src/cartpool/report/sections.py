@@ -56,13 +56,14 @@ class SectionPage:
     """A page made of declared sections: renders each section's result with its renderer, keeps the
     results shown, and exports their frames afterwards (rendering writes nothing).
 
-    Subclasses set `sections` (the declared list), `renderers` (the module of renderer functions),
+    Subclasses set `sections` (the declared list), `renderers` (the modules of renderer functions,
+    each a function named as its section; the first module that has it renders it),
     `source` (the object whose attributes are the sections' results), `name` (the figures folder and
     the CSV files' prefix) and `out` (the export folder, or None).
     """
 
     sections: tuple[Section, ...] = ()
-    renderers = None
+    renderers: tuple = ()
     source = None
     name = ""
     out: Path | None = None
@@ -80,7 +81,14 @@ class SectionPage:
         """Render one declared section from its result (computed if not given)."""
         result = self.result(name) if result is None else result
         self.shown[name] = result
-        return getattr(self.renderers, name)(self, result)
+        return self.renderer(name)(self, result)
+
+    def renderer(self, name: str):
+        """The function that renders a section: the one of that name in the page's renderer modules."""
+        for module in self.renderers:
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise LookupError(f"no renderer for section {name!r} in {', '.join(m.__name__ for m in self.renderers)}")
 
     def render_all(self) -> Fragment:
         """Every section in the declared order (for tests and non-notebook use)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.study_analysis import FACTS, StudyAnalysis, analyse_study
-from . import labels, study_renderers
+from . import labels, study_outcome_renderers, study_renderers
 from .render import Citations, write_csv
 from .sections import STUDY_SECTIONS, SectionPage
 
@@ -39,7 +39,7 @@ class StudyPage(SectionPage):
     """
 
     sections = STUDY_SECTIONS
-    renderers = study_renderers
+    renderers = (study_renderers, study_outcome_renderers)
 
     def __init__(self, analysis: StudyAnalysis, output_dir: Path | str | None = None):
         super().__init__()
