@@ -89,8 +89,9 @@ A_MIXED = "PCL and MM mixed"
 A_LANDMARK = "landmark, log(−log) scale"
 
 #: Why the BCMA-directed subset of a mixed cohort is a sensitivity analysis, not the primary row.
-BCMA_ONLY_CONFOUNDED = ("after a first relapse, some patients received a second CAR-T against the other target, "
-                        "so survival after the first infusion is not that of one target alone")
+BCMA_ONLY_CONFOUNDED = ("the question is about CAR-T of either target, and these are the patients whose first CAR-T "
+                        "was BCMA-directed; after a first relapse some received a second CAR-T against the other "
+                        "target, so their survival is not that of one target alone")
 
 #: Leave-one-out needs a pooled group (the random-effects model, three or more studies).
 LOO_MIN_K = MIN_STUDIES_RANDOM_EFFECTS
@@ -677,7 +678,7 @@ def landmark_detail(r) -> str:
     elif r.n_stated is not None and not pd.isna(r.n_stated) and r.n != r.n_stated:
         parts.append(f"its interval fits {r.n} patients, not the stated {r.n_stated}")
     if r.tie_events and not pd.isna(r.tie_events) and r.tie_events > 0:
-        parts.append(f"{int(r.tie_events)} event(s) recorded at exactly {r.months:g} months count at the landmark; "
+        parts.append(f"{int(r.tie_events)} {'event' if int(r.tie_events) == 1 else 'events'} recorded at exactly {r.months:g} months count at the landmark; "
                      f"recorded just after, {fmt.pct(r.value_if_after)}")
     return "; ".join(parts)
 

@@ -466,7 +466,7 @@ class StudyAnalysis:
                                  "patients; results by target are a subgroup, and survival by target is confounded by "
                                  "second CAR-T infusions against the other target after relapse.")
         if isinstance(s.crs_grading, str):  # not reported, or not in source
-            add("crs_scale", f"The CRS grading scale is {_missing_words(s.crs_grading)}, so CRS rates are not "
+            add("crs_scale", f"The CRS grading scale is {missing_words(s.crs_grading)}, so CRS rates are not "
                              "comparable with confidence.")
         elif s.crs_grading.value != "ASTCT":
             add("crs_scale", f"CRS graded by {s.crs_grading.value}, not ASTCT: grade ≥3 rates are not directly "
@@ -481,9 +481,9 @@ class StudyAnalysis:
             add("follow_up_population", f"The median follow-up is reported for {_lower_first(fu[0].population_label)} "
                                         "only, not for all patients.")
         if not fu and self.derived is None:
-            add("no_follow_up", "The median follow-up is not reported.")
+            add("no_follow_up", f"The median follow-up is {missing_words(s.missing)}.")
         if isinstance(s.design, str):  # not reported, or not in source
-            add("design", f"The study design (prospective or retrospective) is {_missing_words(s.design)}.")
+            add("design", f"The study design (prospective or retrospective) is {missing_words(s.design)}.")
         elif s.design.value == "retrospective":
             add("design", "Retrospective design: selection and reporting bias are possible.")
         k = int((self.audit_rows["status"] == INCONSISTENT).sum()) if not self.audit_rows.empty else 0
@@ -608,7 +608,7 @@ class StudyAnalysis:
         return convert(float(value), unit, "months")
 
 
-def _missing_words(status: str) -> str:
+def missing_words(status: str) -> str:
     """"not reported" (the paper does not give it) or "not in the source we have" (an abstract or
     summary, whose full report may give it), as the end of a sentence."""
     return ("not in the source we have (an abstract or summary; the full report may give it)"

@@ -395,7 +395,7 @@ class Study(Strict):
     def _missing_by_document(cls, data):
         """An optional fact left out means "not reported" in a full article and "not in source" in an
         abstract or summary (the fuller report may give it); a curator may still write either."""
-        if isinstance(data, dict) and data.get("document_type") not in (None, "full_article"):
+        if isinstance(data, dict) and data.get("document_type") not in (None, "full_article"):  # as `missing`
             data = dict(data)
             for name in OPTIONAL_FACTS:
                 data.setdefault(name, NOT_IN_SOURCE)
@@ -445,3 +445,9 @@ class Study(Strict):
     @property
     def setting_label(self) -> str:
         return {"frontline": "Frontline", "relapsed_refractory": "Relapsed/refractory"}[self.setting.value]
+
+    @property
+    def missing(self) -> str:
+        """What a fact the source does not give is: "not reported" in a full article, "not in
+        source" in an abstract or summary (the fuller report may give it)."""
+        return NOT_REPORTED if self.document_type == "full_article" else NOT_IN_SOURCE

@@ -43,14 +43,15 @@ def record_what(r) -> str:
     what = characteristic(r.endpoint, r.category)
     if r.grade and r.grade != "any":
         what += f" grade {grades.display(r.grade)}"
+    if r.statistic == "landmark_rate":
+        what = f"{what} rate"
     if r.timepoint is not None:
-        what += f" at {r.timepoint.value:g} {r.timepoint.unit}"
+        unit = r.timepoint.unit.removesuffix("s") if r.timepoint.value == 1 else r.timepoint.unit
+        what += f" at {r.timepoint.value:g} {unit}"
     if r.statistic in ("median", "mean") and r.endpoint not in ("follow_up",):
         what = f"{r.statistic.capitalize()} {what[0].lower() + what[1:] if not what[:3].isupper() else what}"
     if r.statistic == "maximum":
         what = f"{what} (longest or largest)"
-    if r.statistic == "landmark_rate":
-        what = f"{what} rate"
     if r.statistic == "hazard_ratio":
         what = f"Hazard ratio, {what[0].lower() + what[1:] if not what[:3].isupper() else what}"
     return what

@@ -170,7 +170,7 @@ def _sof_table(page, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tup
                 rating = getattr(r, domain.replace(" ", "_"))
                 if rating not in (grade.SERIOUS, grade.VERY_SERIOUS):
                     continue  # footnotes explain the domains that rated down
-                note = f"{labels.sentence_case(domain)} ({rating}): {labels.lower_first(text)}"
+                note = f"{labels.sentence_case(domain)} ({rating}): {text}"
                 if note not in numbers:  # one footnote for one reason, however many rows share it
                     numbers[note] = len(numbers) + 1
                     notes.append((numbers[note], note))
@@ -206,7 +206,7 @@ def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
 def studies(page, r: results.FrameResult) -> Fragment:
     rows = []
     for x in r.frame.itertuples():
-        sizes = "; ".join(f"{n} {k}" for k, n in (("enrolled", x.enrolled), ("infused", x.infused))
+        sizes = "; ".join(f"{int(n)} {k}" for k, n in (("enrolled", x.enrolled), ("infused", x.infused))
                           if n is not None and n == n) or cell(x.n)
         rows.append([Markup('<a href="{}.html">{}</a>').format(x.study_id, x.study), x.design,
                      f"{x.setting} {x.disease}" + (f" ({x.pcl_types.replace(',', ' and')})" if x.pcl_types else ""),

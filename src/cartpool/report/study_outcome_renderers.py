@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from .. import formatting as fmt
 from ..analysis import study_results as results
+from ..analysis.study_analysis import missing_words
 from ..domain import registry, survival_rules
 from ..domain.counts import HOW_PER_PATIENT
 from ..plots import study_figures as study_plots
@@ -153,7 +154,7 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
     table = Table("Survival: printed and recomputed", ["Estimate", "Population", "Value (95% CI)", "Source"],
                   rows, numeric={"Value (95% CI)"}, csv=page.csv_href("survival"), csv_whole=False) if rows else None
     fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
-                   for f in r.follow_up) or "median follow-up not reported"
+                   for f in r.follow_up) or f"median follow-up {missing_words(page.s.missing)}"
     zero = any(p.source == survival_rules.SOURCE_ZERO_EVENTS for p in r.points.itertuples())
     definitions = [Markup("{}: {}").format(SURVIVAL_NAMES.get(ep, labels.humanise(ep)),
                                           page.cites.cite(d.value, key=f"d:{ep}", what=f"Definition of {ep}",

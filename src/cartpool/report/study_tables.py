@@ -64,9 +64,10 @@ def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
         group = first["column"].startswith("@")
         rows.append([labels.sentence_case(first["label"]),
                      page.cites.cite(text, key=f"p:{field}", what=f"{first['label']} (per-patient table)",
-                                     location=(f"{first['table']}, patient label" if group
+                                     location=(f"{first['table']}, the mark beside each patient's label" if group
                                                else f"{first['table']}, column “{first['column']}”"),
-                                     quote=first["column"].lstrip("@") or first["label"])])
+                                     # a mark in the patient labels has no words to quote
+                                     quote="" if group else first["column"])])
     return Table(caption, ["Column", "Counted from the table"], rows, compact=True,
                  csv=page.csv_href("per-patient-columns"), csv_whole=False)
 

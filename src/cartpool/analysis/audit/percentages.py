@@ -23,8 +23,11 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
     rows = []
     sid = sd.study.id
     unresolved: dict[str, list] = {}
+    # a range the curator bounded from a printed percentage (10/12 with grade 1-2 CRS: grade >=3 is
+    # 0 to 2 of 12) quotes that percentage, which is checked on the record that prints it
+    printed = {(r.quote, r.value) for r in sd.results if r.bound is None}
     for r in sd.results:
-        if r.statistic != "proportion" or r.unit != "percent":
+        if r.statistic != "proportion" or r.unit != "percent" or (r.bound is not None and (r.quote, r.value) in printed):
             continue
         item = f"{record_label(r)}{' grade ' + r.grade.replace('>=', '≥') if r.grade else ''} " \
                f"({sd.study.populations[r.population].label})"

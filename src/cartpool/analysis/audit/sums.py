@@ -18,6 +18,11 @@ def check_sums(sd: StudyData) -> list[AuditRow]:
     sid = sd.study.id
 
     def add(label, parts: list[str], whole: str, check_note="", incomplete: str = ""):
+        ranged = [i for i in [*parts, whole] if sd.result(i).bound is not None]
+        if ranged:  # a range has no single count to add: its ends are the check the bound states
+            rows.append(AuditRow(sid, label, "", "", "sums", NOT_CHECKABLE, "a part or the whole is known only as a "
+                                 "range (" + "; ".join(_range_text(sd.result(i)) for i in ranged) + ")", whole))
+            return
         vals = [count_of_record(sd, p) for p in parts]
         w = count_of_record(sd, whole)
         if any(v is None for v in vals) or w is None:
@@ -100,3 +105,7 @@ def _partition(bands: list) -> list | None:
             if grades.tile([r.grade for r in combo]):
                 return list(combo)
     return bands if bands and grades.tile([r.grade for r in bands]) else None
+
+
+def _range_text(r) -> str:
+    return f"{r.bound.low} to {r.bound.high} of {r.denominator}" if r.denominator else f"{r.bound.low} to {r.bound.high}"
