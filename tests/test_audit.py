@@ -12,6 +12,7 @@ from cartpool.analysis.audit import (
     audit_frame,
     audit_study,
 )
+from cartpool.data.errors import StudyDataError
 from cartpool.data.load import load_study, study_ids
 from cartpool.synthetic import generate
 
@@ -360,3 +361,24 @@ def test_a_percentage_that_fits_two_counts_gives_one_count_on_every_page(tmp_pat
     crs = inputs[inputs["outcome"] == "crs_any"]
     assert set(crs.loc[crs["view"] != "sensitivity", "events"]) == {108}
     assert set(crs.loc[crs["view"] == "sensitivity", "events"]) == {107}  # the other count, labelled as such
+
+
+def test_a_printed_count_with_its_percentage_counts_against_its_population(tmp_path):
+    """"107 patients (84%)" of 128: the printed count is the count (not re-derived from 84%, which
+    fits 108), and the percentage is checked against it."""
+    from cartpool.domain.counts import HOW_PRINTED, resolve_record
+
+    sd = make_study(tmp_path, [n_all(128), {"id": "crs", "population": "all", "endpoint": "crs", "grade": "any",
+                                            "statistic": "proportion", "value": 84, "unit": "percent",
+                                            "numerator": 107}])
+    c = resolve_record(sd, sd.result("crs"))
+    assert (c.events, c.total, c.how) == (107, 128, HOW_PRINTED)
+    row = audit_frame(audit_study(sd)).set_index("result_id").loc["crs"]
+    assert row["reported"] == "84% (107/128)" and row["status"] == CONSISTENT
+
+
+def test_a_printed_count_above_its_population_is_rejected(tmp_path):
+    with pytest.raises(StudyDataError, match="numerator"):
+        make_study(tmp_path, [n_all(128), {"id": "crs", "population": "all", "endpoint": "crs", "grade": "any",
+                                           "statistic": "proportion", "value": 84, "unit": "percent",
+                                           "numerator": 170}])

@@ -117,7 +117,9 @@ def test_pdfs_are_within_their_page_budgets_and_no_page_but_the_last_is_mostly_b
             top, bottom = round(h * 20 / 297), round(h * 277 / 297)
             ink_rows = np.flatnonzero(grey[top:bottom].min(axis=1) < 200)
             used = ink_rows.max() / (bottom - top) if ink_rows.size else 0.0
-            assert used >= 0.5, f"{png.name}: only {used:.0%} of the page is used"
+            # a figure is never split and keeps its heading: one that does not fit the space left
+            # (a swimmer plot takes about half a page) moves on and may leave up to ~60% of a page free
+            assert used >= 0.4, f"{png.name}: only {used:.0%} of the page is used"
 
 
 @needs_browser

@@ -36,8 +36,15 @@ def check_values(sd: StudyData, issues: list[DataIssue]) -> None:
 
 
 def check_bounds_and_cointerventions(sd: StudyData, issues: list[DataIssue]) -> None:
-    """A bound's high end within its population; a co-intervention's population is declared."""
+    """A bound's high end, and a count printed without its denominator, within its population; a
+    co-intervention's population is declared."""
     for r in sd.results:
+        n = sd.population_size(r.population)
+        if r.numerator is not None and r.denominator is None and n is not None and r.numerator > n:
+            issues.append(DataIssue(RESULTS_FILE, f"id {r.id}, numerator",
+                                    f"{r.numerator} is above the {n} patients of population {r.population!r}; "
+                                    "type the count the paper prints, and its denominator if it is not that "
+                                    "population"))
         if r.bound is not None and r.denominator is None:
             n = sd.population_size(r.population)
             if n is not None and r.bound.high > n:

@@ -208,6 +208,8 @@ def resolve_record(sd: StudyData, r) -> ResolvedCount:
         return ResolvedCount(int(r.value), total, HOW_PRINTED, "", (r.id,), r.population)
     if r.numerator is not None and r.denominator is not None:
         return ResolvedCount(r.numerator, r.denominator, HOW_PRINTED, "", (r.id,), r.population)
+    if r.numerator is not None and total is not None:  # "107 patients (84%)": the count of its population
+        return ResolvedCount(r.numerator, total, HOW_PRINTED, "", (r.id,), r.population)
     if total is None:
         return ResolvedCount(None, None, HOW_NOT_DERIVABLE,
                              f"{r.value}{'%' if r.unit == 'percent' else ''} of a population whose size is not "

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import Patch
 
-from .style import RC
+from .style import RC, text_width_in
 
 #: Judgement -> (colour, symbol, legend text), as robvis draws them.
 JUDGEMENTS = {
@@ -85,7 +85,10 @@ def traffic_light(rob: pd.DataFrame, domains: dict[str, str], *, title: str = "R
         _legend(fig, 0.11 / height * 1.0)
         fig.text(0.02, 0.02, "*: a different judgement for some outcomes (ring in its colour); see the table.",
                  fontsize=8, va="bottom", ha="left")
-        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.45 / height, bottom=0.8 / height)
+        # the study labels sit left of the circles: room for the longest, so that a long label never
+        # widens the figure past its 7 inches (and shrinks its text below 8 pt in print)
+        left = max(0.2, (max(text_width_in(s, 9) for s in studies) + 0.45) / 7.0) if studies else 0.2
+        fig.subplots_adjust(left=min(left, 0.45), right=0.98, top=1 - 0.45 / height, bottom=0.8 / height)
         fig.suptitle(title, x=0.02, ha="left", fontsize=10, fontweight="bold")
     return fig
 

@@ -114,7 +114,10 @@ def survival_overlay(panels: dict[str, list[Series]], *, time_label: str = "Mont
     height = 3.0
     keys = [f"{st}: Kaplan-Meier (patient data)" if kinds[st] == "km" else f"{st}: printed (95% CI)" for st in studies]
     keys += ["95% band", "censored", "approximate curve"]
-    legend_rows = 1 + int(sum(text_width_in(k, 8) + 0.5 for k in keys) > WIDTH_IN - 0.3)
+    # as many legend rows as its columns need to fit the width (each column as wide as its widest
+    # entry): a longer legend adds a row instead of widening the figure past its print width
+    widest = max(text_width_in(k, 8) for k in keys) + 0.6
+    legend_rows = -(-len(keys) // max(1, int((WIDTH_IN - 0.3) // widest)))
     height += 0.25 * legend_rows
     fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH_IN, height), sharey=True, squeeze=False)
     fig.subplots_adjust(left=0.75 / WIDTH_IN, right=1 - 0.08 / WIDTH_IN, top=1 - 0.3 / height,

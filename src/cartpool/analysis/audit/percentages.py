@@ -31,18 +31,19 @@ def check_percentages(sd: StudyData) -> list[AuditRow]:
             continue
         item = f"{record_label(r)}{' grade ' + r.grade.replace('>=', '≥') if r.grade else ''} " \
                f"({sd.study.populations[r.population].label})"
-        if r.numerator is not None and r.denominator is not None:
-            how = rounds_to(r.numerator / r.denominator, r.value)
-            val = 100 * r.numerator / r.denominator
+        denominator = r.denominator if r.denominator is not None else sd.population_size(r.population)
+        if r.numerator is not None and denominator is not None:
+            how = rounds_to(r.numerator / denominator, r.value)
+            val = 100 * r.numerator / denominator
             if how == "exact":
-                st, note = CONSISTENT, f"{r.numerator}/{r.denominator} = {val:.3f}%"
+                st, note = CONSISTENT, f"{r.numerator}/{denominator} = {val:.3f}%"
             elif how == "truncated":
-                st, note = ROUNDING, (f"{r.numerator}/{r.denominator} = {val:.3f}% rounds to "
+                st, note = ROUNDING, (f"{r.numerator}/{denominator} = {val:.3f}% rounds to "
                                       f"{Decimal(val).quantize(Decimal(1).scaleb(-decimals_of(r.value)))}%; the "
                                       f"printed {r.value}% is the truncated value")
             else:
-                st, note = INCONSISTENT, f"{r.numerator}/{r.denominator} = {val:.3f}%, not {r.value}%"
-            rows.append(AuditRow(sid, item, f"{r.value}% ({r.numerator}/{r.denominator})", f"{val:.2f}%",
+                st, note = INCONSISTENT, f"{r.numerator}/{denominator} = {val:.3f}%, not {r.value}%"
+            rows.append(AuditRow(sid, item, f"{r.value}% ({r.numerator}/{denominator})", f"{val:.2f}%",
                                  "percent", st, note, r.id))
             continue
         unresolved.setdefault(r.population, []).append((r, item))
