@@ -67,6 +67,7 @@ from .pooling import (
     rule_for_k,
     subgroup_test,
 )
+from .store import ResultStore
 
 PRIMARY, CONTEXT, SUBGROUP, SENSITIVITY = "primary", "context", "subgroup", "sensitivity"
 ALL_STUDIES = "all studies"
@@ -143,6 +144,19 @@ class OutcomeResult:
     subgroup_inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+@dataclass(frozen=True)
+class StudyResults:
+    """One study's part of the pooled analysis: a function of the study's data, the plan and the code
+    alone, so that it is computed once and kept (`cartpool.analysis.store`) for every step that
+    needs it (the study's own step, the validation, the pooled step)."""
+
+    counts: list[dict]  # rows of `PooledAnalysis.counts`
+    points: list  # survival points (`survival_curves.study_points`)
+    landmarks: list[dict]  # rows of `PooledAnalysis.landmarks`, before one is chosen per landmark
+    km: dict  # Kaplan-Meier fits of the whole per-patient table, {(endpoint, "all"): KaplanMeier}
+    audit: list  # audit rows (`cartpool.analysis.audit.audit_study`)
+
+
 class PooledAnalysis:
     """All results across studies, each table computed once on first use.
 
@@ -152,10 +166,15 @@ class PooledAnalysis:
         Every loaded study (`cartpool.data.load.load_all`).
     plan : Plan, optional
         The analysis plan; by default the plan the studies were loaded with.
+    store : ResultStore, optional
+        Where each study's results and the pooled rows' statistics are kept between build steps,
+        keyed by the content of their inputs; None computes everything here.
     """
 
-    def __init__(self, studies: list[StudyData], plan: Plan | None = None):
+    def __init__(self, studies: list[StudyData], plan: Plan | None = None, store: ResultStore | None = None):
         self.study_data = studies
+        self.store = store
+        self._study_results: dict[str, StudyResults] = {}
         self.by_id = {s.study.id: s for s in studies}
         plan = plan or next((s.plan for s in studies if s.plan is not None), None)
         if plan is None:
@@ -163,9 +182,36 @@ class PooledAnalysis:
         self.plan = plan
 
     @classmethod
-    def load(cls, data_dir: str = "data/studies") -> PooledAnalysis:
+    def load(cls, data_dir: str = "data/studies", store: ResultStore | None = None) -> PooledAnalysis:
         studies = load_all(data_dir)
-        return cls(studies, load_plan(Path(data_dir).parent, known_outcomes=registry.analysis_outcome_keys()))
+        return cls(studies, load_plan(Path(data_dir).parent, known_outcomes=registry.analysis_outcome_keys()), store)
+
+    @property
+    def memo(self) -> dict | None:
+        """The pooled rows' statistics kept by their inputs (None without a store)."""
+        return self.store.rows if self.store is not None else None
+
+    # --- each study's own results -----------------------------------------------------------
+
+    def study_results(self, sd: StudyData) -> StudyResults:
+        """One study's counts, survival points, landmark rows, Kaplan-Meier fits and audit rows: kept
+        ones where the store has them for this content, else computed (and kept)."""
+        sid = sd.study.id
+        if sid not in self._study_results:
+            compute = lambda: self._compute_study_results(sd)  # noqa: E731
+            self._study_results[sid] = (self.store.study_results(sd, compute) if self.store is not None
+                                        else compute())
+        return self._study_results[sid]
+
+    def _compute_study_results(self, sd: StudyData) -> StudyResults:
+        km = curves.km_fits(sd)
+        points = curves.study_points(sd, km)
+        return StudyResults(self._study_count_rows(sd), points, self._study_landmark_rows(sd, points), km,
+                            audit_study(sd))
+
+    def km_fits(self, sd: StudyData) -> dict:
+        """Kaplan-Meier fits of a study's whole per-patient table, ``{(endpoint, "all"): KaplanMeier}``."""
+        return self.study_results(sd).km
 
     # --- populations ---------------------------------------------------------------------------
 
@@ -260,26 +306,28 @@ class PooledAnalysis:
         """Every study's count of every outcome: in its primary population ("primary"), among those
         infused and those evaluable where they differ ("infused", "evaluable"), and in each level of
         each subgroup the plan names ("subgroup:<field>", with the level)."""
+        return pd.DataFrame([row for sd in self.study_data for row in self.study_results(sd).counts])
+
+    def _study_count_rows(self, sd: StudyData) -> list[dict]:
         rows = []
         fields = [g.field for g in self.plan.subgroups]
-        for sd in self.study_data:
-            kinds = {population_kind(sd, p): p for p in sd.study.populations if sd.population_size(p) is not None}
-            for o in registry.OUTCOMES:
-                if not o.pooled:
-                    continue
-                main = count_rules.outcome_count(sd, o.key)
-                rows.append(self._count_row(sd, o.key, "primary", main))
-                for kind in ("infused", "evaluable"):
-                    pop = kinds.get(kind)
-                    if pop is not None and pop != main.population:
-                        c = count_rules.outcome_count(sd, o.key, population=pop)
-                        if c.available and c.population == pop:
-                            rows.append(self._count_row(sd, o.key, kind, c))
-                for f in fields:
-                    for level in membership(sd, f).levels:
-                        rows.append(self._count_row(sd, o.key, f"subgroup:{f}", count_rules.outcome_count(
-                            sd, o.key, subgroup=(f, level)), level))
-        return pd.DataFrame(rows)
+        kinds = {population_kind(sd, p): p for p in sd.study.populations if sd.population_size(p) is not None}
+        for o in registry.OUTCOMES:
+            if not o.pooled:
+                continue
+            main = count_rules.outcome_count(sd, o.key)
+            rows.append(self._count_row(sd, o.key, "primary", main))
+            for kind in ("infused", "evaluable"):
+                pop = kinds.get(kind)
+                if pop is not None and pop != main.population:
+                    c = count_rules.outcome_count(sd, o.key, population=pop)
+                    if c.available and c.population == pop:
+                        rows.append(self._count_row(sd, o.key, kind, c))
+            for f in fields:
+                for level in membership(sd, f).levels:
+                    rows.append(self._count_row(sd, o.key, f"subgroup:{f}", count_rules.outcome_count(
+                        sd, o.key, subgroup=(f, level)), level))
+        return rows
 
     def available(self, key: str, kind: str = "primary", level: str | None = None) -> pd.DataFrame:
         c = self.counts
@@ -305,6 +353,8 @@ class PooledAnalysis:
         self._landmark_estimates(est_rows, in_rows)
         est = pd.DataFrame(est_rows, columns=ESTIMATE_COLUMNS)
         inputs = pd.DataFrame(in_rows, columns=INPUT_COLUMNS)
+        if self.store is not None:
+            self.store.save_rows()
         return est, inputs, results
 
     @property
@@ -354,7 +404,7 @@ class PooledAnalysis:
         use, left_out = self._split_for_fit(t)
         r = pool(use["events"], use["total"], [study_row_label(x) for x in use.itertuples()],
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
-                 tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes)
+                 tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, memo=self.memo)
         if not left_out.empty:
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
                                                     for x in left_out.itertuples()))
@@ -482,7 +532,7 @@ class PooledAnalysis:
             if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
                 continue
             refits = pool_leave_one_out(sub["events"], sub["total"], events_high=sub["events_high"],
-                                        min_k=self.plan.pooling.random_effects_min_k)
+                                        min_k=self.plan.pooling.random_effects_min_k, memo=self.memo)
             for omitted, r in zip(sub["study"], refits, strict=True):
                 row = {k: v for k, v in r.as_row().items() if not k.startswith(("bayes_", "het_"))}
                 rows.append({"outcome": key, "subgroup": g, "omitted": omitted, **row})
@@ -497,7 +547,7 @@ class PooledAnalysis:
 
     @cached_property
     def survival_points(self) -> dict[str, list]:
-        return {sd.study.id: curves.study_points(sd) for sd in self.study_data}
+        return {sd.study.id: self.study_results(sd).points for sd in self.study_data}
 
     @cached_property
     def medians(self) -> pd.DataFrame:
@@ -520,58 +570,13 @@ class PooledAnalysis:
         return pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "value", "ci_low", "ci_high",
                                            "high_not_reached", "source", "population", "n", "group", "role"])
 
-    def _landmark_points(self, sd: StudyData, rows=None) -> list:
-        if rows is not None:
-            return curves.km_points(sd, curves.km_fits(sd, rows=rows))
-        return self.survival_points[sd.study.id]
-
     @cached_property
     def landmarks(self) -> pd.DataFrame:
         """Each study's survival at each landmark (12 and 24 months), for all its patients and in each
         level of each planned subgroup: recomputed by Kaplan-Meier from the per-patient table where
         it exists, else as printed for the whole cohort, else 100% where the study reports no events
         during follow-up (with the number provably at risk)."""
-        rows = []
-        table_pop = {}
-        for sd in self.study_data:
-            group = self.population_of(sd)
-            d = curves.derive_endpoints(sd)
-            table_pop[sd.study.id] = len(d) if d is not None else None
-            variants = [("all patients", "", None)]
-            for sg in self.plan.subgroups:
-                m = membership(sd, sg.field)
-                if m.whole:
-                    variants.append((f"subgroup:{sg.field}", m.whole, None))
-                for level, ids in m.rows.items():
-                    variants.append((f"subgroup:{sg.field}", level, ids))
-            for kind, level, ids in variants:
-                pts = self._landmark_points(sd, ids)
-                for p in pts:
-                    if p.kind != "landmark" or p.value is None:
-                        continue
-                    if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
-                        continue
-                    if not p.recomputed and not survival_rules.whole_cohort(sd, p.population):
-                        continue
-                    n = (len(ids) if ids is not None else table_pop[sd.study.id]) if p.recomputed \
-                        else sd.population_size(p.population)
-                    # a printed rate whose interval fits fewer patients than stated is shown with the
-                    # number it fits, and named where that is another group (the responders)
-                    fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == survival_rules.SOURCE_REPORTED \
-                        and p.result_id else None
-                    fits_other = fit is not None and not fit.fits_stated
-                    rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
-                                 "possibly_responders": bool(fit and fit.possibly_responders),
-                                 "tie_events": p.tie_events, "value_if_after": p.value_if_after})
-                    if fits_other:
-                        n = fit.n
-                    rows[-1].update({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
-                                 "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
-                                 "source": p.source, "kind": kind, "level": level, "n": n,
-                                 "population": population_label(sd, p.population) if p.population else "",
-                                 "at_risk_min": p.at_risk_min, "basis": p.basis,
-                                 "result_id": p.result_id or ";".join(p.result_ids),
-                                 "group": group.label, "role": group.role})
+        rows = [row for sd in self.study_data for row in self.study_results(sd).landmarks]
         df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
                                          "source", "kind", "level", "n", "population", "at_risk_min", "basis",
                                          "result_id", "group", "role", "n_stated", "n_fit_likely",
@@ -582,6 +587,50 @@ class PooledAnalysis:
         return (df.sort_values(["study_id", "endpoint", "months", "kind", "level", "_rank"], kind="stable")
                 .drop_duplicates(["study_id", "endpoint", "months", "kind", "level"]).drop(columns="_rank")
                 .reset_index(drop=True))
+
+    def _study_landmark_rows(self, sd: StudyData, points: list) -> list[dict]:
+        """One study's rows of `landmarks`, before one is chosen per landmark (`points`: its survival
+        points)."""
+        rows = []
+        group = self.population_of(sd)
+        d = curves.derive_endpoints(sd)
+        table_pop = len(d) if d is not None else None
+        variants = [("all patients", "", None)]
+        for sg in self.plan.subgroups:
+            m = membership(sd, sg.field)
+            if m.whole:
+                variants.append((f"subgroup:{sg.field}", m.whole, None))
+            for level, ids in m.rows.items():
+                variants.append((f"subgroup:{sg.field}", level, ids))
+        for kind, level, ids in variants:
+            pts = points if ids is None else curves.km_points(sd, curves.km_fits(sd, rows=ids))
+            for p in pts:
+                if p.kind != "landmark" or p.value is None:
+                    continue
+                if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
+                    continue
+                if not p.recomputed and not survival_rules.whole_cohort(sd, p.population):
+                    continue
+                n = (len(ids) if ids is not None else table_pop) if p.recomputed \
+                    else sd.population_size(p.population)
+                # a printed rate whose interval fits fewer patients than stated is shown with the
+                # number it fits, and named where that is another group (the responders)
+                fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == survival_rules.SOURCE_REPORTED \
+                    and p.result_id else None
+                fits_other = fit is not None and not fit.fits_stated
+                rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
+                             "possibly_responders": bool(fit and fit.possibly_responders),
+                             "tie_events": p.tie_events, "value_if_after": p.value_if_after})
+                if fits_other:
+                    n = fit.n
+                rows[-1].update({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
+                                 "months": p.time_months, "value": p.value, "ci_low": p.ci_low,
+                                 "ci_high": p.ci_high, "source": p.source, "kind": kind, "level": level, "n": n,
+                                 "population": population_label(sd, p.population) if p.population else "",
+                                 "at_risk_min": p.at_risk_min, "basis": p.basis,
+                                 "result_id": p.result_id or ";".join(p.result_ids),
+                                 "group": group.label, "role": group.role})
+        return rows
 
     def _landmark_row(self, sub: pd.DataFrame) -> dict:
         """One landmark row: one study, two side by side, or three or more pooled on the log(−log S)
@@ -654,7 +703,7 @@ class PooledAnalysis:
     @cached_property
     def audit(self) -> pd.DataFrame:
         """The audit rows of every study (`cartpool.analysis.audit`)."""
-        frames = [audit_frame(audit_study(sd)) for sd in self.study_data]
+        frames = [audit_frame(self.study_results(sd).audit) for sd in self.study_data]
         return pd.concat(frames, ignore_index=True) if frames else audit_frame([])
 
     def analyse_all(self) -> pd.DataFrame:

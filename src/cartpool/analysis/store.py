@@ -1,0 +1,171 @@
+"""Results kept between build steps, keyed by the content of their inputs.
+
+Each study's own results (its counts of every outcome, survival points, landmark rows, Kaplan-Meier
+fits and audit rows) are computed once, by whichever step needs them first (the study's own step,
+the validation or the pooled step), and read by the others. They are keyed by a fingerprint of the
+study's data files, the data folder's shared files (the analysis plan among them) and the code
+(`cartpool.data.fingerprint.code_version`): content, never modification times. The pooled rows'
+statistics (the GLMM, the Bayesian model, leave-one-out) are kept the same way, keyed by each row's
+counts and settings, so that an edit of one study refits only the rows whose counts changed.
+
+A result read back is the one computed (pickled whole: floats, dtypes and order unchanged), so a
+report built from kept results is byte-identical to a clean build. A missing, stale, unreadable or
+half-written file is recomputed, never trusted: each file opens with the key it was computed for, and
+is written beside its place and renamed over it only when complete. The folder is the build's
+(``build/cache``); ``make clean`` removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from ..data.fingerprint import Hasher, code_version
+from ..data.study_data import StudyData
+
+#: What opens every file of the store, before the key it was computed for.
+MAGIC = b"cartpool-result-store 1\n"
+
+
+class ResultStore:
+    """A folder of results keyed by content.
+
+    Parameters
+    ----------
+    folder : path
+        Where the results are kept (created on first write).
+    """
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self.code = code_version()
+        self.hits: list[str] = []  # the studies (and other entries) read back, for the log and the tests
+        self.misses: list[str] = []  # the studies (and other entries) computed
+        self.rows_read = 0  # pooled rows read back
+        self.rows_computed = 0  # pooled rows computed
+        self._rows: dict | None = None
+        self._rows_added = False
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def study_key(self, sd: StudyData) -> str:
+        """The fingerprint of everything one study's results are computed from: its folder's files,
+        the data folder's shared files (the plan, links, judgements, known studies) and the code."""
+        folder = Path(sd.folder).resolve()
+        data = folder.parent.parent
+        hs = Hasher(data)
+        files = sorted(data.glob("*.yaml")) + hs.tree(folder)
+        return hs.combine(files, ("study", self.code))
+
+    # --- files --------------------------------------------------------------------------------
+
+    def _read(self, path: Path, key: str):
+        try:
+            with open(path, "rb") as fh:
+                if fh.readline() != MAGIC or fh.readline().rstrip(b"\n").decode() != key:
+                    return None
+                return pickle.load(fh)
+        except Exception:  # missing, stale, torn or from other code: computed again
+            return None
+
+    def _write(self, path: Path, key: str, value) -> None:
+        """Write whole or not at all; a failure to write costs a recomputation, never the build."""
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(MAGIC + key.encode() + b"\n")
+                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+
+    # --- one study's results ------------------------------------------------------------------
+
+    def _study_path(self, study_id: str) -> Path:
+        return self.folder / "studies" / f"{study_id}.pickle"
+
+    def study_results(self, sd: StudyData, compute):
+        """One study's results: read back where they were kept for this content, else `compute()`d
+        and kept."""
+        key = self.study_key(sd)
+        path = self._study_path(sd.study.id)
+        value = self._read(path, key)
+        if value is not None:
+            self.hits.append(sd.study.id)
+            return value
+        self.misses.append(sd.study.id)
+        value = compute()
+        self._write(path, key, value)
+        return value
+
+    # --- anything else, by a fingerprint of its inputs ---------------------------------------------
+
+    def kept(self, kind: str, name: str, inputs, compute):
+        """`compute()`, read back where kept under `kind`/`name` for the same `inputs` (any picklable
+        value: equal pickles, equal inputs; an input that pickles differently is only recomputed),
+        else computed and kept there (one entry per name: the last inputs)."""
+        try:
+            digest = hashlib.sha256(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+        except Exception:  # not picklable: nothing to key it by
+            return compute()
+        key = f"{digest}-{self.code}"
+        path = self.folder / kind / f"{name}.pickle"
+        value = self._read(path, key)
+        if value is not None:
+            self.hits.append(f"{kind}/{name}")
+            return value
+        self.misses.append(f"{kind}/{name}")
+        value = compute()
+        self._write(path, key, value)
+        return value
+
+    # --- pooled rows --------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> dict:
+        """The pooled rows' statistics by their inputs (a dict the pooling functions read and fill)."""
+        if self._rows is None:
+            kept = self._read(self.folder / "pooled-rows.pickle", self.code)
+            self._rows = _Remembered(kept if isinstance(kept, dict) else {}, self)
+        return self._rows
+
+    def save_rows(self) -> None:
+        """Keep the rows used by this analysis (and only those: the file does not grow with edits)."""
+        if self._rows is not None and (self._rows_added or self._rows.unused()):
+            self._write(self.folder / "pooled-rows.pickle", self.code, self._rows.used())
+            self._rows_added = False
+
+
+class _Remembered(dict):
+    """A dict of kept rows that notes which were read and which added."""
+
+    def __init__(self, kept: dict, store: ResultStore):
+        super().__init__(kept)
+        self._store = store
+        self._used: set = set()
+
+    def get(self, key, default=None):
+        if key in self:
+            self._used.add(key)
+            self._store.rows_read += 1
+            return super().get(key)
+        return default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self._used.add(key)
+        self._store.rows_computed += 1
+        self._store._rows_added = True
+
+    def used(self) -> dict:
+        return {k: v for k, v in self.items() if k in self._used}
+
+    def unused(self) -> bool:
+        return len(self._used) < len(self)
