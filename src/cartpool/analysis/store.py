@@ -29,6 +29,9 @@ from ..data.study_data import StudyData
 
 #: What opens every file of the store, before the key it was computed for.
 MAGIC = b"cartpool-result-store 1\n"
+#: How many versions of one study's results, or of one figure, are kept (the latest used first): an
+#: edit and its revert both find theirs.
+VERSIONS = 4
 
 
 class ResultStore:
@@ -88,43 +91,40 @@ class ResultStore:
 
     # --- one study's results ------------------------------------------------------------------
 
-    def _study_path(self, study_id: str) -> Path:
-        return self.folder / "studies" / f"{study_id}.pickle"
+    def _versioned(self, folder: Path, key: str, what: str, compute):
+        """`compute()` kept in `folder` under `key`, with the last `VERSIONS` used versions beside it."""
+        path = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.pickle"
+        value = self._read(path, key)
+        if value is not None:
+            self.hits.append(what)
+            with contextlib.suppress(OSError):
+                os.utime(path)  # the order in which versions are let go, nothing else
+            return value
+        self.misses.append(what)
+        value = compute()
+        self._write(path, key, value)
+        with contextlib.suppress(OSError):
+            kept = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in kept[VERSIONS:]:
+                old.unlink()
+        return value
 
     def study_results(self, sd: StudyData, compute):
         """One study's results: read back where they were kept for this content, else `compute()`d
         and kept."""
-        key = self.study_key(sd)
-        path = self._study_path(sd.study.id)
-        value = self._read(path, key)
-        if value is not None:
-            self.hits.append(sd.study.id)
-            return value
-        self.misses.append(sd.study.id)
-        value = compute()
-        self._write(path, key, value)
-        return value
+        return self._versioned(self.folder / "studies" / sd.study.id, self.study_key(sd), sd.study.id, compute)
 
     # --- anything else, by a fingerprint of its inputs ---------------------------------------------
 
     def kept(self, kind: str, name: str, inputs, compute):
         """`compute()`, read back where kept under `kind`/`name` for the same `inputs` (any picklable
         value: equal pickles, equal inputs; an input that pickles differently is only recomputed),
-        else computed and kept there (one entry per name: the last inputs)."""
+        else computed and kept there (the last `VERSIONS` inputs of each name)."""
         try:
             digest = hashlib.sha256(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
         except Exception:  # not picklable: nothing to key it by
             return compute()
-        key = f"{digest}-{self.code}"
-        path = self.folder / kind / f"{name}.pickle"
-        value = self._read(path, key)
-        if value is not None:
-            self.hits.append(f"{kind}/{name}")
-            return value
-        self.misses.append(f"{kind}/{name}")
-        value = compute()
-        self._write(path, key, value)
-        return value
+        return self._versioned(self.folder / kind / name, f"{digest}-{self.code}", f"{kind}/{name}", compute)
 
     # --- pooled rows --------------------------------------------------------------------------
 
@@ -137,9 +137,10 @@ class ResultStore:
         return self._rows
 
     def save_rows(self) -> None:
-        """Keep the rows used by this analysis (and only those: the file does not grow with edits)."""
-        if self._rows is not None and (self._rows_added or self._rows.unused()):
-            self._write(self.folder / "pooled-rows.pickle", self.code, self._rows.used())
+        """Keep the rows used by this analysis, and as many others as `VERSIONS` - 1 times their number
+        (the most recently used: an edit's revert finds its rows; the file does not grow with edits)."""
+        if self._rows is not None and self._rows_added:
+            self._write(self.folder / "pooled-rows.pickle", self.code, self._rows.recent(VERSIONS))
             self._rows_added = False
 
 
@@ -164,8 +165,8 @@ class _Remembered(dict):
         self._store.rows_computed += 1
         self._store._rows_added = True
 
-    def used(self) -> dict:
-        return {k: v for k, v in self.items() if k in self._used}
-
-    def unused(self) -> bool:
-        return len(self._used) < len(self)
+    def recent(self, versions: int) -> dict:
+        """The rows used here last, after the others in the order they were kept (oldest first),
+        at most `versions` times as many as were used."""
+        order = [k for k in self if k not in self._used] + [k for k in self if k in self._used]
+        return {k: self[k] for k in order[-versions * max(1, len(self._used)):]}
