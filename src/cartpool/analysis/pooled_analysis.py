@@ -25,6 +25,7 @@ events), so that every row can be refitted from its inputs. Nothing is computed 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -175,6 +176,7 @@ class PooledAnalysis:
         self.study_data = studies
         self.store = store
         self._study_results: dict[str, StudyResults] = {}
+        self._available_cache: dict[tuple, pd.DataFrame] = {}
         self.by_id = {s.study.id: s for s in studies}
         plan = plan or next((s.plan for s in studies if s.plan is not None), None)
         if plan is None:
@@ -329,16 +331,31 @@ class PooledAnalysis:
                         sd, o.key, subgroup=(f, level)), level))
         return rows
 
-    def available(self, key: str, kind: str = "primary", level: str | None = None) -> pd.DataFrame:
+    @cached_property
+    def _available_by_kind(self) -> dict[tuple[str, str], pd.DataFrame]:
+        """The available counts split by (outcome, kind) once, each part in the table's order."""
         c = self.counts
-        t = c[(c["outcome"] == key) & (c["count_kind"] == kind) & c["available"]]
-        if level is not None:
-            t = t[t["level"] == level]
-        t = t.copy()
-        for col in ("events", "events_high", "total"):
-            t[col] = t[col].astype(int)
-        t["_order"] = t["group"].map(self.group_order)
-        return t.sort_values(["_order", "study"], kind="stable").drop(columns="_order")
+        if c.empty:
+            return {}
+        c = c[c["available"]]
+        return {k: part for k, part in c.groupby(["outcome", "count_kind"], sort=False)}
+
+    def available(self, key: str, kind: str = "primary", level: str | None = None) -> pd.DataFrame:
+        """The available counts of one outcome and kind (and level), with integer counts, in the page's
+        order of populations, then by study."""
+        found = self._available_cache.get((key, kind, level))
+        if found is None:
+            c = self.counts
+            t = self._available_by_kind.get((key, kind), c.iloc[0:0] if c.empty else c[c["available"]].iloc[0:0])
+            if level is not None:
+                t = t[t["level"] == level]
+            t = t.copy()
+            for col in ("events", "events_high", "total"):
+                t[col] = t[col].astype(int)
+            t["_order"] = t["group"].map(self.group_order)
+            found = self._available_cache[(key, kind, level)] = \
+                t.sort_values(["_order", "study"], kind="stable").drop(columns="_order")
+        return found.copy(deep=False)  # a new frame over the same values (those who change one copy it)
 
     # --- estimates ---------------------------------------------------------------------------
 
@@ -379,30 +396,36 @@ class PooledAnalysis:
         est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
                          **r.as_row(), "studies": ";".join(t["study"])})
         left_out = set(self._split_for_fit(t)[1].index)
-        for idx, row in zip(t.index, t.itertuples(), strict=True):
-            est, lo, hi = _own_proportion(int(row.events), int(row.total))
+        # the columns as itertuples would give them (each a Series iterated: Python scalars), without
+        # building a tuple of every column for every row
+        cols = ("study", "study_id", "population", "events", "events_high", "total", "derived", "how", "detail")
+        for idx, (study, study_id, population, events, events_high, total, derived, how, detail) in zip(
+                t.index, zip(*(t[c] for c in cols), strict=True), strict=True):
+            est, lo, hi = _own_proportion(int(events), int(total))
             in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
-                            "study": row.study, "study_id": row.study_id, "population": row.population,
-                            "events": int(row.events), "events_high": int(row.events_high), "total": int(row.total),
-                            "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(row.derived),
-                            "how": row.how, "detail": row.detail, "zero_events": False, "in_fit": idx not in left_out})
+                            "study": study, "study_id": study_id, "population": population,
+                            "events": int(events), "events_high": int(events_high), "total": int(total),
+                            "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(derived),
+                            "how": how, "detail": detail, "zero_events": False, "in_fit": idx not in left_out})
 
     def _split_for_fit(self, t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The studies of a row that enter its model, and those shown but left out: where the row
         combines studies (random effects), a range with an uninformative end is left out."""
-        combine = len(t) >= self.plan.pooling.random_effects_min_k
-        left_out = t[t["uninformative_end"] != ""] if combine else t.iloc[0:0]
-        use = t.drop(index=left_out.index)
-        if use.empty:
-            use, left_out = t, t.iloc[0:0]
-        return use, left_out
+        if len(t) < self.plan.pooling.random_effects_min_k:
+            return t, t.iloc[0:0]
+        out = (t["uninformative_end"] != "").to_numpy()
+        if not out.any() or out.all():  # nothing left out, or nothing would be left: every study enters
+            return t, t.iloc[0:0]
+        return t[~out], t[out]
 
     def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
               bayes: bool = False) -> Pooled:
         """One row of studies by the plan's rule. Where the row combines studies (random effects), a
         range with an uninformative end is left out, and the row says so."""
         use, left_out = self._split_for_fit(t)
-        r = pool(use["events"], use["total"], [study_row_label(x) for x in use.itertuples()],
+        labels = [row_label(st, sub, rng) for st, sub, rng in zip(use["study"], use["subset"], use["is_range"],
+                                                                   strict=True)]
+        r = pool(use["events"], use["total"], labels,
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
                  tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, memo=self.memo)
         if not left_out.empty:
@@ -725,6 +748,7 @@ def landmark_detail(r) -> str:
     return "; ".join(parts)
 
 
+@functools.lru_cache(maxsize=65536)
 def _own_proportion(events: int, total: int) -> tuple[float, float, float]:
     e = proportion_ci(events, total)
     return e.estimate, e.ci_low, e.ci_high
@@ -770,13 +794,17 @@ def _year(citation: str) -> int | None:
 def study_row_label(row) -> str:
     """A study's label in a forest plot or table of one outcome, saying when it enters with part of
     its cohort or with a range rather than a count."""
+    return row_label(row.study, getattr(row, "subset", ""), getattr(row, "is_range", False))
+
+
+def row_label(study, subset, is_range) -> str:
+    """`study_row_label` of a row's study, subset and whether its count is a range."""
     notes = []
-    subset = getattr(row, "subset", "")
     if subset and subset not in ("all patients", NOT_SEPARABLE):
         notes.append(str(subset))
-    if getattr(row, "is_range", False):
+    if is_range:
         notes.append("range")
-    return f"{row.study} ({'; '.join(notes)})" if notes else str(row.study)
+    return f"{study} ({'; '.join(notes)})" if notes else str(study)
 
 
 def finite(x) -> bool:
