@@ -98,8 +98,37 @@ def test_the_pooled_rows_are_not_refitted_when_kept(real_copy, tmp_path, monkeyp
     monkeypatch.setattr(glmm, "_glmm_fit", no_fit)
     monkeypatch.setattr(pooling, "pool_bayes", no_fit)
     a, read = analysed(real_copy, cache, ROW_FRAMES)
-    assert a.store.rows_read > 0 and a.store.rows_computed == 0
+    assert a.store.rows_computed == 0 and any(h.startswith("outcomes/") for h in a.store.hits)
     assert same(reference, read)
+    shutil.rmtree(cache / "outcomes")  # each outcome's rows again, from the kept fits
+    a, again = analysed(real_copy, cache, ROW_FRAMES)
+    assert a.store.rows_read > 0 and a.store.rows_computed == 0
+    assert same(reference, again)
+
+
+def test_an_edit_recomputes_the_outcomes_whose_counts_changed_and_reads_the_others(tmp_path):
+    from cartpool.synthetic import generate
+
+    studies = tmp_path / "data" / "studies"
+    generate(3, studies, tmp_path / "sources")
+    cache = tmp_path / "cache"
+    before, _ = analysed(studies, cache, ROW_FRAMES)
+    csv = sorted(studies.glob("*/patients.csv"))[0]
+    rows = csv.read_text(encoding="utf-8").splitlines()
+    cells = rows[1].split(",")
+    cells[1] = "CR" if cells[1] != "CR" else "PR"  # patient 1's best response
+    rows[1] = ",".join(cells)
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    after, edited = analysed(studies, cache, ROW_FRAMES)
+    counts_before, counts_after = before.counts, after.counts
+    changed = {k for k in counts_after["outcome"].unique()
+               if not counts_before[counts_before["outcome"] == k].equals(counts_after[counts_after["outcome"] == k])}
+    assert changed  # the edit changes a response count
+    recomputed = {m.split("/", 1)[1] for m in after.store.misses if m.startswith("outcomes/")}
+    read = {h.split("/", 1)[1] for h in after.store.hits if h.startswith("outcomes/")}
+    assert recomputed == changed and read and not read & changed
+    _, plain = analysed(studies, None, ROW_FRAMES)
+    assert same(plain, edited)
 
 
 def test_the_study_step_keeps_what_the_pooled_step_reads(real_copy, tmp_path):

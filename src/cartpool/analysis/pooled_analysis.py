@@ -366,7 +366,7 @@ class PooledAnalysis:
         results: dict[str, OutcomeResult] = {}
         for o in registry.OUTCOMES:
             if o.pooled:
-                results[o.key] = self._outcome(o, est_rows, in_rows)
+                results[o.key] = self._outcome_kept(o, est_rows, in_rows)
         self._landmark_estimates(est_rows, in_rows)
         est = pd.DataFrame(est_rows, columns=ESTIMATE_COLUMNS)
         inputs = pd.DataFrame(in_rows, columns=INPUT_COLUMNS)
@@ -432,6 +432,25 @@ class PooledAnalysis:
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
                                                     for x in left_out.itertuples()))
         return r
+
+    def _outcome_kept(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
+        """`_outcome`, read back from the store where it holds the outcome's result for the same inputs:
+        every study's counts of this outcome (with their places in the counts table), the studies'
+        labels and the plan (and the code, in the store's key). An edit that leaves an outcome's counts
+        as they were leaves its rows, tests and leave-one-out as they were."""
+        if self.store is None:
+            return self._outcome(o, est_rows, in_rows)
+        c = self.counts
+        mine = c[c["outcome"] == o.key] if not c.empty else c
+
+        def compute():
+            est, inp = [], []
+            return est, inp, self._outcome(o, est, inp)
+        est, inp, res = self.store.kept("outcomes", o.key, (o.key, mine, self.studies["study"].tolist(), self.plan),
+                                        compute)
+        est_rows += est
+        in_rows += inp
+        return res
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key

@@ -18,11 +18,18 @@ is written beside its place and renamed over it only when complete. The folder i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as _dt
+import enum
 import hashlib
 import os
 import pickle
 import tempfile
+from decimal import Decimal
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from ..data.fingerprint import Hasher, code_version
 from ..data.study_data import StudyData
@@ -117,12 +124,12 @@ class ResultStore:
     # --- anything else, by a fingerprint of its inputs ---------------------------------------------
 
     def kept(self, kind: str, name: str, inputs, compute):
-        """`compute()`, read back where kept under `kind`/`name` for the same `inputs` (any picklable
-        value: equal pickles, equal inputs; an input that pickles differently is only recomputed),
-        else computed and kept there (the last `VERSIONS` inputs of each name)."""
+        """`compute()`, read back where kept under `kind`/`name` for the same `inputs` (by `canonical`:
+        equal descriptions, equal inputs), else computed and kept there (the last `VERSIONS` inputs of
+        each name)."""
         try:
-            digest = hashlib.sha256(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-        except Exception:  # not picklable: nothing to key it by
+            digest = hashlib.sha256(repr(canonical(inputs)).encode()).hexdigest()
+        except Exception:  # nothing to key it by
             return compute()
         return self._versioned(self.folder / kind / name, f"{digest}-{self.code}", f"{kind}/{name}", compute)
 
@@ -170,3 +177,42 @@ class _Remembered(dict):
         at most `versions` times as many as were used."""
         order = [k for k in self if k not in self._used] + [k for k in self if k in self._used]
         return {k: self[k] for k in order[-versions * max(1, len(self._used)):]}
+
+
+def canonical(x):
+    """A description of a value that is equal for equal values whatever their history in the process
+    (unlike a pickle, which shares repeated objects and orders sets by hash), and differs wherever the
+    values differ, types included: frames by their columns, dtypes, index and cells; containers by
+    their items; dataclasses and plain objects by their type and fields; scalars by type and repr
+    (a float's repr is exact). What none of these covers is described by its pickle."""
+    if x is None or isinstance(x, (bool, int, float, complex, str, bytes, Decimal, np.generic)):
+        return (type(x).__qualname__, repr(x))
+    if isinstance(x, enum.Enum):
+        return (type(x).__qualname__, repr(x.value))
+    if isinstance(x, pd.DataFrame):
+        return ("DataFrame", [str(c) for c in x.columns], [str(d) for d in x.dtypes], canonical(x.index),
+                [canonical(x.iloc[:, i]) for i in range(x.shape[1])])
+    if isinstance(x, pd.Series):
+        return ("Series", str(x.name), str(x.dtype), canonical(x.index), [canonical(v) for v in x.tolist()])
+    if isinstance(x, pd.Index):
+        return ("Index", type(x).__qualname__, str(x.dtype), [canonical(v) for v in x.tolist()])
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return ("ndarray", x.shape, [canonical(v) for v in x.ravel().tolist()])
+        return ("ndarray", str(x.dtype), x.shape, hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest())
+    if isinstance(x, (list, tuple)):
+        return (type(x).__qualname__, [canonical(v) for v in x])
+    if isinstance(x, dict):
+        return ("dict", [(canonical(k), canonical(v)) for k, v in x.items()])
+    if isinstance(x, (set, frozenset)):
+        return (type(x).__qualname__, sorted(repr(canonical(v)) for v in x))
+    if isinstance(x, (_dt.date, _dt.datetime)):
+        return (type(x).__qualname__, x.isoformat())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return (type(x).__module__, type(x).__qualname__,
+                [(f.name, canonical(getattr(x, f.name))) for f in dataclasses.fields(x)])
+    if hasattr(x, "model_dump"):  # a pydantic model: its fields, in order
+        return (type(x).__module__, type(x).__qualname__, canonical(x.model_dump()))
+    if hasattr(x, "__dict__") and not callable(x):
+        return (type(x).__module__, type(x).__qualname__, canonical(dict(sorted(vars(x).items()))))
+    return ("pickle", hashlib.sha256(pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest())
