@@ -5,8 +5,10 @@ fits and audit rows) are computed once, by whichever step needs them first (the 
 the validation or the pooled step), and read by the others. They are keyed by a fingerprint of the
 study's data files, the data folder's shared files (the analysis plan among them) and the code
 (`cartpool.data.fingerprint.code_version`): content, never modification times. The pooled rows'
-statistics (the GLMM, the Bayesian model, leave-one-out) are kept the same way, keyed by each row's
-counts and settings, so that an edit of one study refits only the rows whose counts changed.
+statistics (the GLMM, the Bayesian model, leave-one-out) are kept by each row's counts and settings,
+each outcome's rows by a canonical description of its inputs (`canonical`), and the pooled page's
+figures by the same description of theirs, so that an edit of one study recomputes only the
+outcomes whose counts changed and redraws only their figures.
 
 A result read back is the one computed (pickled whole: floats, dtypes and order unchanged), so a
 report built from kept results is byte-identical to a clean build. A missing, stale, unreadable or
