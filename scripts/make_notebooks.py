@@ -60,12 +60,13 @@ study = nb([
     params('# Parameters (papermill injects the real values as strings)\n'
            'study_id = ""  # required: a folder name under data/studies\n'
            'data_dir = "data/studies"\n'
-           'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
+           'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files\n'
+           'results_dir = ""  # the build\'s result store (results kept by content); empty: keep nothing'),
     C('from cartpool.analysis.study_analysis import analyse_study\n'
       'from cartpool.report.study_page import StudyPage\n\n'
       '# Load and validate the study (an unknown study_id stops here with the list of known ids), then\n'
       '# compute every result once. `analysis` holds the tidy results; `page` renders them.\n'
-      'analysis = analyse_study(study_id, data_dir=data_dir)\n'
+      'analysis = analyse_study(study_id, data_dir=data_dir, results_dir=results_dir or None)\n'
       'page = StudyPage(analysis, output_dir=output_dir or None)'),
     *section_cells(STUDY_SECTIONS, analysis="analysis", page="page"),
     C('page.export()  # the tables, sources and figures of every section above (nothing without output_dir)'),
@@ -75,11 +76,12 @@ nbf.write(study, str(OUT / "study.ipynb"))
 pooled = nb([
     params('# Parameters (papermill injects the real values)\n'
            'data_dir = "data/studies"\n'
-           'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files'),
+           'output_dir = ""  # staging folder for figures/ and tables/; empty: write no files\n'
+           'results_dir = ""  # the build\'s result store (results kept by content); empty: keep nothing'),
     C('from cartpool.analysis.synthesis import Synthesis\n'
       'from cartpool.report.pooled_page import PooledPage\n\n'
       '# Every study, validated; the analysis plan; then every estimate and rating, computed once.\n'
-      'synthesis = Synthesis.load(data_dir)\n'
+      'synthesis = Synthesis.load(data_dir, results_dir=results_dir or None)\n'
       'page = PooledPage(synthesis, output_dir=output_dir or None)'),
     *section_cells(POOLED_SECTIONS, analysis="synthesis", page="page"),
     C('page.export()  # the tables and figures of every section above (nothing without output_dir)'),

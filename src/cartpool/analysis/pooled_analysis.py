@@ -25,6 +25,7 @@ events), so that every row can be refitted from its inputs. Nothing is computed 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -67,6 +68,7 @@ from .pooling import (
     rule_for_k,
     subgroup_test,
 )
+from .store import ResultStore
 
 PRIMARY, CONTEXT, SUBGROUP, SENSITIVITY = "primary", "context", "subgroup", "sensitivity"
 ALL_STUDIES = "all studies"
@@ -143,6 +145,19 @@ class OutcomeResult:
     missing: list[str]  # labels of studies that do not report it
 
 
+@dataclass(frozen=True)
+class StudyResults:
+    """One study's part of the pooled analysis: a function of the study's data, the plan and the code
+    alone, so that it is computed once and kept (`cartpool.analysis.store`) for every step that
+    needs it (the study's own step, the validation, the pooled step)."""
+
+    counts: list[dict]  # rows of `PooledAnalysis.counts`
+    points: list  # survival points (`survival_curves.study_points`)
+    landmarks: list[dict]  # rows of `PooledAnalysis.landmarks`, before one is chosen per landmark
+    km: dict  # Kaplan-Meier fits of the whole per-patient table, {(endpoint, "all"): KaplanMeier}
+    audit: list  # audit rows (`cartpool.analysis.audit.audit_study`)
+
+
 class PooledAnalysis:
     """All results across studies, each table computed once on first use.
 
@@ -152,10 +167,16 @@ class PooledAnalysis:
         Every loaded study (`cartpool.data.load.load_all`).
     plan : Plan, optional
         The analysis plan; by default the plan the studies were loaded with.
+    store : ResultStore, optional
+        Where each study's results and the pooled rows' statistics are kept between build steps,
+        keyed by the content of their inputs; None computes everything here.
     """
 
-    def __init__(self, studies: list[StudyData], plan: Plan | None = None):
+    def __init__(self, studies: list[StudyData], plan: Plan | None = None, store: ResultStore | None = None):
         self.study_data = studies
+        self.store = store
+        self._study_results: dict[str, StudyResults] = {}
+        self._available_cache: dict[tuple, pd.DataFrame] = {}
         self.by_id = {s.study.id: s for s in studies}
         plan = plan or next((s.plan for s in studies if s.plan is not None), None)
         if plan is None:
@@ -163,9 +184,36 @@ class PooledAnalysis:
         self.plan = plan
 
     @classmethod
-    def load(cls, data_dir: str = "data/studies") -> PooledAnalysis:
+    def load(cls, data_dir: str = "data/studies", store: ResultStore | None = None) -> PooledAnalysis:
         studies = load_all(data_dir)
-        return cls(studies, load_plan(Path(data_dir).parent, known_outcomes=registry.analysis_outcome_keys()))
+        return cls(studies, load_plan(Path(data_dir).parent, known_outcomes=registry.analysis_outcome_keys()), store)
+
+    @property
+    def memo(self) -> dict | None:
+        """The pooled rows' statistics kept by their inputs (None without a store)."""
+        return self.store.rows if self.store is not None else None
+
+    # --- each study's own results -----------------------------------------------------------
+
+    def study_results(self, sd: StudyData) -> StudyResults:
+        """One study's counts, survival points, landmark rows, Kaplan-Meier fits and audit rows: kept
+        ones where the store has them for this content, else computed (and kept)."""
+        sid = sd.study.id
+        if sid not in self._study_results:
+            compute = lambda: self._compute_study_results(sd)  # noqa: E731
+            self._study_results[sid] = (self.store.study_results(sd, compute) if self.store is not None
+                                        else compute())
+        return self._study_results[sid]
+
+    def _compute_study_results(self, sd: StudyData) -> StudyResults:
+        km = curves.km_fits(sd)
+        points = curves.study_points(sd, km)
+        return StudyResults(self._study_count_rows(sd), points, self._study_landmark_rows(sd, points), km,
+                            audit_study(sd))
+
+    def km_fits(self, sd: StudyData) -> dict:
+        """Kaplan-Meier fits of a study's whole per-patient table, ``{(endpoint, "all"): KaplanMeier}``."""
+        return self.study_results(sd).km
 
     # --- populations ---------------------------------------------------------------------------
 
@@ -260,37 +308,54 @@ class PooledAnalysis:
         """Every study's count of every outcome: in its primary population ("primary"), among those
         infused and those evaluable where they differ ("infused", "evaluable"), and in each level of
         each subgroup the plan names ("subgroup:<field>", with the level)."""
+        return pd.DataFrame([row for sd in self.study_data for row in self.study_results(sd).counts])
+
+    def _study_count_rows(self, sd: StudyData) -> list[dict]:
         rows = []
         fields = [g.field for g in self.plan.subgroups]
-        for sd in self.study_data:
-            kinds = {population_kind(sd, p): p for p in sd.study.populations if sd.population_size(p) is not None}
-            for o in registry.OUTCOMES:
-                if not o.pooled:
-                    continue
-                main = count_rules.outcome_count(sd, o.key)
-                rows.append(self._count_row(sd, o.key, "primary", main))
-                for kind in ("infused", "evaluable"):
-                    pop = kinds.get(kind)
-                    if pop is not None and pop != main.population:
-                        c = count_rules.outcome_count(sd, o.key, population=pop)
-                        if c.available and c.population == pop:
-                            rows.append(self._count_row(sd, o.key, kind, c))
-                for f in fields:
-                    for level in membership(sd, f).levels:
-                        rows.append(self._count_row(sd, o.key, f"subgroup:{f}", count_rules.outcome_count(
-                            sd, o.key, subgroup=(f, level)), level))
-        return pd.DataFrame(rows)
+        kinds = {population_kind(sd, p): p for p in sd.study.populations if sd.population_size(p) is not None}
+        for o in registry.OUTCOMES:
+            if not o.pooled:
+                continue
+            main = count_rules.outcome_count(sd, o.key)
+            rows.append(self._count_row(sd, o.key, "primary", main))
+            for kind in ("infused", "evaluable"):
+                pop = kinds.get(kind)
+                if pop is not None and pop != main.population:
+                    c = count_rules.outcome_count(sd, o.key, population=pop)
+                    if c.available and c.population == pop:
+                        rows.append(self._count_row(sd, o.key, kind, c))
+            for f in fields:
+                for level in membership(sd, f).levels:
+                    rows.append(self._count_row(sd, o.key, f"subgroup:{f}", count_rules.outcome_count(
+                        sd, o.key, subgroup=(f, level)), level))
+        return rows
+
+    @cached_property
+    def _available_by_kind(self) -> dict[tuple[str, str], pd.DataFrame]:
+        """The available counts split by (outcome, kind) once, each part in the table's order."""
+        c = self.counts
+        if c.empty:
+            return {}
+        c = c[c["available"]]
+        return {k: part for k, part in c.groupby(["outcome", "count_kind"], sort=False)}
 
     def available(self, key: str, kind: str = "primary", level: str | None = None) -> pd.DataFrame:
-        c = self.counts
-        t = c[(c["outcome"] == key) & (c["count_kind"] == kind) & c["available"]]
-        if level is not None:
-            t = t[t["level"] == level]
-        t = t.copy()
-        for col in ("events", "events_high", "total"):
-            t[col] = t[col].astype(int)
-        t["_order"] = t["group"].map(self.group_order)
-        return t.sort_values(["_order", "study"], kind="stable").drop(columns="_order")
+        """The available counts of one outcome and kind (and level), with integer counts, in the page's
+        order of populations, then by study."""
+        found = self._available_cache.get((key, kind, level))
+        if found is None:
+            c = self.counts
+            t = self._available_by_kind.get((key, kind), c.iloc[0:0] if c.empty else c[c["available"]].iloc[0:0])
+            if level is not None:
+                t = t[t["level"] == level]
+            t = t.copy()
+            for col in ("events", "events_high", "total"):
+                t[col] = t[col].astype(int)
+            t["_order"] = t["group"].map(self.group_order)
+            found = self._available_cache[(key, kind, level)] = \
+                t.sort_values(["_order", "study"], kind="stable").drop(columns="_order")
+        return found.copy(deep=False)  # a new frame over the same values (those who change one copy it)
 
     # --- estimates ---------------------------------------------------------------------------
 
@@ -301,10 +366,12 @@ class PooledAnalysis:
         results: dict[str, OutcomeResult] = {}
         for o in registry.OUTCOMES:
             if o.pooled:
-                results[o.key] = self._outcome(o, est_rows, in_rows)
+                results[o.key] = self._outcome_kept(o, est_rows, in_rows)
         self._landmark_estimates(est_rows, in_rows)
         est = pd.DataFrame(est_rows, columns=ESTIMATE_COLUMNS)
         inputs = pd.DataFrame(in_rows, columns=INPUT_COLUMNS)
+        if self.store is not None:
+            self.store.save_rows()
         return est, inputs, results
 
     @property
@@ -329,33 +396,39 @@ class PooledAnalysis:
         est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
                          **r.as_row(), "studies": ";".join(t["study"])})
         left_out = set(self._split_for_fit(t)[1].index)
-        for idx, row in zip(t.index, t.itertuples(), strict=True):
-            est, lo, hi = _own_proportion(int(row.events), int(row.total))
+        # the columns as itertuples would give them (each a Series iterated: Python scalars), without
+        # building a tuple of every column for every row
+        cols = ("study", "study_id", "population", "events", "events_high", "total", "derived", "how", "detail")
+        for idx, (study, study_id, population, events, events_high, total, derived, how, detail) in zip(
+                t.index, zip(*(t[c] for c in cols), strict=True), strict=True):
+            est, lo, hi = _own_proportion(int(events), int(total))
             in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
-                            "study": row.study, "study_id": row.study_id, "population": row.population,
-                            "events": int(row.events), "events_high": int(row.events_high), "total": int(row.total),
-                            "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(row.derived),
-                            "how": row.how, "detail": row.detail, "zero_events": False, "in_fit": idx not in left_out})
+                            "study": study, "study_id": study_id, "population": population,
+                            "events": int(events), "events_high": int(events_high), "total": int(total),
+                            "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(derived),
+                            "how": how, "detail": detail, "zero_events": False, "in_fit": idx not in left_out})
 
     def _split_for_fit(self, t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The studies of a row that enter its model, and those shown but left out: where the row
         combines studies (random effects), a range with an uninformative end is left out."""
-        combine = len(t) >= self.plan.pooling.random_effects_min_k
-        left_out = t[t["uninformative_end"] != ""] if combine else t.iloc[0:0]
-        use = t.drop(index=left_out.index)
-        if use.empty:
-            use, left_out = t, t.iloc[0:0]
-        return use, left_out
+        if len(t) < self.plan.pooling.random_effects_min_k:
+            return t, t.iloc[0:0]
+        out = (t["uninformative_end"] != "").to_numpy()
+        if not out.any() or out.all():  # nothing left out, or nothing would be left: every study enters
+            return t, t.iloc[0:0]
+        return t[~out], t[out]
 
     def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
               bayes: bool = False, detail: bool = True) -> Pooled:
         """One row of studies by the plan's rule. Where the row combines studies (random effects), a
         range with an uninformative end is left out, and the row says so."""
         use, left_out = self._split_for_fit(t)
-        r = pool(use["events"], use["total"], [study_row_label(x) for x in use.itertuples()],
+        labels = [row_label(st, sub, rng) for st, sub, rng in zip(use["study"], use["subset"], use["is_range"],
+                                                                   strict=True)]
+        r = pool(use["events"], use["total"], labels,
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
                  tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, detail=detail,
-                 small_sample=detail)
+                 small_sample=detail, memo=self.memo if detail else None)
         if not left_out.empty:
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
                                                     for x in left_out.itertuples()))
@@ -372,6 +445,25 @@ class PooledAnalysis:
     def landmark_estimate(self, sub: pd.DataFrame) -> dict:
         """The same for a landmark row (rows of `landmarks`): the fields of its row of `estimates`."""
         return self._landmark_row(sub)
+
+    def _outcome_kept(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
+        """`_outcome`, read back from the store where it holds the outcome's result for the same inputs:
+        every study's counts of this outcome (with their places in the counts table), the studies'
+        labels and the plan (and the code, in the store's key). An edit that leaves an outcome's counts
+        as they were leaves its rows, tests and leave-one-out as they were."""
+        if self.store is None:
+            return self._outcome(o, est_rows, in_rows)
+        c = self.counts
+        mine = c[c["outcome"] == o.key] if not c.empty else c
+
+        def compute():
+            est, inp = [], []
+            return est, inp, self._outcome(o, est, inp)
+        est, inp, res = self.store.kept("outcomes", o.key, (o.key, mine, self.studies["study"].tolist(), self.plan),
+                                        compute)
+        est_rows += est
+        in_rows += inp
+        return res
 
     def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
         key = o.key
@@ -493,7 +585,7 @@ class PooledAnalysis:
             if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
                 continue
             refits = pool_leave_one_out(sub["events"], sub["total"], events_high=sub["events_high"],
-                                        min_k=self.plan.pooling.random_effects_min_k)
+                                        min_k=self.plan.pooling.random_effects_min_k, memo=self.memo)
             for omitted, r in zip(sub["study"], refits, strict=True):
                 row = {k: v for k, v in r.as_row().items() if not k.startswith(("bayes_", "het_"))}
                 rows.append({"outcome": key, "subgroup": g, "omitted": omitted, **row})
@@ -508,7 +600,7 @@ class PooledAnalysis:
 
     @cached_property
     def survival_points(self) -> dict[str, list]:
-        return {sd.study.id: curves.study_points(sd) for sd in self.study_data}
+        return {sd.study.id: self.study_results(sd).points for sd in self.study_data}
 
     @cached_property
     def medians(self) -> pd.DataFrame:
@@ -531,58 +623,13 @@ class PooledAnalysis:
         return pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "value", "ci_low", "ci_high",
                                            "high_not_reached", "source", "population", "n", "group", "role"])
 
-    def _landmark_points(self, sd: StudyData, rows=None) -> list:
-        if rows is not None:
-            return curves.km_points(sd, curves.km_fits(sd, rows=rows))
-        return self.survival_points[sd.study.id]
-
     @cached_property
     def landmarks(self) -> pd.DataFrame:
         """Each study's survival at each landmark (12 and 24 months), for all its patients and in each
         level of each planned subgroup: recomputed by Kaplan-Meier from the per-patient table where
         it exists, else as printed for the whole cohort, else 100% where the study reports no events
         during follow-up (with the number provably at risk)."""
-        rows = []
-        table_pop = {}
-        for sd in self.study_data:
-            group = self.population_of(sd)
-            d = curves.derive_endpoints(sd)
-            table_pop[sd.study.id] = len(d) if d is not None else None
-            variants = [("all patients", "", None)]
-            for sg in self.plan.subgroups:
-                m = membership(sd, sg.field)
-                if m.whole:
-                    variants.append((f"subgroup:{sg.field}", m.whole, None))
-                for level, ids in m.rows.items():
-                    variants.append((f"subgroup:{sg.field}", level, ids))
-            for kind, level, ids in variants:
-                pts = self._landmark_points(sd, ids)
-                for p in pts:
-                    if p.kind != "landmark" or p.value is None:
-                        continue
-                    if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
-                        continue
-                    if not p.recomputed and not survival_rules.whole_cohort(sd, p.population):
-                        continue
-                    n = (len(ids) if ids is not None else table_pop[sd.study.id]) if p.recomputed \
-                        else sd.population_size(p.population)
-                    # a printed rate whose interval fits fewer patients than stated is shown with the
-                    # number it fits, and named where that is another group (the responders)
-                    fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == survival_rules.SOURCE_REPORTED \
-                        and p.result_id else None
-                    fits_other = fit is not None and not fit.fits_stated
-                    rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
-                                 "possibly_responders": bool(fit and fit.possibly_responders),
-                                 "tie_events": p.tie_events, "value_if_after": p.value_if_after})
-                    if fits_other:
-                        n = fit.n
-                    rows[-1].update({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
-                                 "months": p.time_months, "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
-                                 "source": p.source, "kind": kind, "level": level, "n": n,
-                                 "population": population_label(sd, p.population) if p.population else "",
-                                 "at_risk_min": p.at_risk_min, "basis": p.basis,
-                                 "result_id": p.result_id or ";".join(p.result_ids),
-                                 "group": group.label, "role": group.role})
+        rows = [row for sd in self.study_data for row in self.study_results(sd).landmarks]
         df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
                                          "source", "kind", "level", "n", "population", "at_risk_min", "basis",
                                          "result_id", "group", "role", "n_stated", "n_fit_likely",
@@ -593,6 +640,50 @@ class PooledAnalysis:
         return (df.sort_values(["study_id", "endpoint", "months", "kind", "level", "_rank"], kind="stable")
                 .drop_duplicates(["study_id", "endpoint", "months", "kind", "level"]).drop(columns="_rank")
                 .reset_index(drop=True))
+
+    def _study_landmark_rows(self, sd: StudyData, points: list) -> list[dict]:
+        """One study's rows of `landmarks`, before one is chosen per landmark (`points`: its survival
+        points)."""
+        rows = []
+        group = self.population_of(sd)
+        d = curves.derive_endpoints(sd)
+        table_pop = len(d) if d is not None else None
+        variants = [("all patients", "", None)]
+        for sg in self.plan.subgroups:
+            m = membership(sd, sg.field)
+            if m.whole:
+                variants.append((f"subgroup:{sg.field}", m.whole, None))
+            for level, ids in m.rows.items():
+                variants.append((f"subgroup:{sg.field}", level, ids))
+        for kind, level, ids in variants:
+            pts = points if ids is None else curves.km_points(sd, curves.km_fits(sd, rows=ids))
+            for p in pts:
+                if p.kind != "landmark" or p.value is None:
+                    continue
+                if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
+                    continue
+                if not p.recomputed and not survival_rules.whole_cohort(sd, p.population):
+                    continue
+                n = (len(ids) if ids is not None else table_pop) if p.recomputed \
+                    else sd.population_size(p.population)
+                # a printed rate whose interval fits fewer patients than stated is shown with the
+                # number it fits, and named where that is another group (the responders)
+                fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == survival_rules.SOURCE_REPORTED \
+                    and p.result_id else None
+                fits_other = fit is not None and not fit.fits_stated
+                rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
+                             "possibly_responders": bool(fit and fit.possibly_responders),
+                             "tie_events": p.tie_events, "value_if_after": p.value_if_after})
+                if fits_other:
+                    n = fit.n
+                rows[-1].update({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
+                                 "months": p.time_months, "value": p.value, "ci_low": p.ci_low,
+                                 "ci_high": p.ci_high, "source": p.source, "kind": kind, "level": level, "n": n,
+                                 "population": population_label(sd, p.population) if p.population else "",
+                                 "at_risk_min": p.at_risk_min, "basis": p.basis,
+                                 "result_id": p.result_id or ";".join(p.result_ids),
+                                 "group": group.label, "role": group.role})
+        return rows
 
     def _landmark_row(self, sub: pd.DataFrame) -> dict:
         """One landmark row: one study, two side by side, or three or more pooled on the log(−log S)
@@ -665,7 +756,7 @@ class PooledAnalysis:
     @cached_property
     def audit(self) -> pd.DataFrame:
         """The audit rows of every study (`cartpool.analysis.audit`)."""
-        frames = [audit_frame(audit_study(sd)) for sd in self.study_data]
+        frames = [audit_frame(self.study_results(sd).audit) for sd in self.study_data]
         return pd.concat(frames, ignore_index=True) if frames else audit_frame([])
 
 
@@ -683,6 +774,7 @@ def landmark_detail(r) -> str:
     return "; ".join(parts)
 
 
+@functools.lru_cache(maxsize=65536)
 def _own_proportion(events: int, total: int) -> tuple[float, float, float]:
     e = proportion_ci(events, total)
     return e.estimate, e.ci_low, e.ci_high
@@ -725,16 +817,15 @@ def _year(citation: str) -> int | None:
     return max(years) if years else None
 
 
-def study_row_label(row) -> str:
+def row_label(study, subset, is_range) -> str:
     """A study's label in a forest plot or table of one outcome, saying when it enters with part of
-    its cohort or with a range rather than a count."""
+    its cohort (`subset`) or with a range rather than a count (`is_range`)."""
     notes = []
-    subset = getattr(row, "subset", "")
     if subset and subset not in ("all patients", NOT_SEPARABLE):
         notes.append(str(subset))
-    if getattr(row, "is_range", False):
+    if is_range:
         notes.append("range")
-    return f"{row.study} ({'; '.join(notes)})" if notes else str(row.study)
+    return f"{study} ({'; '.join(notes)})" if notes else str(study)
 
 
 def finite(x) -> bool:

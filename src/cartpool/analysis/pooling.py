@@ -26,6 +26,7 @@ The statistics are `cartpool.stats`; this module applies them to one row's studi
 from __future__ import annotations
 
 import functools
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -258,7 +259,7 @@ def common_effect(events, totals) -> Pooled:
 
 def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY_METHOD, detail: bool = True,
          min_k: int = MIN_STUDIES_RANDOM_EFFECTS, tau_prior_scale: float = DEFAULT_TAU_PRIOR_SCALE,
-         bayes: bool = True, small_sample: bool = True) -> Pooled:
+         bayes: bool = True, small_sample: bool = True, memo: MutableMapping | None = None) -> Pooled:
     """One row of the synthesis (see the module docstring); memoised on its inputs.
 
     Parameters
@@ -284,12 +285,16 @@ def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY
         Also fit the small-sample (Knapp-Hartung) interval of a random-effects row (False for
         rows that show the estimate and its main interval only: hypothetical evidence searched by
         `cartpool.analysis.triggers`).
+    memo : mapping, optional
+        Rows computed earlier, by their inputs (`cartpool.analysis.store`): a row found there is
+        read, not refitted; one computed here is added.
     """
     ev = tuple(int(v) for v in events)
     tt = tuple(int(v) for v in totals)
     hi = tuple(int(v) for v in events_high) if events_high is not None else ev
     bayes = bool(bayes and detail and len(ev) >= 2)
-    low = _pool_cached(ev, tt, method, detail, min_k, float(tau_prior_scale), bayes, small_sample)
+    low = _remembered(memo, _pool_cached, ev, tt, method, detail, min_k, float(tau_prior_scale), bayes,
+                      small_sample)
     table = low.studies.copy()
     if labels is not None and not table.empty:
         table["study"] = list(labels)
@@ -297,13 +302,14 @@ def pool(events, totals, labels=None, *, events_high=None, method: str = PRIMARY
         if not table.empty:  # each study's interval widened over the two ends of its range
             _, upper = study_cis(hi, tt)
             table = table.assign(events_high=list(hi), ci_high=np.maximum(table["ci_high"].to_numpy(), upper))
-        high = _pool_cached(hi, tt, method, detail, min_k, float(tau_prior_scale), bayes, small_sample)
+        high = _remembered(memo, _pool_cached, hi, tt, method, detail, min_k, float(tau_prior_scale), bayes,
+                           small_sample)
         low = _widen(low, high)
     return replace(low, studies=table)
 
 
 def pool_leave_one_out(events, totals, *, events_high=None, method: str = PRIMARY_METHOD,
-                       min_k: int = MIN_STUDIES_RANDOM_EFFECTS) -> list[Pooled]:
+                       min_k: int = MIN_STUDIES_RANDOM_EFFECTS, memo: MutableMapping | None = None) -> list[Pooled]:
     """The row pooled again with each study left out in turn (metafor `leave1out`): the estimate only,
     as `pool(..., detail=False)` gives it for each subset, by the same rules; a range is run at both
     of its ends.
@@ -322,6 +328,8 @@ def pool_leave_one_out(events, totals, *, events_high=None, method: str = PRIMAR
         As `pool`.
     min_k : int
         As `pool`.
+    memo : mapping, optional
+        As `pool`.
 
     Returns
     -------
@@ -332,13 +340,29 @@ def pool_leave_one_out(events, totals, *, events_high=None, method: str = PRIMAR
     ----------
     Viechtbauer W. metafor: leave1out.rma.glmm.
     """
-    x = np.array([int(v) for v in events], float)
-    n = np.array([int(v) for v in totals], float)
-    low = _leave_one_out_at(x, n, method, min_k)
+    x = tuple(int(v) for v in events)
+    n = tuple(int(v) for v in totals)
+    low = _remembered(memo, _leave_one_out_of, x, n, method, min_k)
     if events_high is None or all(int(a) == int(b) for a, b in zip(events, events_high, strict=True)):
         return low
-    high = _leave_one_out_at(np.array([int(v) for v in events_high], float), n, method, min_k)
+    high = _remembered(memo, _leave_one_out_of, tuple(int(v) for v in events_high), n, method, min_k)
     return [_widen(a, b) for a, b in zip(low, high, strict=True)]
+
+
+def _remembered(memo: MutableMapping | None, compute, *key):
+    """`compute(*key)`, read from `memo` where it holds the result for these inputs (and added there
+    otherwise). The inputs are plain ints, floats, strings and tuples of them: the key is exact."""
+    if memo is None:
+        return compute(*key)
+    k = (compute.__name__, *key)
+    found = memo.get(k)
+    if found is None:
+        found = memo[k] = compute(*key)
+    return found
+
+
+def _leave_one_out_of(x: tuple, n: tuple, method: str, min_k: int) -> list[Pooled]:
+    return _leave_one_out_at(np.array(x, float), np.array(n, float), method, min_k)
 
 
 def _leave_one_out_at(x: np.ndarray, n: np.ndarray, method: str, min_k: int) -> list[Pooled]:

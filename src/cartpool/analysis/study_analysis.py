@@ -35,6 +35,8 @@ from . import survival_curves as curves
 from .audit import INCONSISTENT, audit_frame, audit_study
 from .baseline import recompute_baseline
 from .patient_fields import summarise_patient_fields
+from .pooled_analysis import PooledAnalysis, StudyResults
+from .store import ResultStore
 
 #: Study facts shown in the header, in order, with their labels.
 FACTS = (
@@ -87,10 +89,15 @@ class StudyAnalysis:
     ----------
     sd : StudyData
         A loaded, validated study (`cartpool.data.load`).
+    store : ResultStore, optional
+        The build's result store: the study's part of the pooled analysis (its counts, survival
+        points, landmark rows, Kaplan-Meier fits and audit rows) is read from it where kept for the
+        same content, else computed once here and kept for the validation and the pooled step.
     """
 
-    def __init__(self, sd: StudyData):
+    def __init__(self, sd: StudyData, store: ResultStore | None = None):
         self.sd = sd
+        self.store = store
         self.study = sd.study
         self.id = sd.study.id
         self.derived = derive_endpoints(sd)
@@ -260,9 +267,16 @@ class StudyAnalysis:
     # --- survival ----------------------------------------------------------------------------
 
     @cached_property
+    def kept(self) -> StudyResults | None:
+        """The study's part of the pooled analysis, through the result store (None without one)."""
+        if self.store is None or self.sd.plan is None:
+            return None
+        return PooledAnalysis([self.sd], self.sd.plan, self.store).study_results(self.sd)
+
+    @cached_property
     def km(self) -> dict:
         """Kaplan-Meier fits of the whole per-patient table, ``{(endpoint, "all"): KaplanMeier}``."""
-        return curves.km_fits(self.sd)
+        return self.kept.km if self.kept is not None else curves.km_fits(self.sd)
 
     @cached_property
     def km_comparisons(self) -> list:
@@ -270,7 +284,7 @@ class StudyAnalysis:
 
     @cached_property
     def points(self) -> list:
-        return curves.study_points(self.sd, self.km)
+        return self.kept.points if self.kept is not None else curves.study_points(self.sd, self.km)
 
     @cached_property
     def survival_points(self) -> pd.DataFrame:
@@ -444,7 +458,7 @@ class StudyAnalysis:
     @cached_property
     def audit_rows(self) -> pd.DataFrame:
         """Every printed number the data allow recomputed and compared (`cartpool.analysis.audit`)."""
-        return audit_frame(audit_study(self.sd))
+        return audit_frame(self.kept.audit if self.kept is not None else audit_study(self.sd))
 
     @cached_property
     def limitation_rows(self) -> pd.DataFrame:
@@ -615,7 +629,10 @@ def missing_words(status: str) -> str:
             if status == NOT_IN_SOURCE else "not reported")
 
 
-def analyse_study(study_id: str, *, data_dir: str = "data/studies") -> StudyAnalysis:
+def analyse_study(study_id: str, *, data_dir: str = "data/studies", results_dir: str | None = None) -> StudyAnalysis:
     """Load and validate one study by id and return its analysis; an unknown id raises with the
-    list of known ids."""
-    return StudyAnalysis(load_study_by_id(data_dir, study_id))
+    list of known ids. With `results_dir` (the build's result store, `cartpool.analysis.store`), the
+    study's part of the pooled analysis is computed now, once, and kept there for the pooled step."""
+    analysis = StudyAnalysis(load_study_by_id(data_dir, study_id), ResultStore(results_dir) if results_dir else None)
+    analysis.kept  # noqa: B018 (computed or read now: the study step keeps it)
+    return analysis

@@ -29,8 +29,9 @@ from . import cumulative, living, pooled_analysis, triggers
 from .appraisal import NOT_REVIEWED, STALE, Appraisal
 from .cumulative import CumulativeResult
 from .living import WhatsNewResult
+from .store import ResultStore
 from .study_results import FrameResult, SectionResult
-from .survival_curves import approximate_curves, km_fits
+from .survival_curves import approximate_curves
 from .triggers import TriggersResult
 
 #: The outcome as a noun phrase for a sentence in GRADE's words.
@@ -255,8 +256,12 @@ class Synthesis:
         self.plan = analysis.plan
 
     @classmethod
-    def load(cls, data_dir: str = "data/studies") -> Synthesis:
-        return cls(pooled_analysis.PooledAnalysis.load(data_dir))
+    def load(cls, data_dir: str = "data/studies", results_dir: str | None = None) -> Synthesis:
+        """The synthesis of the studies in `data_dir`; with `results_dir` (the build's result store,
+        `cartpool.analysis.store`), each study's results and the pooled rows' statistics are read
+        from it where kept for the same content, and kept there otherwise."""
+        store = ResultStore(results_dir) if results_dir else None
+        return cls(pooled_analysis.PooledAnalysis.load(data_dir, store=store))
 
     @property
     def min_k(self) -> int:
@@ -372,7 +377,7 @@ class Synthesis:
         series, single = [], []
         for spec in registry.SURVIVAL:
             for sd in a.study_data:
-                km = km_fits(sd).get((spec.endpoint, "all"))
+                km = a.km_fits(sd).get((spec.endpoint, "all"))
                 if km is not None:
                     series.append(SurvivalSeries(sd.study.label, spec.endpoint, km=km))
                     continue

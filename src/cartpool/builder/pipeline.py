@@ -20,6 +20,8 @@ from .files import atomic_write
 from .notebooks import NotebookFailed, execute, render_html
 
 DATA_DIR = "data/studies"
+#: The result store in the build folder (`cartpool.analysis.store`): results kept by content.
+RESULTS = "cache"
 
 
 def progress(target: str, step: str, seconds: float | None = None, detail: str = "") -> None:
@@ -36,7 +38,8 @@ def validate(data_dir: str = DATA_DIR, record_in: Path | None = None) -> int:
         from ..data.known import load_known_studies
 
         known = load_known_studies(Path(data_dir).parent, studies)
-        review = _validate_synthesis(studies, Path(data_dir).parent)
+        review = _validate_synthesis(studies, Path(data_dir).parent,
+                                     results_dir=Path(record_in) / RESULTS if record_in is not None else None)
     except StudyDataError as e:
         print(f"[cartpool] data validation failed ({len(e.issues)} problem(s)):", file=sys.stderr)
         for issue in e.issues:
@@ -80,9 +83,11 @@ def data_path(issue, data_dir: str = DATA_DIR) -> str:
     return f"{folder.as_posix()}/{issue}"
 
 
-def _validate_synthesis(studies, data_dir: Path) -> list[str]:
+def _validate_synthesis(studies, data_dir: Path, results_dir: Path | None = None) -> list[str]:
     """The analysis plan, the links between studies and the recorded GRADE judgements, checked
-    against the analysis; returns notices (judgements awaiting review), raises on problems."""
+    against the analysis; returns notices (judgements awaiting review), raises on problems. With
+    `results_dir` the analysis reads and keeps its results there (`cartpool.analysis.store`): the
+    pooled step then refits nothing the validation fitted."""
     from ..analysis.appraisal import Appraisal, check_judgements
     from ..analysis.pooled_analysis import PooledAnalysis
     from ..data.errors import DataIssue
@@ -95,7 +100,10 @@ def _validate_synthesis(studies, data_dir: Path) -> list[str]:
     plan = load_plan(data_dir, known_outcomes=analysis_outcome_keys())
     load_links(data_dir, studies)
     load_releases(data_dir)
-    appraisal = Appraisal(PooledAnalysis(studies, plan), data_dir)
+    from ..analysis.store import ResultStore
+
+    store = ResultStore(results_dir) if results_dir is not None else None
+    appraisal = Appraisal(PooledAnalysis(studies, plan, store), data_dir)
     problems = check_judgements(appraisal)
     if problems:
         raise StudyDataError([DataIssue(GRADE_FILE, "", p) for p in problems])
@@ -149,7 +157,8 @@ def build_report(kind: str, study_id: str | None, html_out: Path, *, root: Path,
     (stage / "tables").mkdir(parents=True)
     sentinel = stage / ".staged-by-this-step"  # gone if the build folder is removed meanwhile
     sentinel.touch()
-    params = {"data_dir": DATA_DIR, "output_dir": os.path.relpath(stage, root)}
+    params = {"data_dir": DATA_DIR, "output_dir": os.path.relpath(stage, root),
+              "results_dir": os.path.relpath(build_dir / RESULTS, root)}
     if study_id:
         params["study_id"] = study_id
     t0 = time.perf_counter()

@@ -28,12 +28,13 @@ References
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..data.fingerprint import PACKAGE_SUFFIXES, Hasher
 
 RECORDS = "records"
 PLAN_MK = "plan.mk"
@@ -67,49 +68,6 @@ def source_folders() -> list[Path]:
     return [Path(__file__).resolve().parents[3] / ".." / "shared" / "seeds"]
 
 
-class Hasher:
-    """SHA-256 of files, each read once per process."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self._cache: dict[Path, str] = {}
-
-    def file(self, path: Path) -> str:
-        if path not in self._cache:
-            try:
-                h = hashlib.sha256()
-                with open(path, "rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        h.update(chunk)
-                self._cache[path] = h.hexdigest()
-            except OSError as e:  # a dangling link, a folder, no permission: its state is the input
-                self._cache[path] = f"unreadable:{e.errno}"
-        return self._cache[path]
-
-    def tree(self, folder: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
-        """Every file under `folder` (links are listed, their targets hashed), sorted."""
-        out = []
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in filenames:
-                if suffixes is None or name.endswith(suffixes):
-                    out.append(Path(dirpath) / name)
-        return sorted(out)
-
-    def combine(self, files: list[Path], tokens: tuple[str, ...] = ()) -> str:
-        h = hashlib.sha256()
-        for p in files:
-            try:
-                rel = p.relative_to(self.root)
-            except ValueError:
-                rel = p
-            h.update(f"{rel}\0{self.file(p)}\n".encode())
-        for t in tokens:
-            h.update(f"token\0{t}\n".encode())
-        return h.hexdigest()
-
-
-PACKAGE_SUFFIXES = (".py", ".css", ".js", ".j2", ".json", ".yaml", ".txt", ".mplstyle")
 
 
 def _common(hs: Hasher) -> list[Path]:

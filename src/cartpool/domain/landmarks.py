@@ -14,14 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..data.study_data import StudyData
-from ..stats.kaplan_meier import landmark_ci_uncensored, landmark_effective_n
+from ..stats.kaplan_meier import landmark_ci_uncensored, landmark_cis_uncensored, landmark_effective_n
 from .counts import outcome_count
 from .printed import ci_fits_print, printed_bounds, rounds_to
 
 
 def landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None:
     """The smallest n (with S = k/n, no censoring) whose Kaplan-Meier CI reproduces the print.
+
+    The candidates are tried in order: n from 2 to `limit`, k from round(S n) - 1 to round(S n) + 1,
+    then the log-log, log and plain transforms; the first whose k/n and interval print as the
+    paper's is returned. The intervals of every candidate are computed at once (one array per
+    transform) and only those within the printed limits' rounding are checked exactly, one by one
+    in the same order, by the same scalar test as before: the result is the one the plain loop over
+    n gives, at a fraction of the cost for a large study (limit 282 at 141 patients).
 
     Parameters
     ----------
@@ -42,16 +51,41 @@ def landmark_exact_n(r, scale: float, limit: int) -> tuple[int, int, str] | None
     """
     target = float(r.value) / scale
     s_lo, s_hi = printed_bounds(r.value, scale=scale)
-    for n in range(2, limit + 1):
-        guess = round(target * n)
-        for k in (guess - 1, guess, guess + 1):
-            if not 0 < k < n or not s_lo <= k / n <= s_hi or rounds_to(k / n, r.value, scale=scale) != "exact":
+    if limit < 2:
+        return None
+    ns = np.arange(2, limit + 1)
+    guess = np.rint(target * ns).astype(np.int64)  # half to even, as Python's round
+    n_c = np.repeat(ns, 3)
+    k_c = (guess[:, None] + np.array([-1, 0, 1])).ravel()  # in the loop's order: n, then k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_c = k_c / n_c
+    ok = (k_c > 0) & (k_c < n_c) & (s_lo <= s_c) & (s_c <= s_hi)
+    if not ok.any():
+        return None
+    n_c, k_c, s_c = n_c[ok], k_c[ok], s_c[ok]
+    level = float(r.ci.level)
+    a, b = printed_bounds(r.ci.low, scale=scale)
+    c, d = printed_bounds(r.ci.high, scale=scale)
+    slack = 1e-9  # the exact test below decides; the arrays only leave out what cannot print as the paper
+    near = {}
+    for tr in TRANSFORMS:
+        lo, hi = landmark_cis_uncensored(s_c, n_c, tr, level)
+        near[tr] = (a - slack <= lo) & (lo <= b + slack) & (c - slack <= hi) & (hi <= d + slack)
+    for i in np.flatnonzero(np.logical_or.reduce(list(near.values()))):
+        n, k = int(n_c[i]), int(k_c[i])
+        if rounds_to(k / n, r.value, scale=scale) != "exact":
+            continue
+        for tr in TRANSFORMS:
+            if not near[tr][i]:
                 continue
-            for tr in ("log-log", "log", "plain"):
-                lo, hi = landmark_ci_uncensored(k / n, n, tr, float(r.ci.level))
-                if ci_fits_print(lo, hi, r.ci.low, r.ci.high, scale):
-                    return n, k, tr
+            lo, hi = landmark_ci_uncensored(k / n, n, tr, level)
+            if ci_fits_print(lo, hi, r.ci.low, r.ci.high, scale):
+                return n, k, tr
     return None
+
+
+#: The transforms tried for a printed landmark interval, in order.
+TRANSFORMS = ("log-log", "log", "plain")
 
 
 def likely_population(sd: StudyData, n: int, stated: str) -> str | None:

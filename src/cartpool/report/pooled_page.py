@@ -51,6 +51,7 @@ class PooledPage(SectionPage):
         super().__init__()
         self.synthesis = self.source = synthesis if isinstance(synthesis, Synthesis) else Synthesis(synthesis)
         self.a = self.synthesis.analysis
+        self.figures.store = self.a.store  # the build's result store: unchanged figures are not redrawn
         self.out = Path(output_dir) if output_dir else None
         self.study_labels = {sd.study.id: sd.study.label for sd in self.a.study_data}
         self.study_data = {sd.study.id: sd for sd in self.a.study_data}

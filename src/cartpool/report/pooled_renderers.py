@@ -227,16 +227,16 @@ def risk_of_bias(page, r: results.RiskOfBiasResult) -> Fragment:
     appraised = rob[rob["domain"] != ""]
     figures = []
     if not appraised.empty:
-        figures.append(page.figures.embed(
-            traffic_light(rob, ROB_DOMAINS, title="Risk of bias of each study, by domain"), name="risk-of-bias",
+        figures.append(page.figures.draw(
+            traffic_light, rob, ROB_DOMAINS, title="Risk of bias of each study, by domain", name="risk-of-bias",
             alt="Risk of bias by study and domain: " + "; ".join(
                 f"{s}: overall {JUDGEMENT_LABELS[o].lower()}" for s, o in
                 appraised.groupby("study", sort=False)["overall"].first().items()),
             caption="Risk of bias of each study by domain and overall, in robvis's conventions. A study known "
                     "only from an abstract or summary gets 'no information' where it is silent."))
-        figures.append(page.figures.embed(
-            summary_bars(rob, ROB_DOMAINS, r.sizes, groups=r.groups,
-                         title="Risk of bias by population: share of patients by judgement"),
+        figures.append(page.figures.draw(
+            summary_bars, rob, ROB_DOMAINS, r.sizes, groups=r.groups,
+            title="Risk of bias by population: share of patients by judgement",
             name="risk-of-bias-summary",
             alt="Summary of risk of bias by population, weighted by patients: " + "; ".join(r.groups),
             caption="Risk of bias domain by domain in each population, as the share of its patients in studies "
@@ -434,11 +434,10 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
         test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
     figure = None
     if draw:
-        fig = forest_plot(forest_rows(groups, test_text=test_text, rob=view.rob), title=f"{spec.label}",
-                          method_line=_method_line(res, min_k), rob_domains=ROB_DOMAINS)
         alt = "; ".join(f"{g}: {row_estimate_text(r)}" for g, r in res.groups.items())
-        figure = page.figures.embed(
-            fig, name=f"forest-{spec.key}",
+        figure = page.figures.draw(
+            forest_plot, forest_rows(groups, test_text=test_text, rob=view.rob), title=f"{spec.label}",
+            method_line=_method_line(res, min_k), rob_domains=ROB_DOMAINS, name=f"forest-{spec.key}",
             alt=f"Forest plot of {labels.lower_first(spec.label)} by population: {alt}",
             caption=f"{spec.label}: each study's proportion with its exact 95% CI (a grey bar marks a range), by "
                     f"population; {fmt.too_few_words(min_k)} studies are shown side by side, not pooled; "
@@ -474,11 +473,10 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
     if not rows:
         return Fragment(Markup(""))
     what = f"{section} outcomes"
-    fig = forest_plot(rows, title=f"{labels.sentence_case(what)} with one study per population",
-                      method_line="Study CIs Clopper-Pearson (widened over a range's two ends); one study: not pooled.",
-                      rob_domains=ROB_DOMAINS)
-    figure = page.figures.embed(
-        fig, name=f"forest-single-{section}", alt="Forest plot: " + "; ".join(described),
+    figure = page.figures.draw(
+        forest_plot, rows, title=f"{labels.sentence_case(what)} with one study per population",
+        method_line="Study CIs Clopper-Pearson (widened over a range's two ends); one study: not pooled.",
+        rob_domains=ROB_DOMAINS, name=f"forest-single-{section}", alt="Forest plot: " + "; ".join(described),
         caption=f"{labels.sentence_case(what)} for which every population has one study: each study's proportion "
                 "with its exact 95% CI, by outcome; multiple myeloma (MM) studies are context. A grey bar marks a "
                 "range (a bound with both of its ends).")
@@ -544,8 +542,8 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                   finite(x.value), finite(x.ci_low), finite(x.ci_high), bool(x.high_not_reached))
                  for x in sub.itertuples()]
         desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
-        figures.append(page.figures.embed(
-            medians_plot(items, title=f"Median {spec.label.lower()} by study"), name=f"medians-{spec.key}",
+        figures.append(page.figures.draw(
+            medians_plot, items, title=f"Median {spec.label.lower()} by study", name=f"medians-{spec.key}",
             alt=f"Median {spec.label.lower()} with 95% CIs by study: {desc}",
             caption=f"Median {spec.label.lower()} (months) with its 95% CI, by study, plasma cell leukemia "
                     "first and multiple myeloma (context) last; an open arrow marks an upper limit not reached. "
@@ -588,8 +586,8 @@ def survival(page, r: results.PooledSurvivalResult) -> Fragment:
                        csv=page.csv_href("medians"), csv_whole=False)
     overlay = None
     if panels:
-        overlay = page.figures.embed(
-            survival_overlay(panels), name="survival-overlay",
+        overlay = page.figures.draw(
+            survival_overlay, panels, name="survival-overlay",
             alt="Survival curves side by side: " + "; ".join(described),
             caption="Kaplan-Meier curves from per-patient tables (solid steps with a light 95% band; +: a censored "
                     "patient) beside printed survival milestones (circles: landmark rates with their 95% CI; "

@@ -8,6 +8,9 @@ Markup is built here and in the templates only; text from data is always escaped
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,10 +135,35 @@ class Figures:
     dpi: int = 110  # for a figure that falls back to PNG
     sizes: list[dict] = field(default_factory=list)
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    store: object | None = None  # a ResultStore (`cartpool.analysis.store`): drawings kept by their inputs
 
     def embed(self, fig, *, name: str, alt: str, caption: str) -> dict:
         self.n += 1
-        f = figure_file(fig, name=name, id_prefix=f"f{self.n}-", alt=alt, dpi=self.dpi)
+        return self._embedded(figure_file(fig, name=name, id_prefix=f"f{self.n}-", alt=alt, dpi=self.dpi),
+                              name, alt, caption)
+
+    def draw(self, plot, *args, name: str, alt: str, caption: str, **kwargs) -> dict:
+        """`embed(plot(*args, **kwargs), ...)`, with the drawing kept in the store by its inputs: where
+        the same plot of the same inputs was drawn before (by the same code), its bytes are read back
+        instead (what it said on the build's log, such as a missing glyph, is said again)."""
+        if self.store is None:
+            return self.embed(plot(*args, **kwargs), name=name, alt=alt, caption=caption)
+        self.n += 1
+        prefix = f"f{self.n}-"
+
+        def drawn():
+            log = io.StringIO()
+            with contextlib.redirect_stderr(log):
+                f = figure_file(plot(*args, **kwargs), name=name, id_prefix=prefix, alt=alt, dpi=self.dpi)
+            return f, log.getvalue()
+
+        f, said = self.store.kept("figures", name, (plot.__module__, plot.__qualname__, args, kwargs, prefix, alt,
+                                                    self.dpi), drawn)
+        if said:
+            sys.stderr.write(said)
+        return self._embedded(f, name, alt, caption)
+
+    def _embedded(self, f, name: str, alt: str, caption: str) -> dict:
         file = f"{self.n:02d}-{name}.{f.kind}"
         self.sizes.append({"figure": self.n, "file": file, "format": f.kind, "width_in": round(f.width_in, 3),
                            "height_in": round(f.height_in, 3), "smallest_text_pt": f.smallest_text_pt})

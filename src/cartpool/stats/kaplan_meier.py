@@ -309,6 +309,14 @@ def landmark_ci_uncensored(s: float, n: int, transform: str, level: float) -> tu
     return float(lo), float(hi)
 
 
+def landmark_cis_uncensored(s, n, transform: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """`landmark_ci_uncensored` for arrays of S = k/n and n at once (a search over candidates)."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    s, n = np.asarray(s, float), np.asarray(n, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pointwise_ci(s, np.sqrt((1 - s) / (n * s)), transform, z)
+
+
 def landmark_effective_n(s: float, lo: float, hi: float, level: float) -> dict[str, float]:
     """The sample size each symmetric transform implies for a printed S(t) and its CI.
 
