@@ -13,7 +13,6 @@ import json
 import math
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -41,8 +40,9 @@ N_BASE, ADDED, CORRECTED, REMOVED = 7, "syn007", "syn003", "syn006"
 def _show(section: str, result) -> str:
     """A living-review section rendered as the pooled page renders it (the renderer needs only the
     page's figures)."""
-    renderer = PooledPage.__new__(PooledPage).renderer(section)  # the lookup needs no analysis
-    return str(renderer(SimpleNamespace(figures=Figures()), result))
+    page = PooledPage.__new__(PooledPage)  # the lookup and the CSV links need no analysis
+    page.figures = Figures()
+    return str(page.renderer(section)(page, result))
 
 
 def _state(data_dir: Path):

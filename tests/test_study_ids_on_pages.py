@@ -35,5 +35,5 @@ def test_study_ids_reach_pages_only_in_the_names_of_their_tables(tmp_path):
     study_page = (reports / "trial_a_1.html").read_text(encoding="utf-8")
     title = re.search(r"<title>([^<]*)</title>", study_page).group(1)
     assert title.startswith("Synthetic CAR-T study 000 — ") and "trial_a_1" not in title
-    # and the id is where the README says: the CSV a page sends the reader to
-    assert "tables/trial_a_1-audit.csv" in visible_text(study_page)
+    # and the id is where the README says: the name of a CSV a page links to (in words)
+    assert 'href="tables/trial_a_1-audit.csv"' in study_page and "trial_a_1" not in visible_text(study_page)

@@ -81,7 +81,8 @@ def whats_new(page, r: WhatsNewResult) -> Fragment:
         for s in r.studies.itertuples():
             rows.append([sentence_case(s.change), Markup("{}<br><small>{}</small>").format(s.study, s.citation),
                          _study_detail(r, s)])
-        studies = Table("Studies added, removed or updated", ["Change", "Study", "What changed"], rows, compact=True)
+        studies = Table("Studies added, removed or updated", ["Change", "Study", "What changed"], rows, compact=True,
+                        csv=page.csv_href("whats-new"), csv_whole=False)
     estimates = None
     if not r.estimates.empty:
         rows, classes = [], []
@@ -94,13 +95,14 @@ def whats_new(page, r: WhatsNewResult) -> Fragment:
             classes.append("cp-matters" if e.matters else "")
         estimates = Table("Estimates that moved: each outcome in each population, before and after (95% CI)",
                           ["Outcome, population", f"Release {since.release}" if since else "Before", "Now",
-                           "Changes the conclusions?"], rows, row_classes=classes, compact=True)
+                           "Changes the conclusions?"], rows, row_classes=classes, compact=True,
+                          csv=page.csv_href("whats-new"), csv_whole=False)
     waiting = [f"{j.outcome_label}, {lower_first(j.population_label)}" for j in r.judgements.itertuples()]
     n_matter = int(r.estimates["matters"].sum()) if not r.estimates.empty else 0
     return render("pooled_whats_new.html.j2", since=since, since_date=date_text(since.date.isoformat()) if since else "",
                   changed=r.changed, studies=studies, estimates=estimates, n_matter=n_matter,
                   n_moved=len(r.estimates), waiting=waiting, rule=list(MATTERS.values())[:4],
-                  tolerance=100 * TOLERANCE, **_history(r))
+                  tolerance=100 * TOLERANCE, **_history(r, page.csv_href("release-history")))
 
 
 def _study_detail(r: WhatsNewResult, s) -> str:
@@ -120,16 +122,17 @@ def _study_detail(r: WhatsNewResult, s) -> str:
     return "; ".join(bits + rest) or s.detail
 
 
-def _history(r: WhatsNewResult, shown: int = 3) -> dict:
+def _history(r: WhatsNewResult, csv: str, shown: int = 3) -> dict:
     """The version history: every release, and the headline estimates of the last `shown` releases
-    and of the review now."""
+    and of the review now (`csv`: the link to the history's CSV)."""
     h = r.history
     if h.empty:
         return {"releases": None, "headlines": None}
     rel_rows = [[str(x.release), date_text(x.date), x.version, f"{x.n_studies}: {x.studies}", x.note or "—"]
                 for x in h.drop_duplicates("release").itertuples() if x.release != NOW]
     releases = Table("Version history: each release of this review", ["Release", "Date", "Version", "Studies",
-                                                                      "Note"], rel_rows, compact=True) \
+                                                                      "Note"], rel_rows, compact=True,
+                                                                      csv=csv, csv_whole=False) \
         if rel_rows else None
     states = list(dict.fromkeys(h["release"]))
     states = [s for s in states if s != NOW][-shown:] + ([NOW] if NOW in states else [])
@@ -153,7 +156,8 @@ def _history(r: WhatsNewResult, shown: int = 3) -> dict:
         rows.append(cells)
     # one state only: the summary of findings says the same; the history of each number needs two
     headlines = Table("Headline estimates by release (the summary of findings; 95% CI; certainty)",
-                      ["Outcome, population", *heads], rows, compact=True) if len(states) > 1 else None
+                      ["Outcome, population", *heads], rows, compact=True, csv=csv, csv_whole=False) \
+        if len(states) > 1 else None
     return {"releases": releases, "headlines": headlines}
 
 
@@ -297,7 +301,8 @@ def update_triggers(page, r: TriggersResult) -> Fragment:
                      _certainty_text(t), _conclusion_text(t)])
     table = Table("When would the answer change? New evidence that would change the certainty or the estimate",
                   ["Outcome, population", "Now", "Certainty: a new study at the current rate",
-                   "Conclusion: a new study's rate that moves the estimate"], rows, compact=True) if rows else None
+                   "Conclusion: a new study's rate that moves the estimate"], rows, compact=True,
+                  csv=page.csv_href("update-triggers"), csv_whole=False) if rows else None
     return render("pooled_triggers.html.j2", table=table, min_k=r.min_k)
 
 
