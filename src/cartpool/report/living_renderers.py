@@ -4,8 +4,8 @@ methods for the statistical-methods appendix.
 
 Each renderer formats one result of the analysis (`cartpool.analysis.living.WhatsNewResult`,
 `cartpool.analysis.cumulative.CumulativeResult`, `cartpool.analysis.triggers.TriggersResult`)
-into a fragment and computes nothing; `cartpool.report.pooled_renderers` serves them to the pooled
-page by section name. The index page reads What's new back from the pooled CSV with `date_text`
+into a fragment and computes nothing; the pooled page (`PooledPage.renderers`) finds them
+here by section name. The index page reads What's new back from the pooled CSV with `date_text`
 and `row_text`.
 """
 
