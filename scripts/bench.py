@@ -130,7 +130,8 @@ def naive_baseline(root: Path) -> float:
 POOLED_ALONE = """
 import resource, sys, time
 from cartpool.data.load import load_all
-from cartpool.analysis.pooled_analysis import A_MAIN, PooledAnalysis
+from cartpool.analysis.pooled_analysis import PooledAnalysis
+from cartpool.analysis.pooled_rows import A_MAIN
 t0 = time.perf_counter(); s = load_all(sys.argv[1], sources=None); t1 = time.perf_counter()
 a = PooledAnalysis(s); df = a.estimates; t2 = time.perf_counter()
 loo = a.leave_one_out

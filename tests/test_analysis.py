@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from cartpool.analysis import pooled_analysis  # noqa: E402
+from cartpool.analysis.pooled_rows import SUBGROUP_TEST  # noqa: E402
 from cartpool.analysis.pooling import pool  # noqa: E402
 from cartpool.analysis.study_analysis import StudyAnalysis  # noqa: E402
 from cartpool.data.load import load_all, load_study  # noqa: E402
@@ -210,7 +211,7 @@ def test_every_interval_is_honest(pooled):
 def test_rules_by_data(pooled):
     a, _, _ = pooled
     est = a.estimates
-    main = est[est["view"].isin(["primary", "context", "subgroup"]) & (est["subgroup"] != pooled_analysis.SUBGROUP_TEST)]
+    main = est[est["view"].isin(["primary", "context", "subgroup"]) & (est["subgroup"] != SUBGROUP_TEST)]
     single = main[main["k"] == 1]
     assert (single["rule"] == "single study").all() and single["pi_low"].isna().all()
     two = main[main["k"] == 2]
@@ -284,7 +285,7 @@ def assert_pooled_rows_follow_the_rules(a: pooled_analysis.PooledAnalysis) -> No
     # survival at a landmark in two or more studies: Cochran's Q, unless fewer than two of them printed
     # an interval (a study may print none) for all the patients treated (not possibly the responders only)
     inputs = a.inputs.set_index(KEYS)
-    landmarks = est[(est["k"] >= 2) & est["events"].isna() & (est["subgroup"] != pooled_analysis.SUBGROUP_TEST)]
+    landmarks = est[(est["k"] >= 2) & est["events"].isna() & (est["subgroup"] != SUBGROUP_TEST)]
     for r in landmarks[landmarks["q_p"].isna()].itertuples():
         rows = inputs.loc[[(r.outcome, r.view, r.subgroup, r.level, r.analysis)]]
         with_interval = (rows["ci_low"].notna() & rows["estimate"].between(0, 1, inclusive="neither")

@@ -213,7 +213,7 @@ def test_percentages_printed_together_that_fit_only_another_population(tmp_path)
         assert df.loc[rid, "status"] == READING and "fit 134 patients" in df.loc[rid, "note"]
     assert "61/141 fits this one alone" in df.loc["neutropenia", "note"]
     assert df.loc["crs", "status"] == CONSISTENT  # another sentence: judged on its own, 51/141
-    from cartpool.domain.counts import resolve_record
+    from cartpool.domain.record_counts import resolve_record
 
     assert not resolve_record(sd, sd.result("neutropenia")).available  # no count is taken from 141 either
 
@@ -366,7 +366,7 @@ def test_a_percentage_that_fits_two_counts_gives_one_count_on_every_page(tmp_pat
 def test_a_printed_count_with_its_percentage_counts_against_its_population(tmp_path):
     """"107 patients (84%)" of 128: the printed count is the count (not re-derived from 84%, which
     fits 108), and the percentage is checked against it."""
-    from cartpool.domain.counts import HOW_PRINTED, resolve_record
+    from cartpool.domain.record_counts import HOW_PRINTED, resolve_record
 
     sd = make_study(tmp_path, [n_all(128), {"id": "crs", "population": "all", "endpoint": "crs", "grade": "any",
                                             "statistic": "proportion", "value": 84, "unit": "percent",

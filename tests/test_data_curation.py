@@ -8,6 +8,7 @@ import shutil
 import pytest
 import yaml
 
+from cartpool.data import endpoint_names
 from cartpool.data import vocabulary as vocab
 from cartpool.data.errors import StudyDataError
 from cartpool.data.known import load_known_studies
@@ -105,7 +106,7 @@ def test_a_bound_above_its_population_is_rejected(synthetic):
 
 
 def test_neurotoxicity_is_its_own_endpoint_and_relapse_flag_is_for_deaths(synthetic):
-    assert vocab.ENDPOINTS["neurotoxicity"].kind == "safety" and "ICANS" in vocab.endpoint_label("neurotoxicity")
+    assert vocab.ENDPOINTS["neurotoxicity"].kind == "safety" and "ICANS" in endpoint_names.endpoint_label("neurotoxicity")
     _add_record(synthetic, {"id": "neuro", "population": "infused", "endpoint": "crs", "statistic": "count",
                             "value": 2, "relapse_related": True, "location": "Results", "quote": "2 had neurotoxicity"})
     assert "death records only" in _messages(synthetic)
@@ -121,15 +122,15 @@ def test_unknown_endpoint_names_the_nearest_known_one(synthetic):
 
 
 def test_custom_endpoint_and_labels():
-    assert vocab.known_endpoint("x_prior_cd38_exposure")
-    assert vocab.endpoint_label("x_prior_cd38_exposure") == "Prior CD38 exposure"
-    assert vocab.endpoint_label("orr") == "ORR" and vocab.endpoint_label("emd") == "EMD (extramedullary disease)"
-    assert vocab.endpoint_label("ast_increased") == "AST increased" and vocab.endpoint_label("prior_anti_cd38") == \
+    assert endpoint_names.known_endpoint("x_prior_cd38_exposure")
+    assert endpoint_names.endpoint_label("x_prior_cd38_exposure") == "Prior CD38 exposure"
+    assert endpoint_names.endpoint_label("orr") == "ORR" and endpoint_names.endpoint_label("emd") == "EMD (extramedullary disease)"
+    assert endpoint_names.endpoint_label("ast_increased") == "AST increased" and endpoint_names.endpoint_label("prior_anti_cd38") == \
         "Prior anti-CD38 antibody"
-    assert vocab.category_label("r_iss_stage", "II") == "R-ISS stage II"
-    assert vocab.category_label("sex", "F") == "female"
-    assert vocab.category_label("paraprotein", "light_chain_λ") == "λ light chain only"
-    assert vocab.category_label("best_response", "VGPR/PR") == "VGPR/PR"
+    assert endpoint_names.category_label("r_iss_stage", "II") == "R-ISS stage II"
+    assert endpoint_names.category_label("sex", "F") == "female"
+    assert endpoint_names.category_label("paraprotein", "light_chain_λ") == "λ light chain only"
+    assert endpoint_names.category_label("best_response", "VGPR/PR") == "VGPR/PR"
     assert vocab.RESPONSE_CATEGORIES == ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
     for name, spec in vocab.ENDPOINTS.items():
         assert spec.kind in vocab.KINDS, name

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cartpool.domain import counts as count_rules
-from cartpool.domain import grades, survival_rules
+from cartpool.domain import grades, record_counts, survival_rules
 from cartpool.domain.population import follow_up, main_population
 from cartpool.domain.printed import consistent_fractions, numerators_for, rounds_to
 from cartpool.domain.registry import OUTCOMES, outcome
@@ -64,14 +64,14 @@ def test_counts_from_printed_records(tmp_path):
         {"id": "d", "population": "all", "endpoint": "crs", "grade": "any", "statistic": "proportion", "value": 50.0,
          "unit": "percent", "numerator": 64, "denominator": 128},
     ])
-    a = count_rules.resolve_record(sd, sd.result("a"))
-    assert (a.events, a.total, a.how) == (9, 12, count_rules.HOW_PRINTED)
-    b = count_rules.resolve_record(sd, sd.result("b"))  # ambiguous: the nearest to p x N is used, the other kept
-    assert (b.events, b.total, b.alternatives, b.how) == (108, 128, (107,), count_rules.HOW_PERCENT_AMBIGUOUS)
+    a = record_counts.resolve_record(sd, sd.result("a"))
+    assert (a.events, a.total, a.how) == (9, 12, record_counts.HOW_PRINTED)
+    b = record_counts.resolve_record(sd, sd.result("b"))  # ambiguous: the nearest to p x N is used, the other kept
+    assert (b.events, b.total, b.alternatives, b.how) == (108, 128, (107,), record_counts.HOW_PERCENT_AMBIGUOUS)
     assert "107 or 108 fit; 108 used" in b.detail
-    c = count_rules.resolve_record(sd, sd.result("c"))
+    c = record_counts.resolve_record(sd, sd.result("c"))
     assert not c.available and "no whole number of 128" in c.detail
-    d = count_rules.resolve_record(sd, sd.result("d"))
+    d = record_counts.resolve_record(sd, sd.result("d"))
     assert (d.events, d.total) == (64, 128)
 
 
@@ -94,14 +94,14 @@ def test_outcome_counts_by_derivation(tmp_path):
          "value": 1},
     ])
     cr = count_rules.outcome_count(sd, "cr_or_better")
-    assert (cr.events, cr.total, cr.how, cr.is_range) == (1, 12, count_rules.HOW_CATEGORIES, False)  # categories cover the ORR
+    assert (cr.events, cr.total, cr.how, cr.is_range) == (1, 12, record_counts.HOW_CATEGORIES, False)  # categories cover the ORR
     crs = count_rules.outcome_count(sd, "crs_any")
-    assert (crs.events, crs.how) == (10, count_rules.HOW_GRADES)
+    assert (crs.events, crs.how) == (10, record_counts.HOW_GRADES)
     ge3 = count_rules.outcome_count(sd, "crs_ge3")
     assert ge3.events == 2 and "printed as grade 3–4" in ge3.detail
     nrm = count_rules.outcome_count(sd, "nrm")
-    assert (nrm.events, nrm.total, nrm.how) == (1, 12, count_rules.HOW_DEATH_CAUSES)
-    assert count_rules.outcome_count(sd, "mrd_negative").how == count_rules.HOW_NOT_REPORTED
+    assert (nrm.events, nrm.total, nrm.how) == (1, 12, record_counts.HOW_DEATH_CAUSES)
+    assert count_rules.outcome_count(sd, "mrd_negative").how == record_counts.HOW_NOT_REPORTED
 
 
 def test_a_single_printed_category_is_a_range(tmp_path):

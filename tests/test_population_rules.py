@@ -9,6 +9,7 @@ import pytest
 
 from cartpool.analysis.pooling import Rule, common_effect, pool
 from cartpool.domain import counts as count_rules
+from cartpool.domain import record_counts
 from cartpool.domain.population import primary_population
 from cartpool.domain.survival_rules import zero_event_points
 
@@ -31,7 +32,7 @@ def test_everyone_enrolled_is_the_denominator_of_response_and_the_infused_of_tox
                     populations=ENROLLED_INFUSED)
     assert primary_population(sd, "efficacy") == "enrolled" and primary_population(sd, "safety") == "infused"
     orr = count_rules.outcome_count(sd, "orr")
-    assert (orr.events, orr.total, orr.how) == (8, 10, count_rules.HOW_ITT)  # 2 never infused count as not responding
+    assert (orr.events, orr.total, orr.how) == (8, 10, record_counts.HOW_ITT)  # 2 never infused count as not responding
     assert "2 enrolled but not infused" in orr.detail
     crs = count_rules.outcome_count(sd, "crs_any")
     assert (crs.events, crs.total, crs.population) == (5, 8, "infused")
@@ -47,7 +48,7 @@ def test_a_rate_among_evaluable_patients_is_a_range_among_all(tmp_path):
     assert primary_population(sd, "efficacy") == "all"  # evaluable only is never primary
     c = count_rules.outcome_count(sd, "orr")
     assert (c.events, c.events_high, c.total, c.is_range) == (16, 18, 20, True)
-    assert c.how == count_rules.HOW_EVALUABLE and c.text() == "16–18/20"
+    assert c.how == record_counts.HOW_EVALUABLE and c.text() == "16–18/20"
     assert count_rules.outcome_count(sd, "orr", population="evaluable").text() == "16/18"
 
 
@@ -57,7 +58,7 @@ def test_a_bound_is_a_range_never_a_count(tmp_path):
                                 "value": 87.5, "unit": "percent",
                                 "bound": {"low": 7, "high": 8, "reason": "only sCR is printed"}}])
     c = count_rules.outcome_count(sd, "cr_or_better")
-    assert (c.events, c.events_high, c.is_range, c.how) == (7, 8, True, count_rules.HOW_RANGE)
+    assert (c.events, c.events_high, c.is_range, c.how) == (7, 8, True, record_counts.HOW_RANGE)
     assert c.uninformative_end == "high"  # 8 of 8 is only the logical limit
     assert count_rules.outcome_count(sd, "orr").available is False  # a bound of CR says nothing of response
 

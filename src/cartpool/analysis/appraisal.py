@@ -25,7 +25,8 @@ from ..domain import registry
 from ..stats.proportions import proportion_ci
 from ..text import lower_first
 from .audit import INCONSISTENT
-from .pooled_analysis import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, PooledAnalysis
+from .pooled_analysis import PooledAnalysis
+from .pooled_rows import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY
 from .pooling import NOT_ONE_ESTIMATE, Rule
 
 #: How the studies were chosen. The source set is curated, not the result of a systematic search

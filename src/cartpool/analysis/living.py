@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import vocabulary
+from ..data import endpoint_names
 from ..data.releases import (
     Release,
     ReleasedEstimate,
@@ -51,7 +51,7 @@ from ..domain import registry
 from .appraisal import STALE
 from .cumulative import ONE_ESTIMATE_RULES, POOLED_RULES, main_row
 from .cumulative import values_text as cumulative_values_text
-from .pooled_analysis import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY
+from .pooled_rows import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY
 from .study_analysis import FACTS
 
 #: An estimate or an end of its interval has moved when it changed by more than this (a proportion).
@@ -270,7 +270,7 @@ class WhatsNewResult:
 def _record_words(part: str, sd) -> str:
     kind, _, name = part.partition(":")
     if kind == "fact":
-        return dict(FACTS).get(name, vocabulary.humanise(name)).lower() if name not in ("id", "label") else name
+        return dict(FACTS).get(name, endpoint_names.humanise(name)).lower() if name not in ("id", "label") else name
     if kind == "file":
         if sd is not None and sd.study.patients is not None:
             for t in sd.study.patients.tables.values():

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..data import endpoint_names
 from ..data import vocabulary as vocab
 from ..data.parse import EventTime, OutcomeAfter, Response, TimePlus
 from ..data.study_data import StudyData
@@ -114,7 +115,7 @@ def summarise_patient_fields(sd: StudyData) -> pd.DataFrame:
         if field not in df.columns:
             continue
         name = field.removeprefix("ae:")
-        label = spec.label or (spec.column if not spec.column.startswith("@") else vocab.humanise(name))
+        label = spec.label or (spec.column if not spec.column.startswith("@") else endpoint_names.humanise(name))
         endpoint = endpoint_of_column(name if field.startswith("ae:") else field) or endpoint_of_column(label)
         home = _home(field, endpoint, spec.parse)
         values = [v for v in df[field] if _present(v)]

@@ -25,24 +25,19 @@ events), so that every row can be refitted from its inputs. Nothing is computed 
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .. import formatting as fmt
 from ..data.known import REASONS, load_known_studies
 from ..data.load import load_all
-from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.plan import Plan, PlanPopulation, load_plan
 from ..data.study_data import StudyData
 from ..domain import counts as count_rules
-from ..domain import registry, survival_rules
-from ..domain.landmarks import landmark_fit
+from ..domain import record_counts, registry, survival_rules
 from ..domain.population import (
     follow_up,
     main_population,
@@ -50,99 +45,23 @@ from ..domain.population import (
     population_label,
     primary_population,
 )
-from ..domain.subgroups import NOT_SEPARABLE, membership
-from ..stats.proportions import proportion_ci
-from ..stats.summaries import pool_landmark
+from ..domain.subgroups import membership
 from ..text import lower_first as _lower_first
 from . import survival_curves as curves
 from .audit import audit_frame, audit_study
-from .pooling import (
-    MIN_STUDIES_RANDOM_EFFECTS,
-    PRIMARY_METHOD,
-    Pooled,
-    Rule,
-    SubgroupTest,
-    common_effect,
-    pool,
-    pool_leave_one_out,
-    rule_for_k,
-    subgroup_test,
+from .landmark_rows import choose_landmarks, landmark_estimates, landmark_row, study_landmark_rows
+from .outcome_rows import OutcomeRows
+from .pooled_rows import (
+    A_LANDMARK,
+    CONTEXT,
+    ESTIMATE_COLUMNS,
+    INPUT_COLUMNS,
+    PRIMARY,
+    OutcomeResult,
+    scale_of,
 )
+from .pooling import Pooled
 from .store import ResultStore
-
-PRIMARY, CONTEXT, SUBGROUP, SENSITIVITY = "primary", "context", "subgroup", "sensitivity"
-ALL_STUDIES = "all studies"
-SUBGROUP_TEST = "test for subgroup differences"
-
-# analyses (the `analysis` column)
-A_MAIN = "main"
-A_COMMON = "common effect (two studies)"
-A_BAYES = "Bayesian"
-A_BAYES_WIDE = "Bayesian, wider prior"
-A_LOGIT = "inverse-variance logit"
-A_FT = "Freeman-Tukey"
-A_INFUSED = "patients infused only"
-A_EVALUABLE = "patients evaluable only"
-A_BCMA_ONLY = "BCMA-directed patients only"
-A_SAME_SCALE = "same grading scale"
-A_OTHER_COUNT = "other fitting count"
-A_NO_RANGES = "ranges left out"
-A_MIXED = "PCL and MM mixed"
-A_LANDMARK = "landmark, log(−log) scale"
-
-#: Why the BCMA-directed subset of a mixed cohort is a sensitivity analysis, not the primary row.
-BCMA_ONLY_CONFOUNDED = ("the question is about CAR-T of either target, and these are the patients whose first CAR-T "
-                        "was BCMA-directed; after a first relapse some received a second CAR-T against the other "
-                        "target, so their survival is not that of one target alone")
-
-#: Leave-one-out needs a pooled group (the random-effects model, three or more studies).
-LOO_MIN_K = MIN_STUDIES_RANDOM_EFFECTS
-
-ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "method", "rule", "note", "k", "events",
-                    "events_high", "total", "estimate", "estimate_high", "ci_low", "ci_high", "ci_how",
-                    "small_ci_low", "small_ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "het_lrt",
-                    "het_lrt_p", "het_df", "het_fisher_p", "bayes_estimate", "bayes_low", "bayes_high", "bayes_tau",
-                    "bayes_tau_low", "bayes_tau_high", "bayes_tau_prior_scale", "range_left_out", "studies"]
-INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "study_id", "population", "events",
-                 "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events",
-                 "possibly_responders", "in_fit"]
-
-
-SCALE_MISSING = ("not reported", "not in the source we have")
-
-
-def _landmark_usable(sub: pd.DataFrame) -> pd.DataFrame:
-    """The studies of a landmark row that can enter a model on the log(-log S) scale: a printed or
-    recomputed interval, S strictly between 0 and 1, and all patients (a rate that may describe the
-    responders only is never pooled with all-patient rates)."""
-    return sub[sub["ci_low"].notna() & sub["ci_high"].notna() & (sub["value"] > 0) & (sub["value"] < 1)
-               & ~sub["possibly_responders"].astype(bool)]
-
-
-def scale_of(sd: StudyData, field: str) -> str:
-    """A study fact as words: its value, or why it is missing (`SCALE_MISSING`)."""
-    v = getattr(sd.study, field, NOT_REPORTED)
-    if v is None or isinstance(v, str):
-        return SCALE_MISSING[1] if v == NOT_IN_SOURCE else SCALE_MISSING[0]
-    value = v.value
-    return value if isinstance(value, str) else str(value)
-
-
-@dataclass(frozen=True)
-class OutcomeResult:
-    """One outcome's results: each plan population's row (primary and context), the subgroup rows,
-    the sensitivity analyses, the test for subgroup differences, and leave-one-out."""
-
-    key: str
-    groups: dict[str, Pooled]  # population label -> the row (primary and context)
-    roles: dict[str, str]
-    subgroups: dict[tuple[str, str, str], Pooled]  # (population, subgroup field, level) -> row
-    tests: dict[tuple[str, str], SubgroupTest]  # (population, field) -> test between levels
-    test: SubgroupTest  # between the PCL populations
-    sensitivity: pd.DataFrame  # rows of `estimates` with view == "sensitivity"
-    leave_one_out: pd.DataFrame
-    inputs: pd.DataFrame  # the studies' counts in the primary rows
-    missing: list[str]  # labels of studies that do not report it
 
 
 @dataclass(frozen=True)
@@ -193,6 +112,11 @@ class PooledAnalysis:
         """The pooled rows' statistics kept by their inputs (None without a store)."""
         return self.store.rows if self.store is not None else None
 
+    @cached_property
+    def _rows(self) -> OutcomeRows:
+        """Computes an outcome's rows from this analysis's counts (`cartpool.analysis.outcome_rows`)."""
+        return OutcomeRows(self.available, self.plan, self.memo, self.studies["study"].tolist())
+
     # --- each study's own results -----------------------------------------------------------
 
     def study_results(self, sd: StudyData) -> StudyResults:
@@ -208,8 +132,8 @@ class PooledAnalysis:
     def _compute_study_results(self, sd: StudyData) -> StudyResults:
         km = curves.km_fits(sd)
         points = curves.study_points(sd, km)
-        return StudyResults(self._study_count_rows(sd), points, self._study_landmark_rows(sd, points), km,
-                            audit_study(sd))
+        return StudyResults(self._study_count_rows(sd), points,
+                            study_landmark_rows(sd, points, self.plan, self.population_of(sd)), km, audit_study(sd))
 
     def km_fits(self, sd: StudyData) -> dict:
         """Kaplan-Meier fits of a study's whole per-patient table, ``{(endpoint, "all"): KaplanMeier}``."""
@@ -288,7 +212,7 @@ class PooledAnalysis:
 
     # --- counts ------------------------------------------------------------------------------
 
-    def _count_row(self, sd: StudyData, key: str, kind: str, c: count_rules.ResolvedCount, level: str = "") -> dict:
+    def _count_row(self, sd: StudyData, key: str, kind: str, c: record_counts.ResolvedCount, level: str = "") -> dict:
         info = self.studies.set_index("study_id").loc[sd.study.id]
         o = registry.outcome(key)
         return {
@@ -367,7 +291,7 @@ class PooledAnalysis:
         for o in registry.OUTCOMES:
             if o.pooled:
                 results[o.key] = self._outcome_kept(o, est_rows, in_rows)
-        self._landmark_estimates(est_rows, in_rows)
+        landmark_estimates(self.landmarks, self.plan, est_rows, in_rows)
         est = pd.DataFrame(est_rows, columns=ESTIMATE_COLUMNS)
         inputs = pd.DataFrame(in_rows, columns=INPUT_COLUMNS)
         if self.store is not None:
@@ -391,205 +315,36 @@ class PooledAnalysis:
     def outcome_results(self) -> dict[str, OutcomeResult]:
         return self._computed[2]
 
-    def _record(self, est_rows, in_rows, key, view, subgroup, analysis, t: pd.DataFrame, r: Pooled,
-                level: str = "") -> None:
-        est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
-                         **r.as_row(), "studies": ";".join(t["study"])})
-        left_out = set(self._split_for_fit(t)[1].index)
-        # the columns as itertuples would give them (each a Series iterated: Python scalars), without
-        # building a tuple of every column for every row
-        cols = ("study", "study_id", "population", "events", "events_high", "total", "derived", "how", "detail")
-        for idx, (study, study_id, population, events, events_high, total, derived, how, detail) in zip(
-                t.index, zip(*(t[c] for c in cols), strict=True), strict=True):
-            est, lo, hi = _own_proportion(int(events), int(total))
-            in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
-                            "study": study, "study_id": study_id, "population": population,
-                            "events": int(events), "events_high": int(events_high), "total": int(total),
-                            "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(derived),
-                            "how": how, "detail": detail, "zero_events": False, "in_fit": idx not in left_out})
-
-    def _split_for_fit(self, t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The studies of a row that enter its model, and those shown but left out: where the row
-        combines studies (random effects), a range with an uninformative end is left out."""
-        if len(t) < self.plan.pooling.random_effects_min_k:
-            return t, t.iloc[0:0]
-        out = (t["uninformative_end"] != "").to_numpy()
-        if not out.any() or out.all():  # nothing left out, or nothing would be left: every study enters
-            return t, t.iloc[0:0]
-        return t[~out], t[out]
-
-    def _pool(self, t: pd.DataFrame, method: str = PRIMARY_METHOD, *, tau_scale: float | None = None,
-              bayes: bool = False, detail: bool = True) -> Pooled:
-        """One row of studies by the plan's rule. Where the row combines studies (random effects), a
-        range with an uninformative end is left out, and the row says so."""
-        use, left_out = self._split_for_fit(t)
-        labels = [row_label(st, sub, rng) for st, sub, rng in zip(use["study"], use["subset"], use["is_range"],
-                                                                   strict=True)]
-        r = pool(use["events"], use["total"], labels,
-                 events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
-                 tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, detail=detail,
-                 small_sample=detail, memo=self.memo if detail else None)
-        if not left_out.empty:
-            r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
-                                                    for x in left_out.itertuples()))
-        return r
-
     def primary_estimate(self, t: pd.DataFrame, *, detail: bool = True) -> Pooled:
         """A population's main row refitted on the studies in `t` (rows of `available`), by the same
         rule as the main analysis (for analyses that refit it on other sets of studies: the
         cumulative meta-analysis and the update triggers, `cartpool.analysis.cumulative`). With
         `detail` False, the estimate and its interval only (no heterogeneity, no small-sample
         interval)."""
-        return self._pool(t, detail=detail)
+        return self._rows.pool(t, detail=detail)
 
     def landmark_estimate(self, sub: pd.DataFrame) -> dict:
         """The same for a landmark row (rows of `landmarks`): the fields of its row of `estimates`."""
-        return self._landmark_row(sub)
+        return landmark_row(sub, self.plan.pooling.random_effects_min_k)
 
     def _outcome_kept(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
-        """`_outcome`, read back from the store where it holds the outcome's result for the same inputs:
+        """`OutcomeRows.outcome`, read back from the store where it holds the outcome's result for the same inputs:
         every study's counts of this outcome (with their places in the counts table), the studies'
         labels and the plan (and the code, in the store's key). An edit that leaves an outcome's counts
         as they were leaves its rows, tests and leave-one-out as they were."""
         if self.store is None:
-            return self._outcome(o, est_rows, in_rows)
+            return self._rows.outcome(o, est_rows, in_rows)
         c = self.counts
         mine = c[c["outcome"] == o.key] if not c.empty else c
 
         def compute():
             est, inp = [], []
-            return est, inp, self._outcome(o, est, inp)
+            return est, inp, self._rows.outcome(o, est, inp)
         est, inp, res = self.store.kept("outcomes", o.key, (o.key, mine, self.studies["study"].tolist(), self.plan),
                                         compute)
         est_rows += est
         in_rows += inp
         return res
-
-    def _outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:
-        key = o.key
-        t = self.available(key)
-        everyone = self.studies["study"].tolist()
-        reporting = set(t["study"])
-        missing = [s for s in everyone if s not in reporting]
-        groups: dict[str, Pooled] = {}
-        roles: dict[str, str] = {}
-        for g, sub in t.groupby("group", sort=False):
-            role = sub["role"].iloc[0]
-            r = self._pool(sub, bayes=True)
-            groups[g], roles[g] = r, role
-            self._record(est_rows, in_rows, key, role, g, A_MAIN, sub, r)
-        primary = {g: r for g, r in groups.items() if roles[g] == PRIMARY}
-        test = subgroup_test(primary)
-        if len(primary) > 1:
-            est_rows.append({"outcome": key, "view": PRIMARY, "subgroup": SUBGROUP_TEST, "level": "",
-                             "analysis": A_MAIN, "method": PRIMARY_METHOD,
-                             "rule": "tested" if test.tested else "not tested", "note": test.note,
-                             "k": int(sum(r.k for r in primary.values())), "q": test.q, "q_p": test.p,
-                             "studies": f"df={test.df}" if test.tested else ""})
-        subgroups, tests = self._subgroups(key, est_rows, in_rows)
-        n_before = len(est_rows)
-        self._sensitivity(o, t, groups, est_rows, in_rows)
-        sens = pd.DataFrame(est_rows[n_before:], columns=ESTIMATE_COLUMNS)
-        loo = self._leave_one_out(key, t)
-        return OutcomeResult(key, groups, roles, subgroups, tests, test, sens, loo, t, missing)
-
-    def _subgroups(self, key: str, est_rows, in_rows):
-        """Rows for each level of each subgroup the plan names, within each primary population."""
-        out: dict[tuple[str, str, str], Pooled] = {}
-        tests: dict[tuple[str, str], SubgroupTest] = {}
-        for sg in self.plan.subgroups:
-            t = self.available(key, f"subgroup:{sg.field}")
-            t = t[t["role"] == PRIMARY]
-            for g, in_group in t.groupby("group", sort=False):
-                levels = {}
-                for level, sub in in_group.groupby("level", sort=True):
-                    r = self._pool(sub)
-                    out[(g, sg.field, level)] = levels[level] = r
-                    self._record(est_rows, in_rows, key, SUBGROUP, g, sg.label, sub, r, level=level)
-                if len(levels) > 1:
-                    tests[(g, sg.field)] = subgroup_test(levels)
-        return out, tests
-
-    def _sensitivity(self, o: registry.OutcomeSpec, t: pd.DataFrame, groups: dict[str, Pooled], est_rows,
-                     in_rows) -> None:
-        key = o.key
-
-        def offer(subgroup: str, analysis: str, frame: pd.DataFrame, method: str = PRIMARY_METHOD, *,
-                  min_k: int = 2, tau_scale: float | None = None, note: str = "") -> None:
-            if len(frame) >= min_k:
-                r = self._pool(frame, method, tau_scale=tau_scale)
-                if note:
-                    r = replace(r, note=f"{r.note}; {note}" if r.note else note)
-                self._record(est_rows, in_rows, key, SENSITIVITY, subgroup, analysis, frame, r)
-
-        def replaced(sub: pd.DataFrame, kind: str) -> pd.DataFrame:
-            """The group's counts with each study's count of another kind where it has one."""
-            alt = self.available(key, kind)
-            alt = alt[alt["study_id"].isin(sub["study_id"])]
-            keep = sub[~sub["study_id"].isin(alt["study_id"])]
-            out = pd.concat([keep, alt])
-            return out.assign(_order=out["study_id"].map({s: i for i, s in enumerate(sub["study_id"])})) \
-                .sort_values("_order").drop(columns="_order")
-
-        for g, sub in t.groupby("group", sort=False):
-            if sub["role"].iloc[0] != PRIMARY:
-                continue
-            k = len(sub)
-            if k == 2:
-                ce = sub[sub["uninformative_end"] == ""]
-                if len(ce) == 2:
-                    r = common_effect(ce["events"], ce["total"])
-                    self._record(est_rows, in_rows, key, SENSITIVITY, g, A_COMMON, ce, r)
-                r = groups[g]
-                if r.bayes_estimate is not None:
-                    self._record(est_rows, in_rows, key, SENSITIVITY, g, f"{A_BAYES} ({_prior(r.bayes_tau_prior_scale)})",
-                                 sub, _bayes_row(r))
-            if k >= self.plan.pooling.random_effects_min_k:
-                offer(g, A_LOGIT, sub, "logit")
-                offer(g, A_FT, sub, "ft")
-            if k >= 2:
-                wide = self.plan.bayes.tau_prior_scale_sensitivity
-                r = self._pool(sub, tau_scale=wide, bayes=True)
-                if r.bayes_estimate is not None:
-                    self._record(est_rows, in_rows, key, SENSITIVITY, g, f"{A_BAYES_WIDE} ({_prior(wide)})", sub,
-                                 _bayes_row(r))
-            for kind, analysis in (("infused", A_INFUSED), ("evaluable", A_EVALUABLE)):
-                if (self.available(key, kind)["group"] == g).any():
-                    offer(g, analysis, replaced(sub, kind), min_k=1)
-            if sub["mixed_targets"].any():
-                bcma = self.available(key, "subgroup:target", "BCMA-directed")
-                bcma = bcma[bcma["group"] == g]
-                offer(g, A_BCMA_ONLY, bcma, min_k=1, note=f"confounded: {BCMA_ONLY_CONFOUNDED}")
-            if registry.SAME_SCALE in o.sensitivity and o.comparability:
-                scale_field = o.comparability[0]
-                scales = sub.loc[~sub[scale_field].isin(SCALE_MISSING), scale_field].value_counts()
-                if len(scales) > 1:
-                    common = scales.index[0]
-                    offer(g, f"{A_SAME_SCALE} ({common})", sub[sub[scale_field] == common])
-            if (sub["alternatives"] != "").any():
-                other = sub.copy()
-                alt = other["alternatives"] != ""
-                other.loc[alt, "events"] = [int(a.split(";")[0]) for a in other.loc[alt, "alternatives"]]
-                other.loc[alt, "events_high"] = other.loc[alt, "events"]
-                offer(g, A_OTHER_COUNT, other, min_k=1)
-            if sub["is_range"].any():
-                offer(g, A_NO_RANGES, sub[~sub["is_range"]], min_k=1)
-        if t["group"].nunique() > 1 and len(t) >= self.plan.pooling.random_effects_min_k:
-            offer(ALL_STUDIES, A_MIXED, t)
-
-    def _leave_one_out(self, key: str, t: pd.DataFrame) -> pd.DataFrame:
-        """The pooled estimate with each study left out, in every primary group that is pooled (the
-        GLMM refitted each time)."""
-        rows = []
-        for g, sub in t.groupby("group", sort=False):
-            if sub["role"].iloc[0] != PRIMARY or len(sub) < LOO_MIN_K:
-                continue
-            refits = pool_leave_one_out(sub["events"], sub["total"], events_high=sub["events_high"],
-                                        min_k=self.plan.pooling.random_effects_min_k, memo=self.memo)
-            for omitted, r in zip(sub["study"], refits, strict=True):
-                row = {k: v for k, v in r.as_row().items() if not k.startswith(("bayes_", "het_"))}
-                rows.append({"outcome": key, "subgroup": g, "omitted": omitted, **row})
-        return pd.DataFrame(rows)
 
     @property
     def leave_one_out(self) -> pd.DataFrame:
@@ -629,120 +384,7 @@ class PooledAnalysis:
         level of each planned subgroup: recomputed by Kaplan-Meier from the per-patient table where
         it exists, else as printed for the whole cohort, else 100% where the study reports no events
         during follow-up (with the number provably at risk)."""
-        rows = [row for sd in self.study_data for row in self.study_results(sd).landmarks]
-        df = pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "months", "value", "ci_low", "ci_high",
-                                         "source", "kind", "level", "n", "population", "at_risk_min", "basis",
-                                         "result_id", "group", "role", "n_stated", "n_fit_likely",
-                                         "possibly_responders", "tie_events", "value_if_after"])
-        # one value per study, endpoint, time and variant: recomputed, then printed, then zero events
-        rank = {survival_rules.SOURCE_KM: 0, survival_rules.SOURCE_REPORTED: 1, survival_rules.SOURCE_ZERO_EVENTS: 2}
-        df["_rank"] = df["source"].map(rank).fillna(3)
-        return (df.sort_values(["study_id", "endpoint", "months", "kind", "level", "_rank"], kind="stable")
-                .drop_duplicates(["study_id", "endpoint", "months", "kind", "level"]).drop(columns="_rank")
-                .reset_index(drop=True))
-
-    def _study_landmark_rows(self, sd: StudyData, points: list) -> list[dict]:
-        """One study's rows of `landmarks`, before one is chosen per landmark (`points`: its survival
-        points)."""
-        rows = []
-        group = self.population_of(sd)
-        d = curves.derive_endpoints(sd)
-        table_pop = len(d) if d is not None else None
-        variants = [("all patients", "", None)]
-        for sg in self.plan.subgroups:
-            m = membership(sd, sg.field)
-            if m.whole:
-                variants.append((f"subgroup:{sg.field}", m.whole, None))
-            for level, ids in m.rows.items():
-                variants.append((f"subgroup:{sg.field}", level, ids))
-        for kind, level, ids in variants:
-            pts = points if ids is None else curves.km_points(sd, curves.km_fits(sd, rows=ids))
-            for p in pts:
-                if p.kind != "landmark" or p.value is None:
-                    continue
-                if not any(abs(p.time_months - t) < 0.01 for t in registry.LANDMARK_MONTHS):
-                    continue
-                if not p.recomputed and not survival_rules.whole_cohort(sd, p.population):
-                    continue
-                n = (len(ids) if ids is not None else table_pop) if p.recomputed \
-                    else sd.population_size(p.population)
-                # a printed rate whose interval fits fewer patients than stated is shown with the
-                # number it fits, and named where that is another group (the responders)
-                fit = landmark_fit(sd, sd.result(p.result_id)) if p.source == survival_rules.SOURCE_REPORTED \
-                    and p.result_id else None
-                fits_other = fit is not None and not fit.fits_stated
-                rows.append({"n_stated": n, "n_fit_likely": fit.likely if fits_other else None,
-                             "possibly_responders": bool(fit and fit.possibly_responders),
-                             "tie_events": p.tie_events, "value_if_after": p.value_if_after})
-                if fits_other:
-                    n = fit.n
-                rows[-1].update({"study_id": sd.study.id, "study": sd.study.label, "endpoint": p.endpoint,
-                                 "months": p.time_months, "value": p.value, "ci_low": p.ci_low,
-                                 "ci_high": p.ci_high, "source": p.source, "kind": kind, "level": level, "n": n,
-                                 "population": population_label(sd, p.population) if p.population else "",
-                                 "at_risk_min": p.at_risk_min, "basis": p.basis,
-                                 "result_id": p.result_id or ";".join(p.result_ids),
-                                 "group": group.label, "role": group.role})
-        return rows
-
-    def _landmark_row(self, sub: pd.DataFrame) -> dict:
-        """One landmark row: one study, two side by side, or three or more pooled on the log(−log S)
-        scale. A study with no events (100%) or without a printed interval is shown, never pooled."""
-        usable = _landmark_usable(sub)
-        base = {"analysis": A_LANDMARK, "method": "inverse variance, REML", "events": None, "total": None,
-                "k": len(sub), "studies": ";".join(sub["study"])}
-        if len(sub) == 1:
-            r = sub.iloc[0]
-            return {**base, "rule": Rule.SINGLE, "note": "single study" if r["source"] != survival_rules.SOURCE_ZERO_EVENTS
-                    else "no events during follow-up; not pooled", "estimate": r["value"], "ci_low": r["ci_low"],
-                    "ci_high": r["ci_high"]}
-        min_k = self.plan.pooling.random_effects_min_k
-        het = {}
-        if len(usable) >= 2:  # Cochran's Q of the studies' log(-log S), from their printed intervals
-            ee = pool_landmark(usable["value"], usable["ci_low"], usable["ci_high"], tau2="EE")
-            i2 = max(0.0, 100 * (ee.q - (len(usable) - 1)) / ee.q) if ee.q > 0 else 0.0
-            het = {"q": ee.q, "q_p": ee.q_p, "i2": i2, "het_df": len(usable) - 1}
-        if len(sub) < min_k or len(usable) < min_k:
-            excluded = sub.drop(index=usable.index)
-            note = f"{len(sub)} studies, not pooled: each shown" if len(sub) < min_k else \
-                "not pooled: " + ", ".join(excluded["study"]) + " without a printed interval, with no events, or " \
-                "possibly describing the responders only"
-            return {**base, "rule": rule_for_k(len(sub), min_k) or Rule.NOT_POOLED, "note": note, **het}
-        args = (usable["value"], usable["ci_low"], usable["ci_high"])
-        res = pool_landmark(*args, pi_dist="t", labels=list(usable["study"]))
-        small = pool_landmark(*args, knha=True, labels=list(usable["study"]))
-        left = sub.drop(index=usable.index)
-        return {**base, "rule": Rule.RANDOM, "note": ("" if left.empty else "not in the pooled estimate: "
-                                                       + ", ".join(left["study"])), "k": res.k,
-                "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high, "ci_how": "z",
-                "small_ci_low": small.ci_low, "small_ci_high": small.ci_high, "pi_low": res.pi_low,
-                "pi_high": res.pi_high, "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_p,
-                "studies": ";".join(usable["study"])}
-
-    def _landmark_estimates(self, est_rows, in_rows) -> None:
-        lm = self.landmarks
-        labels = {g.field: g.label for g in self.plan.subgroups}
-        for (ep, months, group, kind, level), sub in lm.groupby(["endpoint", "months", "group", "kind", "level"],
-                                                                sort=True):
-            role = sub["role"].iloc[0]
-            if kind != "all patients" and role != PRIMARY:
-                continue
-            key = registry.landmark_key(ep, months)
-            view, subgroup = (role, group) if kind == "all patients" else (SUBGROUP, group)
-            analysis_label = labels.get(kind.split(":", 1)[-1], "") if kind != "all patients" else A_MAIN
-            row = self._landmark_row(sub)
-            pooled_from = set(_landmark_usable(sub).index) if row["rule"] == Rule.RANDOM else set(sub.index)
-            est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
-                             **{**row, "analysis": analysis_label if kind != "all patients" else A_LANDMARK}})
-            for idx, r in zip(sub.index, sub.itertuples(), strict=True):
-                in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
-                                "analysis": analysis_label if kind != "all patients" else A_LANDMARK,
-                                "study": r.study, "study_id": r.study_id, "population": r.population,
-                                "events": None, "events_high": None, "total": r.n, "estimate": r.value,
-                                "ci_low": r.ci_low, "ci_high": r.ci_high, "derived": r.source != survival_rules.SOURCE_REPORTED,
-                                "how": r.source, "detail": landmark_detail(r),
-                                "zero_events": r.source == survival_rules.SOURCE_ZERO_EVENTS,
-                                "possibly_responders": bool(r.possibly_responders), "in_fit": idx in pooled_from})
+        return choose_landmarks([row for sd in self.study_data for row in self.study_results(sd).landmarks])
 
     def landmark_row(self, key: str, group: str) -> pd.Series | None:
         """The primary landmark row of one population, or None."""
@@ -760,73 +402,9 @@ class PooledAnalysis:
         return pd.concat(frames, ignore_index=True) if frames else audit_frame([])
 
 
-def landmark_detail(r) -> str:
-    """What a reader must know of one study's landmark rate: no events (with the number provably at
-    risk), an interval that fits another number of patients, or an event at exactly the landmark."""
-    parts = [r.basis] if isinstance(r.basis, str) and r.basis else []
-    if isinstance(r.n_fit_likely, str) and r.n_fit_likely:
-        parts.append(f"its interval fits {r.n} patients, not the stated {r.n_stated}: possibly {r.n_fit_likely} only")
-    elif r.n_stated is not None and not pd.isna(r.n_stated) and r.n != r.n_stated:
-        parts.append(f"its interval fits {r.n} patients, not the stated {r.n_stated}")
-    if r.tie_events and not pd.isna(r.tie_events) and r.tie_events > 0:
-        parts.append(f"{int(r.tie_events)} {'event' if int(r.tie_events) == 1 else 'events'} recorded at exactly {r.months:g} months count at the landmark; "
-                     f"recorded just after, {fmt.pct(r.value_if_after)}")
-    return "; ".join(parts)
-
-
-@functools.lru_cache(maxsize=65536)
-def _own_proportion(events: int, total: int) -> tuple[float, float, float]:
-    e = proportion_ci(events, total)
-    return e.estimate, e.ci_low, e.ci_high
-
-
-def _prior(scale: float | None) -> str:
-    return f"half-normal({scale:g}) prior on τ" if scale is not None else ""
-
-
-#: Quantiles of the standard half-normal distribution (median, 2.5% and 97.5%).
-_HN_MEDIAN, _HN_LOW, _HN_HIGH = 0.6744898, 0.0313376, 2.2414027
-#: The credible interval of tau "mostly reflects the prior" when it is at least this share of the prior's width.
-PRIOR_DOMINATES = 0.8
-
-
-def tau_prior_note(r: Pooled) -> str:
-    """τ's posterior beside its prior, and whether the posterior mostly reflects the prior."""
-    s = r.bayes_tau_prior_scale
-    if s is None or r.bayes_tau is None:
-        return ""
-    text = (f"τ posterior median {r.bayes_tau:.2f} (95% CrI {r.bayes_tau_low:.2f}–{r.bayes_tau_high:.2f}); prior "
-            f"median {_HN_MEDIAN * s:.2f} ({_HN_LOW * s:.2f}–{_HN_HIGH * s:.2f})")
-    if (r.bayes_tau_high - r.bayes_tau_low) >= PRIOR_DOMINATES * (_HN_HIGH - _HN_LOW) * s:
-        text += ": the data say little about the spread between studies, so the credible interval mostly " \
-                "reflects the prior"
-    return text
-
-
-def _bayes_row(r: Pooled) -> Pooled:
-    """A row that shows the Bayesian estimate of `r` as its estimate (a sensitivity analysis)."""
-    return replace(r, rule="Bayesian", note=f"{_prior(r.bayes_tau_prior_scale)}; posterior median and 95% "
-                   f"credible interval; {tau_prior_note(r)}", estimate=r.bayes_estimate, ci_low=r.bayes_low,
-                   ci_high=r.bayes_high,
-                   ci_how="95% credible interval", estimate_high=None, small_ci_low=None, small_ci_high=None,
-                   pi_low=None, pi_high=None)
 
 
 def _year(citation: str) -> int | None:
     years = [int(y) for y in re.findall(r"\b(20\d{2}|19\d{2})\b", citation)]
     return max(years) if years else None
 
-
-def row_label(study, subset, is_range) -> str:
-    """A study's label in a forest plot or table of one outcome, saying when it enters with part of
-    its cohort (`subset`) or with a range rather than a count (`is_range`)."""
-    notes = []
-    if subset and subset not in ("all patients", NOT_SEPARABLE):
-        notes.append(str(subset))
-    if is_range:
-        notes.append("range")
-    return f"{study} ({'; '.join(notes)})" if notes else str(study)
-
-
-def finite(x) -> bool:
-    return x is not None and not (isinstance(x, float) and not np.isfinite(x))

@@ -16,27 +16,28 @@ from functools import cached_property
 import pandas as pd
 
 from ..data.load import load_study_by_id
-from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
+from ..data.model import NOT_REPORTED
 from ..data.risk_of_bias import proposed_overall
 from ..data.study_data import StudyData
 from ..data.vocabulary import ENDPOINTS
 from ..domain import counts as count_rules
-from ..domain import grades, registry, survival_rules
+from ..domain import record_counts, registry, survival_rules
 from ..domain.deaths import all_cause_deaths
 from ..domain.derive import derive_endpoints
 from ..domain.population import follow_up, main_population, population_kind, population_label
 from ..domain.response import rank
-from ..stats.proportions import proportion_ci
-from ..text import lower_first as _lower_first
 from ..units import convert
 from . import study_records as records
 from . import study_results as results
+from . import study_safety as safety
 from . import survival_curves as curves
-from .audit import INCONSISTENT, audit_frame, audit_study
+from .audit import audit_frame, audit_study
 from .baseline import recompute_baseline
 from .patient_fields import summarise_patient_fields
 from .pooled_analysis import PooledAnalysis, StudyResults
 from .store import ResultStore
+from .study_limitations import limitation_rows
+from .study_safety import proportion_or_none
 
 #: Study facts shown in the header, in order, with their labels.
 FACTS = (
@@ -47,8 +48,6 @@ FACTS = (
     ("crs_grading", "CRS grading"), ("icans_grading", "ICANS grading"), ("ctcae_version", "CTCAE version"),
 )
 
-SMALL_SAMPLE = 20  # below this many patients, the limitations say exact CIs are wide
-
 
 def is_baseline(endpoint: str) -> bool:
     """Whether an endpoint is a baseline characteristic (a custom x_prior_... name counts as one)."""
@@ -56,20 +55,13 @@ def is_baseline(endpoint: str) -> bool:
     return spec.kind == "baseline" if spec is not None else endpoint.removeprefix("x_").startswith("prior_")
 
 
-def _proportion(events: int | None, total: int | None) -> tuple[float | None, float | None, float | None]:
-    if events is None or not total:
-        return None, None, None
-    e = proportion_ci(int(events), int(total))
-    return e.estimate, e.ci_low, e.ci_high
-
-
-def count_row(sd: StudyData, key: str, c: count_rules.ResolvedCount) -> dict:
+def count_row(sd: StudyData, key: str, c: record_counts.ResolvedCount) -> dict:
     """One registered outcome's count as a tidy row (with its exact 95% CI)."""
     spec = registry.outcome(key)
-    est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
+    est, lo, hi = proportion_or_none(c.events, c.total) if c.available else (None, None, None)
     est_high = None
     if c.is_range:  # a range: both ends, and the interval widened over them
-        est_high, _, hi = _proportion(c.events_high, c.total)
+        est_high, _, hi = proportion_or_none(c.events_high, c.total)
     notes = "; ".join(sd.result(i).note for i in c.result_ids if sd.result(i).note)
     return {
         "outcome": key, "label": spec.label, "short": spec.short, "section": spec.section,
@@ -197,7 +189,7 @@ class StudyAnalysis:
         d = self.derived
         if d is not None and "best_response" in d.columns:
             counts = d["best_response"].value_counts()
-            rows = [{"category": k, "count": int(v), "total": len(d), "how": count_rules.HOW_PER_PATIENT, "result_id": ""}
+            rows = [{"category": k, "count": int(v), "total": len(d), "how": record_counts.HOW_PER_PATIENT, "result_id": ""}
                     for k, v in counts.items()]
         else:
             cats = [r for r in self.sd.results if r.endpoint == "best_response"]
@@ -208,14 +200,14 @@ class StudyAnalysis:
             for r in cats:
                 if r.population != pop:
                     continue
-                c = count_rules.resolve_record(self.sd, r)
+                c = record_counts.resolve_record(self.sd, r)
                 if c.available:
                     rows.append({"category": r.category, "count": c.events, "total": c.total, "how": c.how,
                                  "result_id": r.id})
         df = pd.DataFrame(rows, columns=cols)
         return df.iloc[sorted(range(len(df)), key=lambda i: rank(df["category"].iloc[i]))].reset_index(drop=True)
 
-    def counts(self, *, population: str | None = None) -> dict[str, count_rules.ResolvedCount]:
+    def counts(self, *, population: str | None = None) -> dict[str, record_counts.ResolvedCount]:
         return {o.key: count_rules.outcome_count(self.sd, o.key, population=population) for o in registry.OUTCOMES}
 
     @cached_property
@@ -259,7 +251,7 @@ class StudyAnalysis:
             for level, sub in d.groupby(sg, sort=True):
                 for key, col in (("orr", "responder"), ("cr_or_better", "cr_or_better")):
                     k, n = int(sub[col].sum()), len(sub)
-                    est, lo, hi = _proportion(k, n)
+                    est, lo, hi = proportion_or_none(k, n)
                     rows.append({"field": sg, "field_label": label, "level": level, "outcome": key, "events": k,
                                  "total": n, "estimate": est, "ci_low": lo, "ci_high": hi})
         return pd.DataFrame(rows, columns=cols)
@@ -305,96 +297,23 @@ class StudyAnalysis:
 
     @cached_property
     def crs_icans(self) -> pd.DataFrame:
-        """CRS and ICANS by grade with the grading scale: from the per-patient table, else printed."""
-        cols = ["event", "grade", "events", "total", "scale", "how", "result_id", "note"]
-        rows = []
-        d = self.derived
-        for ep, scale_field in registry.GRADED_SYNDROMES.items():
-            scale = getattr(self.study, scale_field)
-            scale_txt = (scale.value if not isinstance(scale, str) else
-                         "scale not in the source" if scale == NOT_IN_SOURCE else "scale not reported")
-            if d is not None and f"{ep}_grade" in d.columns:
-                g = d[f"{ep}_grade"]
-                for grade in range(1, 6):
-                    k = int((g == grade).sum())
-                    if k:
-                        rows.append({"event": ep, "grade": str(grade), "events": k, "total": len(g),
-                                     "scale": scale_txt, "how": count_rules.HOW_PER_PATIENT, "result_id": "", "note": ""})
-                rows.append({"event": ep, "grade": "any", "events": int((g >= 1).sum()), "total": len(g),
-                             "scale": scale_txt, "how": count_rules.HOW_PER_PATIENT, "result_id": "", "note": ""})
-                continue
-            for r in self.sd.results:
-                if r.endpoint != ep or r.category is not None or r.statistic not in ("count", "proportion"):
-                    continue
-                c = count_rules.resolve_record(self.sd, r)
-                rows.append({"event": ep, "grade": r.grade or "any", "events": c.events,
-                             "events_high": c.events_high, "total": c.total,
-                             "scale": scale_txt, "how": c.describe(), "result_id": r.id, "note": r.note or ""})
-        out = pd.DataFrame(rows, columns=cols + ["events_high"])
-        out["events_high"] = out["events_high"].fillna(out["events"])
-        return out
+        """CRS and ICANS by grade with the grading scale (`study_safety.crs_icans`)."""
+        return safety.crs_icans(self.sd, self.derived)
 
     @cached_property
     def other_adverse_events(self) -> pd.DataFrame:
-        """Printed adverse events of grade >=3 that no registered outcome covers (including those
-        at a fixed timepoint, such as cytopenia persisting at 1 month)."""
-        cols = ["endpoint", "grade", "timepoint", "events", "total", "estimate", "ci_low", "ci_high", "how",
-                "result_id", "note"]
-        covered = {(o.endpoint, o.grade) for o in registry.OUTCOMES}
-        rows = []
-        for r in self.sd.results:
-            if r.grade not in grades.GRADE_3_OR_HIGHER or r.statistic not in ("count", "proportion"):
-                continue
-            if (r.endpoint, ">=3") in covered and r.timepoint is None:
-                continue
-            c = count_rules.resolve_record(self.sd, r)
-            est, lo, hi = _proportion(c.events, c.total) if c.available else (None, None, None)
-            when = f"{r.timepoint.value:g} {r.timepoint.unit}" if r.timepoint else ""
-            rows.append({"endpoint": r.endpoint, "grade": r.grade, "timepoint": when, "events": c.events,
-                         "total": c.total, "estimate": est, "ci_low": lo, "ci_high": hi, "how": c.describe(),
-                         "result_id": r.id, "note": r.note or ""})
-        return pd.DataFrame(rows, columns=cols)
+        """Printed adverse events of grade >=3 that no registered outcome covers (`study_safety`)."""
+        return safety.other_adverse_events(self.sd)
 
     @cached_property
     def adverse_event_grid(self) -> pd.DataFrame | None:
-        """Highest grade of each graded adverse event (rows) per patient (columns)."""
-        d = self.derived
-        if d is None:
-            return None
-        # CTCAE-graded events only: ICAHT (roman grades) has its own scale and its own table
-        own_scale = {f"ae:{k}" for k, v in self.study.patients.adverse_events.items() if v.parse == "roman_grade"}
-        ae = [c for c in d.columns if c.startswith("ae:") and c not in own_scale]
-        graded = [c for c in ae if d[c].dropna().map(lambda v: isinstance(v, int) and not isinstance(v, bool)).all()
-                  and len(d[c].dropna())]
-        cols = [c for c in ("crs_grade", "icans_grade") if c in d.columns] + graded
-        if not cols:
-            return None
-        g = d[cols].T.astype(float)
-        g.index = cols
-        return g
+        """Highest grade of each graded adverse event (rows) per patient (columns) (`study_safety`)."""
+        return safety.adverse_event_grid(self.sd, self.derived)
 
     @cached_property
     def death_records(self) -> pd.DataFrame:
-        """Deaths and their printed causes, plus deaths counted in the per-patient table."""
-        cols = ["cause", "relapse_related", "population_label", "events", "events_high", "total", "how", "result_id",
-                "note"]
-        rows = []
-        for r in self.sd.results:
-            if r.endpoint != "death" or r.statistic != "count":
-                continue
-            c = count_rules.resolve_record(self.sd, r)
-            rows.append({"cause": r.category or "", "relapse_related": count_rules.relapse_related(r) if r.category else None,
-                         "population_label": population_label(self.sd, r.population), "events": c.events,
-                         "events_high": c.high if c.high is not None else c.events,
-                         "total": c.total, "how": c.how, "result_id": r.id, "note": r.note or ""})
-        d = self.derived
-        if d is not None and "os_event" in d.columns:
-            rows.append({"cause": "", "relapse_related": None,
-                         "population_label": population_label(self.sd, self.study.patients.population),
-                         "events": int(d["os_event"].sum()), "events_high": int(d["os_event"].sum()), "total": len(d),
-                         "how": count_rules.HOW_PER_PATIENT,
-                         "result_id": "", "note": ""})
-        return pd.DataFrame(rows, columns=cols)
+        """Deaths and their printed causes, plus deaths counted in the per-patient table (`study_safety`)."""
+        return safety.death_records(self.sd, self.derived)
 
     @cached_property
     def death_total(self):
@@ -462,48 +381,8 @@ class StudyAnalysis:
 
     @cached_property
     def limitation_rows(self) -> pd.DataFrame:
-        """The limitations that follow from the data, each with the rule that raised it."""
-        s, items = self.study, []
-
-        def add(rule: str, text: str) -> None:
-            items.append({"rule": rule, "text": text})
-
-        n = self.n_main
-        if n is not None and n < SMALL_SAMPLE:
-            add("small_sample", f"Small sample: {n} patients; exact confidence intervals are wide and subgroup "
-                                "results are descriptive.")
-        if s.document_type != "full_article":
-            add("not_full_article", "The source is not a full article: methods, denominators and definitions are "
-                                    "incompletely reported, and several outcomes are not available.")
-        if count_rules.mixed_targets(self.sd):
-            add("mixed_targets", f"Mixed CAR targets ({', '.join(s.targets.value)}): the pooled analysis counts all "
-                                 "patients; results by target are a subgroup, and survival by target is confounded by "
-                                 "second CAR-T infusions against the other target after relapse.")
-        if isinstance(s.crs_grading, str):  # not reported, or not in source
-            add("crs_scale", f"The CRS grading scale is {missing_words(s.crs_grading)}, so CRS rates are not "
-                             "comparable with confidence.")
-        elif s.crs_grading.value != "ASTCT":
-            add("crs_scale", f"CRS graded by {s.crs_grading.value}, not ASTCT: grade ≥3 rates are not directly "
-                             "comparable with ASTCT-graded studies.")
-        fu = self.follow_up
-        if fu and all(f.months < 24 for f in fu):
-            f = fu[0]
-            add("short_follow_up", f"Short follow-up (median {f.value:g} {f.unit}"
-                                   + ("" if f.is_main_population else f", {_lower_first(f.population_label)}")
-                                   + "): late relapses and deaths are not captured.")
-        elif fu and not fu[0].is_main_population:
-            add("follow_up_population", f"The median follow-up is reported for {_lower_first(fu[0].population_label)} "
-                                        "only, not for all patients.")
-        if not fu and self.derived is None:
-            add("no_follow_up", f"The median follow-up is {missing_words(s.missing)}.")
-        if isinstance(s.design, str):  # not reported, or not in source
-            add("design", f"The study design (prospective or retrospective) is {missing_words(s.design)}.")
-        elif s.design.value == "retrospective":
-            add("design", "Retrospective design: selection and reporting bias are possible.")
-        k = int((self.audit_rows["status"] == INCONSISTENT).sum()) if not self.audit_rows.empty else 0
-        if k:
-            add("audit", f"{k} printed number(s) could not be reproduced (see Checks against the paper).")
-        return pd.DataFrame(items, columns=["rule", "text"])
+        """The limitations that follow from the data (`study_limitations.limitation_rows`)."""
+        return limitation_rows(self.sd, self.n_main, self.follow_up, self.derived, self.audit_rows)
 
     # --- at a glance -------------------------------------------------------------------------
 
@@ -620,13 +499,6 @@ class StudyAnalysis:
 
     def months(self, value, unit) -> float:
         return convert(float(value), unit, "months")
-
-
-def missing_words(status: str) -> str:
-    """"not reported" (the paper does not give it) or "not in the source we have" (an abstract or
-    summary, whose full report may give it), as the end of a sentence."""
-    return ("not in the source we have (an abstract or summary; the full report may give it)"
-            if status == NOT_IN_SOURCE else "not reported")
 
 
 def analyse_study(study_id: str, *, data_dir: str = "data/studies", results_dir: str | None = None) -> StudyAnalysis:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import vocabulary as vocab
+from ..data import endpoint_names
 from ..data.links import KINDS, load_links
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.study_data import StudyData
 from ..data.yamlio import read_study_text
-from ..domain import counts as count_rules
+from ..domain import record_counts
 from ..domain.population import population_label
 
 RECORD_COLUMNS = ["result_id", "home", "endpoint", "category", "grade", "timepoint", "statistic", "population",
@@ -30,7 +30,7 @@ RECORD_COLUMNS = ["result_id", "home", "endpoint", "category", "grade", "timepoi
 
 def home_of(r) -> str:
     """The study-page section a record is shown in (the one rule, `vocabulary.record_home`)."""
-    return vocab.record_home(r.endpoint, r.statistic)
+    return endpoint_names.record_home(r.endpoint, r.statistic)
 
 
 def records_frame(sd: StudyData, records) -> pd.DataFrame:
@@ -52,7 +52,7 @@ def records_frame(sd: StudyData, records) -> pd.DataFrame:
     for r in records:
         events = high = total = None
         if r.statistic in ("count", "proportion"):
-            c = count_rules.resolve_record(sd, r)
+            c = record_counts.resolve_record(sd, r)
             if c.available:
                 events, total = c.events, c.total
                 high = c.high if c.high is not None else c.events

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..data import vocabulary
+from ..data import endpoint_names
 from ..data.model import Study
 from ..data.patients_model import PatientData
 from ..domain.deaths import DeathTotal
@@ -155,7 +155,7 @@ class PatientsResult(SectionResult):
 def baseline_export(a) -> pd.DataFrame:
     """The baseline frame with each row's characteristic in words and its value as printed."""
     b = a.baseline
-    return b.assign(characteristic=[vocabulary.characteristic_label(e, c) for e, c in
+    return b.assign(characteristic=[endpoint_names.characteristic_label(e, c) for e, c in
                                     zip(b["endpoint"], b["category"], strict=True)],
                     published=[a.sd.result(i).as_printed() for i in b["result_id"]])
 

@@ -22,10 +22,10 @@ from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
 from ..data.risk_of_bias import domains_for, overall_for
 from ..domain import certainty as grade
 from ..domain import registry, survival_rules
-from ..domain.counts import HOW_EVALUABLE, HOW_ITT
 from ..domain.population import main_population
+from ..domain.record_counts import HOW_EVALUABLE, HOW_ITT
 from ..text import lower_first, sentence_case
-from . import cumulative, living, pooled_analysis, triggers
+from . import cumulative, living, pooled_analysis, pooled_rows, triggers
 from .appraisal import NOT_REVIEWED, STALE, Appraisal
 from .cumulative import CumulativeResult
 from .living import WhatsNewResult
@@ -135,7 +135,7 @@ class OutcomeView:
     """One outcome of the page: its pooled result, and its certainty in each primary population."""
 
     spec: registry.OutcomeSpec
-    result: object  # pooled_analysis.OutcomeResult
+    result: object  # pooled_rows.OutcomeResult
     certainty: dict  # population -> certainty row (or None)
     rob: dict  # study label -> its risk-of-bias judgement in each domain for this outcome, then overall
 
@@ -336,7 +336,7 @@ class Synthesis:
         evaluable = sorted(set(primary[primary["how"].str.startswith(HOW_EVALUABLE)]["study"]))
         return MethodsResult(len(self.analysis.study_data), [o for o in registry.OUTCOMES if o.pooled], self.plan,
                              itt, evaluable, [g.label for g in self.plan.subgroups],
-                             pooled_analysis.BCMA_ONLY_CONFOUNDED)
+                             pooled_rows.BCMA_ONLY_CONFOUNDED)
 
     def rob_marks(self, outcome: str) -> dict[str, tuple[str, ...]]:
         """Each appraised study's risk of bias for one outcome (robvis's traffic lights beside a forest
@@ -356,7 +356,7 @@ class Synthesis:
                 continue
             res = self.analysis.outcome(o.key)
             certainty = {g: self.appraisal.certainty(o.key, g) for g, role in res.roles.items()
-                         if role == pooled_analysis.PRIMARY}
+                         if role == pooled_rows.PRIMARY}
             views.append(OutcomeView(o, res, certainty, self.rob_marks(o.key)))
         drawn = [v for v in views if any(r.k > 1 for r in v.result.groups.values())]
         return OutcomesResult(section, drawn, [v for v in views if v not in drawn],
@@ -393,7 +393,7 @@ class Synthesis:
                     single += [(sd.study.label, spec.endpoint, p) for p in points]
         order = {sd.study.label: i for i, sd in enumerate(a.study_data)}
         single.sort(key=lambda x: order[x[0]])  # stable: each study's endpoints in registry order
-        return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_analysis.A_LANDMARK],
+        return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_rows.A_LANDMARK],
                                     {r.study: r.follow_up for r in a.studies.itertuples()}, series, single,
                                     a.group_order,
                                     self.min_k)
@@ -458,7 +458,7 @@ class Synthesis:
 
     @cached_property
     def statistical_methods(self) -> StatisticalMethodsResult:
-        return StatisticalMethodsResult(self.plan, pooled_analysis.LOO_MIN_K)
+        return StatisticalMethodsResult(self.plan, pooled_rows.LOO_MIN_K)
 
     @cached_property
     def results(self) -> EstimatesResult:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import dates
-from . import vocabulary as vocab
+from . import dates, endpoint_names
 from .errors import DataIssue
 from .model import RESPONSE_CATEGORIES, ReportedResult, Study
 from .names import folder_name_problem, study_ids
@@ -77,15 +76,15 @@ def check_results(study: Study, results: list[ReportedResult], issues: list[Data
             issues.append(DataIssue(RESULTS_FILE, f"{where}, population",
                                     f"{r.population!r} is not one of the populations in study.yaml "
                                     f"({', '.join(sorted(study.populations))})"))
-        if not vocab.known_endpoint(r.endpoint):
-            near = vocab.nearest_endpoint(r.endpoint, r.statistic)
-            hint = f"did you mean {near!r} ({vocab.endpoint_label(near)})? " if near else ""
+        if not endpoint_names.known_endpoint(r.endpoint):
+            near = endpoint_names.nearest_endpoint(r.endpoint, r.statistic)
+            hint = f"did you mean {near!r} ({endpoint_names.endpoint_label(near)})? " if near else ""
             issues.append(DataIssue(RESULTS_FILE, f"{where}, endpoint",
-                                    f"{r.endpoint!r} is not a known endpoint for {vocab.STATISTIC_WORDS[r.statistic]}; "
+                                    f"{r.endpoint!r} is not a known endpoint for {endpoint_names.STATISTIC_WORDS[r.statistic]}; "
                                     f"{hint}Use a name listed in data/README.md, or start a deliberately custom "
                                     "one with x_"))
             continue
-        mismatch = vocab.statistic_mismatch(r.endpoint, r.statistic)
+        mismatch = endpoint_names.statistic_mismatch(r.endpoint, r.statistic)
         if mismatch:
             issues.append(DataIssue(RESULTS_FILE, f"{where}, statistic", mismatch))
             continue
@@ -97,7 +96,7 @@ def check_results(study: Study, results: list[ReportedResult], issues: list[Data
                                         "(or several joined by '/', where the paper does not split them), "
                                         f"not {r.category!r}"))
             continue
-        allowed = vocab.allowed_categories(r.endpoint)
+        allowed = endpoint_names.allowed_categories(r.endpoint)
         if r.category is not None and allowed is not None and not all(p in allowed for p in parts):
             issues.append(DataIssue(RESULTS_FILE, f"{where}, category",
                                     f"{r.category!r} is not a category of {r.endpoint}; use one of "

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..data.study_data import StudyData
-from .counts import HOW_PER_PATIENT, HOW_RANGE, resolve_record
 from .derive import derive_endpoints
 from .population import main_population, nests_within, population_kind
+from .record_counts import HOW_PER_PATIENT, HOW_RANGE, resolve_record
 
 HOW_AT_LEAST = "at least: the paper prints no total"
 

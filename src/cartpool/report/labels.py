@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from ..data import vocabulary
+from ..data import endpoint_names, vocabulary
 from ..data.plan import IMPORTANCE
 from ..data.study_data import StudyData
 from ..domain import grades, registry
@@ -16,22 +16,22 @@ from ..text import lower_first, sentence_case  # noqa: F401 (the renderings call
 def humanise(code: str) -> str:
     """A snake_case code as words, with the field's abbreviations: "prior_anti_cd38" ->
     "Prior anti-CD38"."""
-    return vocabulary.humanise(code)
+    return endpoint_names.humanise(code)
 
 
 def endpoint(code: str) -> str:
     """The clinician's name of an endpoint: "orr" -> "ORR", "emd" -> "EMD (extramedullary disease)"."""
-    return vocabulary.endpoint_label(code)
+    return endpoint_names.endpoint_label(code)
 
 
 def category(endpoint_code: str, category_code: str | None) -> str:
     """A category of an endpoint as a reader sees it: R-ISS "II" -> "R-ISS stage II"."""
-    return vocabulary.category_label(endpoint_code, category_code)
+    return endpoint_names.category_label(endpoint_code, category_code)
 
 
 def characteristic(endpoint_code: str, category_code: str | None) -> str:
     """A baseline characteristic with its category: "Sex: female", "R-ISS stage II"."""
-    return vocabulary.characteristic_label(endpoint_code, category_code)
+    return endpoint_names.characteristic_label(endpoint_code, category_code)
 
 
 def grade(band: str | None) -> str:

@@ -11,13 +11,14 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import formatting as fmt
-from ..analysis import pooled_analysis
+from ..analysis import pooled_rows
 from ..analysis import synthesis as results
+from ..analysis.landmark_rows import landmark_detail
 from ..analysis.pooling import METHOD_LABELS, Rule
 from ..analysis.synthesis import finite, pct_range
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
 from ..domain import registry, survival_rules
-from ..domain.counts import HOW_PER_PATIENT, HOW_PRINTED
+from ..domain.record_counts import HOW_PER_PATIENT, HOW_PRINTED
 from ..plots.forest import (
     ForestGroup,
     ForestRow,
@@ -104,7 +105,7 @@ def _group_table(page, view: results.OutcomeView) -> Table:
             note = (note + "; " if note else "") + f"Left out (a range with an uninformative end): {r.range_left_out}"
         if r.rule == Rule.RANDOM:
             note = (note + "; " if note else "") + f"Random-effects model: {METHOD_LABELS.get(r.method, r.method)}"
-        rows.append([g + (" (context)" if res.roles[g] == pooled_analysis.CONTEXT else ""), who, events_text(r),
+        rows.append([g + (" (context)" if res.roles[g] == pooled_rows.CONTEXT else ""), who, events_text(r),
                      row_estimate_text(r) + (f". {note}" if note else ""),
                      heterogeneity_text(r).removeprefix("Heterogeneity: ") if r.k > 1 else NOT_APPLICABLE])
     return Table(f"{view.spec.label}: by population, with each study's count and the patients it counts",
@@ -160,7 +161,7 @@ def _interpretation(view: results.OutcomeView) -> str:
         text = (f"{events_text(r)} patients in one study, {row_estimate_text(r)}" if r.k == 1 else
                 f"{row_estimate_text(r)}" if r.rule == Rule.TWO else
                 f"{row_estimate_text(r)} from {r.k} studies and {r.total} patients")
-        if res.roles[g] == pooled_analysis.PRIMARY:
+        if res.roles[g] == pooled_rows.PRIMARY:
             c = view.certainty.get(g)
             bits.append(f"in {labels.lower_first(g)}, {text}" + (f"; {c['certainty']} certainty" if c is not None
                                                                  else ""))
@@ -189,7 +190,7 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
     if res.test.tested:
         test_text = (f"Test for subgroup differences (PCL groups): χ² = {res.test.q:.2f}, df = {res.test.df} "
                      f"({fmt.p_value(res.test.p)})")
-    elif len([g for g in res.roles.values() if g == pooled_analysis.PRIMARY]) > 1:
+    elif len([g for g in res.roles.values() if g == pooled_rows.PRIMARY]) > 1:
         test_text = f"Test for subgroup differences (PCL groups): {res.test.note}"
     figure = None
     if draw:
@@ -273,7 +274,7 @@ def _landmark_study(page, s) -> Markup:
             value = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}'
                            ).format(value, "Kaplan-Meier estimate from the per-patient table. " + page.cites.tip(n),
                                     page.cites.marks([n]))
-    detail = pooled_analysis.landmark_detail(s)
+    detail = landmark_detail(s)
     return Markup("{} {} ({}, {} patients){}").format(s.study, value, how, s.n, f": {detail}" if detail else "")
 
 

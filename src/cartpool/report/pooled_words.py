@@ -9,14 +9,14 @@ import json
 from markupsafe import Markup
 
 from .. import formatting as fmt
-from ..analysis import pooled_analysis
+from ..analysis import pooled_rows
 from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE
 from ..analysis.pooling import Rule
 from ..analysis.synthesis import finite, pct_range
 from ..domain import certainty as grade
 from . import labels
 
-GROUP_NOTES = {pooled_analysis.PRIMARY: "", pooled_analysis.CONTEXT: "context"}
+GROUP_NOTES = {pooled_rows.PRIMARY: "", pooled_rows.CONTEXT: "context"}
 STATUS_WORDS = {REVIEWED: "reviewer's judgement", STALE: "proposal: the evidence changed since the reviewer's "
                 "judgement, which awaits review", NOT_REVIEWED: "proposal: not yet reviewed"}
 #: A cell whose statistic does not apply to the row (one study, two studies, no model).

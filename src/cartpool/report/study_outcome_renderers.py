@@ -12,9 +12,9 @@ from markupsafe import Markup
 
 from .. import formatting as fmt
 from ..analysis import study_results as results
-from ..analysis.study_analysis import missing_words
+from ..analysis.study_limitations import missing_words
 from ..domain import registry, survival_rules
-from ..domain.counts import HOW_PER_PATIENT
+from ..domain.record_counts import HOW_PER_PATIENT
 from ..plots import study_figures as study_plots
 from ..units import DAYS_PER_MONTH
 from . import labels

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from .. import formatting as fmt
 from ..analysis import study_results as results
 from ..domain import registry
-from ..domain.counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
+from ..domain.record_counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
 from . import labels
 from .render import Fragment, Table, render
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...data import vocabulary as vocab
+from ...data import endpoint_names
 from ...data.study_data import StudyData
 from ...domain.landmarks import landmark_exact_n, likely_population
 from ...domain.population import follow_up
@@ -33,7 +33,7 @@ def check_landmark_cis(sd: StudyData, max_n: int | None = None) -> list[AuditRow
         unit = r.timepoint.unit.rstrip("s") + ("" if float(r.timepoint.value) == 1 else "s")
         t_months = convert(float(r.timepoint.value), r.timepoint.unit, "months")
         when = f"{r.timepoint.value:g} {unit}"
-        what = f"{vocab.endpoint_label(r.endpoint)} at {when}"
+        what = f"{endpoint_names.endpoint_label(r.endpoint)} at {when}"
         rep = f"{r.value} ({r.ci.low}–{r.ci.high})"
         censored_expected = fu_months is not None and t_months > fu_months
         fu_txt = (f"the median follow-up, {fu[0].value:g} {fu[0].unit}, is shorter than {when}, so censoring "

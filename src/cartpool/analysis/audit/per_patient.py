@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...data import vocabulary as vocab
+from ...data import endpoint_names
 from ...data.study_data import StudyData
 from ...domain import grades
 from ...domain.population import population_rows
@@ -265,7 +265,7 @@ def _endpoint_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
         return None
     counts = [(name, int(f(sub).sum())) for name, f in _ENDPOINT_READINGS[r.endpoint]]
     (own, k_own), (other, k_other) = counts
-    what = f"{vocab.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
+    what = f"{endpoint_names.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
     shown = f"{own}: {k_own}; {other}: {k_other}"
     if reported == k_own:
         differs = f"; {other}: {k_other}" if k_other != k_own else ""
@@ -291,7 +291,7 @@ def check_patient_counts(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         if sub is None:
             continue
         flags = None
-        what = vocab.endpoint_label(r.endpoint)
+        what = endpoint_names.endpoint_label(r.endpoint)
         if r.endpoint == "patients":
             flags = pd.Series(True, index=sub.index)
         elif r.endpoint == "best_response" and r.category and "best_response" in sub.columns:
@@ -350,7 +350,7 @@ def _response_reading_row(sd: StudyData, r, sub: pd.DataFrame, table_name: str) 
         readings.append((label.lower(), raw["early_response"].map(lambda v: v.category if v is not None else None)))
     reported = r.printed_count
     counts = [(name, int(sum(bool(at_least(c, thr)) for c in cats))) for name, cats in readings]
-    what = f"{vocab.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
+    what = f"{endpoint_names.endpoint_label(r.endpoint)} ({sd.study.populations[r.population].label})"
     matching = [name for name, k in counts if k == reported]
     shown = "; ".join(f"{name}: {k}" for name, k in counts)
     if matching and matching[0] == "best response":
@@ -375,7 +375,7 @@ def check_patient_baseline(sd: StudyData, d: pd.DataFrame) -> list[AuditRow]:
         rec = recompute_baseline(sd, d, r)
         if rec is None:
             continue
-        label = f"median {vocab.endpoint_label(r.endpoint)}"
+        label = f"median {endpoint_names.endpoint_label(r.endpoint)}"
         rep = f"{r.value}"
         notes = []
         if r.spread is not None:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from ...data import vocabulary as vocab
+from ...data import endpoint_names
 
 CONSISTENT = "consistent"
 ROUNDING = "consistent within rounding"
@@ -40,10 +40,10 @@ def fmt_value(x, d=1) -> str:
 
 def record_label(r) -> str:
     """A record's endpoint and category in the clinician's words (the data vocabulary)."""
-    name = vocab.endpoint_label(r.endpoint)
+    name = endpoint_names.endpoint_label(r.endpoint)
     if not r.category:
         return name
-    cat = vocab.category_label(r.endpoint, r.category)
+    cat = endpoint_names.category_label(r.endpoint, r.category)
     return cat if cat.startswith(name) else f"{name}: {cat}"
 
 

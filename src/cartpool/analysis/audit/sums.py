@@ -6,7 +6,7 @@ import itertools
 
 from ...data.study_data import StudyData
 from ...domain import grades
-from ...domain.counts import count_of_record
+from ...domain.record_counts import count_of_record
 from ...domain.response import at_least
 from .rows import CONSISTENT, INCONSISTENT, NOT_CHECKABLE, AuditRow
 
