@@ -26,7 +26,7 @@ from ..stats.proportions import proportion_ci
 from ..text import lower_first
 from .audit import INCONSISTENT
 from .pooled_analysis import PooledAnalysis
-from .pooled_rows import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY
+from .pooled_rows import PRIMARY
 from .pooling import NOT_ONE_ESTIMATE, Rule
 
 #: How the studies were chosen. The source set is curated, not the result of a systematic search
@@ -149,24 +149,11 @@ class Appraisal:
 
     # --- evidence ----------------------------------------------------------------------------
 
-    def _row(self, outcome: str, population: str) -> pd.Series | None:
-        est = self.pooled.estimates
-        analysis = A_LANDMARK if outcome in registry.LANDMARK_BY_KEY else A_MAIN
-        r = est[(est["outcome"] == outcome) & (est["subgroup"] == population) & (est["view"].isin([PRIMARY, CONTEXT]))
-                & (est["analysis"] == analysis)]
-        return r.iloc[0] if len(r) else None
-
-    def _inputs(self, outcome: str, population: str) -> pd.DataFrame:
-        inp = self.pooled.inputs
-        analysis = A_LANDMARK if outcome in registry.LANDMARK_BY_KEY else A_MAIN
-        return inp[(inp["outcome"] == outcome) & (inp["subgroup"] == population)
-                   & (inp["view"].isin([PRIMARY, CONTEXT])) & (inp["analysis"] == analysis)]
-
     def evidence(self, outcome: str, population_id: str) -> Evidence:
         """The evidence of one outcome in one plan population."""
         pop = next(p for p in self.plan.populations if p.id == population_id)
-        row = self._row(outcome, pop.label)
-        inp = self._inputs(outcome, pop.label)
+        row = self.pooled.main_row(outcome, pop.label)
+        inp = self.pooled.main_inputs(outcome, pop.label)
         studies = []
         for r in inp.itertuples():
             if r.events is not None and r.events == r.events:

@@ -187,7 +187,7 @@ def main_row(analysis, outcome: str, population: str) -> RowEstimate | None:
     if t.empty:
         return None
     if outcome in registry.LANDMARK_BY_KEY:
-        return _landmark_row(analysis.landmark_row(outcome, population), t)
+        return _landmark_row(analysis.main_row(outcome, population), t)
     return _count_row(analysis.outcome(outcome).groups[population], t)
 
 

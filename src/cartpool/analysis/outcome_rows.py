@@ -115,7 +115,7 @@ class OutcomeRows:
         r = pool_studies(use["events"], use["total"], labels,
                  events_high=use["events_high"], method=method, min_k=self.plan.pooling.random_effects_min_k,
                  tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, detail=detail,
-                 small_sample=detail, memo=self.memo if detail else None)
+                 small_sample=detail, memo=self.memo)
         if not left_out.empty:
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
                                                     for x in left_out.itertuples()))

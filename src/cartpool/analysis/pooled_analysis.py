@@ -53,6 +53,7 @@ from .landmark_rows import choose_landmarks, landmark_estimates, landmark_row, s
 from .outcome_rows import OutcomeRows
 from .pooled_rows import (
     A_LANDMARK,
+    A_MAIN,
     CONTEXT,
     ESTIMATE_COLUMNS,
     INPUT_COLUMNS,
@@ -386,12 +387,28 @@ class PooledAnalysis:
         during follow-up (with the number provably at risk)."""
         return choose_landmarks([row for sd in self.study_data for row in self.study_results(sd).landmarks])
 
-    def landmark_row(self, key: str, group: str) -> pd.Series | None:
-        """The primary landmark row of one population, or None."""
-        est = self.estimates
-        r = est[(est["outcome"] == key) & (est["subgroup"] == group) & (est["view"].isin([PRIMARY, CONTEXT]))
-                & (est["analysis"] == A_LANDMARK)]
-        return r.iloc[0] if len(r) else None
+    @cached_property
+    def _main_rows(self) -> tuple[dict[tuple[str, str], pd.Series], dict[tuple[str, str], pd.DataFrame]]:
+        """Each (outcome, population)'s main row of `estimates` and its studies' rows of `inputs`: the
+        row of all the population's patients (the landmark row for survival at a landmark)."""
+        def main(frame: pd.DataFrame) -> pd.DataFrame:
+            landmark = frame["outcome"].isin(registry.LANDMARK_BY_KEY)
+            wanted = frame["analysis"] == landmark.map({True: A_LANDMARK, False: A_MAIN})
+            return frame[frame["view"].isin([PRIMARY, CONTEXT]) & wanted]
+        est, inp = main(self.estimates), main(self.inputs)
+        rows = {k: g.iloc[0] for k, g in est.groupby(["outcome", "subgroup"], sort=False)}
+        studies = {k: g for k, g in inp.groupby(["outcome", "subgroup"], sort=False)}
+        return rows, studies
+
+    def main_row(self, outcome: str, population: str) -> pd.Series | None:
+        """One population's main row of an outcome in `estimates` (for survival at a landmark, its
+        landmark row), or None."""
+        return self._main_rows[0].get((outcome, population))
+
+    def main_inputs(self, outcome: str, population: str) -> pd.DataFrame:
+        """The studies' rows of `inputs` of that row (none where there is no row)."""
+        found = self._main_rows[1].get((outcome, population))
+        return found if found is not None else self.inputs.iloc[0:0]
 
     # --- checks ------------------------------------------------------------------------------
 

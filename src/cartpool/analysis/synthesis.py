@@ -402,13 +402,28 @@ class Synthesis:
     def cumulative(self) -> CumulativeResult:
         """The cumulative meta-analysis of each key outcome in each primary population, studies in
         publication order (`cartpool.analysis.cumulative`)."""
-        return cumulative.cumulative(self.analysis)
+        return self._keeping_refits(cumulative.cumulative)
 
     @cached_property
     def update_triggers(self) -> TriggersResult:
         """When would the answer change: the new study that would change the certainty, and the rate
         that would move the estimate (`cartpool.analysis.triggers`)."""
-        return triggers.update_triggers(self.analysis)
+        a = self.analysis
+        if a.store is None:
+            return triggers.update_triggers(a)
+        # everything the triggers read: the counts, the landmark rates, the studies and their order, the plan
+        inputs = (a.counts, a.landmarks, a.studies, cumulative.publication_order(a), a.plan)
+        return a.store.kept("sections", "update-triggers", inputs,
+                            lambda: self._keeping_refits(triggers.update_triggers))
+
+    def _keeping_refits(self, compute):
+        """`compute(analysis)`, with the rows it refits kept in the build's result store (where there is
+        one) for the next build: the refits of a cumulative step or of hypothetical new studies are
+        the same while the studies' counts are."""
+        result = compute(self.analysis)
+        if self.analysis.store is not None:
+            self.analysis.store.save_rows()
+        return result
 
     @cached_property
     def audit(self) -> FrameResult:
