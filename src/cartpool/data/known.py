@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .coverage import normalise_ws
 from .errors import DataIssue, StudyDataError
-from .yamlio import pydantic_issues, read_yaml
+from .record_lists import quote_issue, read_record_list
 
 KNOWN_FILE = "known_studies.yaml"
 
@@ -65,21 +64,8 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
     path = Path(data_dir) / KNOWN_FILE
     if not path.is_file():
         return []
-    issues: list[DataIssue] = []
-    raw = read_yaml(path, issues)
-    if issues:
-        raise StudyDataError(issues)
-    if not isinstance(raw, list):
-        raise StudyDataError([DataIssue(KNOWN_FILE, "", "must be a list of studies (each starting with '- id:')")])
-    out: list[KnownStudy] = []
-    for i, rec in enumerate(raw, start=1):
-        try:
-            out.append(KnownStudy.model_validate(rec))
-        except ValidationError as e:
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            label = f"record {i}" + (f" (id {rid})" if isinstance(rid, str) else "")
-            issues += [DataIssue(KNOWN_FILE, f"{label}, {x.where}" if x.where else label, x.problem)
-                       for x in pydantic_issues(KNOWN_FILE, e)]
+    out, issues = read_record_list(path, KnownStudy, what="studies",
+                                   label=lambda i, rid: f"record {i}" + (f" (id {rid})" if rid else ""))
     by_id = {sd.study.id: sd for sd in (studies or [])}
     seen: set[str] = set()
     for k in out:
@@ -93,17 +79,9 @@ def load_known_studies(data_dir: Path | str, studies: list | None = None) -> lis
                 f"folder, delete this record from {KNOWN_FILE}; or, if it should not be included, remove "
                 f"data/studies/{included.study.id}/ and keep this record with its reason")))
         for p in k.known_from:
-            if studies is None:
-                continue
-            sd = by_id.get(p.study)
-            if sd is None:
-                issues.append(DataIssue(KNOWN_FILE, f"id {k.id}, known_from",
-                                        f"{p.study!r} is not an included study ({', '.join(sorted(by_id))})"))
-            elif sd.source is not None:
-                text = normalise_ws(sd.source.read_text(encoding="utf-8", errors="replace"))
-                if normalise_ws(p.quote) not in text:
-                    issues.append(DataIssue(KNOWN_FILE, f"id {k.id}, known_from",
-                                            f"the quote {p.quote[:70]!r} does not occur in {sd.source.name}"))
+            if studies is not None and (issue := quote_issue(KNOWN_FILE, f"id {k.id}, known_from", p.study, p.quote,
+                                                             by_id)) is not None:
+                issues.append(issue)
     if issues:
         raise StudyDataError(issues)
     return out

@@ -12,11 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .coverage import normalise_ws
 from .errors import DataIssue, StudyDataError
-from .yamlio import pydantic_issues, read_yaml
+from .record_lists import quote_issue, read_record_list
 
 LINKS_FILE = "study_links.yaml"
 KINDS = {
@@ -52,36 +51,18 @@ def load_links(data_dir: Path | str, studies: list | None = None) -> list[StudyL
     path = Path(data_dir) / LINKS_FILE
     if not path.is_file():
         return []
-    issues: list[DataIssue] = []
-    raw = read_yaml(path, issues)
-    if issues:
-        raise StudyDataError(issues)
-    if not isinstance(raw, list):
-        raise StudyDataError([DataIssue(LINKS_FILE, "", "must be a list of links (each starting with '- id:')")])
-    out: list[StudyLink] = []
-    for i, rec in enumerate(raw, start=1):
-        try:
-            out.append(StudyLink.model_validate(rec))
-        except ValidationError as e:
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            label = f"link {rid or i}"
-            issues += [DataIssue(LINKS_FILE, f"{label}, {x.where}" if x.where else label, x.problem)
-                       for x in pydantic_issues(LINKS_FILE, e)]
+    out, issues = read_record_list(path, StudyLink, what="links", label=lambda i, rid: f"link {rid or i}")
     by_id = {sd.study.id: sd for sd in (studies or [])}
     for link in out:
         if studies is None:
             continue
-        for sid in link.studies + [e.study for e in link.evidence]:
+        for sid in link.studies:
             if sid not in by_id:
                 issues.append(DataIssue(LINKS_FILE, f"link {link.id}",
                                         f"{sid!r} is not an included study ({', '.join(sorted(by_id))})"))
         for ev in link.evidence:
-            sd = by_id.get(ev.study)
-            if sd is not None and sd.source is not None:
-                text = normalise_ws(sd.source.read_text(encoding="utf-8", errors="replace"))
-                if normalise_ws(ev.quote) not in text:
-                    issues.append(DataIssue(LINKS_FILE, f"link {link.id}, evidence",
-                                            f"the quote {ev.quote[:70]!r} does not occur in {sd.source.name}"))
+            if (issue := quote_issue(LINKS_FILE, f"link {link.id}, evidence", ev.study, ev.quote, by_id)) is not None:
+                issues.append(issue)
     if issues:
         raise StudyDataError(issues)
     return out
