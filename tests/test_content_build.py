@@ -244,3 +244,21 @@ def test_removing_a_study_removes_its_outputs_and_adding_it_back_restores_them(p
         (tmp_path / sid).rename(folder)
     make(root, "reports")
     assert outputs_of(sid) == had and snapshot(reports) == reference
+
+
+def test_the_browser_command_line_prints_the_same_bytes_as_the_builds_printer(proj, tmp_path, monkeypatch):
+    """A page printed without the build's printer (Chromium's command line, the fallback of
+    `html_to_pdf`) is byte-identical to the build's PDF of it: a rebuild that falls back gives the
+    same file."""
+    from cartpool.builder.pdf import ENV_PRINTER, find_browser, html_to_pdf
+
+    if find_browser() is None:
+        pytest.skip("no Chromium/Chrome on this machine (Debian: apt-get install chromium)")
+    root, _ = proj
+    monkeypatch.delenv(ENV_PRINTER, raising=False)
+    pages = [p for p in sorted((root / "reports").glob("*.html")) if p.with_suffix(".pdf").is_file()]
+    assert pages
+    for html in pages[:3]:
+        out = tmp_path / f"{html.stem}.pdf"
+        html_to_pdf(html, out)
+        assert out.read_bytes() == html.with_suffix(".pdf").read_bytes(), html.name
