@@ -213,8 +213,16 @@ class PooledAnalysis:
 
     # --- counts ------------------------------------------------------------------------------
 
+    @cached_property
+    def _study_info(self) -> dict[str, dict]:
+        """Each study's plan population, role and whether it mixes CAR targets, by id (looked up for
+        every count row)."""
+        st = self.studies
+        return {sid: {"group": g, "role": r, "mixed_targets": m}
+                for sid, g, r, m in zip(st["study_id"], st["group"], st["role"], st["mixed_targets"], strict=True)}
+
     def _count_row(self, sd: StudyData, key: str, kind: str, c: record_counts.ResolvedCount, level: str = "") -> dict:
-        info = self.studies.set_index("study_id").loc[sd.study.id]
+        info = self._study_info[sd.study.id]
         o = registry.outcome(key)
         return {
             "outcome": key, "count_kind": kind, "level": level, "study_id": sd.study.id, "study": sd.study.label,
