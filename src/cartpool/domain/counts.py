@@ -279,7 +279,7 @@ def outcome_count(sd: StudyData, key: str, *, population: str | None = None,
     """
     spec = registry.outcome(key)
     population = population or primary_population(sd, spec.section)
-    d = derive_endpoints(sd)
+    d = derive_endpoints(sd, copy=False)  # read only
     subset = "all patients"
     split = False
     if subgroup is not None:

@@ -73,7 +73,7 @@ def all_cause_deaths(sd: StudyData) -> DeathTotal | None:
     The order of preference is a convention of this project, stated in this module's docstring.
     """
     main = main_population(sd)
-    d = derive_endpoints(sd)
+    d = derive_endpoints(sd, copy=False)  # read only
     if d is not None and "os_event" in d.columns:
         k = int(d["os_event"].sum())
         return DeathTotal(k, k, len(d), HOW_PER_PATIENT, "", (), sd.study.patients.population)

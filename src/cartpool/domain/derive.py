@@ -29,13 +29,17 @@ def _present(v) -> bool:
     return v is not None and not (isinstance(v, float) and pd.isna(v))
 
 
-def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
+def derive_endpoints(sd: StudyData, *, copy: bool = True) -> pd.DataFrame | None:
     """One row per patient with the derived endpoints; None without per-patient data.
 
     Parameters
     ----------
     sd : StudyData
         A loaded, validated study.
+    copy : bool
+        Return a copy (the default), which the caller may change; False returns the kept table
+        itself, for callers that only read it (the count rules call this tens of thousands of times
+        in a large synthesis).
 
     Returns
     -------
@@ -60,7 +64,7 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
         return None
     cached = getattr(sd, "_derived", None)
     if cached is not None:
-        return cached.copy()
+        return cached.copy() if copy else cached
     out = pd.DataFrame(index=df.index)
     spec = sd.study.patients.fields
     if "os" in df.columns:
@@ -103,4 +107,4 @@ def derive_endpoints(sd: StudyData) -> pd.DataFrame | None:
         if sample is None or isinstance(sample, str | int | float | bool):
             out[col] = df[col]
     sd._derived = out
-    return out.copy()
+    return out.copy() if copy else out

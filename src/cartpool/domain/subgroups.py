@@ -97,7 +97,7 @@ def membership(sd: StudyData, field: str) -> Membership:
     values = [v for v in _study_values(sd, field) if v]
     if len(values) == 1 and values[0] != "unspecified":
         return Membership(values[0], {})
-    d = derive_endpoints(sd)
+    d = derive_endpoints(sd, copy=False)  # read only
     if d is not None and field in d.columns:
         rows: dict[str, list] = {}
         for pid, v in d[field].items():
