@@ -240,6 +240,10 @@ def _serve_one(conn: socket.socket) -> int:
         code = e.code if isinstance(e.code, int) else 1
     except KeyboardInterrupt:
         code = 130
+    except Exception:  # a step that fails before it reports (an import error, say): its error, then its status
+        traceback.print_exc()
+        print(f"[cartpool] the build step {' '.join(argv)} failed with the error above", file=sys.stderr)
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     conn.sendall(f"exit {code}\n".encode())
