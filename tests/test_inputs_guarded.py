@@ -68,6 +68,13 @@ def test_two_studies_with_one_label_are_rejected_in_validation(synthetic):
     assert "syn001/study.yaml (label)" in msg and "syn000" in msg and "'synthetic  000a'" in msg, msg
 
 
+
+def test_two_study_folders_with_one_doi_are_rejected_in_validation(synthetic):
+    for sid in ("syn000", "syn001"):
+        _set(synthetic / "studies" / sid / "study.yaml", "doi: null", "doi: 10.1000/Same.Paper")
+    msg = _error(load_all, synthetic / "studies", sources=synthetic / "sources")
+    assert "syn001/study.yaml (doi)" in msg and "syn000" in msg and "counted twice" in msg, msg
+
 # --- dates ---------------------------------------------------------------------------------------
 
 def _dates(synthetic, cutoff=None, period=None, sid="syn000"):

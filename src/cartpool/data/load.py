@@ -24,6 +24,7 @@ from .study_checks import (
     check_results,
     check_values,
     date_issues,
+    duplicate_issues,
     folder_issues,
     label_issues,
     link_issues,
@@ -200,6 +201,7 @@ def load_all(data_dir: Path | str, **kw) -> list[StudyData]:
         except StudyDataError as e:
             issues.extend(DataIssue(f"{sid}/{i.file}", i.where, i.problem) for i in e.issues)
     issues.extend(label_issues(out))
+    issues.extend(duplicate_issues(out))
     if issues:
         raise StudyDataError(issues)
     return out

@@ -141,6 +141,24 @@ def label_issues(studies: list[StudyData]) -> list[DataIssue]:
     return out
 
 
+def duplicate_issues(studies: list[StudyData]) -> list[DataIssue]:
+    """Two study folders with one DOI: the same paper entered twice, whose patients the pooled
+    analysis would count twice."""
+    by_doi: dict[str, list[str]] = {}
+    for sd in studies:
+        if sd.study.doi:
+            by_doi.setdefault(sd.study.doi.strip().casefold().removeprefix("https://doi.org/"), []).append(sd.study.id)
+    out = []
+    for ids in by_doi.values():
+        for sid in ids[1:]:
+            out.append(DataIssue(f"{sid}/{STUDY_FILE}", "doi", (
+                f"the same DOI as {ids[0]}: this paper is already included, and its patients would be counted "
+                f"twice. Keep one folder; if this is a later report of the same study, put its new results in "
+                f"{ids[0]}/ or, to show it without pooling it, record it in known_studies.yaml with the reason "
+                f"overlapping_cohort")))
+    return out
+
+
 def date_issues(sd: StudyData, today=None) -> list[DataIssue]:
     """The data cut-off, the enrolment period and the publication date, read from the text the source
     prints: a cut-off or publication not after the build's date (`dates.build_date`), a publication
