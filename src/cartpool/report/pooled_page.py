@@ -15,7 +15,7 @@ import pandas as pd
 from ..analysis.pooled_analysis import PooledAnalysis
 from ..analysis.synthesis import Synthesis
 from ..domain import registry
-from . import living_renderers, outcome_renderers, pooled_renderers
+from . import living_renderers, outcome_renderers, pooled_renderers, survival_renderers
 from .render import Citations, write_csv
 from .sections import POOLED_SECTIONS, TITLE, SectionPage
 
@@ -44,7 +44,7 @@ class PooledPage(SectionPage):
     """
 
     sections = POOLED_SECTIONS
-    renderers = (pooled_renderers, outcome_renderers, living_renderers)
+    renderers = (pooled_renderers, outcome_renderers, survival_renderers, living_renderers)
     name = "pooled"
 
     def __init__(self, synthesis: Synthesis | PooledAnalysis, output_dir: Path | str | None = None):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.study_analysis import FACTS, StudyAnalysis, analyse_study
+from ..analysis.study_analysis import StudyAnalysis, analyse_study
 from . import labels, study_outcome_renderers, study_renderers
 from .render import Citations, write_csv
 from .sections import STUDY_SECTIONS, SectionPage
@@ -59,8 +59,7 @@ class StudyPage(SectionPage):
         v = getattr(self.s, name, None)
         if v is None or isinstance(v, str):
             return labels.missing(v or "not reported")
-        return self.cites.cite(labels.fact_value(name, v.value), key=f"f:{name}", what=dict(FACTS).get(name, labels.humanise(name)),
-                               location=v.location, quote=v.quote)
+        return self.cites.fact(self.sd, name, labels.fact_value(name, v.value))
 
     def export(self, output_dir: Path | str | None = None) -> None:
         """Write every shown section's CSV files and figures, and the sources of the numbers cited."""
