@@ -84,17 +84,16 @@ def study_number(page, text, x, *, what: str = "") -> Markup:
 
 
 def inputs_words(page, rows, *, show=None) -> tuple[str, list[int]]:
-    """The studies a computed number rests on, each with its number, how it was obtained and the
-    numbers of its sources: "Guo 2026 9/12 (printed count) [1]; Hu 2026 11/11 (computed from the
-    per-patient table) [2]"; with the numbers of all their sources. `show(x)` gives a study's
-    number in words instead of its count and how it was obtained ("9 patients")."""
+    """The studies a computed number rests on, each with its number and the numbers of its sources:
+    "Guo 2026 9/12 [1]; Hu 2026 11/11 [2]"; with the numbers of all their sources. `show(x)` gives a
+    study's number in words instead ("9 patients"). How each was obtained is in its own cell's
+    words and its sources' notes, not repeated here."""
     parts, ns = [], []
     for x in rows:
         mine = refs(page, x.study_id, x.result_ids, x.how)
         ns += [n for n in mine if n not in ns]
-        shown = show(x) if show is not None else f"{number_text(x)} ({how_words(x.how, x.detail)})"
         marks = " " + "".join(f"[{n}]" for n in mine) if mine else ""
-        parts.append(f"{x.study}: {shown}{marks}")
+        parts.append(f"{x.study} {show(x) if show is not None else number_text(x)}{marks}")
     return "; ".join(parts), ns
 
 
