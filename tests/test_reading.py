@@ -78,7 +78,9 @@ def _pooled_budget(root: Path) -> int:
     from cartpool.analysis.pooled_analysis import PooledAnalysis
     from cartpool.report.pooled_page import PooledPage
 
-    return PooledPage(PooledAnalysis.load(str(root / "data" / "studies"))).budget()
+    page = PooledPage(PooledAnalysis.load(str(root / "data" / "studies")))
+    page.render_all()  # its sources list is part of the rule
+    return page.budget()
 
 
 def _study_budget(root: Path, study_id: str) -> int:

@@ -259,6 +259,10 @@ def write_csv(df: pd.DataFrame, path: Path | None) -> None:
     df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
 
 
+#: Entries of a sources list that one printed page holds (two columns of 8-pt text): each page's budget
+#: allows one page per this many sources (`cartpool.report.study_page.page_budget`, `pooled_page.page_budget`).
+SOURCES_PER_PAGE = 40
+
 #: A table with more rows than this is long: on screen a reader can sort and filter it (the page's
 #: script, report/tables.js), and in print it may break across pages.
 LONG_TABLE_ROWS = 12
@@ -275,8 +279,8 @@ class Table:
     tables (`LONG_TABLE_ROWS`) can be sorted and filtered on screen.
 
     `words` names the columns that hold words rather than numbers from the studies (a row's label,
-    an outcome's name, a note, a citation, a release's date): their cells carry no source and are
-    marked so (class ``cp-text``). Every other cell's numbers carry their source or their
+    an outcome's name, a note, a citation, a release's date): their cells carry no source, and their
+    header says so (class ``cp-text``). Every other cell's numbers carry their source or their
     derivation on hover and focus (`Citations`).
     """
 
