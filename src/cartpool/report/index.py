@@ -21,6 +21,7 @@ from .provenance import computed_only, study_number
 from .render import Citations, Table, render
 
 STYLE_FILE = Path(__file__).parent / "style.css"
+SCRIPT_FILE = Path(__file__).parent / "page.js"  # the pages' one script (its tooltips stay in the window)
 
 
 def _median(page, a: StudyAnalysis, endpoint: str) -> Markup | str:
@@ -136,5 +137,5 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
                     row_ids=[f"src-{e['n']}" for e in entries], compact=True,
                     words={"#", "Source", "What", "Where", "Verbatim quote"}) if entries else None
     page = str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
-                      sources=sources, with_pdf=with_pdf, bottom_line=_bottom_line(tables), news=_whats_new(tables)))
+                      script=Markup(SCRIPT_FILE.read_text(encoding="utf-8")), sources=sources, with_pdf=with_pdf, bottom_line=_bottom_line(tables), news=_whats_new(tables)))
     return page.rstrip("\n") + "\n"  # a complete HTML file ends "</html>\n" (Jinja drops the last newline)
