@@ -115,7 +115,8 @@ def _sof_table(page, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tup
 def _sof_studies(r) -> list[SimpleNamespace]:
     """A summary-of-findings row's studies (each with its count or rate, how it was obtained and its
     record ids), as the row recorded them."""
-    return [SimpleNamespace(**s, total=s["patients"]) for s in (json.loads(r.per_study) if r.per_study else [])]
+    return [SimpleNamespace(**s, total=s["patients"], estimate=s["low"])
+            for s in (json.loads(r.per_study) if r.per_study else [])]
 
 
 def _sof_result(page, r, studies: list) -> Markup | str:
@@ -176,7 +177,7 @@ def studies(page, r: results.FrameResult) -> Fragment:
     t = Table("Studies included", ["Study", "Design", "Population", "Target(s)", "Patients", "Median follow-up",
                                    "PCL definition", "Given with or after CAR-T", "Source"], rows,
               row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True, csv=page.csv_href("studies"),
-              csv_whole=False, words={"Study", "Source"})
+              csv_whole=False, words={"Study", "Source"}, tall=True)
     return render("pooled_studies.html.j2", table=t)
 
 

@@ -296,10 +296,16 @@ class Table:
     sortable: bool | None = None
     words: set[str] = field(default_factory=set)
     css_class: str = ""  # a class of its own for the stylesheet (the sources list prints as a list)
+    tall: bool = False  # few rows but tall ones: in print it may break between rows as a long table does
 
     @property
     def long(self) -> bool:
         return len(self.rows) > LONG_TABLE_ROWS
+
+    @property
+    def kept_whole(self) -> bool:
+        """Printed on one page (a short table), so that no page ends on a caption and a header alone."""
+        return not (self.long or self.tall)
 
     @property
     def interactive(self) -> bool:
