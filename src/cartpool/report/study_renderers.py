@@ -252,7 +252,7 @@ def per_patient_tables(page, r: results.PerPatientResult) -> Fragment:
 
 def sources(page, r=None) -> Fragment:
     """The sources of every number on the page, in citation order (written last)."""
-    rows = [[str(e["n"]), labels.sentence_case(e["what"]), e["location"], f"“{e['quote']}”",
+    rows = [[str(e["n"]), labels.sentence_case(e["what"]), e["location"], f"“{e['quote']}”" if e["quote"] else "",
              e["note"] or ""] for e in page.cites.entries]
     columns = ["#", "What", "Where", "Verbatim quote", "Note"]
     t = Table(f"Sources of the numbers on this page ({page.cites.source})", columns,
