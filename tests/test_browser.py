@@ -247,7 +247,7 @@ def test_a_number_in_a_table_shows_its_source_or_how_it_was_computed_on_hover_an
 @pytest.mark.parametrize("name", ["pooled", "syn000"])
 def test_every_source_number_in_print_leads_to_a_printed_source_of_8_pt_or_more(project, browser, name):
     """Issue 30: in print, every source number (a table's footnote mark, a figure row's link) leads to
-    an entry of the sources list that prints too, and that list prints at 8 pt or more."""
+    an entry of the sources list that prints too, and that list and the marks print at 8 pt or more."""
     root, _ = project
     page, _ = _open(browser, root / "reports" / f"{name}.html")
     page.emulate_media(media="print")
@@ -260,13 +260,15 @@ def test_every_source_number_in_print_leads_to_a_printed_source_of_8_pt_or_more(
             if (!target) { missing.push(a.getAttribute('href')); } else if (!laid(target)) { hidden.push(a.getAttribute('href')); }
         }
         const cells = [...document.querySelectorAll('table.cp-sources td')].filter(laid);
-        return {links: links.length, missing, hidden, cells: cells.length,
-                smallest: Math.min(...cells.map(c => parseFloat(getComputedStyle(c).fontSize)))};
+        const size = els => Math.min(...els.map(c => parseFloat(getComputedStyle(c).fontSize)));
+        return {links: links.length, missing, hidden, cells: cells.length, smallest: size(cells),
+                marks: size([...document.querySelectorAll('sup a[href^="#src-"]')].filter(laid))};
     }""")
     page.close()
     assert found["links"] > 0 and found["cells"] > 0, found
     assert found["missing"] == [] and found["hidden"] == [], found
     assert found["smallest"] >= 8 * 96 / 72 - 0.01, found  # CSS px: 8 pt
+    assert found["marks"] >= 8 * 96 / 72 - 0.01, found  # the footnote marks too
 
 
 def test_every_source_number_in_a_pdf_leads_to_its_entry_in_the_same_pdf(project):
