@@ -96,6 +96,10 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
         s = sd.study
         source = labels.source_name(s)
         out = a.outcomes.set_index("outcome")
+        size = sd.population_size_record(a.main_population)
+        # cited in the order of the columns, so that the sources list reads as the row does
+        targets = page.cites.fact(sd, "targets", ", ".join(s.targets.value), source)
+        n = page.cites.record(sd, size.id, fmt.number(a.n_main, 0), source) if size is not None else fmt.MISSING_TEXT
         cells = []
         for spec in registry.at_a_glance():
             r = out.loc[spec.key]
@@ -113,12 +117,9 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
         links = Markup('<a href="{}.html">HTML</a>').format(s.id)
         if with_pdf:
             links += Markup(' · <a href="{}.pdf">PDF</a>').format(s.id)
-        size = sd.population_size_record(a.main_population)
         rows.append([
             Markup('<a href="{0}.html">{1}</a><br><small>{2}</small>').format(s.id, s.label, links),
-            f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}",
-            page.cites.fact(sd, "targets", ", ".join(s.targets.value), source),
-            page.cites.record(sd, size.id, fmt.number(a.n_main, 0), source) if size is not None else fmt.MISSING_TEXT,
+            f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}", targets, n,
             *cells, _median(page, a, "pfs"), _median(page, a, "os"),
             computed_only(page, f"{len(a.audit_rows)} checked: {audit_mod.status_counts_text(a.audit_rows)}",
                           f"the printed numbers of {s.label} that it recomputed and compared with what the paper "

@@ -155,25 +155,27 @@ def studies(page, r: results.FrameResult) -> Fragment:
     for x in r.frame.itertuples():
         sd = page.study_data[x.study_id]
         source = labels.source_name(sd.study)
+        # cited in the order of the columns, so that the sources list reads as the row does
+        design = page.cites.fact(sd, "design", x.design, source)
+        population = f"{x.setting} {x.disease}" + (f" ({x.pcl_types.replace(',', ' and')})" if x.pcl_types else "")
+        ns = [n for n in (page.cites.fact_ref(sd, f, source) for f in ("setting", "disease")) if n is not None]
+        if ns:
+            population = page.cites.derived(population, "Setting and disease as the paper states them.", ns)
+        targets = page.cites.fact(sd, "targets", x.targets, source)
         sizes = Markup("; ").join(page.cites.record(sd, rid, f"{int(n)} {k}", source)
                                   for k, n, rid in (("enrolled", x.enrolled, x.enrolled_result_id),
                                                     ("infused", x.infused, x.infused_result_id))
                                   if n is not None and n == n)
         if not sizes:
             sizes = page.cites.record(sd, x.n_result_id, cell(x.n), source) if x.n_result_id else cell(x.n)
-        population = f"{x.setting} {x.disease}" + (f" ({x.pcl_types.replace(',', ' and')})" if x.pcl_types else "")
-        ns = [n for n in (page.cites.fact_ref(sd, f, source) for f in ("setting", "disease")) if n is not None]
+        follow_up = page.cites.record(sd, x.follow_up_result_id, x.follow_up, source) if x.follow_up \
+            else "not reported"
+        definition = page.cites.fact(sd, "pcl_definition", x.pcl_definition, source) if x.pcl_definition else "n/a"
         treated = Markup("; ").join(page.cites.co_intervention(sd, i, c.description, source)
                                     for i, c in enumerate(sd.study.co_interventions)) or "none reported"
-        rows.append([Markup('<a href="{}.html">{}</a>').format(x.study_id, x.study),
-                     page.cites.fact(sd, "design", x.design, source),
-                     page.cites.derived(population, "Setting and disease as the paper states them.", ns) if ns
-                     else population,
-                     page.cites.fact(sd, "targets", x.targets, source), sizes,
-                     page.cites.record(sd, x.follow_up_result_id, x.follow_up, source) if x.follow_up
-                     else "not reported",
-                     page.cites.fact(sd, "pcl_definition", x.pcl_definition, source) if x.pcl_definition else "n/a",
-                     treated, labels.sentence_case(labels.document_type(x.document_type).split(" (")[0])])
+        rows.append([Markup('<a href="{}.html">{}</a>').format(x.study_id, x.study), design, population, targets,
+                     sizes, follow_up, definition, treated,
+                     labels.sentence_case(labels.document_type(x.document_type).split(" (")[0])])
     t = Table("Studies included", ["Study", "Design", "Population", "Target(s)", "Patients", "Median follow-up",
                                    "PCL definition", "Given with or after CAR-T", "Source"], rows,
               row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True, csv=page.csv_href("studies"),
