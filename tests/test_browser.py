@@ -208,6 +208,84 @@ def test_a_forest_row_shows_its_quote_on_hover_and_on_focus(project, browser):
     page.close()
 
 
+@pytest.mark.parametrize("name, width", [("pooled.html", 1280), ("pooled.html", 390), ("index.html", 1280)])
+def test_a_number_in_a_table_shows_its_source_or_how_it_was_computed_on_hover_and_focus(project, browser, name,
+                                                                                         width):
+    """Issue 30: in a table of the pooled page or the index, a number taken from a paper shows its
+    source with the verbatim quote, and a number the report computed says so and how, on hover and
+    on keyboard focus; the tooltip stays inside the window (the first and the last of each kind are
+    tried: the last sits in a wide table's last column), at a desktop's and a phone's width."""
+    root, _ = project
+    page, log = _open(browser, root / "reports" / name, width=width)
+    for computed in (False, True):
+        spans = page.locator("table.cp-table .cp-src" + (".cp-computed" if computed else ":not(.cp-computed)"))
+        if computed and name == "index.html" and spans.count() == 0:
+            continue  # the index computes only the counts of checks, where a study has checks
+        assert spans.count() > 0, (name, computed)
+        for i in sorted({0, spans.count() - 1}):
+            span = spans.nth(i)
+            tip = span.locator(".cp-tip")
+            assert tip.is_hidden()
+            span.focus()
+            assert tip.is_visible()
+            words = tip.inner_text()
+            assert words.startswith("Computed by this report: ") == computed, words
+            if not computed:
+                assert "“" in words or "per-patient table" in words, words
+            assert ".txt" not in words and ".csv" not in words  # a citation, never a file name
+            box = tip.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (name, width, box, words[:60])
+            span.evaluate("e => e.blur()")
+            assert tip.is_hidden()
+            span.hover()
+            assert tip.is_visible() and tip.inner_text() == words
+            page.mouse.move(0, 0)
+    assert log["errors"] == [], log
+    page.close()
+
+
+@pytest.mark.parametrize("name", ["pooled", "syn000"])
+def test_every_source_number_in_print_leads_to_a_printed_source_of_8_pt_or_more(project, browser, name):
+    """Issue 30: in print, every source number (a table's footnote mark, a figure row's link) leads to
+    an entry of the sources list that prints too, and that list and the marks print at 8 pt or more."""
+    root, _ = project
+    page, _ = _open(browser, root / "reports" / f"{name}.html")
+    page.emulate_media(media="print")
+    found = page.evaluate("""() => {
+        const laid = e => e.getClientRects().length > 0;  // printed: nothing above it is display: none
+        const links = [...document.querySelectorAll('a[href^="#src-"]')].filter(laid);
+        const missing = [], hidden = [];
+        for (const a of links) {
+            const target = document.getElementById(a.getAttribute('href').slice(1));
+            if (!target) { missing.push(a.getAttribute('href')); } else if (!laid(target)) { hidden.push(a.getAttribute('href')); }
+        }
+        const cells = [...document.querySelectorAll('table.cp-sources td')].filter(laid);
+        const size = els => Math.min(...els.map(c => parseFloat(getComputedStyle(c).fontSize)));
+        return {links: links.length, missing, hidden, cells: cells.length, smallest: size(cells),
+                marks: size([...document.querySelectorAll('sup a[href^="#src-"]')].filter(laid))};
+    }""")
+    page.close()
+    assert found["links"] > 0 and found["cells"] > 0, found
+    assert found["missing"] == [] and found["hidden"] == [], found
+    assert found["smallest"] >= 8 * 96 / 72 - 0.01, found  # CSS px: 8 pt
+    assert found["marks"] >= 8 * 96 / 72 - 0.01, found  # the footnote marks too
+
+
+def test_every_source_number_in_a_pdf_leads_to_its_entry_in_the_same_pdf(project):
+    """Issue 30: a PDF's source numbers are links to the sources list printed in the same PDF."""
+    from pypdf import PdfReader
+
+    root, _ = project
+    for name in ("pooled", "syn000"):
+        reader = PdfReader(root / "reports" / f"{name}.pdf")
+        named = set(reader.named_destinations)
+        dests = [str(a.get_object().get("/Dest")) for p in reader.pages for a in (p.get("/Annots") or [])
+                 if a.get_object().get("/Dest") is not None]
+        to_sources = [d for d in dests if d.startswith("/src-")]
+        assert to_sources, f"{name}.pdf: no link to a source"
+        assert sorted(set(to_sources) - named) == [], f"{name}.pdf: source links that lead nowhere"
+
+
 def test_a_long_table_sorts_and_filters_and_print_shows_every_row(project, browser):
     root, _ = project
     page, log = _open(browser, root / "reports" / "pooled.html")

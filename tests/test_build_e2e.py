@@ -12,6 +12,7 @@ import pytest
 from cartpool.builder.pdf import find_browser
 
 from .helpers import make, snapshot
+from .page_text import source_problems
 
 PY = sys.executable
 HAS_BROWSER = find_browser() is not None
@@ -180,3 +181,18 @@ def test_the_index_links_the_pdfs_only_when_a_browser_builds_them(project):
     if HAS_BROWSER:  # a browser that appears rewrites the index with its PDF links
         make(root, "_reports")
         assert 'href="pooled.pdf"' in index.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_every_number_in_a_table_of_the_pooled_page_and_the_index_shows_its_source(project):
+    """Issue 30, in the pages as built: every number in a table of the pooled page and of the index
+    shows its source or how the report computed it, and every footnote number resolves on the page
+    (`page_text.source_problems`; the labels come from the study data)."""
+    from cartpool.data.load import load_all
+
+    root, _ = project
+    labels = [sd.study.label for sd in load_all(root / "data" / "studies", sources=None)]
+    for name in ("pooled.html", "index.html"):
+        html = root / "reports" / name
+        assert "cp-src" in html.read_text(encoding="utf-8"), name
+        assert source_problems(html, labels) == [], name

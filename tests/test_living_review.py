@@ -27,7 +27,7 @@ from cartpool.data import releases
 from cartpool.data.errors import StudyDataError
 from cartpool.domain import certainty
 from cartpool.report.pooled_page import PooledPage
-from cartpool.report.render import Figures
+from cartpool.report.render import Citations, Figures
 from cartpool.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,11 +37,13 @@ DAY = dt.date(2026, 1, 2)
 N_BASE, ADDED, CORRECTED, REMOVED = 7, "syn007", "syn003", "syn006"
 
 
-def _show(section: str, result) -> str:
+def _show(section: str, result, study_data=()) -> str:
     """A living-review section rendered as the pooled page renders it (the renderer needs only the
-    page's figures)."""
+    page's figures, its citations and, where it cites the studies' records, their data)."""
     page = PooledPage.__new__(PooledPage)  # the lookup and the CSV links need no analysis
     page.figures = Figures()
+    page.cites = Citations("", several=True)
+    page.study_data = {sd.study.id: sd for sd in study_data}
     return str(page.renderer(section)(page, result))
 
 
@@ -343,7 +345,7 @@ def test_update_triggers_say_what_the_model_gives(released):
             assert r.below_estimate < r.ci_low
         if r.above_rate == r.above_rate and r.above_rate is not None:
             assert r.above_estimate > r.ci_high
-    html = _show("update_triggers", t)
+    html = _show("update_triggers", t, a.study_data)
     assert "When would the answer change?" in html and "patients" in html
 
 

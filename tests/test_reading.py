@@ -21,7 +21,7 @@ import pytest
 from cartpool.builder.pdf import find_browser
 
 from .helpers import ROOT, make, seeds_dir
-from .page_text import offenders, visible_text
+from .page_text import offenders, source_problems, visible_text
 
 BROWSER = find_browser()
 ARTIFACTS = ROOT / "test-artifacts"
@@ -78,7 +78,9 @@ def _pooled_budget(root: Path) -> int:
     from cartpool.analysis.pooled_analysis import PooledAnalysis
     from cartpool.report.pooled_page import PooledPage
 
-    return PooledPage(PooledAnalysis.load(str(root / "data" / "studies"))).budget()
+    page = PooledPage(PooledAnalysis.load(str(root / "data" / "studies")))
+    page.render_all()  # its sources list is part of the rule
+    return page.budget()
 
 
 def _study_budget(root: Path, study_id: str) -> int:
@@ -131,7 +133,8 @@ def test_a_table_that_runs_onto_another_page_repeats_its_header_there(real_repor
         page.emulate_media(media="print")
         page.goto((real_reports / f"{pdf.stem}.html").as_uri())
         tables = page.evaluate("""[...document.querySelectorAll('table')]
-            .filter(t => t.offsetParent !== null && t.caption && t.tHead && t.tBodies.length)
+            .filter(t => t.offsetParent !== null && t.caption && t.tHead && t.tBodies.length
+                         && getComputedStyle(t.tHead).display !== 'none')  // not a list (the sources)
             .map(t => ({caption: t.caption.innerText,
                         header: [...t.tHead.rows[0].cells].slice(0, 2).map(c => c.innerText),
                         rows: [...t.tBodies[0].rows].filter(r => r.offsetParent !== null)
@@ -174,6 +177,43 @@ def test_no_page_shows_a_file_name_key_column_name_or_check_id(real_reports):
         if bad := offenders(re.sub(r"-\s*\n\s*", "-", "\n".join(_pdf_pages(pdf)))):
             found[pdf.name] = bad
     assert found == {}
+
+
+# --- numbers and their sources ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_number_in_the_tables_of_the_pooled_page_and_the_index_shows_its_source(real_reports):
+    """Issue 30: every number in a table of the pooled page and the index shows its source (quote, or
+    the per-patient table it was counted from) or, computed by the report, how; every footnote number
+    leads to the page's sources list (`page_text.source_problems`). Columns of words are exempt and
+    say so in their header. It names no study: the labels come from the data."""
+    from cartpool.data.load import load_all
+
+    labels = [sd.study.label for sd in load_all(real_reports.parent / "data" / "studies", sources=None)]
+    for name in ("pooled.html", "index.html"):
+        assert source_problems(real_reports / name, labels) == [], name
+
+
+def test_the_source_scan_catches_what_it_should():
+    def page(cells: str, head: str = "<th>N</th>") -> str:
+        return f"<table><caption>T</caption><thead><tr>{head}</tr></thead><tbody><tr>{cells}</tr></tbody></table>"
+
+    src = '<span class="cp-src" tabindex="0">12<span class="cp-tip" role="tooltip">A, Table 1: “12 patients”</span></span>'
+    assert source_problems(page(f"<td>{src}</td>"), []) == []
+    assert source_problems(page("<td>12</td>"), []) == ["no source: ('T', 'N', '12')"]
+    assert source_problems(page("<td>Hu 2026</td>"), ["Hu 2026"]) == []  # a study's label is not a number
+    assert source_problems(page("<td>GPRC5D</td>", '<th class="cp-text">Level</th>'), []) == []  # words
+    assert source_problems(page('<td>12<sup class="cp-fn"><a href="#src-3">[3]</a></sup></td>'), [])[0] \
+        .startswith("no source")
+    computed = '<span class="cp-src cp-computed" tabindex="0">3<span class="cp-tip" role="tooltip">{}</span></span>'
+    assert source_problems(page("<td>" + computed.format("Computed by this report: the sum of the counts") + "</td>"),
+                           []) == []
+    assert source_problems(page("<td>" + computed.format("Pooled") + "</td>"), [])[0].startswith("computed without")
+    unquoted = src.replace("“12 patients”", "Table 1")
+    assert source_problems(page(f"<td>{unquoted}</td>"), [])[0].startswith("no quote")
+    assert source_problems(page(f'<td>{src}<sup class="cp-fn"><a href="#src-9">[9]</a></sup></td>'), []) == \
+        ["footnote #src-9 leads nowhere"]
 
 
 def test_the_identifier_scan_catches_what_it_should():

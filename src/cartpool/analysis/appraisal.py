@@ -47,7 +47,7 @@ CO_INTERVENTION_AFFECTS = {
 REVIEWED, STALE, NOT_REVIEWED = "reviewed", "evidence changed", "not reviewed"
 
 SOF_COLUMNS = ["outcome", "outcome_label", "section", "importance", "rank", "in_summary", "population",
-               "population_id", "k", "studies", "patients", "rule", "display", "estimate", "estimate_high", "ci_low",
+               "population_id", "k", "studies", "patients", "rule", "method", "display", "estimate", "estimate_high", "ci_low",
                "ci_high", "per_study", "zero_events", "certainty", "proposed", "status", "judgement_id",
                "reviewed", "footnotes", "reasons_short", "fingerprint", "recorded_fingerprint",
                *[d.replace(" ", "_") for d in grade.DOMAINS]]
@@ -169,10 +169,10 @@ class Appraisal:
                             "patients": None if r.total is None or r.total != r.total else int(r.total),
                             "low": lo, "high": hi, "ci_low": ci_lo, "ci_high": ci_hi, "zero_events": bool(r.zero_events),
                             "how": r.how, "detail": r.detail, "rob": self.rob_for(r.study_id, outcome),
-                            "possibly_responders": r.possibly_responders is True})
+                            "possibly_responders": r.possibly_responders is True, "result_ids": r.result_ids})
         frame = pd.DataFrame(studies, columns=["study", "study_id", "population", "events", "events_high", "patients",
                                                "low", "high", "ci_low", "ci_high", "zero_events", "how", "detail",
-                                               "rob", "possibly_responders"])
+                                               "rob", "possibly_responders", "result_ids"])
         facts = {
             "outcome": outcome, "population": population_id,
             "rule": None if row is None else str(row["rule"]),
@@ -334,7 +334,7 @@ class Appraisal:
                 "importance": ranked.importance, "rank": rank, "in_summary": in_summary, "population": ev.population,
                 "population_id": ev.population_id}
         if ev.row is None or ev.studies.empty:
-            return {**base, "k": 0, "studies": "", "patients": 0, "rule": Rule.NOT_REPORTED, "display": "none",
+            return {**base, "k": 0, "studies": "", "patients": 0, "rule": Rule.NOT_REPORTED, "method": "", "display": "none",
                     "per_study": "", "zero_events": False, "certainty": "", "proposed": "", "status": "",
                     "footnotes": "", "reasons_short": ""}
         prop = self.proposal(ev)
@@ -346,10 +346,11 @@ class Appraisal:
                    "single" if rule == Rule.SINGLE else "pooled" if rule not in NOT_ONE_ESTIMATE
                    else "side by side")
         per_study = json.dumps([{k: (None if v is None or (isinstance(v, float) and v != v) else v)
-                                 for k, v in r.items()} for r in s.drop(columns=["how"]).to_dict("records")],
+                                 for k, v in r.items()} for r in s.to_dict("records")],
                                default=str)
         return {**base, "k": len(s), "studies": "; ".join(s["study"]),
-                "patients": int(s["patients"].fillna(0).sum()), "rule": rule, "display": display,
+                "patients": int(s["patients"].fillna(0).sum()), "rule": rule, "method": row["method"] if isinstance(row["method"], str) else "",
+                "display": display,
                 "estimate": row["estimate"], "estimate_high": row.get("estimate_high"), "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"], "per_study": per_study, "zero_events": bool(s["zero_events"].any()),
                 "certainty": shown["certainty"], "proposed": prop.rating, "status": shown["status"],

@@ -159,7 +159,8 @@ def landmark_estimates(landmarks: pd.DataFrame, plan: Plan, est_rows: list[dict]
                             "derived": r.source != survival_rules.SOURCE_REPORTED,
                             "how": r.source, "detail": landmark_detail(r),
                             "zero_events": r.source == survival_rules.SOURCE_ZERO_EVENTS,
-                            "possibly_responders": bool(r.possibly_responders), "in_fit": idx in pooled_from})
+                            "possibly_responders": bool(r.possibly_responders), "in_fit": idx in pooled_from,
+                            "result_ids": r.result_id or ""})
 
 
 def landmark_detail(r) -> str:

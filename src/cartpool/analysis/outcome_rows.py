@@ -85,15 +85,17 @@ class OutcomeRows:
         left_out = set(self.split_for_fit(t)[1].index)
         # the columns as itertuples would give them (each a Series iterated: Python scalars), without
         # building a tuple of every column for every row
-        cols = ("study", "study_id", "population", "events", "events_high", "total", "derived", "how", "detail")
-        for idx, (study, study_id, population, events, events_high, total, derived, how, detail) in zip(
+        cols = ("study", "study_id", "population", "events", "events_high", "total", "derived", "how", "detail",
+                "result_ids")
+        for idx, (study, study_id, population, events, events_high, total, derived, how, detail, rids) in zip(
                 t.index, zip(*(t[c] for c in cols), strict=True), strict=True):
             est, lo, hi = own_proportion(int(events), int(total))
             in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level, "analysis": analysis,
                             "study": study, "study_id": study_id, "population": population,
                             "events": int(events), "events_high": int(events_high), "total": int(total),
                             "estimate": est, "ci_low": lo, "ci_high": hi, "derived": bool(derived),
-                            "how": how, "detail": detail, "zero_events": False, "in_fit": idx not in left_out})
+                            "how": how, "detail": detail, "zero_events": False, "in_fit": idx not in left_out,
+                            "result_ids": rids})
 
     def split_for_fit(self, t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The studies of a row that enter its model, and those shown but left out: where the row

@@ -173,17 +173,23 @@ class PooledAnalysis:
             pop = main_population(sd)
             fu = follow_up(sd)
             group = self.population_of(sd)
-            sizes = {k: next((sd.population_size(p) for p in s.populations if population_kind(sd, p) == k
-                              and sd.population_size(p) is not None), None) for k in ("enrolled", "infused")}
+            stated = {k: next((sd.population_size_record(p) for p in s.populations if population_kind(sd, p) == k
+                               and sd.population_size(p) is not None), None) for k in ("enrolled", "infused")}
+            sizes = {k: None if r is None else int(r.value) for k, r in stated.items()}
+            main_size = sd.population_size_record(pop)
             rows.append({
                 "study_id": s.id, "study": s.label, "design": scale_of(sd, "design"),
                 "setting": s.setting_label, "disease": s.disease_group, "targets": ", ".join(s.targets.value),
                 "n": sd.population_size(pop), "population": s.populations[pop].label,
                 "enrolled": sizes["enrolled"], "infused": sizes["infused"],
+                "n_result_id": main_size.id if main_size is not None else "",
+                "enrolled_result_id": stated["enrolled"].id if stated["enrolled"] is not None else "",
+                "infused_result_id": stated["infused"].id if stated["infused"] is not None else "",
                 "safety_n": sd.population_size(primary_population(sd, "safety")),
                 "follow_up_months": fu[0].months if fu else None,
                 "follow_up": (f"{fu[0].value:g} {fu[0].unit}" + ("" if fu[0].is_main_population else
                                                                   f" in {_lower_first(fu[0].population_label)}")) if fu else "",
+                "follow_up_result_id": fu[0].result_id if fu else "",
                 "crs_grading": scale_of(sd, "crs_grading"), "icans_grading": scale_of(sd, "icans_grading"),
                 "pcl_definition": scale_of(sd, "pcl_definition") if s.disease_group == "PCL" else "",
                 "pcl_types": ", ".join(d.replace("_pcl", "") for d in s.disease.value if d.endswith("_pcl")),
@@ -383,9 +389,10 @@ class PooledAnalysis:
                              "population": population_label(sd, p.population),
                              "n": sd.population_size(p.population) if not p.recomputed
                              else len(curves.derive_endpoints(sd)),
-                             "group": group.label, "role": group.role})
+                             "group": group.label, "role": group.role, "result_id": p.result_id or ""})
         return pd.DataFrame(rows, columns=["study_id", "study", "endpoint", "value", "ci_low", "ci_high",
-                                           "high_not_reached", "source", "population", "n", "group", "role"])
+                                           "high_not_reached", "source", "population", "n", "group", "role",
+                                           "result_id"])
 
     @cached_property
     def landmarks(self) -> pd.DataFrame:

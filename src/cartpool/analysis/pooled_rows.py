@@ -54,10 +54,21 @@ ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "method"
                     "bayes_tau_low", "bayes_tau_high", "bayes_tau_prior_scale", "range_left_out", "studies"]
 INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "study_id", "population", "events",
                  "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events",
-                 "possibly_responders", "in_fit"]
+                 "possibly_responders", "in_fit", "result_ids"]
 
 
 SCALE_MISSING = ("not reported", "not in the source we have")
+
+
+def inputs_of(inputs: pd.DataFrame, outcome: str, view, subgroup: str, analysis: str, level: str = "") -> pd.DataFrame:
+    """The studies behind one row of `PooledAnalysis.estimates`: its rows of `PooledAnalysis.inputs`
+    (each study's count or rate, how it was obtained and the ids of its records). `view` is one view
+    or several (a population's main row is primary or context)."""
+    views = [view] if isinstance(view, str) else list(view)
+    if inputs.empty:
+        return inputs
+    return inputs[(inputs["outcome"] == outcome) & inputs["view"].isin(views) & (inputs["subgroup"] == subgroup)
+                  & (inputs["analysis"] == analysis) & (inputs["level"] == level)]
 
 
 def scale_of(sd: StudyData, field: str) -> str:

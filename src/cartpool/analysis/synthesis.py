@@ -27,6 +27,7 @@ from ..domain.record_counts import HOW_EVALUABLE, HOW_ITT
 from ..text import lower_first, sentence_case
 from . import cumulative, living, pooled_analysis, pooled_rows, triggers
 from .appraisal import NOT_REVIEWED, STALE, Appraisal
+from .audit import INCONSISTENT
 from .cumulative import CumulativeResult
 from .living import WhatsNewResult
 from .store import ResultStore
@@ -114,6 +115,8 @@ class RiskOfBiasResult(SectionResult):
     rob: pd.DataFrame
     sizes: dict  # study -> patients (the summary bars' weights)
     groups: list  # populations, in the page's order
+    not_reproduced: dict = field(default_factory=dict)  # study id -> what each check not reproduced checked
+    checked: dict = field(default_factory=dict)  # study id -> the number of its printed numbers checked
 
     def frames(self):
         return {"risk-of-bias": self.rob}
@@ -138,6 +141,11 @@ class OutcomeView:
     result: object  # pooled_rows.OutcomeResult
     certainty: dict  # population -> certainty row (or None)
     rob: dict  # study label -> its risk-of-bias judgement in each domain for this outcome, then overall
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # its rows of `PooledAnalysis.inputs`
+
+    def row_inputs(self, view, subgroup: str, analysis: str, level: str = "") -> pd.DataFrame:
+        """The studies behind one of its rows (`pooled_rows.inputs_of`)."""
+        return pooled_rows.inputs_of(self.inputs, self.spec.key, view, subgroup, analysis, level)
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,12 @@ class SurvivalSeries:
     km: object | None = None
     points: list = field(default_factory=list)
     curve: object | None = None
+    study_id: str = ""
+
+
+#: The columns of `PooledSurvivalResult.curves`.
+CURVE_COLUMNS = ["study_id", "study", "endpoint", "drawn_from", "patients", "kind", "time_months", "value", "ci_low",
+                 "ci_high", "high_not_reached", "result_id"]
 
 
 @dataclass(frozen=True)
@@ -174,9 +188,29 @@ class PooledSurvivalResult(SectionResult):
     single: list  # (study, endpoint, printed point) of studies printing one milestone of an endpoint
     group_order: object  # population -> its rank on the page
     min_k: int
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # the landmark rows' studies
+
+    def row_inputs(self, x) -> pd.DataFrame:
+        """The studies behind a landmark row `x` (a row of `landmark_rows`)."""
+        return pooled_rows.inputs_of(self.inputs, x.outcome, x.view, x.subgroup, x.analysis, x.level)
+
+    @cached_property
+    def curves(self) -> pd.DataFrame:
+        """What each curve of the survival overlay is drawn from: a Kaplan-Meier fit of the per-patient
+        table (one row, with its patients), or each printed milestone (its record)."""
+        rows = []
+        for x in self.series:
+            base = {"study_id": x.study_id, "study": x.study, "endpoint": x.endpoint}
+            if x.km is not None:
+                rows.append({**base, "drawn_from": "per-patient table", "patients": x.km.n, "kind": "Kaplan-Meier"})
+                continue
+            rows += [{**base, "drawn_from": "printed milestones", "kind": p.kind, "time_months": p.time_months,
+                      "value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
+                      "high_not_reached": p.high_not_reached, "result_id": p.result_id or ""} for p in x.points]
+        return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
     def frames(self):
-        return {"medians": self.medians, "landmarks": self.landmarks}
+        return {"medians": self.medians, "landmarks": self.landmarks, "survival-curves": self.curves}
 
 
 @dataclass(frozen=True)
@@ -205,6 +239,15 @@ class SensitivityResult(SectionResult):
     blocks: list  # (outcome label, sensitivity rows, leave-one-out rows)
     inputs: pd.DataFrame  # the studies behind each row (for rows of two studies shown side by side)
     min_k: int
+
+    def row_inputs(self, x) -> pd.DataFrame:
+        """The studies behind a sensitivity analysis's row `x` (a row of `estimates`)."""
+        return pooled_rows.inputs_of(self.inputs, x.outcome, x.view, x.subgroup, x.analysis, x.level)
+
+    def left_in(self, x) -> pd.DataFrame:
+        """The studies a leave-one-out row `x` refits: its population's main row's, but the one left out."""
+        main = pooled_rows.inputs_of(self.inputs, x.outcome, pooled_rows.PRIMARY, x.subgroup, pooled_rows.A_MAIN)
+        return main[main["study"] != x.omitted]
 
 
 @dataclass(frozen=True)
@@ -326,7 +369,11 @@ class Synthesis:
         rob = self.appraisal.risk_of_bias
         appraised = rob[rob["domain"] != ""]
         sizes = dict(zip(a.studies["study"], a.studies["n"].fillna(0).astype(int), strict=True))
-        return RiskOfBiasResult(rob, sizes, sorted(appraised["group"].unique(), key=a.group_order))
+        audit = a.audit
+        bad = audit[audit["status"] == INCONSISTENT]
+        return RiskOfBiasResult(rob, sizes, sorted(appraised["group"].unique(), key=a.group_order),
+                                {sid: list(sub["item"]) for sid, sub in bad.groupby("study_id", sort=False)},
+                                audit.groupby("study_id").size().astype(int).to_dict())
 
     @cached_property
     def methods(self) -> MethodsResult:
@@ -357,7 +404,8 @@ class Synthesis:
             res = self.analysis.outcome(o.key)
             certainty = {g: self.appraisal.certainty(o.key, g) for g, role in res.roles.items()
                          if role == pooled_rows.PRIMARY}
-            views.append(OutcomeView(o, res, certainty, self.rob_marks(o.key)))
+            inputs = self.analysis.inputs
+            views.append(OutcomeView(o, res, certainty, self.rob_marks(o.key), inputs[inputs["outcome"] == o.key]))
         drawn = [v for v in views if any(r.k > 1 for r in v.result.groups.values())]
         return OutcomesResult(section, drawn, [v for v in views if v not in drawn],
                               {g.field: g.label for g in self.plan.subgroups}, self.min_k)
@@ -379,7 +427,7 @@ class Synthesis:
             for sd in a.study_data:
                 km = a.km_fits(sd).get((spec.endpoint, "all"))
                 if km is not None:
-                    series.append(SurvivalSeries(sd.study.label, spec.endpoint, km=km))
+                    series.append(SurvivalSeries(sd.study.label, spec.endpoint, km=km, study_id=sd.study.id))
                     continue
                 pop = main_population(sd)
                 pts = a.survival_points[sd.study.id]
@@ -388,7 +436,8 @@ class Synthesis:
                           and p.value is not None and not p.recomputed]
                 if survival_rules.approximate_curve_allowed(printed):
                     series.append(SurvivalSeries(sd.study.label, spec.endpoint, points=points,
-                                                 curve=approximate_curves(sd, pts, pop).get(spec.endpoint)))
+                                                 curve=approximate_curves(sd, pts, pop).get(spec.endpoint),
+                                                 study_id=sd.study.id))
                 else:
                     single += [(sd.study.label, spec.endpoint, p) for p in points]
         order = {sd.study.label: i for i, sd in enumerate(a.study_data)}
@@ -396,7 +445,7 @@ class Synthesis:
         return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_rows.A_LANDMARK],
                                     {r.study: r.follow_up for r in a.studies.itertuples()}, series, single,
                                     a.group_order,
-                                    self.min_k)
+                                    self.min_k, a.inputs[a.inputs["analysis"] == pooled_rows.A_LANDMARK])
 
     @cached_property
     def cumulative(self) -> CumulativeResult:

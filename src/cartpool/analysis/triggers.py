@@ -39,13 +39,14 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..domain import certainty, registry
 from .cumulative import RowEstimate, key_rows, main_row, population_id, refit, row_studies, values_text
+from .pooled_rows import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, inputs_of
 
 #: Sizes (patients per new study) tried for the certainty trigger, smallest first.
 SIZES = (10, 20, 50, 100, 200, 500, 1000)
@@ -69,9 +70,15 @@ class TriggersResult:
     rows: pd.DataFrame
     sizes: tuple[int, ...]
     min_k: int
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # `PooledAnalysis.inputs`
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {"update-triggers": self.rows}
+
+    def row_inputs(self, t) -> pd.DataFrame:
+        """The studies of a row's evidence now (`t`, a row of `rows`): its main row's inputs."""
+        analysis = A_LANDMARK if t.outcome in registry.LANDMARK_BY_KEY else A_MAIN
+        return inputs_of(self.inputs, t.outcome, (PRIMARY, CONTEXT), t.population, analysis)
 
 
 def _landmark_ci(rate: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -182,7 +189,7 @@ def update_triggers(analysis) -> TriggersResult:
         n_new = int(math.floor(np.median(sizes) + 0.5)) if sizes else SIZES[0]
         row.update(_conclusion(fit, outcome, n_new, lo, hi, computable))
         rows.append(row)
-    return TriggersResult(pd.DataFrame(rows, columns=COLUMNS), SIZES, min_k)
+    return TriggersResult(pd.DataFrame(rows, columns=COLUMNS), SIZES, min_k, analysis.inputs)
 
 
 def _certainty(fit, rate: float, now: certainty.Domain, thresholds, computable: bool, landmark: bool) -> dict:

@@ -38,9 +38,14 @@ class StudyData:
 
     def population_size(self, population: str) -> int | None:
         """The stated number of patients in a population: its 'patients' count record."""
+        r = self.population_size_record(population)
+        return None if r is None else int(r.value)
+
+    def population_size_record(self, population: str) -> ReportedResult | None:
+        """The 'patients' count record that states a population's size (None without one)."""
         for r in self.results:
             if r.endpoint == "patients" and r.statistic == "count" and r.population == population:
-                return int(r.value)
+                return r
         return None
 
     def result(self, rid: str) -> ReportedResult:

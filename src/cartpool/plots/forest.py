@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.transforms import blended_transform_factory
 
 from .. import formatting as fmt
 from ..analysis.pooling import Rule
@@ -350,9 +351,12 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     return fig
 
 
-def medians_plot(items, *, title: str):
+def medians_plot(items, *, title: str, sources: list[RowSource | None] | None = None):
     """Median PFS/OS per study with CIs; 'not reached' upper limits as open arrows, medians
-    not reached as an open arrow from the lower limit."""
+    not reached as an open arrow from the lower limit. `sources` (one per item, or None) gives each
+    row its sources' mark after its label, and makes the row a link whose title says where its
+    median comes from (as a forest plot's rows, `RowSource`)."""
+    sources = list(sources) if sources is not None else [None] * len(items)
     fig, ax = plt.subplots(figsize=(6.75, 0.42 * len(items) + 1.5), layout="constrained")
     xmax = 1.0
     for _lab, est, _lo, hi, _nr in items:
@@ -377,7 +381,22 @@ def medians_plot(items, *, title: str):
         elif hi is not None:
             ax.plot([est, hi], [y, y], color="black", lw=1.2)
         ax.plot(est, y, "s", color=OKABE_ITO["blue"], markersize=7)
-    ax.set_yticks(range(len(items), 0, -1), [textwrap.fill(it[0], 38) for it in items], fontsize=8.5)
+    ax.set_yticks(range(len(items), 0, -1), [textwrap.fill(it[0] + (f" {src.mark}" if src and src.mark else ""), 38)
+                                              for it, src in zip(items, sources, strict=True)], fontsize=8.5)
+    titles: dict[str, str] = {}
+    row_band = blended_transform_factory(fig.transFigure, ax.transData)  # the figure's width, one row's height
+    for i, src in enumerate(sources):
+        if src is None:
+            continue
+        gid = f"cp-row-{len(titles)}"
+        titles[gid] = src.title
+        link = plt.Rectangle((0, len(items) - i - 0.5), 1, 1, transform=row_band, facecolor="white", alpha=0,
+                             linewidth=0, zorder=10, clip_on=False)
+        link.set_gid(gid)
+        link.set_url(src.href)
+        link.set_in_layout(False)  # the figure keeps its size: the link spans it, it does not widen it
+        fig.add_artist(link)
+    attach_titles(fig, titles)
     ax.set_ylim(0.3, len(items) + 0.6)
     ax.set_xlim(0, xmax)
     ax.set_xlabel("Months since CAR-T infusion")

@@ -4,6 +4,7 @@ and PDF report, and to the pooled comparison."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 from markupsafe import Markup
@@ -14,18 +15,23 @@ from ..analysis.study_analysis import StudyAnalysis
 from ..data.study_data import StudyData
 from ..domain import registry
 from ..text import lower_first
+from . import labels
 from .living_renderers import date_text, row_text
-from .render import Table, render
+from .provenance import computed_only, study_number
+from .render import Citations, Table, render
 
 STYLE_FILE = Path(__file__).parent / "style.css"
+SCRIPT_FILE = Path(__file__).parent / "page.js"  # the pages' one script (its tooltips stay in the window)
 
 
-def _median(a: StudyAnalysis, endpoint: str) -> str:
+def _median(page, a: StudyAnalysis, endpoint: str) -> Markup | str:
     p = a.headline_median(endpoint)
     if p is None:
         return fmt.MISSING_TEXT
     v = "NR" if p.value is None else f"{p.value:.1f}"
-    return v + (" (KM)" if p.recomputed else "")
+    what = "" if p.value is not None else "Median not reached: fewer than half the patients had an event during follow-up."
+    return study_number(page, v + (" (KM)" if p.recomputed else ""), SimpleNamespace(
+        study_id=a.sd.study.id, result_ids=p.result_id or "", how=p.source, detail=""), what=what)
 
 
 def _bottom_line(tables: Path | None) -> list[tuple[str, list[str]]]:
@@ -82,36 +88,55 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
     """The index page: the pooled report's bottom line, then one row per study with its headline
     numbers (the registry's `at_a_glance` outcomes)."""
     rows = []
+    # the page's citations: each number shows its source on hover and focus, listed at the end
+    page = SimpleNamespace(cites=Citations("", several=True), study_data={sd.study.id: sd for sd in studies})
+    counted = "The proportion is computed by this report from the count."
     for sd in studies:
         a = StudyAnalysis(sd)
         s = sd.study
+        source = labels.source_name(s)
         out = a.outcomes.set_index("outcome")
+        size = sd.population_size_record(a.main_population)
+        # cited in the order of the columns, so that the sources list reads as the row does
+        targets = page.cites.fact(sd, "targets", ", ".join(s.targets.value), source)
+        n = page.cites.record(sd, size.id, fmt.number(a.n_main, 0), source) if size is not None else fmt.MISSING_TEXT
         cells = []
         for spec in registry.at_a_glance():
             r = out.loc[spec.key]
             ok = r["events"] is not None and r["events"] == r["events"] and r["total"]
+            x = SimpleNamespace(study_id=s.id, result_ids=r["result_ids"], how=r["how"], detail=r["detail"])
             if not ok:
                 cells.append(fmt.MISSING_TEXT)
             elif r["is_range"]:
-                cells.append(f"{fmt.pct_range(r['estimate'], r['estimate_high'])} "
-                             f"({int(r['events'])}–{int(r['events_high'])}/{int(r['total'])})")
+                cells.append(study_number(page, f"{fmt.pct_range(r['estimate'], r['estimate_high'])} "
+                                                f"({int(r['events'])}–{int(r['events_high'])}/{int(r['total'])})", x,
+                                          what=counted))
             else:
-                cells.append(f"{fmt.pct(r['estimate'])} ({int(r['events'])}/{int(r['total'])})")
+                cells.append(study_number(page, f"{fmt.pct(r['estimate'])} ({int(r['events'])}/{int(r['total'])})", x,
+                                          what=counted))
         links = Markup('<a href="{}.html">HTML</a>').format(s.id)
         if with_pdf:
             links += Markup(' · <a href="{}.pdf">PDF</a>').format(s.id)
         rows.append([
             Markup('<a href="{0}.html">{1}</a><br><small>{2}</small>').format(s.id, s.label, links),
-            f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}",
-            ", ".join(s.targets.value), fmt.number(a.n_main, 0) if a.n_main is not None else fmt.MISSING_TEXT,
-            *cells, _median(a, "pfs"), _median(a, "os"),
-            f"{len(a.audit_rows)} checked: {audit_mod.status_counts_text(a.audit_rows)}" if len(a.audit_rows) else "none checkable",
+            f"{s.disease_group} / {'frontline' if s.setting.value == 'frontline' else 'R/R'}", targets, n,
+            *cells, _median(page, a, "pfs"), _median(page, a, "os"),
+            computed_only(page, f"{len(a.audit_rows)} checked: {audit_mod.status_counts_text(a.audit_rows)}",
+                          f"the printed numbers of {s.label} that it recomputed and compared with what the paper "
+                          "prints, by result. Each check is listed in the study report.")
+            if len(a.audit_rows) else "none checkable",
         ])
     heads = [spec.short for spec in registry.at_a_glance()]
     numeric = {"N", *heads, "Median PFS (months)", "Median OS (months)"}
     table = Table("Studies (key numbers; checks: printed numbers recomputed and compared)",
                   ["Study", "Disease / setting", "Targets", "N", *heads, "Median PFS (months)", "Median OS (months)",
-                   "Checks"], rows, numeric=numeric)
+                   "Checks"], rows, numeric=numeric, words={"Study", "Disease / setting"})
+    entries = page.cites.entries
+    sources = Table("Sources of the numbers on this page", ["#", "Source", "What", "Where", "Verbatim quote"],
+                    [[str(e["n"]), e["source"], labels.sentence_case(e["what"]), e["location"],
+                      f"“{e['quote']}”" if e["quote"] else ""] for e in entries], numeric={"#"},
+                    row_ids=[f"src-{e['n']}" for e in entries], compact=True,
+                    words={"#", "Source", "What", "Where", "Verbatim quote"}) if entries else None
     page = str(render("index.html.j2", css=Markup(STYLE_FILE.read_text(encoding="utf-8")), table=table,
-                      with_pdf=with_pdf, bottom_line=_bottom_line(tables), news=_whats_new(tables)))
+                      script=Markup(SCRIPT_FILE.read_text(encoding="utf-8")), sources=sources, with_pdf=with_pdf, bottom_line=_bottom_line(tables), news=_whats_new(tables)))
     return page.rstrip("\n") + "\n"  # a complete HTML file ends "</html>\n" (Jinja drops the last newline)

@@ -22,8 +22,12 @@ from ..analysis.triggers import ALREADY, NOT_COMPUTABLE, NOT_WITHIN, SIZES, Trig
 from ..plots.cumulative import CumulativePoint, cumulative_forest
 from ..text import lower_first, sentence_case
 from . import labels
+from .provenance import computed, computed_only, model_words
 from .render import Fragment, Table, render
 
+#: How the rate of a hypothetical new study was chosen (`cartpool.analysis.triggers`), in words.
+RATE_FROM = {"estimate": "the current estimate", "combined": "the studies' combined rate",
+             "patient-weighted mean": "the studies' rates weighted by their patients"}
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -82,27 +86,32 @@ def whats_new(page, r: WhatsNewResult) -> Fragment:
             rows.append([sentence_case(s.change), Markup("{}<br><small>{}</small>").format(s.study, s.citation),
                          _study_detail(r, s)])
         studies = Table("Studies added, removed or updated", ["Change", "Study", "What changed"], rows, compact=True,
-                        csv=page.csv_href("whats-new"), csv_whole=False)
+                        csv=page.csv_href("whats-new"), csv_whole=False, words={"Change", "Study", "What changed"})
     estimates = None
     if not r.estimates.empty:
         rows, classes = [], []
         for e in r.estimates.itertuples():
             matters = (Markup("<strong>Yes</strong>: {}").format(e.why_text) if e.matters else "No")
+            then = f"release {since.release}" if since else "the release before"
             rows.append([Markup("{}<br><small>{}{}</small>").format(
                 e.outcome_label, e.population_label, " (context)" if e.role == "context" else ""),
-                _side(e, "before") if e.change != "new" else "not reported",
-                _side(e, "after") if e.change != "no longer reported" else "not reported", matters])
+                computed_only(page, _side(e, "before"), f"the estimate as {then} computed it from the studies it "
+                              "held, by the same rules") if e.change != "new" else "not reported",
+                computed_only(page, _side(e, "after"), "the estimate now, as the summary of findings and the "
+                              "outcome's table show it with its studies' sources")
+                if e.change != "no longer reported" else "not reported", matters])
             classes.append("cp-matters" if e.matters else "")
         estimates = Table("Estimates that moved: each outcome in each population, before and after (95% CI)",
                           ["Outcome, population", f"Release {since.release}" if since else "Before", "Now",
                            "Changes the conclusions?"], rows, row_classes=classes, compact=True,
-                          csv=page.csv_href("whats-new"), csv_whole=False)
+                          csv=page.csv_href("whats-new"), csv_whole=False,
+                          words={"Outcome, population", "Changes the conclusions?"})
     waiting = [f"{j.outcome_label}, {lower_first(j.population_label)}" for j in r.judgements.itertuples()]
     n_matter = int(r.estimates["matters"].sum()) if not r.estimates.empty else 0
     return render("pooled_whats_new.html.j2", since=since, since_date=date_text(since.date.isoformat()) if since else "",
                   changed=r.changed, studies=studies, estimates=estimates, n_matter=n_matter,
                   n_moved=len(r.estimates), waiting=waiting, rule=list(MATTERS.values())[:4],
-                  tolerance=100 * TOLERANCE, **_history(r, page.csv_href("release-history")))
+                  tolerance=100 * TOLERANCE, **_history(page, r, page.csv_href("release-history")))
 
 
 def _study_detail(r: WhatsNewResult, s) -> str:
@@ -122,7 +131,7 @@ def _study_detail(r: WhatsNewResult, s) -> str:
     return "; ".join(bits + rest) or s.detail
 
 
-def _history(r: WhatsNewResult, csv: str, shown: int = 3) -> dict:
+def _history(page, r: WhatsNewResult, csv: str, shown: int = 3) -> dict:
     """The version history: every release, and the headline estimates of the last `shown` releases
     and of the review now (`csv`: the link to the history's CSV)."""
     h = r.history
@@ -130,10 +139,9 @@ def _history(r: WhatsNewResult, csv: str, shown: int = 3) -> dict:
         return {"releases": None, "headlines": None}
     rel_rows = [[str(x.release), date_text(x.date), x.version, f"{x.n_studies}: {x.studies}", x.note or "—"]
                 for x in h.drop_duplicates("release").itertuples() if x.release != NOW]
-    releases = Table("Version history: each release of this review", ["Release", "Date", "Version", "Studies",
-                                                                      "Note"], rel_rows, compact=True,
-                                                                      csv=csv, csv_whole=False) \
-        if rel_rows else None
+    history = ["Release", "Date", "Version", "Studies", "Note"]  # the review's own records: words
+    releases = Table("Version history: each release of this review", history, rel_rows, compact=True, csv=csv,
+                     csv_whole=False, words=set(history)) if rel_rows else None
     states = list(dict.fromkeys(h["release"]))
     states = [s for s in states if s != NOW][-shown:] + ([NOW] if NOW in states else [])
     heads = []
@@ -152,12 +160,15 @@ def _history(r: WhatsNewResult, csv: str, shown: int = 3) -> dict:
             x = x.iloc[0]
             text = row_text(x["rule"], x["k"], x["patients"], x["estimate"], x["estimate_high"], x["ci_low"],
                             x["ci_high"], x["values"] if isinstance(x["values"], str) else "")
-            cells.append(text + (f"; {x['certainty']}" if isinstance(x["certainty"], str) and x["certainty"] else ""))
+            text += f"; {x['certainty']}" if isinstance(x["certainty"], str) and x["certainty"] else ""
+            cells.append(computed_only(page, text, "the estimate now, as the summary of findings shows it with its "
+                                       "studies' sources" if s == NOW else f"the estimate as release {s} computed "
+                                       "it from the studies it held, by the same rules"))
         rows.append(cells)
     # one state only: the summary of findings says the same; the history of each number needs two
     headlines = Table("Headline estimates by release (the summary of findings; 95% CI; certainty)",
-                      ["Outcome, population", *heads], rows, compact=True, csv=csv, csv_whole=False) \
-        if len(states) > 1 else None
+                      ["Outcome, population", *heads], rows, compact=True, csv=csv, csv_whole=False,
+                      words={"Outcome, population"}) if len(states) > 1 else None
     return {"releases": releases, "headlines": headlines}
 
 
@@ -294,15 +305,28 @@ def update_triggers(page, r: TriggersResult) -> Fragment:
     """For each key outcome and population: the evidence now, what new study would change its
     certainty, and what rate in a new study would move its estimate."""
     rows = []
+    sizes = ", ".join(str(n) for n in r.sizes)
     for t in r.rows.itertuples():
         now = row_text(t.rule, t.k, t.patients, t.estimate, t.estimate_high, t.ci_low, t.ci_high,
                        t.values if isinstance(t.values, str) else "")
-        rows.append([Markup("{}<br><small>{}</small>").format(t.outcome_label, t.population), now,
-                     _certainty_text(t), _conclusion_text(t)])
+        studies = list(r.row_inputs(t).itertuples())
+        rate = f"{fmt.pct(t.rate)} ({RATE_FROM.get(t.rate_from, t.rate_from)})"
+        rows.append([Markup("{}<br><small>{}</small>").format(t.outcome_label, t.population),
+                     computed(page, now, "the evidence now, as the summary of findings shows it: "
+                              + model_words(t.rule), studies),
+                     computed(page, _certainty_text(t), f"hypothetical new studies at the current rate, {rate}, "
+                              "added to the studies now and the row refitted by the main analysis's rule; the "
+                              f"smallest size tried ({sizes} patients) whose pooled 95% CI crosses none of the "
+                              "plan's thresholds for this outcome", studies, marks=False),
+                     computed(page, _conclusion_text(t), "hypothetical new studies, each the size of the current "
+                              "studies' median, added to the studies now and the row refitted by the main analysis's "
+                              "rule at every rate; the rates at which the estimate leaves its current 95% CI",
+                              studies, marks=False)])
     table = Table("When would the answer change? New evidence that would change the certainty or the estimate",
                   ["Outcome, population", "Now", "Certainty: a new study at the current rate",
                    "Conclusion: a new study's rate that moves the estimate"], rows, compact=True,
-                  csv=page.csv_href("update-triggers"), csv_whole=False) if rows else None
+                  csv=page.csv_href("update-triggers"), csv_whole=False, words={"Outcome, population"}) \
+        if rows else None
     return render("pooled_triggers.html.j2", table=table, min_k=r.min_k)
 
 

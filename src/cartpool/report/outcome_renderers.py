@@ -13,12 +13,10 @@ from markupsafe import Markup
 from .. import formatting as fmt
 from ..analysis import pooled_rows
 from ..analysis import synthesis as results
-from ..analysis.landmark_rows import landmark_detail
 from ..analysis.pooling import METHOD_LABELS, Rule
 from ..analysis.synthesis import finite, pct_range
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
-from ..domain import registry, survival_rules
-from ..domain.record_counts import HOW_PER_PATIENT, HOW_PRINTED
+from ..domain import registry
 from ..plots.forest import (
     ForestGroup,
     ForestRow,
@@ -26,60 +24,26 @@ from ..plots.forest import (
     forest_plot,
     forest_rows,
     heterogeneity_text,
-    medians_plot,
     rob_of,
 )
-from ..plots.survival_figures import Series, survival_overlay
 from . import labels
 from .pooled_words import GROUP_NOTES, NOT_APPLICABLE, events_text, row_estimate_text
+from .provenance import computed, count_text, how_words, model_words, refs, study_number
 from .render import Fragment, Table, render
-
-
-def _count_sources(page, x) -> list[int]:
-    """The numbers of the sources of one study's count in a pooled row (`x`, a row of the outcome's
-    inputs): its printed records, or, for a count computed from a per-patient table, that table."""
-    sd = page.study_data[x.study_id]
-    source = labels.source_name(sd.study)
-    ns = [page.cites.record_ref(sd, rid, source) for rid in x.result_ids.split(";") if rid]
-    if not ns and x.how == HOW_PER_PATIENT:
-        ns += [n for n in [_table_ref(page, sd)] if n is not None]
-    return ns
-
-
-def _table_ref(page, sd) -> int | None:
-    """The number of the source that is a study's per-patient table (None without one)."""
-    if sd.study.patients is None:
-        return None
-    where = "; ".join(t.location for t in sd.study.patients.tables.values())
-    return page.cites.ref(f"t:{sd.study.id}", "The per-patient table", where, "",
-                          "numbers computed by this report from the table as published (its study report "
-                          "reproduces it)", labels.source_name(sd.study))
-
-
-def _count_how(x) -> str:
-    """How a study's count was obtained, in words (nothing more for a count printed as it is)."""
-    if x.how == HOW_PRINTED:
-        return "printed count"
-    return labels.how(x.how, x.detail)
 
 
 def _count_cell(page, x) -> Markup:
     """A study's count in a pooled row, its source on hover and focus and its source numbers."""
-    text = f"{x.study}: " + (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events
-                             else fmt.count(x.events, x.total))
-    ns = _count_sources(page, x)
-    shown = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
-        text, labels.sentence_case(_count_how(x)) + ". " + " ".join(page.cites.tip(n) for n in ns),
-        page.cites.marks(ns)) if ns else Markup("{}").format(text)
-    return shown + Markup(" ({})").format(labels.lower_first(x.population))
+    text = f"{x.study}: " + count_text(x.events, x.events_high, x.total)
+    return study_number(page, text, x) + Markup(" ({})").format(labels.lower_first(x.population))
 
 
 def _row_source(page, x) -> RowSource:
     """A forest plot's study row: its source numbers, a link to the first, and its title (the count,
     how it was obtained, and each source with its quote)."""
-    ns = _count_sources(page, x)
+    ns = refs(page, x.study_id, x.result_ids, x.how)
     count = (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else f"{x.events}/{x.total}")
-    title = f"{x.study}: {count} ({_count_how(x)}). " + " ".join(f"[{n}] {page.cites.tip(n)}" for n in ns)
+    title = f"{x.study}: {count} ({how_words(x.how, x.detail)}). " + " ".join(f"[{n}] {page.cites.tip(n)}" for n in ns)
     return RowSource("[" + ",".join(map(str, ns)) + "]" if ns else "", f"#src-{ns[0]}" if ns else "", title.strip())
 
 
@@ -94,25 +58,50 @@ def _inputs_source(view: results.OutcomeView, group: str, r, href: str) -> RowSo
                      + ". Its inputs are in the table under the figure.")
 
 
+#: What the heterogeneity column holds, for its cells' tooltips.
+HETEROGENEITY_HOW = ("heterogeneity between the studies: I² and τ² of the random-intercept logistic model "
+                     "(GLMM), and the likelihood-ratio test against one common rate")
+
+
+def _sum_cell(page, r, rows) -> Markup:
+    """A row's events/patients: one study's count with its sources, or the sum of several."""
+    rows = list(rows)
+    if len(rows) == 1:
+        return study_number(page, events_text(r), rows[0])
+    return computed(page, events_text(r), f"the sum of the {len(rows)} studies' counts", rows)
+
+
+def _estimate_cell(page, r, rows, text: str) -> Markup:
+    """A row's estimate (`text`, with its notes): one study's proportion with its sources, or what
+    this report computed from several (side by side, or pooled) with its model and inputs."""
+    rows = list(rows)
+    if r.rule == Rule.SINGLE and len(rows) == 1:
+        return study_number(page, text, rows[0], what="The proportion and its exact (Clopper-Pearson) 95% CI are "
+                                                      "computed by this report from the count.")
+    return computed(page, text, model_words(r.rule, r.method, r.note, r.ci_how), rows)
+
+
 def _group_table(page, view: results.OutcomeView) -> Table:
     rows = []
     res = view.result
-    inp = res.inputs
     for g, r in res.groups.items():
-        who = Markup("; ").join(_count_cell(page, x) for x in inp[inp["group"] == g].itertuples())
+        inputs = view.row_inputs((pooled_rows.PRIMARY, pooled_rows.CONTEXT), g, pooled_rows.A_MAIN)
+        used = list(inputs[inputs["in_fit"]].itertuples())
+        who = Markup("; ").join(_count_cell(page, x) for x in inputs.itertuples())
         note = "" if r.rule in (Rule.TWO, Rule.SINGLE) else labels.sentence_case(r.note)
         if r.range_left_out:
             note = (note + "; " if note else "") + f"Left out (a range with an uninformative end): {r.range_left_out}"
         if r.rule == Rule.RANDOM:
             note = (note + "; " if note else "") + f"Random-effects model: {METHOD_LABELS.get(r.method, r.method)}"
-        rows.append([g + (" (context)" if res.roles[g] == pooled_rows.CONTEXT else ""), who, events_text(r),
-                     row_estimate_text(r) + (f". {note}" if note else ""),
-                     heterogeneity_text(r).removeprefix("Heterogeneity: ") if r.k > 1 else NOT_APPLICABLE])
+        rows.append([g + (" (context)" if res.roles[g] == pooled_rows.CONTEXT else ""), who, _sum_cell(page, r, used),
+                     _estimate_cell(page, r, used, row_estimate_text(r) + (f". {note}" if note else "")),
+                     computed(page, heterogeneity_text(r).removeprefix("Heterogeneity: "), HETEROGENEITY_HOW, used,
+                              marks=False) if r.k > 1 else NOT_APPLICABLE])
     return Table(f"{view.spec.label}: by population, with each study's count and the patients it counts",
                  ["Population", "Each study: events/patients (who is counted)", "Events/patients",
                   "Estimate (95% CI)", "Heterogeneity"], rows,
                  numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False,
-                 sortable=True, row_ids=[group_anchor(view, i) for i in range(len(rows))])
+                 sortable=True, row_ids=[group_anchor(view, i) for i in range(len(rows))], words={"Population"})
 
 
 def _subgroup_table(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int) -> Table | None:
@@ -124,12 +113,15 @@ def _subgroup_table(page, view: results.OutcomeView, subgroup_labels: dict, min_
     for (g, field_, level), r in res.subgroups.items():
         test = res.tests.get((g, field_))
         tested = f"; test between levels {fmt.p_value(test.p)}" if test is not None and test.tested else ""
-        rows.append([f"{g}: {labels.lower_first(subgroup_labels[field_])}", level, events_text(r),
-                     row_estimate_text(r) + tested])
+        inputs = view.row_inputs(pooled_rows.SUBGROUP, g, subgroup_labels[field_], level)
+        used = list(inputs[inputs["in_fit"]].itertuples())
+        rows.append([f"{g}: {labels.lower_first(subgroup_labels[field_])}", level, _sum_cell(page, r, used),
+                     _estimate_cell(page, r, used, row_estimate_text(r) + tested)])
     return Table(f"{view.spec.label}: subgroups named in the analysis plan (levels are compared only where each has "
                  f"{fmt.number_words(min_k)} or more studies)", ["Population and subgroup", "Level", "Events/patients",
                                             "Estimate (95% CI)"],
-                 rows, numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False)
+                 rows, numeric={"Events/patients"}, compact=True, csv=page.csv_href("estimates"), csv_whole=False,
+                 words={"Population and subgroup", "Level"})
 
 
 def _method_line(res, min_k: int) -> str:
@@ -256,26 +248,7 @@ def outcomes(page, r: results.OutcomesResult) -> Fragment:
 efficacy = safety = outcomes
 
 
-# --- survival -------------------------------------------------------------------------------------------
-
-
-def _landmark_study(page, s) -> Markup:
-    """One study's landmark rate in the landmark table: a printed rate cited to its record, a
-    Kaplan-Meier one to the per-patient table it is computed from."""
-    how = {survival_rules.SOURCE_KM: "Kaplan-Meier", survival_rules.SOURCE_REPORTED: "printed",
-           survival_rules.SOURCE_ZERO_EVENTS: "no events"}[s.source]
-    value = f"{fmt.pct(s.value)} {fmt.ci(finite(s.ci_low), finite(s.ci_high))}"
-    sd = page.study_data[s.study_id]
-    if s.result_id:
-        value = page.cites.records(sd, s.result_id, value, labels.source_name(sd.study))
-    elif s.source == survival_rules.SOURCE_KM:
-        n = _table_ref(page, sd)
-        if n is not None:
-            value = Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}'
-                           ).format(value, "Kaplan-Meier estimate from the per-patient table. " + page.cites.tip(n),
-                                    page.cites.marks([n]))
-    detail = landmark_detail(s)
-    return Markup("{} {} ({}, {} patients){}").format(s.study, value, how, s.n, f": {detail}" if detail else "")
+# --- sensitivity analyses -----------------------------------------------------------------------
 
 
 def sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
@@ -286,75 +259,6 @@ def sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
                          for s in sub.itertuples()) + "; not pooled"
     return pct_range(finite(r.estimate), finite(r.estimate_high), 1) + " " + fmt.ci(finite(r.ci_low), finite(r.ci_high)) \
         if finite(r.estimate) is not None else fmt.MISSING_TEXT
-
-
-def survival(page, r: results.PooledSurvivalResult) -> Fragment:
-    med = r.medians
-    figures = []
-    for spec in registry.SURVIVAL:
-        sub = med[med["endpoint"] == spec.endpoint]
-        if sub.empty:
-            continue
-        sub = sub.assign(_order=sub["group"].map(r.group_order)).sort_values(["_order", "study"], kind="stable")
-        items = [(f"{x.study}, {x.group.replace('Relapsed/refractory', 'R/R')} "
-                  f"({'Kaplan-Meier' if x.source != survival_rules.SOURCE_REPORTED else 'printed'}, {x.n} patients"
-                  f"{'; follow-up ' + r.follow_up[x.study] if r.follow_up.get(x.study) else ''})",
-                  finite(x.value), finite(x.ci_low), finite(x.ci_high), bool(x.high_not_reached))
-                 for x in sub.itertuples()]
-        desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
-        figures.append(page.figures.draw(
-            medians_plot, items, title=f"Median {spec.label.lower()} by study", name=f"medians-{spec.key}",
-            alt=f"Median {spec.label.lower()} with 95% CIs by study: {desc}",
-            caption=f"Median {spec.label.lower()} (months) with its 95% CI, by study, plasma cell leukemia "
-                    "first and multiple myeloma (context) last; an open arrow marks an upper limit not reached. "
-                    "Kaplan-Meier: recomputed from the per-patient table. The studies differ in population and "
-                    "follow-up, and later treatment (a second CAR-T, allogeneic transplant) affects both "
-                    "medians."))
-    lm = r.landmarks
-    lrows = []
-    for x in r.landmark_rows.itertuples():
-        spec = registry.LANDMARK_BY_KEY[x.outcome]
-        studies_ = lm[(lm["endpoint"] == spec.endpoint) & (lm["months"] == spec.months) & (lm["group"] == x.subgroup)
-                      & (lm["kind"] == "all patients")]
-        per = Markup("; ").join(_landmark_study(page, s) for s in studies_.itertuples())
-        if x.rule == Rule.RANDOM:
-            pooled = f"{sensitivity_estimate(x, pd.DataFrame())}; small-sample {fmt.ci(x.small_ci_low, x.small_ci_high)}"
-        else:
-            pooled = labels.sentence_case(x.note)
-        lrows.append([spec.short, x.subgroup, str(int(x.k)), per, pooled])
-    ltable = Table("Survival at 12 and 24 months by population: each study (all its patients), and pooled only "
-                   f"where {fmt.number_words(r.min_k)} or more report it", ["Landmark", "Population", "Studies",
-                                                                            "Each study (95% CI)",
-                                                      "Pooled"], lrows, numeric={"Studies"},
-                   compact=True, csv=page.csv_href("landmarks"), csv_whole=False) if lrows else None
-    panels: dict[str, list] = {}
-    described = []
-    names = {s.endpoint: s for s in registry.SURVIVAL}
-    for x in r.series:
-        spec = names[x.endpoint]
-        panels.setdefault(spec.label, []).append(Series(x.study, km=x.km, points=x.points, curve=x.curve))
-        described.append(f"{x.study} {spec.short} Kaplan-Meier" if x.km is not None else
-                         f"{x.study} {spec.short}: {len(x.points)} printed milestones with an approximate curve")
-    single = None
-    if r.single:
-        rows = [[st, names[ep].short, f"median, {fmt.months(p.value)}" if p.kind == "median" else
-                 f"{p.time_months:g} months, {fmt.pct(p.value)}",
-                 fmt.ci(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached)]
-                for st, ep, p in r.single]
-        single = Table("Studies that print a single survival milestone (not drawn as a curve)",
-                       ["Study", "Outcome", "Printed milestone", "95% CI"], rows, numeric={"95% CI"}, compact=True,
-                       csv=page.csv_href("medians"), csv_whole=False)
-    overlay = None
-    if panels:
-        overlay = page.figures.draw(
-            survival_overlay, panels, name="survival-overlay",
-            alt="Survival curves side by side: " + "; ".join(described),
-            caption="Kaplan-Meier curves from per-patient tables (solid steps with a light 95% band; +: a censored "
-                    "patient) beside printed survival milestones (circles: landmark rates with their 95% CI; "
-                    "squares: medians at 50% with their CI; an arrow: an upper limit not reached), with a thin "
-                    "dashed approximate curve through a study's printed milestones where it prints at least two "
-                    "(not patient data, never beyond the last).")
-    return render("pooled_survival.html.j2", figures=figures, landmarks=ltable, overlay=overlay, single=single)
 
 
 # --- checks, limits and appendices ------------------------------------------------------------------

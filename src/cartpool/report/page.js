@@ -3,7 +3,10 @@
    only what the reader asks for; without it every table and source is still there, in print too.
    1. Long tables (class cp-sortable): sort by a column (its header is a button) and filter the rows.
    2. A figure row or number with a source (a[data-cp-src] in a figure): its quote shown on hover and
-      on keyboard focus, next to it, as the sourced numbers in tables show theirs. */
+      on keyboard focus, next to it, as the sourced numbers in tables show theirs.
+   3. A sourced number in a table (span.cp-src, whose tooltip the stylesheet shows on hover and focus):
+      its tooltip kept inside the window, under the number (above it where there is no room below),
+      and not cut off by the scrolling box of a wide table. */
 (function () {
   "use strict";
   var NUMBER = /^[<>≥≤~]?\s*[−-]?\d+(?:[.,]\d+)?/;
@@ -114,6 +117,29 @@
     document.addEventListener("keydown", function (e) { if (e.key === "Escape") { tip.hidden = true; } });
   }
 
+  function tooltips() {
+    var current = null;
+    function place(span) {
+      var tip = span.querySelector(".cp-tip");
+      if (!tip) { return; }
+      current = span;
+      tip.style.position = "fixed";  // out of the table's scrolling box, which would cut it off
+      var box = span.getBoundingClientRect();
+      var room = document.documentElement.clientWidth;
+      tip.style.left = Math.max(8, Math.min(box.left, room - tip.offsetWidth - 8)) + "px";
+      var below = box.bottom + 4;
+      var above = box.top - tip.offsetHeight - 4;
+      tip.style.top = (below + tip.offsetHeight > window.innerHeight && above > 0 ? above : below) + "px";
+    }
+    Array.prototype.forEach.call(document.querySelectorAll(".cp-src"), function (span) {
+      span.addEventListener("focus", function () { place(span); });
+      span.addEventListener("mouseenter", function () { place(span); });
+    });
+    // the page or a table scrolls under a tooltip that is shown: it follows its number
+    document.addEventListener("scroll", function () { if (current) { place(current); } }, true);
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("table.cp-sortable"), sortable);
   sources();
+  tooltips();
 })();

@@ -8,6 +8,7 @@ and keeps it for the export step; `export()` writes every shown section's CSV fi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -15,20 +16,22 @@ import pandas as pd
 from ..analysis.pooled_analysis import PooledAnalysis
 from ..analysis.synthesis import Synthesis
 from ..domain import registry
-from . import living_renderers, outcome_renderers, pooled_renderers
-from .render import Citations, write_csv
+from . import living_renderers, outcome_renderers, pooled_renderers, survival_renderers
+from .render import SOURCES_PER_PAGE, Citations, write_csv
 from .sections import POOLED_SECTIONS, TITLE, SectionPage
 
 __all__ = ["TITLE", "PooledPage", "page_budget"]
 
 
-def page_budget(n_studies: int, n_forest_outcomes: int, n_summary_populations: int) -> int:
+def page_budget(n_studies: int, n_forest_outcomes: int, n_summary_populations: int, n_sources: int = 0) -> int:
     """The most pages the pooled PDF may take: 14 for its fixed sections (bottom line, What's new and
     the version history, scope, risk of bias, methods, checks, limits, appendices), 1 per study, 1 per
-    outcome drawn with its own forest plot, and 4 per population of the summary of findings (its table
-    and footnotes; its cumulative meta-analysis and when the answer would change). README, "What you
-    get", states the same rule."""
-    return 14 + n_studies + n_forest_outcomes + 4 * n_summary_populations
+    outcome drawn with its own forest plot, 4 per population of the summary of findings (its table
+    and footnotes; its cumulative meta-analysis and when the answer would change), and 1 per
+    `SOURCES_PER_PAGE` (40) entries of the sources list it prints. README, "What you get", states the
+    same rule."""
+    return (14 + n_studies + n_forest_outcomes + 4 * n_summary_populations
+            + math.ceil(n_sources / SOURCES_PER_PAGE))
 
 
 class PooledPage(SectionPage):
@@ -44,7 +47,7 @@ class PooledPage(SectionPage):
     """
 
     sections = POOLED_SECTIONS
-    renderers = (pooled_renderers, outcome_renderers, living_renderers)
+    renderers = (pooled_renderers, outcome_renderers, survival_renderers, living_renderers)
     name = "pooled"
 
     def __init__(self, synthesis: Synthesis | PooledAnalysis, output_dir: Path | str | None = None):
@@ -74,7 +77,8 @@ class PooledPage(SectionPage):
         return self.synthesis.appraisal
 
     def budget(self) -> int:
-        """This report's page budget (`page_budget`)."""
+        """This report's page budget (`page_budget`), once its numbers are cited (after `render_all`)."""
         forests = sum(1 for o in registry.OUTCOMES if o.pooled
                       and any(r.k > 1 for r in self.a.outcome(o.key).groups.values()))
-        return page_budget(len(self.a.study_data), forests, len(set(self.appraisal.summary["population"])))
+        return page_budget(len(self.a.study_data), forests, len(set(self.appraisal.summary["population"])),
+                           len(self.cites.entries))

@@ -10,6 +10,7 @@ every renderer) holds the figures they add to.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 from markupsafe import Markup
@@ -28,7 +29,8 @@ from ..domain import certainty as grade
 from ..plots.risk_of_bias import summary_bars, traffic_light
 from . import labels
 from .outcome_renderers import sensitivity_estimate
-from .pooled_words import STATUS_WORDS, certainty_mark, estimate_text
+from .pooled_words import STATUS_WORDS, certainty_mark, estimate_text, study_text
+from .provenance import computed, computed_only, model_words, study_number
 from .render import Fragment, Table, cell, render
 
 
@@ -44,7 +46,8 @@ def _links_table(page, frame: pd.DataFrame) -> Table | None:
     return Table("Links between the included studies", ["Studies", "Link", "What the sources show",
                                                          "Patients reported twice"],
                  [[x.studies, labels.sentence_case(x.kinds), x.description, labels.sentence_case(x.patient_overlap)]
-                  for x in frame.itertuples()], compact=True, csv=page.csv_href("study-links"), csv_whole=False)
+                  for x in frame.itertuples()], compact=True, csv=page.csv_href("study-links"), csv_whole=False,
+                 words={"Studies", "Link", "What the sources show", "Patients reported twice"})
 
 
 def _known_table(page, known: pd.DataFrame) -> Table | None:
@@ -53,9 +56,9 @@ def _known_table(page, known: pd.DataFrame) -> Table | None:
     relevance = {"pcl": "Plasma cell leukemia", "mm_context": "Multiple myeloma (context)"}
     rows = [[x.citation, relevance[x.relevance], labels.sentence_case(x.reason), x.known_from, x.note]
             for x in known.itertuples()]
-    return Table(f"Relevant studies known but not included ({len(rows)})",
-                 ["Study", "Relevant to", "Why not included", "Cited by", "Note"], rows, compact=True,
-                 csv=page.csv_href("known-not-included"), csv_whole=False)
+    columns = ["Study", "Relevant to", "Why not included", "Cited by", "Note"]
+    return Table(f"Relevant studies known but not included ({len(rows)})", columns, rows, compact=True,
+                 csv=page.csv_href("known-not-included"), csv_whole=False, words=set(columns))
 
 
 def scope(page, r: results.ScopeResult) -> Fragment:
@@ -95,12 +98,41 @@ def _sof_table(page, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tup
             certainty += Markup('<br><small class="cp-proposal">{}</small>').format(STATUS_WORDS[r.status])
         if marks:
             certainty += Markup(" <sup>{}</sup>").format(",".join(marks))
+        studies = _sof_studies(r)
+        size = "—" if not r.k else computed(
+            page, f"{r.k} ({r.patients})", f"1 study with {r.patients} patients" if r.k == 1 else
+            f"{r.k} studies with {r.patients} patients in all",
+            studies, show=lambda x: f"{x.total} patients", marks=False)
         rows.append([Markup("{}<br><small>{}</small>").format(r.outcome_label, labels.importance(r.importance)),
-                     "—" if not r.k else f"{r.k} ({r.patients})", estimate_text(r, digits=1), certainty])
+                     size, _sof_result(page, r, studies), certainty])
         classes.append(f"cp-certainty-{r.certainty.replace(' ', '-')}" if r.certainty else "")
     return Table(caption, ["Outcome (importance)", "Studies (patients)", "Result (95% CI)", "Certainty (GRADE)"],
                  rows, numeric={"Studies (patients)"}, row_classes=classes, compact=True,
-                 csv=page.csv_href("summary-of-findings"), csv_whole=False), notes
+                 csv=page.csv_href("summary-of-findings"), csv_whole=False,
+                 words={"Outcome (importance)", "Certainty (GRADE)"}), notes
+
+
+def _sof_studies(r) -> list[SimpleNamespace]:
+    """A summary-of-findings row's studies (each with its count or rate, how it was obtained and its
+    record ids), as the row recorded them."""
+    return [SimpleNamespace(**s, total=s["patients"], estimate=s["low"])
+            for s in (json.loads(r.per_study) if r.per_study else [])]
+
+
+def _sof_result(page, r, studies: list) -> Markup | str:
+    """A summary-of-findings result: each study's number with its sources, or a pooled estimate with
+    its model and inputs."""
+    text = estimate_text(r, digits=1)
+    counted = "The proportion and its exact (Clopper-Pearson) 95% CI are computed by this report from the count."
+    if r.display == "none":
+        return text
+    if r.display == "side by side":
+        return Markup("; ").join(study_number(page, study_text(vars(s), 1, with_ci=True), s,
+                                              what=counted if s.events is not None else "")
+                                 for s in studies) + "; not pooled"
+    if r.display in ("single", "zero"):
+        return study_number(page, text, studies[0], what=counted if studies[0].events is not None else "")
+    return computed(page, text, model_words(r.rule, r.method), studies)
 
 
 def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
@@ -121,17 +153,33 @@ def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
 def studies(page, r: results.FrameResult) -> Fragment:
     rows = []
     for x in r.frame.itertuples():
-        sizes = "; ".join(f"{int(n)} {k}" for k, n in (("enrolled", x.enrolled), ("infused", x.infused))
-                          if n is not None and n == n) or cell(x.n)
-        rows.append([Markup('<a href="{}.html">{}</a>').format(x.study_id, x.study), x.design,
-                     f"{x.setting} {x.disease}" + (f" ({x.pcl_types.replace(',', ' and')})" if x.pcl_types else ""),
-                     x.targets, sizes, x.follow_up or "not reported",
-                     x.pcl_definition or "n/a", x.co_interventions or "none reported",
+        sd = page.study_data[x.study_id]
+        source = labels.source_name(sd.study)
+        # cited in the order of the columns, so that the sources list reads as the row does
+        design = page.cites.fact(sd, "design", x.design, source)
+        population = f"{x.setting} {x.disease}" + (f" ({x.pcl_types.replace(',', ' and')})" if x.pcl_types else "")
+        ns = [n for n in (page.cites.fact_ref(sd, f, source) for f in ("setting", "disease")) if n is not None]
+        if ns:
+            population = page.cites.derived(population, "Setting and disease as the paper states them.", ns)
+        targets = page.cites.fact(sd, "targets", x.targets, source)
+        sizes = Markup("; ").join(page.cites.record(sd, rid, f"{int(n)} {k}", source)
+                                  for k, n, rid in (("enrolled", x.enrolled, x.enrolled_result_id),
+                                                    ("infused", x.infused, x.infused_result_id))
+                                  if n is not None and n == n)
+        if not sizes:
+            sizes = page.cites.record(sd, x.n_result_id, cell(x.n), source) if x.n_result_id else cell(x.n)
+        follow_up = page.cites.record(sd, x.follow_up_result_id, x.follow_up, source) if x.follow_up \
+            else "not reported"
+        definition = page.cites.fact(sd, "pcl_definition", x.pcl_definition, source) if x.pcl_definition else "n/a"
+        treated = Markup("; ").join(page.cites.co_intervention(sd, i, c.description, source)
+                                    for i, c in enumerate(sd.study.co_interventions)) or "none reported"
+        rows.append([Markup('<a href="{}.html">{}</a>').format(x.study_id, x.study), design, population, targets,
+                     sizes, follow_up, definition, treated,
                      labels.sentence_case(labels.document_type(x.document_type).split(" (")[0])])
     t = Table("Studies included", ["Study", "Design", "Population", "Target(s)", "Patients", "Median follow-up",
                                    "PCL definition", "Given with or after CAR-T", "Source"], rows,
               row_ids=[f"study-{i}" for i in r.frame["study_id"]], compact=True, csv=page.csv_href("studies"),
-              csv_whole=False)
+              csv_whole=False, words={"Study", "Source"}, tall=True)
     return render("pooled_studies.html.j2", table=t)
 
 
@@ -172,10 +220,13 @@ def risk_of_bias(page, r: results.RiskOfBiasResult) -> Fragment:
                                             f"{JUDGEMENT_LABELS[d.judgement].lower()}" for d in specific.itertuples())
         n = int(sub["not_reproduced"].iloc[0])
         rows.append([link, JUDGEMENT_LABELS[sub["overall"].iloc[0]], domains,
-                     f"{n} printed number{'s' if n != 1 else ''} not reproduced" if n else "none"])
+                     computed_only(page, f"{n} printed number{'s' if n != 1 else ''} not reproduced",
+                             f"{n} of the {r.checked.get(sid, n)} printed numbers of {sub['study'].iloc[0]} that it "
+                             f"checks could not be reproduced: {'; '.join(r.not_reproduced.get(sid, []))}. Each check "
+                             "is in the study report.") if n else "none"])
     table = Table("Risk of bias by study, and numbers the checks could not reproduce",
                   ["Study", "Overall", "By domain", "Trustworthiness: numbers not reproduced"], rows, compact=True,
-                  csv=page.csv_href("risk-of-bias"), csv_whole=False)
+                  csv=page.csv_href("risk-of-bias"), csv_whole=False, words={"Study", "Overall", "By domain"})
     return render("pooled_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, reference=RISK_OF_BIAS_REFERENCE,
                   rule=RISK_OF_BIAS_RULE, figures=figures, table=table,
                   questions=[(ROB_DOMAINS[d], q) for d, q in QUESTIONS.items()])
@@ -199,11 +250,16 @@ def audit(page, r: results.FrameResult) -> Fragment:
     rows = []
     for sid, x in summ.iterrows():
         rows.append([Markup('<a href="{}.html#Checks-against-the-paper">{}</a>').format(sid, label[sid]),
-                     str(int(x.sum()))] + [str(int(x.get(s, 0))) for s in audit_mod.STATUSES])
+                     computed_only(page, str(int(x.sum())), f"the printed numbers of {label[sid]} that it recomputed from "
+                             "the paper's own numbers (or its per-patient table) and compared with what the paper "
+                             "prints. Each check is listed in the study report.")]
+                    + [computed_only(page, str(int(x.get(s, 0))), f"the checks of the printed numbers of {label[sid]} "
+                               f"whose result is: {s}. Each check is listed in the study report.")
+                       for s in audit_mod.STATUSES])
     t = Table("Printed numbers checked per study (details in each study report)",
               ["Study", "Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]], rows,
               numeric={"Checked", *[labels.sentence_case(s) for s in audit_mod.STATUSES]}, csv=page.csv_href("audit"),
-              csv_whole=False)
+              csv_whole=False, words={"Study"})
     return render("pooled_audit.html.j2", table=t)
 
 
@@ -228,7 +284,8 @@ def judgements(page, r: results.JudgementsResult) -> Fragment:
     departures and the review status (appendix)."""
     table = Table("GRADE domain by domain: the analysis's proposal and the reviewer's judgement",
                   ["Outcome", "Domain", "Proposed", "Reviewer", "Why the reviewer departs"],
-                  r.rows.values.tolist(), compact=True, csv=page.csv_href("grade-judgements"), csv_whole=False)
+                  r.rows.values.tolist(), compact=True, csv=page.csv_href("grade-judgements"), csv_whole=False,
+                  words={"Outcome", "Domain", "Proposed", "Reviewer", "Why the reviewer departs"})
     return render("pooled_judgements.html.j2", table=table, pb=r.publication_bias, pb_proposal=r.publication_bias_proposal,
                   waiting=[f"{x.outcome_label}, {labels.lower_first(x.population)}: {STATUS_WORDS[x.status]}"
                            for x in r.waiting.itertuples()])
@@ -237,19 +294,33 @@ def judgements(page, r: results.JudgementsResult) -> Fragment:
 def sensitivity(page, r: results.SensitivityResult) -> Fragment:
     blocks = []
     for label, sens, loo in r.blocks:
-        rows = [[x.subgroup, x.analysis, str(int(x.k)), sensitivity_estimate(x, r.inputs), cell(x.note)]
-                for x in sens.itertuples()]
-        loo_rows = [[x.subgroup, x.omitted, str(int(x.k)), fmt.pct_ci(x.estimate, x.ci_low, x.ci_high)]
-                    for x in loo.itertuples()] if not loo.empty else []
+        rows = []
+        for x in sens.itertuples():
+            studies = list(r.row_inputs(x).itertuples())
+            rows.append([x.subgroup, x.analysis,
+                         computed(page, str(int(x.k)), "the one study of this analysis" if x.k == 1 else
+                                  f"the {int(x.k)} studies of this analysis", studies, marks=False),
+                         computed(page, sensitivity_estimate(x, r.inputs), f"{x.analysis}: "
+                                  + model_words(x.rule, x.method, cell(x.note), x.ci_how if isinstance(x.ci_how, str)
+                                                else ""), studies), cell(x.note)])
+        loo_rows = []
+        for x in loo.itertuples() if not loo.empty else ():
+            studies = list(r.left_in(x).itertuples())
+            loo_rows.append([x.subgroup, x.omitted,
+                             computed(page, str(int(x.k)), f"the {int(x.k)} studies left", studies, marks=False),
+                             computed(page, fmt.pct_ci(x.estimate, x.ci_low, x.ci_high),
+                                      f"the main analysis refitted with {x.omitted} left out, "
+                                      + model_words(x.rule, x.method, "", ""), studies)])
         blocks.append({
             "label": label,
             "table": Table(f"{label}: sensitivity analyses", ["Population", "Analysis", "Studies",
                                                               "Estimate (95% CI or CrI)", "Note"], rows,
                            numeric={"Studies", "Estimate (95% CI or CrI)"}, compact=True, csv=page.csv_href("estimates"),
-                           csv_whole=False) if rows else None,
+                           csv_whole=False, words={"Population", "Analysis", "Note"}) if rows else None,
             "loo": Table(f"{label}: leave-one-out", ["Population", "Study left out", "Studies", "Estimate (95% CI)"],
                          loo_rows, numeric={"Studies", "Estimate (95% CI)"}, compact=True,
-                         csv=page.csv_href("leave-one-out"), csv_whole=False) if loo_rows else None,
+                         csv=page.csv_href("leave-one-out"), csv_whole=False,
+                         words={"Population", "Study left out"}) if loo_rows else None,
         })
     return render("pooled_sensitivity.html.j2", blocks=blocks, min_k=r.min_k)
 
@@ -277,7 +348,8 @@ def sources(page, r=None) -> Fragment:
     """The sources of every number on the page taken from a paper, in citation order (written last)."""
     rows = [[str(e["n"]), e["source"], labels.sentence_case(e["what"]), e["location"],
              f"“{e['quote']}”" if e["quote"] else "", labels.sentence_case(e["note"] or "")] for e in page.cites.entries]
-    t = Table("Sources of the numbers on this page", ["#", "Source", "What", "Where", "Verbatim quote", "Note"],
+    columns = ["#", "Source", "What", "Where", "Verbatim quote", "Note"]
+    t = Table("Sources of the numbers on this page", columns,
               rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in page.cites.entries], compact=True,
-              csv=page.csv_href("sources"), sortable=True)
+              csv=page.csv_href("sources"), sortable=True, words=set(columns), css_class="cp-sources")
     return render("pooled_sources.html.j2", table=t if rows else None, n=len(rows), csv=page.csv_href("sources"))

@@ -82,7 +82,7 @@ class Citations:
     def tip(self, n: int) -> str:
         """Source `n` in words: the document, where in it, the verbatim quote and any note."""
         e = self.entries[n - 1]
-        text = f"{e['source']}, {e['location']}" + (f": “{e['quote']}”" if e["quote"] else "")
+        text = f"{e['source']}, {e['location']}" + (f": “{e['quote']}”" if e["quote"] else ".")
         return text + (f" Note: {e['note']}" if e["note"] else "")
 
     @staticmethod
@@ -96,8 +96,22 @@ class Citations:
         """`text` with its source on hover or keyboard focus, and a footnote number that links to
         the sources list."""
         n = self.ref(key, what, location, quote, note, source)
-        return Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
-            text, self.tip(n), self.marks([n]))
+        return self.shown(text, self.tip(n), [n])
+
+    def shown(self, text, words: str, ns=(), *, computed: bool = False) -> Markup:
+        """`text` with `words` on hover or keyboard focus (its source, or how it was derived), and the
+        footnote numbers `ns` of the sources it rests on. `computed` marks a number this report
+        computed rather than took from a paper (a pooled estimate, a sum, a count of checks): its
+        words say how, and its inputs' numbers lead to their sources."""
+        cls = "cp-src cp-computed" if computed else "cp-src"
+        return Markup('<span class="{}" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
+            cls, text, words, self.marks(ns))
+
+    def derived(self, text, how: str, ns) -> Markup:
+        """`text` taken from (or worked out from) the sources `ns`: on hover or focus, how (`how`, a
+        sentence), then each source with its quote."""
+        words = " ".join([how.strip()] + [(f"[{n}] " if len(ns) > 1 else "") + self.tip(n) for n in ns])
+        return self.shown(text, words, ns)
 
     def record_ref(self, sd, rid: str, source: str | None = None) -> int:
         """The number of the printed record `rid` of study `sd` (cited now if it is new)."""
@@ -117,8 +131,31 @@ class Citations:
         if not ids:
             return Markup(escape(text))
         ns = [self.record_ref(sd, rid, source) for rid in ids]
-        return Markup('<span class="cp-src" tabindex="0">{}<span class="cp-tip" role="tooltip">{}</span></span>{}').format(
-            text, self.tip(ns[0]), self.marks(ns))
+        return self.shown(text, self.tip(ns[0]), ns)
+
+    def fact_ref(self, sd, name: str, source: str | None = None) -> int | None:
+        """The number of the sourced study fact `name` of study `sd` (its design, its PCL definition...),
+        cited now if it is new; None where the study does not report it."""
+        from ..analysis.study_analysis import FACTS
+        from . import labels
+
+        v = getattr(sd.study, name, None)
+        if v is None or isinstance(v, str):
+            return None
+        key = f"f:{sd.study.id}:{name}" if self.several else f"f:{name}"
+        return self.ref(key, dict(FACTS).get(name, labels.humanise(name)), v.location, v.quote, "", source)
+
+    def co_intervention(self, sd, i: int, text, source: str | None = None) -> Markup:
+        """`text` cited to the `i`-th treatment given with or after CAR-T that study `sd` records."""
+        c = sd.study.co_interventions[i]
+        key = f"c:{sd.study.id}:{i}" if self.several else f"c:{i}"
+        return self.cite(text, key=key, what=c.description, location=c.location, quote=c.quote, source=source)
+
+    def fact(self, sd, name: str, text, source: str | None = None) -> Markup:
+        """`text` cited to the sourced study fact `name` of study `sd`; plain text where the study does
+        not report it."""
+        n = self.fact_ref(sd, name, source)
+        return Markup(escape(text)) if n is None else self.shown(text, self.tip(n), [n])
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -222,6 +259,10 @@ def write_csv(df: pd.DataFrame, path: Path | None) -> None:
     df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
 
 
+#: Entries of a sources list that one printed page holds (two columns of 8-pt text): each page's budget
+#: allows one page per this many sources (`cartpool.report.study_page.page_budget`, `pooled_page.page_budget`).
+SOURCES_PER_PAGE = 40
+
 #: A table with more rows than this is long: on screen a reader can sort and filter it (the page's
 #: script, report/tables.js), and in print it may break across pages.
 LONG_TABLE_ROWS = 12
@@ -236,6 +277,11 @@ class Table:
     caption; `csv_whole` says the file holds this table's rows as they are (else it holds the data
     the table is made from, with more columns or rows). `sortable` overrides the rule that long
     tables (`LONG_TABLE_ROWS`) can be sorted and filtered on screen.
+
+    `words` names the columns that hold words rather than numbers from the studies (a row's label,
+    an outcome's name, a note, a citation, a release's date): their cells carry no source, and their
+    header says so (class ``cp-text``). Every other cell's numbers carry their source or their
+    derivation on hover and focus (`Citations`).
     """
 
     caption: str
@@ -248,10 +294,18 @@ class Table:
     csv: str | None = None
     csv_whole: bool = True
     sortable: bool | None = None
+    words: set[str] = field(default_factory=set)
+    css_class: str = ""  # a class of its own for the stylesheet (the sources list prints as a list)
+    tall: bool = False  # few rows but tall ones: in print it may break between rows as a long table does
 
     @property
     def long(self) -> bool:
         return len(self.rows) > LONG_TABLE_ROWS
+
+    @property
+    def kept_whole(self) -> bool:
+        """Printed on one page (a short table), so that no page ends on a caption and a header alone."""
+        return not (self.long or self.tall)
 
     @property
     def interactive(self) -> bool:

@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.study_analysis import FACTS, StudyAnalysis, analyse_study
+from ..analysis.study_analysis import StudyAnalysis, analyse_study
 from . import labels, study_outcome_renderers, study_renderers
-from .render import Citations, write_csv
+from .render import SOURCES_PER_PAGE, Citations, write_csv
 from .sections import STUDY_SECTIONS, SectionPage
 
 
-def page_budget(n_records: int, n_columns: int, n_figures: int) -> int:
+def page_budget(n_records: int, n_columns: int, n_figures: int, n_sources: int = 0) -> int:
     """The most pages a study's PDF may take: 5 for its fixed parts (header, glance, checks, risk of
-    bias, limitations, sources), plus 1 per 12 extracted records and per-patient columns, plus 1 per
-    2 figures. README, "What you get", states the same rule."""
-    return 5 + math.ceil((n_records + n_columns) / 12 + n_figures / 2)
+    bias, limitations), plus 1 per 12 extracted records and per-patient columns, plus 1 per
+    2 figures, plus 1 per `SOURCES_PER_PAGE` (40) entries of the sources list it prints. README, "What
+    you get", states the same rule."""
+    return 5 + math.ceil((n_records + n_columns) / 12 + n_figures / 2) + math.ceil(n_sources / SOURCES_PER_PAGE)
 
 
 class StudyPage(SectionPage):
@@ -59,8 +60,7 @@ class StudyPage(SectionPage):
         v = getattr(self.s, name, None)
         if v is None or isinstance(v, str):
             return labels.missing(v or "not reported")
-        return self.cites.cite(labels.fact_value(name, v.value), key=f"f:{name}", what=dict(FACTS).get(name, labels.humanise(name)),
-                               location=v.location, quote=v.quote)
+        return self.cites.fact(self.sd, name, labels.fact_value(name, v.value))
 
     def export(self, output_dir: Path | str | None = None) -> None:
         """Write every shown section's CSV files and figures, and the sources of the numbers cited."""
@@ -71,6 +71,7 @@ class StudyPage(SectionPage):
                       out / self.csv_href("sources"))
 
     def budget(self) -> int:
-        """This report's page budget (`page_budget`), once its figures are drawn (after `render_all`)."""
+        """This report's page budget (`page_budget`), once its figures are drawn and its numbers cited
+        (after `render_all`)."""
         columns = self.a.patient_fields["field"].nunique() if not self.a.patient_fields.empty else 0
-        return page_budget(len(self.sd.results), columns, self.figures.n)
+        return page_budget(len(self.sd.results), columns, self.figures.n, len(self.cites.entries))

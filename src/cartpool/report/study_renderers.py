@@ -252,11 +252,10 @@ def per_patient_tables(page, r: results.PerPatientResult) -> Fragment:
 
 def sources(page, r=None) -> Fragment:
     """The sources of every number on the page, in citation order (written last)."""
-    rows = [[str(e["n"]), labels.sentence_case(e["what"]), e["location"], f"“{e['quote']}”",
+    rows = [[str(e["n"]), labels.sentence_case(e["what"]), e["location"], f"“{e['quote']}”" if e["quote"] else "",
              e["note"] or ""] for e in page.cites.entries]
-    t = Table(f"Sources of the numbers on this page ({page.cites.source})", ["#", "What", "Where", "Verbatim quote",
-                                                                             "Note"],
+    columns = ["#", "What", "Where", "Verbatim quote", "Note"]
+    t = Table(f"Sources of the numbers on this page ({page.cites.source})", columns,
               rows, numeric={"#"}, row_ids=[f"src-{e['n']}" for e in page.cites.entries], compact=True,
-              csv=page.csv_href("sources"))
-    return render("study_sources.html.j2", table=t if rows else None, citation=page.s.citation, n=len(rows),
-                  csv=page.csv_href("sources"))
+              csv=page.csv_href("sources"), words=set(columns), css_class="cp-sources")
+    return render("study_sources.html.j2", table=t if rows else None, citation=page.s.citation)

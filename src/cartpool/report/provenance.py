@@ -1,0 +1,135 @@
+"""Where the pooled page's numbers come from, as a reader sees it on hover and keyboard focus: a
+study's number cited to the records of the paper it was taken from (or to the per-patient table it
+was computed from), and a number this report computed (a pooled estimate, a sum of counts, a count
+of studies or of checks) with how it was computed and the numbered sources of its inputs.
+
+Every function here formats what the analysis computed and recorded (the inputs of each row of
+`PooledAnalysis.estimates` with their record ids, `result_ids`); none selects or computes a number.
+The words are built here once, so that a table's cell and a figure's row say the same.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from .. import formatting as fmt
+from ..analysis.pooling import METHOD_LABELS, Rule
+from ..domain import survival_rules
+from ..domain.record_counts import HOW_PER_PATIENT, HOW_PRINTED
+from . import labels
+
+
+def table_ref(page, sd) -> int | None:
+    """The number of the source that is a study's per-patient table (None without one)."""
+    if sd.study.patients is None:
+        return None
+    where = "; ".join(t.location for t in sd.study.patients.tables.values())
+    return page.cites.ref(f"t:{sd.study.id}", "The per-patient table", where, "",
+                          "numbers computed by this report from the table as published (its study report "
+                          "reproduces it)", labels.source_name(sd.study))
+
+
+def refs(page, study_id: str, result_ids, how: str = "") -> list[int]:
+    """The numbers of the sources of one study's number: its printed records (`result_ids`, a
+    ";"-joined string or a list), or, for a number computed from the per-patient table, that table."""
+    sd = page.study_data[study_id]
+    source = labels.source_name(sd.study)
+    ids = [i for i in (result_ids.split(";") if isinstance(result_ids, str) else result_ids or ()) if i]
+    ns = [page.cites.record_ref(sd, rid, source) for rid in ids]
+    if not ns and how in (HOW_PER_PATIENT, survival_rules.SOURCE_KM):
+        ns += [n for n in [table_ref(page, sd)] if n is not None]
+    return ns
+
+
+def how_words(how: str, detail: str = "") -> str:
+    """How one study's number was obtained, in words: a count as printed, derived from printed
+    numbers (with the detail), computed from the per-patient table; a survival rate as printed,
+    by Kaplan-Meier, or with no events."""
+    if how == HOW_PRINTED:
+        return "printed count"
+    if how == survival_rules.SOURCE_REPORTED:
+        return labels.how("printed", detail)
+    return labels.how(how, detail)
+
+
+def count_text(events, events_high, total) -> str:
+    """A study's count as the tables print it: "8/9", or a range "7–8/9"."""
+    if events_high is not None and events_high == events_high and int(events_high) != int(events):
+        return f"{int(events)}–{int(events_high)}/{int(total)}"
+    return fmt.count(int(events), int(total))
+
+
+def number_text(x) -> str:
+    """A study's number in a row's inputs: its count ("8/9", "7–8/9"), or, for survival at a
+    landmark, its rate with its 95% CI ("55.6% (20.4–80.5)")."""
+    if x.events is None or x.events != x.events:
+        return f"{fmt.pct(x.estimate)} {fmt.ci(_finite(x.ci_low), _finite(x.ci_high))}"
+    return count_text(x.events, x.events_high, x.total)
+
+
+def _finite(v):
+    return None if fmt.is_missing(v) else v
+
+
+def study_number(page, text, x, *, what: str = "") -> Markup:
+    """One study's number in a pooled table (`x`: a row of the inputs or the counts, with its study,
+    how it was obtained and its record ids): on hover and focus, how it was obtained (after `what`,
+    a sentence saying what this report computed from it, if anything) and each source with its
+    quote; its sources' numbers after it."""
+    ns = refs(page, x.study_id, x.result_ids, x.how)
+    how = labels.sentence_case(how_words(x.how, x.detail)) + "."
+    if what:
+        how += f" {what}"
+    return page.cites.derived(text, how, ns) if ns else Markup("{}").format(text)
+
+
+def inputs_words(page, rows, *, show=None) -> tuple[str, list[int]]:
+    """The studies a computed number rests on, each with its number and the numbers of its sources:
+    "Guo 2026 9/12 [1]; Hu 2026 11/11 [2]"; with the numbers of all their sources. `show(x)` gives a
+    study's number in words instead ("9 patients"). How each was obtained is in its own cell's
+    words and its sources' notes, not repeated here."""
+    parts, ns = [], []
+    for x in rows:
+        mine = refs(page, x.study_id, x.result_ids, x.how)
+        ns += [n for n in mine if n not in ns]
+        marks = " " + "".join(f"[{n}]" for n in mine) if mine else ""
+        parts.append(f"{x.study} {show(x) if show is not None else number_text(x)}{marks}")
+    return "; ".join(parts), ns
+
+
+def model_words(rule: str, method: str = "", note: str = "", ci_how: str = "") -> str:
+    """How a row's estimate was computed, in words, by its rule (one study, several side by side, a
+    model)."""
+    if rule == Rule.SINGLE:
+        return "one study: its own estimate and 95% CI"
+    if rule == Rule.TWO:
+        return "each study's own estimate, shown side by side and not pooled"
+    if rule == Rule.RANDOM:
+        model = METHOD_LABELS.get(method, method)
+        ci = ci_how.removeprefix("z").removeprefix("; ")  # a Wald (z) interval is the model's own: unsaid
+        return "pooled by the random-effects model" + (f" ({model})" if model else "") + (f"; 95% CI {ci}" if ci else "")
+    if rule == Rule.COMMON:
+        return "pooled by the common-effect model (one rate assumed for every study; Wald 95% CI)"
+    if rule == "Bayesian":
+        return "pooled by the Bayesian random-effects model: posterior median and 95% credible interval"
+    if rule in (Rule.NO_EVENTS, Rule.ALL_EVENTS):
+        return f"{note}: the combined count with its exact (Clopper-Pearson) 95% CI" if note else \
+            "the combined count with its exact (Clopper-Pearson) 95% CI"
+    return note or str(rule)
+
+
+def computed(page, text, what: str, rows, *, show=None, marks: bool = True) -> Markup:
+    """A number this report computed from the studies in `rows` (a pooled estimate, a sum of counts,
+    a count of studies): on hover and focus, "Computed by this report: `what`", then each study's
+    number with its sources' numbers; the sources' numbers after it, unless `marks` is False (a
+    number whose inputs are cited beside it in the same row: a count of studies, a note)."""
+    inputs, ns = inputs_words(page, rows, show=show)
+    words = f"Computed by this report: {what}" + (f", from {inputs}." if inputs else ".")
+    return page.cites.shown(text, words, ns if marks else (), computed=True)
+
+
+def computed_only(page, text, what: str) -> Markup:
+    """A number this report computed that rests on no single source of a paper (a count of the checks
+    of a study's printed numbers, an estimate of an earlier release): `what` says how, on hover and
+    focus."""
+    return page.cites.shown(text, f"Computed by this report: {what}", computed=True)
