@@ -11,8 +11,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import formatting as fmt
+from ..analysis import pooled_results as results
 from ..analysis import pooled_rows
-from ..analysis import synthesis as results
 from ..analysis.pooling import METHOD_LABELS, Rule
 from ..analysis.synthesis import finite, pct_range
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS

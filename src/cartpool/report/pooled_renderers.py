@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from .. import formatting as fmt
 from ..analysis import audit as audit_mod
-from ..analysis import synthesis as results
+from ..analysis import pooled_results as results
 from ..analysis.appraisal import REVIEWED
 from ..analysis.pooling import METHOD_LABELS, PRIMARY_METHOD
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS

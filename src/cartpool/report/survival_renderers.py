@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from markupsafe import Markup
 
 from .. import formatting as fmt
-from ..analysis import synthesis as results
+from ..analysis import pooled_results as results
 from ..analysis.pooling import Rule
 from ..analysis.synthesis import finite
 from ..domain import registry, survival_rules
