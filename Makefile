@@ -151,7 +151,7 @@ new-study: $(ENV_DEP) ## Create a template study folder: make new-study ID=smith
 # --- tests ----------------------------------------------------------------------------------
 # Both run in parallel on every core (pytest-xdist; each worker builds in its own temporary project,
 # and tests that share one build stay on one worker). test-fast leaves out the tests marked slow
-# (full builds, browsers): about 1.5 min on 2 cores. Tests marked serial (they time a signal
+# (full builds, browsers): under a minute on 2 free cores. Tests marked serial (they time a signal
 # against a running build) run afterwards on their own, with no other test loading the machine.
 TEST_JOBS  ?= auto
 PYTEST      = $(PY) -m pytest -q -p no:cacheprovider
@@ -165,7 +165,7 @@ test: $(TEST_DEP) ## Run the whole test suite, as CI does (unit, statistics agai
 	@$(PYTEST) -m serial
 
 .PHONY: test-fast
-test-fast: $(TEST_DEP) ## The tests without full builds or browsers (about 1.5 min): the loop while editing
+test-fast: $(TEST_DEP) ## The tests without full builds or browsers (under a minute): the loop while editing
 	@$(VENV)/bin/ruff check --quiet src scripts tests
 	@$(PYTEST) -n $(TEST_JOBS) --dist loadgroup -m "not slow"
 
