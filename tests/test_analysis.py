@@ -97,7 +97,7 @@ def test_every_number_in_a_table_of_a_study_page_shows_its_source(synthetic):
         assert "cp-computed" in html and 'class="cp-src"' in html, sd.study.id
         assert source_problems(html, labels) == [], sd.study.id
         if sd.study.patients is not None:
-            assert "the per-patient table as published: row “" in html
+            assert "the per-patient table as published [" in html and "]: row “" in html
 
 
 def test_study_without_per_patient_data_says_what_is_missing(summary_only):

@@ -191,8 +191,7 @@ def from_count(page, text, events, total, *, what: str = "", events_high=None) -
 def published_cell(page, text, ref: int, location: str, row: str, column: str) -> Markup:
     """A cell of a per-patient table shown as published: on hover and focus, the table and the cell's
     row and column (the table's source number is on its caption, once)."""
-    words = (f"{page.cites.source}, {location}, the per-patient table as published: row “{row}”, column "
-             f"“{column}” [{ref}].")
+    words = f"{location} of the paper, the per-patient table as published [{ref}]: row “{row}”, column “{column}”."
     return page.cites.shown(text, words)
 
 
