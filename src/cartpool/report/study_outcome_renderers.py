@@ -157,8 +157,9 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
             rec = page.sd.result(p.result_id)
             cell_ = page.cites.record(page.sd, p.result_id, shown)
             if rec.unit == "days":
-                cell_ += Markup(" <small>(printed: {})</small>").format(
-                    page.cites.record(page.sd, p.result_id, rec.as_printed()))
+                n = page.cites.record_ref(page.sd, p.result_id)  # its number is beside the value already
+                cell_ += Markup(" <small>(printed: {})</small>").format(page.cites.shown(rec.as_printed(),
+                                                                                        page.cites.tip(n)))
         source = {survival_rules.SOURCE_REPORTED: "printed",
                   survival_rules.SOURCE_KM: "recomputed (Kaplan-Meier, per-patient table)",
                   survival_rules.SOURCE_ZERO_EVENTS: f"no events reported: {p.basis}"}.get(p.source, p.source)
