@@ -64,8 +64,10 @@ def offenders(text: str) -> list[str]:
 
 class TableCells(HTMLParser):
     """Every body cell of every table of a page: its table's caption, its column's header, whether the
-    header marks a column of words (``th.cp-text``), the cell's text outside its sourced numbers
-    (``span.cp-src``, with their tooltips) and footnote marks (``sup``), and the tooltip of each
+    header marks a column of words (``th.cp-text``) or the cell itself holds words (``td.cp-text``, a
+    row of words in a table of facts), the cell's text outside its sourced numbers (``span.cp-src``,
+    with their tooltips), footnote marks (``sup``) and words inside it (``span.cp-text``, a
+    population's name "Group 1"), and the tooltip of each
     sourced number in it (with whether it is marked as computed by the report)."""
 
     def __init__(self):
@@ -103,8 +105,8 @@ class TableCells(HTMLParser):
             self._where = "td"
             heads = self._table["heads"]
             self._cell = {"caption": self._table["caption"].strip(), "row": self._table["row"], "column":
-                          heads[self._col] if self._col < len(heads) else "", "words": self._col < len(heads)
-                          and self._table["words"][self._col], "bare": "", "tips": []}
+                          heads[self._col] if self._col < len(heads) else "", "words": "cp-text" in classes or
+                          (self._col < len(heads) and self._table["words"][self._col]), "bare": "", "tips": []}
         elif self._cell is not None:
             if self._span:  # inside a sourced number: its tooltip, or a nested span
                 self._span += tag == "span"
@@ -113,7 +115,7 @@ class TableCells(HTMLParser):
             elif tag == "span" and "cp-src" in classes:
                 self._span = 1
                 self._cell["tips"].append({"computed": "cp-computed" in classes, "text": ""})
-            elif tag == "sup":
+            elif tag == "sup" or (tag == "span" and "cp-text" in classes):
                 self._skip += 1
 
     def handle_endtag(self, tag):
@@ -132,7 +134,7 @@ class TableCells(HTMLParser):
                 if self._tip is not None and self._span == 1:
                     self._cell["tips"][-1]["text"] = "".join(self._tip)
                     self._tip = None
-            elif tag == "sup" and self._skip:
+            elif tag in ("sup", "span") and self._skip:
                 self._skip -= 1
 
     def handle_data(self, data):

@@ -86,6 +86,20 @@ def test_study_with_per_patient_data(pp, tmp_path):
     assert alts and all(len(x) > 30 and not x.lower().startswith("figure") for x in alts)
 
 
+def test_every_number_in_a_table_of_a_study_page_shows_its_source(synthetic):
+    """Issue 30 on a study page, for a study with a per-patient table and one without (synthetic): every
+    number in its tables shows its source or how the report computed it, and every footnote number
+    leads to its sources list; the per-patient table as published cites the paper's table."""
+    studies = [load_study(p, sources=synthetic / "sources") for p in sorted((synthetic / "studies").iterdir())]
+    labels = [sd.study.label for sd in studies]
+    for sd in studies:
+        html = str(StudyPage(StudyAnalysis(sd)).render_all())
+        assert "cp-computed" in html and 'class="cp-src"' in html, sd.study.id
+        assert source_problems(html, labels) == [], sd.study.id
+        if sd.study.patients is not None:
+            assert "the per-patient table as published [" in html and "]: row “" in html
+
+
 def test_study_without_per_patient_data_says_what_is_missing(summary_only):
     html = str(StudyPage(StudyAnalysis(summary_only)).render_all())
     assert "No swimmer plot" in html

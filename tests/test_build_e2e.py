@@ -196,3 +196,19 @@ def test_every_number_in_a_table_of_the_pooled_page_and_the_index_shows_its_sour
         html = root / "reports" / name
         assert "cp-src" in html.read_text(encoding="utf-8"), name
         assert source_problems(html, labels) == [], name
+
+
+@pytest.mark.slow
+def test_every_number_in_a_table_of_every_study_page_shows_its_source(project):
+    """Issue 30 on the study pages as built: every number in a table of each study's page shows its
+    source or how the report computed it, and every footnote number resolves on the page (the
+    studies and their labels come from the data)."""
+    from cartpool.data.load import load_all
+
+    root, _ = project
+    studies = load_all(root / "data" / "studies", sources=None)
+    labels = [sd.study.label for sd in studies]
+    for sd in studies:
+        html = root / "reports" / f"{sd.study.id}.html"
+        assert "cp-src" in html.read_text(encoding="utf-8"), html.name
+        assert source_problems(html, labels) == [], html.name

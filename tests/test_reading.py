@@ -195,6 +195,24 @@ def test_every_number_in_the_tables_of_the_pooled_page_and_the_index_shows_its_s
         assert source_problems(real_reports / name, labels) == [], name
 
 
+@pytest.mark.slow
+def test_every_number_in_the_tables_of_every_study_page_shows_its_source(real_reports):
+    """Issue 30 on the study pages: every number in a table of every study's page shows its source (a
+    quote, a per-patient table as published with its row and column) or how the report computed it
+    (a count from the per-patient table, an exact CI, a Kaplan-Meier estimate, a check's recomputed
+    value), and every footnote number leads to the page's sources list. It names no study: the pages
+    and labels come from the data."""
+    from cartpool.data.load import load_all
+
+    studies = load_all(real_reports.parent / "data" / "studies", sources=None)
+    labels = [sd.study.label for sd in studies]
+    assert studies
+    for sd in studies:
+        html = real_reports / f"{sd.study.id}.html"
+        assert "cp-src" in html.read_text(encoding="utf-8"), html.name
+        assert source_problems(html, labels) == [], html.name
+
+
 def test_the_source_scan_catches_what_it_should():
     def page(cells: str, head: str = "<th>N</th>") -> str:
         return f"<table><caption>T</caption><thead><tr>{head}</tr></thead><tbody><tr>{cells}</tr></tbody></table>"
@@ -214,6 +232,10 @@ def test_the_source_scan_catches_what_it_should():
     assert source_problems(page(f"<td>{unquoted}</td>"), [])[0].startswith("no quote")
     assert source_problems(page(f'<td>{src}<sup class="cp-fn"><a href="#src-9">[9]</a></sup></td>'), []) == \
         ["footnote #src-9 leads nowhere"]
+    # words from the data in a cell of numbers, or a row of words in a table of facts, say so
+    assert source_problems(page(f'<td><span class="cp-text">Group 1</span>: {src}</td>'), []) == []
+    assert source_problems(page('<td class="cp-text">NCT05979363</td>'), []) == []
+    assert source_problems(page('<td><span class="cp-text">Group 1</span>: 12</td>'), [])[0].startswith("no source")
 
 
 def test_the_identifier_scan_catches_what_it_should():

@@ -141,7 +141,9 @@ def approximate_curves(sd: StudyData, points: list[survival_rules.SurvivalPoint]
 
 
 def points_frame(sd: StudyData, points: list[survival_rules.SurvivalPoint]) -> pd.DataFrame:
-    """A tidy table of survival points: one row per median or landmark."""
+    """A tidy table of survival points: one row per median or landmark, with the printed records it
+    rests on (`basis_ids`: the records a point with no events reported is worked out from; not `result_ids`,
+    for these records are shown in their own sections)."""
     rows = []
     for p in points:
         rows.append({
@@ -151,8 +153,9 @@ def points_frame(sd: StudyData, points: list[survival_rules.SurvivalPoint]) -> p
             "population_label": sd.study.populations[p.population].label if p.population in sd.study.populations
             else p.population,
             "result_id": p.result_id or "", "label": p.label, "at_risk_min": p.at_risk_min, "basis": p.basis,
-            "tie_events": p.tie_events, "value_if_after": p.value_if_after,
+            "tie_events": p.tie_events, "value_if_after": p.value_if_after, "basis_ids": ";".join(p.result_ids),
         })
     return pd.DataFrame(rows, columns=["endpoint", "kind", "time_months", "value", "ci_low", "ci_high",
                                        "high_not_reached", "source", "population", "population_label",
-                                       "result_id", "label", "at_risk_min", "basis", "tie_events", "value_if_after"])
+                                       "result_id", "label", "at_risk_min", "basis", "tie_events", "value_if_after",
+                                       "basis_ids"])

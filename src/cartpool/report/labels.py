@@ -38,6 +38,12 @@ def grade(band: str | None) -> str:
     return grades.display(band)
 
 
+def grade_words(band: str | None) -> str:
+    """A grade band in words: "any grade", "grade ≥3"."""
+    g = grade(band)
+    return "any grade" if g == "any" else f"grade {g}"
+
+
 def record_what(r) -> str:
     """What a printed record measures, without its population: "CRS grade 1", "Median PFS"."""
     what = characteristic(r.endpoint, r.category)
@@ -151,3 +157,9 @@ def population_label(sd: StudyData, population: str) -> str:
     """A population's label as the study names it."""
     p = sd.study.populations.get(population)
     return p.label if p is not None else population
+
+
+def words(text) -> Markup:
+    """Words from the data inside a cell of numbers (a population's name "Group 1", a description),
+    marked as words (``span.cp-text``) so that their digits are not read as numbers without a source."""
+    return Markup('<span class="cp-text">{}</span>').format(text)

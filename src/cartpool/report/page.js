@@ -11,8 +11,17 @@
   "use strict";
   var NUMBER = /^[<>≥≤~]?\s*[−-]?\d+(?:[.,]\d+)?/;
 
+  // the text a reader sees in a cell or row: without the tooltips of its sourced numbers (which name
+  // a table, a row and a column), so that sorting and filtering read what the table shows
+  function shownText(node) {
+    if (!node) { return ""; }
+    var copy = node.cloneNode(true);
+    Array.prototype.forEach.call(copy.querySelectorAll(".cp-tip"), function (t) { t.parentNode.removeChild(t); });
+    return copy.textContent;
+  }
+
   function cellText(cell) {
-    return (cell ? cell.textContent : "").replace(/\[\d+\]/g, "").replace(/\s+/g, " ").trim();
+    return shownText(cell).replace(/\[\d+\]/g, "").replace(/\s+/g, " ").trim();
   }
 
   // a cell's sort key: its leading number where every filled cell of the column starts with one
@@ -47,11 +56,12 @@
     tools.appendChild(status);
     var wrap = table.parentNode;
     wrap.parentNode.insertBefore(tools, wrap);
+    var texts = rows.map(function (r) { return shownText(r).toLowerCase(); });
     input.addEventListener("input", function () {
       var q = input.value.toLowerCase().trim();
       var shown = 0;
-      rows.forEach(function (r) {
-        var hit = !q || r.textContent.toLowerCase().indexOf(q) >= 0;
+      rows.forEach(function (r, i) {
+        var hit = !q || texts[i].indexOf(q) >= 0;
         r.hidden = !hit;
         shown += hit ? 1 : 0;
       });

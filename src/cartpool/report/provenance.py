@@ -1,7 +1,10 @@
-"""Where the pooled page's numbers come from, as a reader sees it on hover and keyboard focus: a
-study's number cited to the records of the paper it was taken from (or to the per-patient table it
-was computed from), and a number this report computed (a pooled estimate, a sum of counts, a count
-of studies or of checks) with how it was computed and the numbered sources of its inputs.
+"""Where the numbers of the pooled page and of a study page come from, as a reader sees it on hover
+and keyboard focus: a study's number cited to the records of the paper it was taken from (or to the
+per-patient table it was computed from), and a number this report computed (a pooled estimate, a sum
+of counts, a count of studies or of checks; on a study page a count from the per-patient table, an
+exact CI, a Kaplan-Meier estimate, a check's recomputed value) with how it was computed and the
+numbered sources of its inputs. A study page's per-patient tables as published cite the paper's table
+once, on their caption, and each cell names its row and column.
 
 Every function here formats what the analysis computed and recorded (the inputs of each row of
 `PooledAnalysis.estimates` with their record ids, `result_ids`); none selects or computes a number.
@@ -133,3 +136,68 @@ def computed_only(page, text, what: str) -> Markup:
     of a study's printed numbers, an estimate of an earlier release): `what` says how, on hover and
     focus."""
     return page.cites.shown(text, f"Computed by this report: {what}", computed=True)
+
+
+# --- a study page's numbers --------------------------------------------------------------------------
+
+#: How a study page's intervals of a proportion are computed (`cartpool.stats.proportions.proportion_ci`)
+EXACT_CI = "exact (Clopper-Pearson) 95% CI"
+
+
+def patient_table_refs(page) -> list[int]:
+    """The numbers of the sources that are a study's per-patient tables as published (one per table),
+    each with its place in the paper; none for a study without one."""
+    s = page.s
+    if s.patients is None:
+        return []
+    return [page.cites.ref(f"t:{name}", "The per-patient table as published", t.location, "",
+                           "reproduced cell by cell in the per-patient tables of this report (on screen and as "
+                           "CSV); the numbers marked as counted from it are computed by this report")
+            for name, t in s.patients.tables.items()]
+
+
+def patient_tables_words(page) -> str:
+    """The per-patient table(s) of a study in words, with where the paper prints them: "the per-patient
+    table (Table 2 of the paper)"."""
+    where = "; ".join(t.location for t in page.s.patients.tables.values()) if page.s.patients else ""
+    several = page.s.patients is not None and len(page.s.patients.tables) > 1
+    return ("the per-patient tables" if several else "the per-patient table") + (f" ({where} of the paper)"
+                                                                                  if where else "")
+
+
+def counted(page, text, what: str, verb: str = "counted from") -> Markup:
+    """A number this report counted (or, `verb` "from", computed otherwise) from a study's per-patient
+    table: on hover and focus, "Computed by this report: counted from the per-patient table (Table 2 of
+    the paper): `what`", with the table's source number after it."""
+    return page.cites.shown(text, f"Computed by this report: {verb} {patient_tables_words(page)}: {what}",
+                            patient_table_refs(page), computed=True)
+
+
+def patients_words(events, total, what: str) -> str:
+    """A count in words: "7 of 12 patients: overall response"."""
+    return f"{int(events)} of {int(total)} patients: {what}."
+
+
+def from_count(page, text, events, total, *, what: str = "", events_high=None) -> Markup:
+    """A percentage or an interval this report computed from a count shown beside it (`events` of
+    `total`, or a range): how, on hover and focus."""
+    n = count_text(events, events_high, total)
+    words = f"the proportion {n}" + (f" ({what})" if what else "")
+    if "(" in str(text):
+        words += f", with its {EXACT_CI}"
+    return computed_only(page, text, words + ".")
+
+
+def published_cell(page, text, ref: int, location: str, row: str, column: str) -> Markup:
+    """A cell of a per-patient table shown as published: on hover and focus, the table and the cell's
+    row and column (the table's source number is on its caption, once)."""
+    words = f"{location} of the paper, the per-patient table as published [{ref}]: row “{row}”, column “{column}”."
+    return page.cites.shown(text, words)
+
+
+def computed_from_records(page, text, what: str, result_ids) -> Markup:
+    """A number this report computed from printed records of the study on the page (`result_ids`, a
+    ";"-joined string or a list): how, on hover and focus, with the records' source numbers after it."""
+    ids = [i for i in (result_ids.split(";") if isinstance(result_ids, str) else result_ids or ()) if i]
+    return page.cites.shown(text, f"Computed by this report: {what}", [page.cites.record_ref(page.sd, i) for i in ids],
+                            computed=True)

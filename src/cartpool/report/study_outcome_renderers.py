@@ -17,7 +17,7 @@ from ..domain import registry, survival_rules
 from ..domain.record_counts import HOW_PER_PATIENT
 from ..plots import study_figures as study_plots
 from ..units import DAYS_PER_MONTH
-from . import labels
+from . import labels, provenance
 from .render import Fragment, Table, render
 from .study_tables import (
     SURVIVAL_NAMES,
@@ -51,9 +51,13 @@ def efficacy(page, r: results.EfficacyResult) -> Fragment:
         sub_table = Table("Response by subgroup, computed from the per-patient table",
                           ["Subgroup", "Outcome", "n/N", "% (95% CI)"],
                           [[f"{x.field_label}: {x.level}", registry.outcome(x.outcome).short,
-                            fmt.count(x.events, x.total), fmt.pct_ci(x.estimate, x.ci_low, x.ci_high)]
+                            provenance.counted(page, fmt.count(x.events, x.total), provenance.patients_words(
+                                x.events, x.total, f"{registry.outcome(x.outcome).short}, among the patients with "
+                                                   f"{labels.lower_first(x.field_label)} {x.level}")),
+                            provenance.from_count(page, fmt.pct_ci(x.estimate, x.ci_low, x.ci_high), x.events,
+                                                  x.total)]
                            for x in r.subgroups.itertuples()], numeric={"n/N", "% (95% CI)"},
-                          csv=page.csv_href("subgroups"), csv_whole=False)
+                          csv=page.csv_href("subgroups"), csv_whole=False, words={"Subgroup", "Outcome"})
     also = records_table(page, r.also_printed, "Other response numbers as printed (other populations, subgroups, "
                                                "timing)", "efficacy-also-printed")
     return render("study_efficacy.html.j2", figure=figure, table=table, subgroups=sub_table,
@@ -137,12 +141,25 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
             val = fmt.pct(p.value)
             cis = fmt.ci(p.ci_low, p.ci_high) if not pd.isna(p.ci_low) else ""
         shown = f"{val} {cis}".strip()
-        cell_ = shown
+        if p.source == survival_rules.SOURCE_KM:
+            cell_ = provenance.counted(page, shown, verb="from", what="the Kaplan-Meier estimate, with its pointwise 95% CI "
+                                       f"({survival_rules.KM_CONF_TYPE} transform, Greenwood variance)"
+                                       + ("; the median and its 95% CI as R's survival package gives them "
+                                          "(Brookmeyer and Crowley)" if p.kind == "median" else "")
+                                       + ".")
+        elif p.source == survival_rules.SOURCE_ZERO_EVENTS:
+            cell_ = provenance.computed_from_records(
+                page, shown, f"no event was reported during follow-up ({p.basis}); so the rate is 100%, with "
+                             "the exact (Clopper-Pearson) 95% CI of that many patients all event-free.", p.basis_ids)
+        else:
+            cell_ = shown
         if p.result_id:
             rec = page.sd.result(p.result_id)
             cell_ = page.cites.record(page.sd, p.result_id, shown)
             if rec.unit == "days":
-                cell_ += Markup(" <small>(printed: {})</small>").format(rec.as_printed())
+                n = page.cites.record_ref(page.sd, p.result_id)  # its number is beside the value already
+                cell_ += Markup(" <small>(printed: {})</small>").format(page.cites.shown(rec.as_printed(),
+                                                                                        page.cites.tip(n)))
         source = {survival_rules.SOURCE_REPORTED: "printed",
                   survival_rules.SOURCE_KM: "recomputed (Kaplan-Meier, per-patient table)",
                   survival_rules.SOURCE_ZERO_EVENTS: f"no events reported: {p.basis}"}.get(p.source, p.source)
@@ -152,7 +169,8 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
                        f"recorded just after, the estimate would be {fmt.pct(p.value_if_after)}")
         rows.append([what, p.population_label, cell_, labels.sentence_case(source)])
     table = Table("Survival: printed and recomputed", ["Estimate", "Population", "Value (95% CI)", "Source"],
-                  rows, numeric={"Value (95% CI)"}, csv=page.csv_href("survival"), csv_whole=False) if rows else None
+                  rows, numeric={"Value (95% CI)"}, csv=page.csv_href("survival"), csv_whole=False,
+                  words={"Estimate", "Population", "Source"}) if rows else None
     fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
                    for f in r.follow_up) or f"median follow-up {missing_words(page.s.missing)}"
     zero = any(p.source == survival_rules.SOURCE_ZERO_EVENTS for p in r.points.itertuples())
@@ -172,7 +190,8 @@ def treatment(page, r: results.TreatmentResult) -> Fragment:
              page.cites.cite(x.patients, key=f"c:{i}", what=x.description, location=x.location, quote=x.quote),
              x.population] for i, x in enumerate(r.co_interventions.itertuples())]
     given = Table("Treatments given with or after the CAR-T cells", ["Kind", "What", "Patients", "Population"],
-                  rows, csv=page.csv_href("co-interventions"), csv_whole=False) if rows else None
+                  rows, csv=page.csv_href("co-interventions"), csv_whole=False,
+                  words={"Kind", "What", "Population"}) if rows else None
     return render("study_records.html.j2", intro="", table=given,
                   fields=columns_table(page, r.columns, "Treatment and re-treatment counted from the per-patient "
                                                         "table"),
@@ -187,15 +206,20 @@ def _crs_icans_table(page, frame: pd.DataFrame) -> Table | None:
     for r in frame.itertuples():
         ranged = r.events is not None and not pd.isna(r.events) and r.events_high != r.events
         count = f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if ranged else fmt.count(r.events, r.total)
+        known = count != fmt.MISSING_TEXT
+        pct = fmt.pct_range(None if r.events is None or pd.isna(r.events) or not r.total
+                            else r.events / r.total, r.events_high / r.total if ranged else None)
         rows.append([r.event.upper(), labels.grade(r.grade),
-                     page.cites.record(page.sd, r.result_id, count) if r.result_id and count != fmt.MISSING_TEXT
-                     else count,
-                     fmt.pct_range(None if r.events is None or pd.isna(r.events) or not r.total
-                                   else r.events / r.total, r.events_high / r.total if ranged else None),
+                     page.cites.record(page.sd, r.result_id, count) if r.result_id and known else
+                     provenance.counted(page, count, provenance.patients_words(
+                         r.events, r.total, f"{r.event.upper()}, {labels.grade_words(r.grade)}")) if known else count,
+                     provenance.from_count(page, pct, r.events, r.total, events_high=r.events_high if ranged else None)
+                     if known and pct != fmt.MISSING_TEXT else pct,
                      r.scale, labels.sentence_case(r.how) + (f". Note: {r.note}" if r.note else "")])
     return Table("Cytokine release syndrome (CRS) and ICANS by grade", ["Event", "Grade", "n/N", "%", "Scale",
                                                                         "How obtained"],
-                 rows, numeric={"n/N", "%"}, csv=page.csv_href("crs-icans"), csv_whole=False) if rows else None
+                 rows, numeric={"n/N", "%"}, csv=page.csv_href("crs-icans"), csv_whole=False,
+                 words={"Event", "Grade", "Scale", "How obtained"}) if rows else None
 
 
 def _other_events_table(page, frame: pd.DataFrame) -> Table | None:
@@ -207,11 +231,14 @@ def _other_events_table(page, frame: pd.DataFrame) -> Table | None:
             n = page.cites.records(page.sd, r.result_id, fmt.count(r.events, r.total))
         else:
             n = page.cites.record(page.sd, r.result_id, page.sd.result(r.result_id).as_printed())
-        rows.append([label, n, fmt.pct_ci(r.estimate, r.ci_low, r.ci_high), labels.sentence_case(r.how)])
+        pct = fmt.pct_ci(r.estimate, r.ci_low, r.ci_high)
+        rows.append([label, n, pct if fmt.is_missing(r.estimate) else provenance.from_count(page, pct, r.events,
+                                                                                              r.total),
+                     labels.sentence_case(r.how)])
     return Table("Other adverse events of grade ≥3 as printed", ["Adverse event", "n/N", "% (exact 95% CI)",
                                                                  "How obtained"],
                  rows, numeric={"n/N", "% (exact 95% CI)"}, csv=page.csv_href("adverse-events"),
-                 csv_whole=False) if rows else None
+                 csv_whole=False, words={"Adverse event", "How obtained"}) if rows else None
 
 
 def _grid_figure(page, g: pd.DataFrame, scale: str) -> dict:
@@ -283,12 +310,15 @@ def deaths(page, r: results.DeathsResult) -> Fragment:
             what += " (relapse or progression)" if x.relapse_related else " (not relapse-related)"
         text = (f"{x.events}–{x.events_high}" if x.events_high != x.events else str(x.events)) + \
             (f"/{x.total}" if x.total else "")
-        n = page.cites.record(page.sd, x.result_id, text) if x.result_id else text
+        n = (page.cites.record(page.sd, x.result_id, text) if x.result_id else
+             provenance.counted(page, text, f"deaths, {labels.lower_first(what)}.") if x.how == HOW_PER_PATIENT
+             else text)
         rows.append([what, x.population_label, n,
                      "recomputed from the per-patient table" if x.how == HOW_PER_PATIENT else
                      "a range (see above)" if x.events_high != x.events else "printed"])
     table = Table("Deaths and their causes", ["Deaths", "Population", "n", "Source"], rows,
-                  numeric={"n"}, csv=page.csv_href("deaths"), csv_whole=False) if rows else None
+                  numeric={"n"}, csv=page.csv_href("deaths"), csv_whole=False,
+                  words={"Deaths", "Population", "Source"}) if rows else None
     return render("study_deaths.html.j2", headline=headline, table=table,
                   also=records_table(page, r.also_printed, "Other numbers on deaths as printed", "deaths-also-printed"))
 
@@ -301,10 +331,13 @@ def pharmacokinetics(page, r: results.RecordsResult) -> Fragment:
 def prognostic(page, r: results.PrognosticResult) -> Fragment:
     rows = [[labels.sentence_case(x.factor), x.outcome,
              page.cites.cite(x.finding, key=f"k:{x.index}", what=f"{x.factor} and {x.outcome}", location=x.location,
-                             quote=x.quote), x.p_value or fmt.MISSING_TEXT]
+                             quote=x.quote),
+             page.cites.cite(x.p_value, key=f"k:{x.index}", what=f"{x.factor} and {x.outcome}", location=x.location,
+                             quote=x.quote) if x.p_value else fmt.MISSING_TEXT]
             for x in r.risk_factors.itertuples()]
     table = Table("Factors the paper tested for association with an outcome", ["Factor", "Outcome", "Finding", "p"],
-                  rows, csv=page.csv_href("prognostic-factors"), csv_whole=False) if rows else None
+                  rows, csv=page.csv_href("prognostic-factors"), csv_whole=False,
+                  words={"Factor", "Outcome"}) if rows else None
     return render("study_records.html.j2", intro="As the paper reports them; small series have little power to "
                                                  "find an association, and none of these is adjusted for the "
                                                  "others unless the paper says so.",

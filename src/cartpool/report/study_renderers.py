@@ -18,7 +18,7 @@ from ..data.risk_of_bias import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
 from ..data.risk_of_bias import RULE as RISK_OF_BIAS_RULE
 from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
 from ..plots import study_figures as study_plots
-from . import labels
+from . import labels, provenance
 from .render import Fragment, Table, cell, render
 from .study_tables import (
     columns_table,
@@ -32,9 +32,10 @@ def header(page, r: results.HeaderResult) -> Fragment:
     for row in r.populations.itertuples():
         if row.size is None or pd.isna(row.size):
             continue
-        pops.append(Markup("{}: {}").format(row.label, page.cites.record(page.sd, row.result_id, str(int(row.size)))))
+        pops.append(Markup("{}: {}").format(labels.words(row.label),
+                                            page.cites.record(page.sd, row.result_id, str(int(row.size)))))
     fu = [Markup("{} ({})").format(page.cites.record(page.sd, f.result_id, f"{f.value:g} {f.unit}"),
-                                    labels.lower_first(f.population_label)) for f in r.follow_up]
+                                    labels.words(labels.lower_first(f.population_label))) for f in r.follow_up]
     missing = Markup('<span class="cp-missing">not reported</span>')
     facts = [
         ("Citation", s.citation),
@@ -67,8 +68,8 @@ def header(page, r: results.HeaderResult) -> Fragment:
         words = (page.cites.cite(link.kinds, key=f"l:{i}", what=link.description, location=link.location,
                                  quote=link.quote) if link.quote else link.kinds)
         facts.append((f"Linked study: {link.others}", Markup("{}: {}. {}").format(
-            labels.sentence_case(overlap), words, link.description)))
-    return render("study_header.html.j2", s=s, doi=s.doi, facts=facts,
+            labels.sentence_case(overlap), words, labels.words(link.description))))
+    return render("study_header.html.j2", s=s, doi=s.doi, facts=facts, words={"Citation", "Trial registration", "Source"},
                   subtitle=f"{s.label} · {s.setting_label} · {s.disease_group}")
 
 
@@ -133,13 +134,16 @@ def patients(page, r: results.PatientsResult) -> Fragment:
         row = [labels.characteristic(x.endpoint, x.category), x.population_label,
                page.cites.record(page.sd, x.result_id, rec.as_printed())]
         if r.has_patients:
-            row.append(cell(x.recomputed))
+            row.append(cell(x.recomputed) if fmt.is_missing(x.recomputed) else provenance.counted(
+                page, x.recomputed, f"the summary the paper prints, of the same patients "
+                                    f"({labels.lower_first(x.population_label)}).", "from"))
         rows.append(row)
     cols = ["Characteristic", "Population", "Published"] + (["Recomputed from the per-patient table"]
                                                             if r.has_patients else [])
     table = Table("Baseline characteristics as published" + (", with the same summary recomputed from the "
                                                              "per-patient table" if r.has_patients else ""),
-                  cols, rows, csv=page.csv_href("baseline"), csv_whole=False) if rows else None
+                  cols, rows, csv=page.csv_href("baseline"), csv_whole=False,
+                  words={"Characteristic", "Population"}) if rows else None
     return render("study_patients.html.j2", table=table,
                   also=records_table(page, r.also_printed, "Other numbers on the patients as printed",
                                      "baseline-also-printed"))
@@ -181,7 +185,7 @@ def coverage(page, r: results.FrameResult) -> Fragment:
             status = labels.missing(x.status)
         rows.append([x.label, status])
     return render("study_coverage.html.j2", table=Table("What clinicians look for in a CAR-T series",
-                                                         ["Item", "In this study"], rows, compact=True,
+                                                         ["Item", "In this study"], rows, compact=True, words={"Item"},
                                                          csv=page.csv_href("coverage"), csv_whole=False))
 
 
@@ -201,9 +205,9 @@ def risk_of_bias(page, r: results.FrameResult) -> Fragment:
         rows.append([what, Markup('<span class="cp-rob-{}">{}</span>').format(x.judgement,
                                                                               JUDGEMENT_LABELS[x.judgement]),
                      x.reason, words])
-    table = Table(f"Risk of bias by domain ({RISK_OF_BIAS_TOOL})", ["Domain", "Judgement", "Why",
-                                                                   "In the paper's words"], rows, compact=True,
-                  csv=page.csv_href("risk-of-bias"), csv_whole=False)
+    columns = ["Domain", "Judgement", "Why", "In the paper's words"]  # a reviewer's judgements and the quotes
+    table = Table(f"Risk of bias by domain ({RISK_OF_BIAS_TOOL})", columns, rows, compact=True,
+                  csv=page.csv_href("risk-of-bias"), csv_whole=False, words=set(columns))
     first = rob.iloc[0]
     return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE,
                   overall=JUDGEMENT_LABELS[first["overall"]].lower(), overall_reason=first["overall_reason"],
@@ -224,24 +228,47 @@ def audit_appendix(page, r: results.FrameResult) -> Fragment:
     df = df.sort_values("status", key=lambda s: s.map(order), kind="stable")
     cls = {audit_mod.CONSISTENT: "consistent", audit_mod.ROUNDING: "rounding", audit_mod.READING: "reading",
            audit_mod.INCONSISTENT: "inconsistent", audit_mod.NOT_CHECKABLE: "notcheckable"}
-    rows = [[labels.sentence_case(x.item),
-             page.cites.record(page.sd, x.result_id, x.reported) if x.result_id and x.reported else cell(x.reported),
-             cell(x.recomputed),
+    rows = [[labels.sentence_case(x.item), *_check_values(page, x),
              Markup('<span class="cp-status-{}">{}</span>').format(cls[x.status], x.status),
              labels.sentence_case(x.note)] for x in df.itertuples()]
     return render("study_audit_appendix.html.j2", n=len(rows), csv=page.csv_href("audit"),
                   table=Table("Every check: printed next to recomputed", ["Item", "Printed", "Recomputed",
                                                                           "Status", "Note"], rows, compact=True,
-                              csv=page.csv_href("audit"), csv_whole=False, sortable=True))
+                              csv=page.csv_href("audit"), csv_whole=False, sortable=True,
+                              words={"Item", "Status", "Note"}))
+
+
+def _check_values(page, x) -> list:
+    """A check's printed value, cited to its record (or, for two passages that contradict each other,
+    each cited to its place), and the recomputed value with how it was recomputed."""
+    if x.check == "contradiction" and not x.result_id:
+        i = next((k for k, c in enumerate(page.s.contradictions) if c.label == x.item), None)
+        if i is not None:
+            c = page.s.contradictions[i]
+            return [page.cites.cite(x.reported, key=f"x:{i}:1", what=c.label, location=c.first.location,
+                                    quote=c.first.quote),
+                    page.cites.cite(x.recomputed, key=f"x:{i}:2", what=c.label, location=c.second.location,
+                                    quote=c.second.quote)]
+    printed = page.cites.record(page.sd, x.result_id, x.reported) if x.result_id and x.reported else cell(x.reported)
+    if not x.recomputed:
+        return [printed, cell(x.recomputed)]
+    if x.check == "per_patient":
+        return [printed, provenance.counted(page, x.recomputed, f"{audit_mod.HOW_RECOMPUTED[x.check]}.", "from")]
+    return [printed, provenance.computed_only(page, x.recomputed, f"{audit_mod.HOW_RECOMPUTED[x.check]}.")]
 
 
 def per_patient_tables(page, r: results.PerPatientResult) -> Fragment:
     """The per-patient tables exactly as published, and every column not summarised in its own section."""
     tables, names, csvs = [], [], []
+    refs = dict(zip(r.tables, provenance.patient_table_refs(page), strict=False))
     for name, (location, pub) in r.tables.items():
         csv = page.csv_href(f"{name}-as-published")
-        tables.append(Table(f"{location} as published ({len(pub) - 1} rows)", list(pub[0]),
-                            [list(x) for x in pub[1:]], compact=True, csv=csv, sortable=True))
+        n, head = refs[name], list(pub[0])
+        rows = [[provenance.published_cell(page, v, n, location, x[0], head[j]) if str(v).strip() else v
+                 for j, v in enumerate(x)] for x in pub[1:]]
+        tables.append(Table(Markup("{} as published ({} rows){}").format(location, len(pub) - 1,
+                                                                          page.cites.marks([n])),
+                            head, rows, compact=True, csv=csv, sortable=True))
         names.append(location)
         csvs.append(csv)
     pf = r.columns

@@ -12,7 +12,7 @@ from .. import formatting as fmt
 from ..analysis import study_results as results
 from ..domain import registry
 from ..domain.record_counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
-from . import labels
+from . import labels, provenance
 from .render import Fragment, Table, render
 
 SURVIVAL_NAMES = {s.endpoint: s.label for s in registry.SURVIVAL}
@@ -40,11 +40,14 @@ def records_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table | 
             notes.append(rec.bound.reason)
         if r.note:
             notes.append(r.note)
+        how = (f"The count as the paper gives it ({labels.lower_first(labels.derivation(r.derived))})." if r.derived
+               else "The count as printed.")
         rows.append([labels.record_what(rec), r.population_label,
-                     page.cites.record(page.sd, r.result_id, rec.as_printed()), count,
+                     page.cites.record(page.sd, r.result_id, rec.as_printed()),
+                     page.cites.derived(count, how, [page.cites.record_ref(page.sd, r.result_id)]) if count else "",
                      " ".join(n if n.endswith(".") else n + "." for n in notes)])
     return Table(caption, ["What", "Population", "As printed", "n/N", "Note"], rows, numeric={"n/N"}, compact=True,
-                 csv=page.csv_href(csv), csv_whole=False)
+                 csv=page.csv_href(csv), csv_whole=False, words={"What", "Population", "Note"})
 
 
 def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
@@ -62,14 +65,15 @@ def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
             text = "; ".join(f"{lv} {int(c)}" for lv, c in zip(shown["level"], shown["count"], strict=True))
             text += f" (of {int(first['total'])})"
         group = first["column"].startswith("@")
+        where = (f"{first['table']}, the mark beside each patient's label" if group
+                 else f"{first['table']}, column “{first['column']}”")
+        n = page.cites.ref(f"p:{field}", f"{first['label']} (per-patient table)", where,
+                           "" if group else first["column"])  # a mark in the patient labels has no words to quote
         rows.append([labels.sentence_case(first["label"]),
-                     page.cites.cite(text, key=f"p:{field}", what=f"{first['label']} (per-patient table)",
-                                     location=(f"{first['table']}, the mark beside each patient's label" if group
-                                               else f"{first['table']}, column “{first['column']}”"),
-                                     # a mark in the patient labels has no words to quote
-                                     quote="" if group else first["column"])])
+                     page.cites.shown(text, f"Computed by this report: counted from the per-patient table, {where}.",
+                                      [n], computed=True)])
     return Table(caption, ["Column", "Counted from the table"], rows, compact=True,
-                 csv=page.csv_href("per-patient-columns"), csv_whole=False)
+                 csv=page.csv_href("per-patient-columns"), csv_whole=False, words={"Column"})
 
 
 def contradictions(page, frame: pd.DataFrame) -> list[Markup]:
@@ -95,17 +99,21 @@ def outcome_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table:
             continue
         text = (f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if r.is_range
                 else fmt.count(r.events, r.total))
-        n = page.cites.records(page.sd, r.result_ids, text) if r.result_ids else text
+        n = (page.cites.records(page.sd, r.result_ids, text) if r.result_ids else
+             provenance.counted(page, text, provenance.patients_words(r.events, r.total,
+                                                                      labels.lower_first(r.label))))
         how = r.how if r.how in (HOW_PER_PATIENT, HOW_PRINTED) else labels.how(r.how, r.detail)
         if r.how not in (HOW_ITT, HOW_EVALUABLE):  # those two say whom they count
             how += f"; {labels.lower_first(r.population_label)}" if r.population_label else ""
             how += f"; {r.infused_text}" if r.infused_text else ""
         if r.note:
             how += f". Note: {r.note}"
-        rows.append([r.label, n, fmt.pct_range(r.estimate, r.estimate_high) + " " + fmt.ci(r.ci_low, r.ci_high),
-                     labels.sentence_case(how)])
+        pct = fmt.pct_range(r.estimate, r.estimate_high) + " " + fmt.ci(r.ci_low, r.ci_high)
+        rows.append([r.label, n, provenance.from_count(page, pct, r.events, r.total, events_high=r.events_high
+                                                       if r.is_range else None), labels.sentence_case(how)])
     return Table(caption, ["Outcome", "n/N", "% (exact 95% CI)", "How obtained"], rows,
-                 numeric={"n/N", "% (exact 95% CI)"}, csv=page.csv_href(csv), csv_whole=False)
+                 numeric={"n/N", "% (exact 95% CI)"}, csv=page.csv_href(csv), csv_whole=False,
+                 words={"Outcome", "How obtained"})
 
 
 def records_section(page, r: results.RecordsResult, *, caption: str, empty: str, intro: str = "",

@@ -36,6 +36,7 @@ from .proportion_cis import check_proportion_cis
 from .rows import (
     CONSISTENT,
     FINDINGS,
+    HOW_RECOMPUTED,
     INCONSISTENT,
     NOT_CHECKABLE,
     READING,
@@ -50,7 +51,7 @@ from .rows import (
 )
 from .sums import check_sums
 
-__all__ = ["CONSISTENT", "FINDINGS", "INCONSISTENT", "NOT_CHECKABLE", "READING", "ROUNDING", "STATUSES", "WHAT_HELD",
+__all__ = ["CONSISTENT", "FINDINGS", "HOW_RECOMPUTED", "INCONSISTENT", "NOT_CHECKABLE", "READING", "ROUNDING", "STATUSES", "WHAT_HELD",
            "AuditRow", "audit_frame", "audit_study", "check_contradictions", "check_landmark_cis",
            "check_patient_baseline", "check_patient_counts", "check_patient_medians", "check_percentages",
            "check_proportion_cis", "check_sums", "median_readings", "status_counts_text", "summary", "what_held"]

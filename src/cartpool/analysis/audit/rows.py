@@ -59,6 +59,19 @@ WHAT_HELD = {
     "contradiction": ("number printed twice agrees up to rounding", "numbers printed twice agree up to rounding"),
 }
 
+#: How each kind of check recomputes a printed number, in words (the "Recomputed" column's tooltip)
+HOW_RECOMPUTED = {
+    "percent": "the count of the stated population that the printed percentage stands for, and that count's "
+               "percentage, compared at the printed precision",
+    "proportion_ci": "the standard 95% confidence intervals of the printed count (Clopper-Pearson exact, Wilson, "
+                     "Wald and Agresti-Coull), compared with the printed interval",
+    "landmark_ci": "the Kaplan-Meier 95% confidence intervals of the printed survival rate (plain, log and log-log "
+                   "transforms, Greenwood variance), compared with the printed interval",
+    "per_patient": "recounted or recomputed from the patients' rows, under each reading the table allows",
+    "sums": "the sum of the printed parts, compared with the printed total",
+    "contradiction": "the count of the population that both printed values round from",
+}
+
 
 def what_held(df: pd.DataFrame) -> list[str]:
     """One phrase per kind of check, counting the printed numbers it reproduced (consistent, or
