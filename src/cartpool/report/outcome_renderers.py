@@ -28,7 +28,7 @@ from ..plots.forest import (
 )
 from . import labels
 from .pooled_words import GROUP_NOTES, NOT_APPLICABLE, events_text, row_estimate_text
-from .provenance import computed, count_text, how_words, model_words, refs, study_number
+from .provenance import OWN_PROPORTION, computed, count_text, how_words, model_words, refs, study_number
 from .render import Fragment, Table, render
 
 
@@ -76,8 +76,7 @@ def _estimate_cell(page, r, rows, text: str) -> Markup:
     this report computed from several (side by side, or pooled) with its model and inputs."""
     rows = list(rows)
     if r.rule == Rule.SINGLE and len(rows) == 1:
-        return study_number(page, text, rows[0], what="The proportion and its exact (Clopper-Pearson) 95% CI are "
-                                                      "computed by this report from the count.")
+        return study_number(page, text, rows[0], what=OWN_PROPORTION)
     return computed(page, text, model_words(r.rule, r.method, r.note, r.ci_how), rows)
 
 

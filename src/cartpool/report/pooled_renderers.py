@@ -30,7 +30,7 @@ from ..plots.risk_of_bias import summary_bars, traffic_light
 from . import labels
 from .outcome_renderers import sensitivity_estimate
 from .pooled_words import STATUS_WORDS, certainty_mark, estimate_text, study_text
-from .provenance import computed, computed_only, model_words, study_number
+from .provenance import OWN_PROPORTION, computed, computed_only, model_words, study_number
 from .render import Fragment, Table, cell, render
 
 
@@ -123,7 +123,7 @@ def _sof_result(page, r, studies: list) -> Markup | str:
     """A summary-of-findings result: each study's number with its sources, or a pooled estimate with
     its model and inputs."""
     text = estimate_text(r, digits=1)
-    counted = "The proportion and its exact (Clopper-Pearson) 95% CI are computed by this report from the count."
+    counted = OWN_PROPORTION
     if r.display == "none":
         return text
     if r.display == "side by side":

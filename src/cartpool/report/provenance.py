@@ -21,6 +21,11 @@ from ..domain import survival_rules
 from ..domain.record_counts import HOW_PER_PATIENT, HOW_PRINTED
 from . import labels
 
+#: How a study's own interval of a proportion is computed (`cartpool.stats.proportions.proportion_ci`)
+EXACT_CI = "exact (Clopper-Pearson) 95% CI"
+#: What this report computed from one study's count shown on its own.
+OWN_PROPORTION = f"The proportion and its {EXACT_CI} are computed by this report from the count."
+
 
 def table_ref(page, sd) -> int | None:
     """The number of the source that is a study's per-patient table (None without one)."""
@@ -32,12 +37,17 @@ def table_ref(page, sd) -> int | None:
                           "reproduces it)", labels.source_name(sd.study))
 
 
+def record_ids(result_ids) -> list[str]:
+    """Record ids as a list, from a ";"-joined string (a frame's column) or a list."""
+    return [i for i in (result_ids.split(";") if isinstance(result_ids, str) else result_ids or ()) if i]
+
+
 def refs(page, study_id: str, result_ids, how: str = "") -> list[int]:
     """The numbers of the sources of one study's number: its printed records (`result_ids`, a
     ";"-joined string or a list), or, for a number computed from the per-patient table, that table."""
     sd = page.study_data[study_id]
     source = labels.source_name(sd.study)
-    ids = [i for i in (result_ids.split(";") if isinstance(result_ids, str) else result_ids or ()) if i]
+    ids = record_ids(result_ids)
     ns = [page.cites.record_ref(sd, rid, source) for rid in ids]
     if not ns and how in (HOW_PER_PATIENT, survival_rules.SOURCE_KM):
         ns += [n for n in [table_ref(page, sd)] if n is not None]
@@ -116,8 +126,7 @@ def model_words(rule: str, method: str = "", note: str = "", ci_how: str = "") -
     if rule == "Bayesian":
         return "pooled by the Bayesian random-effects model: posterior median and 95% credible interval"
     if rule in (Rule.NO_EVENTS, Rule.ALL_EVENTS):
-        return f"{note}: the combined count with its exact (Clopper-Pearson) 95% CI" if note else \
-            "the combined count with its exact (Clopper-Pearson) 95% CI"
+        return f"{note}: the combined count with its {EXACT_CI}" if note else f"the combined count with its {EXACT_CI}"
     return note or str(rule)
 
 
@@ -139,10 +148,6 @@ def computed_only(page, text, what: str) -> Markup:
 
 
 # --- a study page's numbers --------------------------------------------------------------------------
-
-#: How a study page's intervals of a proportion are computed (`cartpool.stats.proportions.proportion_ci`)
-EXACT_CI = "exact (Clopper-Pearson) 95% CI"
-
 
 def patient_table_refs(page) -> list[int]:
     """The numbers of the sources that are a study's per-patient tables as published (one per table),
@@ -198,6 +203,6 @@ def published_cell(page, text, ref: int, location: str, row: str, column: str) -
 def computed_from_records(page, text, what: str, result_ids) -> Markup:
     """A number this report computed from printed records of the study on the page (`result_ids`, a
     ";"-joined string or a list): how, on hover and focus, with the records' source numbers after it."""
-    ids = [i for i in (result_ids.split(";") if isinstance(result_ids, str) else result_ids or ()) if i]
+    ids = record_ids(result_ids)
     return page.cites.shown(text, f"Computed by this report: {what}", [page.cites.record_ref(page.sd, i) for i in ids],
                             computed=True)

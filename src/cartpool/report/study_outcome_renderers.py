@@ -150,7 +150,7 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
         elif p.source == survival_rules.SOURCE_ZERO_EVENTS:
             cell_ = provenance.computed_from_records(
                 page, shown, f"no event was reported during follow-up ({p.basis}); so the rate is 100%, with "
-                             "the exact (Clopper-Pearson) 95% CI of that many patients all event-free.", p.basis_ids)
+                             f"the {provenance.EXACT_CI} of that many patients all event-free.", p.basis_ids)
         else:
             cell_ = shown
         if p.result_id:
