@@ -52,13 +52,12 @@ from .audit import audit_frame, audit_study
 from .landmark_rows import choose_landmarks, landmark_estimates, landmark_row, study_landmark_rows
 from .outcome_rows import OutcomeRows
 from .pooled_rows import (
-    A_LANDMARK,
-    A_MAIN,
     CONTEXT,
     ESTIMATE_COLUMNS,
     INPUT_COLUMNS,
     PRIMARY,
     OutcomeResult,
+    main_analysis,
     scale_of,
 )
 from .pooling import Pooled
@@ -407,8 +406,7 @@ class PooledAnalysis:
         """Each (outcome, population)'s main row of `estimates` and its studies' rows of `inputs`: the
         row of all the population's patients (the landmark row for survival at a landmark)."""
         def main(frame: pd.DataFrame) -> pd.DataFrame:
-            landmark = frame["outcome"].isin(registry.LANDMARK_BY_KEY)
-            wanted = frame["analysis"] == landmark.map({True: A_LANDMARK, False: A_MAIN})
+            wanted = frame["analysis"] == frame["outcome"].map(main_analysis)
             return frame[frame["view"].isin([PRIMARY, CONTEXT]) & wanted]
         est, inp = main(self.estimates), main(self.inputs)
         rows = {k: g.iloc[0] for k, g in est.groupby(["outcome", "subgroup"], sort=False)}

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..data.model import NOT_IN_SOURCE, NOT_REPORTED
 from ..data.study_data import StudyData
+from ..domain import registry
 from ..domain.subgroups import NOT_SEPARABLE
 from ..stats.proportions import proportion_ci
 from .pooling import MIN_STUDIES_RANDOM_EFFECTS, Pooled, SubgroupTest
@@ -58,6 +59,12 @@ INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "s
 
 
 SCALE_MISSING = ("not reported", "not in the source we have")
+
+
+def main_analysis(outcome: str) -> str:
+    """The analysis of a population's main row of `outcome`: the landmark row for survival at a
+    landmark, else the main analysis."""
+    return A_LANDMARK if outcome in registry.LANDMARK_BY_KEY else A_MAIN
 
 
 def inputs_of(inputs: pd.DataFrame, outcome: str, view, subgroup: str, analysis: str, level: str = "") -> pd.DataFrame:

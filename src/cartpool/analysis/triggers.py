@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..domain import certainty, registry
 from .cumulative import RowEstimate, key_rows, main_row, population_id, refit, row_studies, values_text
-from .pooled_rows import A_LANDMARK, A_MAIN, CONTEXT, PRIMARY, inputs_of
+from .pooled_rows import CONTEXT, PRIMARY, inputs_of, main_analysis
 
 #: Sizes (patients per new study) tried for the certainty trigger, smallest first.
 SIZES = (10, 20, 50, 100, 200, 500, 1000)
@@ -77,8 +77,7 @@ class TriggersResult:
 
     def row_inputs(self, t) -> pd.DataFrame:
         """The studies of a row's evidence now (`t`, a row of `rows`): its main row's inputs."""
-        analysis = A_LANDMARK if t.outcome in registry.LANDMARK_BY_KEY else A_MAIN
-        return inputs_of(self.inputs, t.outcome, (PRIMARY, CONTEXT), t.population, analysis)
+        return inputs_of(self.inputs, t.outcome, (PRIMARY, CONTEXT), t.population, main_analysis(t.outcome))
 
 
 def _landmark_ci(rate: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
