@@ -50,3 +50,25 @@ def copy_project(root: Path, n_synthetic: int = 2) -> Path:
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     generate(n_synthetic, root / "data" / "studies", root / "sources")
     return root
+
+
+def free_synthetic_specs(studies_dir: Path, count: int, keep=lambda i: True) -> list[dict]:
+    """Specs (`cartpool.synthetic.study_spec`) of `count` synthetic studies, among the indices for
+    which `keep(i)` holds, whose ids and labels no study in `studies_dir` uses: a curator may have
+    added studies named like the synthetic ones, and a test that adds its own must not collide."""
+    import re
+
+    from cartpool.synthetic import study_spec
+
+    taken = {p.name.casefold() for p in Path(studies_dir).iterdir() if p.is_dir()}
+    for f in Path(studies_dir).glob("*/study.yaml"):
+        m = re.search(r"^label:\s*(.+?)\s*$", f.read_text(encoding="utf-8"), re.M)
+        if m:
+            taken.add(" ".join(m.group(1).strip("'\"").split()).casefold())
+    specs, i = [], 0
+    while len(specs) < count:
+        spec = study_spec(i)
+        if keep(i) and spec["id"].casefold() not in taken and f"synthetic {i:03d}" not in taken:
+            specs.append(spec)
+        i += 1
+    return specs

@@ -16,7 +16,7 @@ from cartpool.data.risk_of_bias import DOMAINS, proposed_overall
 from cartpool.data.sources import find_source, source_folders
 from cartpool.domain.derive import derive_endpoints
 
-from .helpers import DATA, seeds_dir
+from .helpers import DATA, free_synthetic_specs, seeds_dir
 
 STUDIES = study_ids(DATA)
 
@@ -81,16 +81,15 @@ def test_known_studies_validate_with_their_quotes():
 
 
 def test_a_synthetic_study_added_to_a_copy_of_the_data_validates(tmp_path):
-    from cartpool.synthetic import generate
+    from cartpool.synthetic import write_study
 
     data = tmp_path / "studies"
     shutil.copytree(DATA, data)
-    generate(1, tmp_path / "new", tmp_path / "sources")
-    shutil.move(tmp_path / "new" / "syn000", data / "syn000")
-    shutil.move(tmp_path / "sources" / "syn000.txt", data / "syn000" / "syn000.txt")  # source beside it
+    spec = free_synthetic_specs(data, 1)[0]  # an id and a label no study of the data uses
+    write_study(spec, data, data / spec["id"])  # its source beside it, in its folder
     studies = load_all(data)  # configured source folders for the seeds, the study folder for the new one
-    assert [s.study.id for s in studies] == sorted([*STUDIES, "syn000"])
-    new = studies[[s.study.id for s in studies].index("syn000")]
+    assert [s.study.id for s in studies] == sorted([*STUDIES, spec["id"]])
+    new = studies[[s.study.id for s in studies].index(spec["id"])]
     assert new.quotes_verified
     gaps = uncovered_sentences(new.source.read_text(encoding="utf-8"), new.quotes(), new.coverage.left_out)
     assert not gaps

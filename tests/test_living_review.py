@@ -30,6 +30,8 @@ from cartpool.report.pooled_page import PooledPage
 from cartpool.report.render import Citations, Figures
 from cartpool.synthetic import generate
 
+from .helpers import free_synthetic_specs
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 1, 2)
 #: Synthetic studies 0, 3, 4 and 6 are relapsed/refractory PCL (`cartpool.synthetic.study_spec`), so
@@ -354,10 +356,11 @@ def test_a_study_added_by_data_alone_leaves_the_recorded_judgements_valid(real_c
     """Judgements made on the old evidence await review (and the page shows the proposal); they are
     not compared with the new proposal, so validation does not stop a curator who only adds data."""
     from cartpool.analysis.appraisal import check_judgements
-    from cartpool.synthetic import study_spec, write_study
+    from cartpool.synthetic import write_study
 
-    for i in (0, 3, 6):  # relapsed/refractory PCL, where judgements are recorded
-        write_study(study_spec(i), real_copy, tmp_path / "sources")
+    # relapsed/refractory PCL, where judgements are recorded (disease i % 3 == 0, setting i % 4 != 1)
+    for spec in free_synthetic_specs(real_copy, 3, keep=lambda i: i % 3 == 0 and i % 4 != 1):
+        write_study(spec, real_copy, tmp_path / "sources")
     a = PooledAnalysis.load(str(real_copy))
     ap = Appraisal(a, real_copy.parent)
     assert check_judgements(ap) == []
