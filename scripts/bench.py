@@ -388,11 +388,13 @@ def printer_rows(rows, work, pages_from: Path) -> None:
         return
     t = bench_printers.compare(browser, pages, work / "printers")
     mb = bench_printers.package_mb("playwright")
-    rows.append((f"(i) PDFs of one build ({len(pages)} pages), Playwright over DevTools (the build's printer)",
+    rows.append((f"(i) PDFs of one build ({len(pages)} pages), Playwright over DevTools (the build's printer until "
+                 "2026-12-06; now in the test group only)",
                  f"{t['playwright']:.1f} s", f"median of 3, alternated; Playwright installed: {mb:.0f} MB"))
     rows.append(("(i) the same, Chromium command line per page", f"{t['cli']:.1f} s",
                  f"{t['cli'] / t['playwright']:.2f} x Playwright"))
-    rows.append(("(i) the same, a DevTools client of our own over --remote-debugging-pipe (standard library)",
+    rows.append(("(i) the same, the build's printer: a DevTools client of our own over --remote-debugging-pipe "
+                 "(standard library, builder/devtools.py)",
                  f"{t['devtools']:.1f} s", f"{t['devtools'] / t['playwright']:.2f} x Playwright; 0 MB; "
                  "PDFs byte-identical to Playwright's after the date fix"))
 

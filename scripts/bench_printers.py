@@ -1,11 +1,12 @@
 """Three ways to print a build's HTML pages to PDF with the system Chromium, timed (`make bench`).
 
-* ``playwright``: what the build does (cartpool.builder.pdf): one Chromium with a DevTools port,
-  Playwright's `connect_over_cdp`, one tab per page, `page.pdf`.
+* ``playwright``: what the build did before: one Chromium with a DevTools port, Playwright's
+  `connect_over_cdp`, one tab per page, `page.pdf`. Playwright is in the test group only.
 * ``cli``: one `chromium --headless --print-to-pdf` per page (the cold route).
-* ``devtools``: one Chromium driven through the DevTools protocol by a small client of our own,
-  standard library only: `--remote-debugging-pipe` (the protocol's JSON messages over two file
-  descriptors, NUL-terminated; the same messages a websocket client sends, without needing one).
+* ``devtools``: what the build does (cartpool.builder.devtools): one Chromium driven through the
+  DevTools protocol by a small client of our own, standard library only, over
+  `--remote-debugging-pipe` (the protocol's JSON messages over two file descriptors,
+  NUL-terminated; the same messages a websocket client sends, without needing one).
 
 Each function prints every page in `pages` into `out` and returns the seconds it took, browser
 start included. The PDFs' sizes are returned too, to show that each route printed something.
@@ -14,10 +15,6 @@ start included. The PDFs' sizes are returned too, to show that each route printe
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -28,7 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from cartpool.builder.devtools import Chromium  # noqa: E402
 from cartpool.builder.pdf import BROWSER_FLAGS, PDF_OPTIONS  # noqa: E402
+
+# Playwright's names for the build's printing options (PDF_OPTIONS, the protocol's names)
+PLAYWRIGHT_PDF_OPTIONS = {"prefer_css_page_size": True, "display_header_footer": False,
+                          "print_background": False, "tagged": True}
 
 
 def cli(browser: str, pages: list[Path], out: Path) -> float:
@@ -62,7 +64,7 @@ def playwright(browser: str, pages: list[Path], out: Path) -> float:
             for page_path in pages:
                 page = await context.new_page()
                 await page.goto(page_path.resolve().as_uri(), wait_until="load")
-                await page.pdf(path=str(out / (page_path.stem + ".playwright.pdf")), **PDF_OPTIONS)
+                await page.pdf(path=str(out / (page_path.stem + ".playwright.pdf")), **PLAYWRIGHT_PDF_OPTIONS)
                 await page.close()
             await pw.stop()
             proc.kill()
@@ -73,87 +75,19 @@ def playwright(browser: str, pages: list[Path], out: Path) -> float:
     return time.perf_counter() - t0
 
 
-class _Pipe:
-    """A DevTools client over --remote-debugging-pipe: Chromium reads commands on its fd 3 and
-    writes replies and events on its fd 4, each a JSON object ended by a NUL byte."""
-
-    def __init__(self, browser: str, profile: str):
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
-
-        # the shell puts our pipe ends on Chromium's fds 3 (commands in) and 4 (replies out)
-        cmd = " ".join([shlex.quote(browser), *BROWSER_FLAGS, "--remote-debugging-pipe",
-                        shlex.quote(f"--user-data-dir={profile}"), "about:blank"])
-        self.proc = subprocess.Popen(["bash", "-c", f"exec {cmd} 3<&{to_chrome_r} 4>&{from_chrome_w}"],
-                                     pass_fds=(to_chrome_r, from_chrome_w),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buf = b""
-        self._id = 0
-
-    def _read(self) -> dict:
-        while b"\0" not in self._buf:
-            chunk = os.read(self._from_chrome, 1 << 20)
-            if not chunk:
-                raise RuntimeError("Chromium closed the DevTools pipe")
-            self._buf += chunk
-        msg, self._buf = self._buf.split(b"\0", 1)
-        return json.loads(msg)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
-        self._id += 1
-        msg = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
-        return self._id
-
-    def call(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
-        want = self.send(method, params, session)
-        while True:
-            msg = self._read()
-            if msg.get("id") == want:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-
-    def wait_event(self, method: str, session: str) -> None:
-        while True:
-            msg = self._read()
-            if msg.get("method") == method and msg.get("sessionId") == session:
-                return
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close")
-        finally:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-            os.close(self._to_chrome)
-            os.close(self._from_chrome)
-
-
 def devtools(browser: str, pages: list[Path], out: Path) -> float:
+    async def run() -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-cdp-") as profile:
+            chromium = await Chromium.start(browser, (*BROWSER_FLAGS, f"--user-data-dir={profile}"))
+            try:
+                for page in pages:
+                    pdf = await chromium.print_pdf(page.resolve().as_uri(), PDF_OPTIONS)
+                    (out / (page.stem + ".devtools.pdf")).write_bytes(pdf)
+            finally:
+                await chromium.close()
+
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-cdp-") as profile:
-        cdp = _Pipe(browser, profile)
-        try:
-            for page in pages:
-                target = cdp.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-                session = cdp.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-                cdp.call("Page.enable", session=session)
-                cdp.send("Page.navigate", {"url": page.resolve().as_uri()}, session)
-                cdp.wait_event("Page.loadEventFired", session)
-                pdf = cdp.call("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": False,
-                                                   "displayHeaderFooter": False, "generateTaggedPDF": True},
-                               session)["data"]
-                (out / (page.stem + ".devtools.pdf")).write_bytes(base64.b64decode(pdf))
-                cdp.call("Target.closeTarget", {"targetId": target})
-        finally:
-            cdp.close()
+    asyncio.run(run())
     return time.perf_counter() - t0
 
 

@@ -38,8 +38,9 @@ def test_every_pin_is_exact_and_hashed():
 def test_groups_agree_and_nest():
     build, test, lab = _pins("build"), _pins("test"), _pins("lab")
     assert {"pandas", "scipy", "scikit-survival", "papermill", "nbconvert", "pydantic", "matplotlib",
-            "playwright", "pypdf"} <= set(build)
-    assert {"pytest", "ruff", "hypothesis"} <= set(test) and "jupyterlab" in lab
+            "pypdf"} <= set(build)
+    assert {"pytest", "ruff", "hypothesis", "playwright"} <= set(test) and "jupyterlab" in lab
+    assert "playwright" not in build  # the build prints through its own DevTools client (builder/devtools.py)
     assert not {"pytest", "jupyterlab"} & set(build)
     assert "statsmodels" not in test  # proportion CIs are SciPy's beta and normal quantiles
     for other in (test, lab):

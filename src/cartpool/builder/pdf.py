@@ -111,18 +111,18 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
 
 # --- one long-lived browser per build ------------------------------------------------------------
 # Starting a browser costs about 0.5 s per page. During `make reports` one printer process
-# (`serve`) starts the system Chromium once, drives it through Playwright over the DevTools
-# protocol, and prints every page of the build in its own tab, several at a time under `make -j`.
-# Chromium is started by the printer itself, in the build's process group and set to die with
-# the printer, so an interrupted build leaves no browser behind (Playwright's own `launch` would
-# start it in a session of its own). Without the printer, `html_to_pdf` runs one headless
-# Chromium per page as before.
+# (`serve`) starts the system Chromium once, drives it over the DevTools protocol through a pipe
+# (`devtools.Chromium`), and prints every page of the build in its own tab, several at a time
+# under `make -j`. Chromium is started in the build's process group and set to die with the
+# printer, so an interrupted build leaves no browser behind. Without the printer, `html_to_pdf`
+# runs one headless Chromium per page as before.
 
 ENV_PRINTER = "CARTPOOL_PRINTER"
 # What `--print-to-pdf --no-pdf-header-footer` does: the page's own @page size and margins
-# (A4, with the running title in the margin box), no backgrounds, a tagged PDF.
-PDF_OPTIONS = {"prefer_css_page_size": True, "display_header_footer": False, "print_background": False,
-               "tagged": True}  # a tagged PDF (structure for screen readers), as the command line writes
+# (A4, with the running title in the margin box), no backgrounds, a tagged PDF (structure for
+# screen readers). The two routes print the same bytes (tests/test_browser.py).
+PDF_OPTIONS = {"preferCSSPageSize": True, "displayHeaderFooter": False, "printBackground": False,
+               "generateTaggedPDF": True}
 
 
 def start_printer(browser: str) -> tuple[object, dict[str, str], Path]:
@@ -161,38 +161,24 @@ async def _serve(listen_fd: int, browser: str) -> None:
     import signal
     import socket
 
+    from .devtools import Chromium
+
     listener = socket.socket(fileno=listen_fd)
     folder = os.path.dirname(listener.getsockname())  # the private folder the build made for us
     state: dict = {}
     starting = asyncio.Lock()
 
-    async def context():
+    async def chromium() -> Chromium:
         async with starting:
-            if "context" not in state:
-                proc = await asyncio.create_subprocess_exec(
-                    browser, *BROWSER_FLAGS, "--remote-debugging-port=0",
-                    f"--user-data-dir={folder}/profile", "about:blank",
-                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE, preexec_fn=die_with_parent, env=browser_env(folder))
-                state["browser_process"] = proc
-                while True:
-                    line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode(errors="replace")
-                    if not line:
-                        raise RuntimeError("Chromium exited before it listened for DevTools")
-                    if line.startswith("DevTools listening on "):
-                        endpoint = line.split(" on ", 1)[1].strip()
-                        break
-                asyncio.ensure_future(_drain(proc.stderr))
-                from playwright.async_api import async_playwright
-
-                state["playwright"] = pw = await async_playwright().start()
-                cdp = await pw.chromium.connect_over_cdp(endpoint)
-                state["context"] = cdp.contexts[0] if cdp.contexts else await cdp.new_context()
-        return state["context"]
+            if "chromium" not in state:
+                state["chromium"] = await Chromium.start(
+                    browser, (*BROWSER_FLAGS, f"--user-data-dir={folder}/profile"),
+                    env=browser_env(folder), preexec=die_with_parent)
+        return state["chromium"]
 
     async def warm_up():
         with contextlib.suppress(Exception):  # a real print request will say what went wrong
-            await context()
+            await chromium()
 
     async def handle(reader, writer):
         try:
@@ -205,12 +191,8 @@ async def _serve(listen_fd: int, browser: str) -> None:
                 asyncio.ensure_future(warm_up())
                 writer.close()
                 return
-            page = await (await context()).new_page()
-            try:
-                await page.goto(request["url"], wait_until="load")
-                await page.pdf(path=request["out"], **PDF_OPTIONS)
-            finally:
-                await page.close()
+            pdf = await (await chromium()).print_pdf(request["url"], PDF_OPTIONS)
+            Path(request["out"]).write_bytes(pdf)
             reply = {}
         except Exception as e:  # reported to the build step, which names the page
             reply = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
@@ -224,25 +206,8 @@ async def _serve(listen_fd: int, browser: str) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with server:
         await stop.wait()
-    proc = state.get("browser_process")
-    if proc is not None and proc.returncode is None:  # gone before the build removes its profile
-        # A graceful close first: Chromium then removes its own temporary folders
-        with contextlib.suppress(Exception):
-            cdp = state["context"].browser
-            session = await cdp.new_browser_cdp_session()
-            await asyncio.wait_for(session.send("Browser.close"), 5)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proc.wait(), 5)
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    with contextlib.suppress(Exception):
-        await state["playwright"].stop()
-
-
-async def _drain(stream) -> None:
-    while await stream.readline():
-        pass
+    if "chromium" in state:  # gone before the build removes its profile
+        await state["chromium"].close()
 
 
 def serve(listen_fd: int, browser: str) -> None:
@@ -251,7 +216,6 @@ def serve(listen_fd: int, browser: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the steps; the lock process stops us
     asyncio.run(_serve(listen_fd, browser))
-    os._exit(0)  # Playwright's driver goes with us; nothing else to wait for
 
 
 if __name__ == "__main__":

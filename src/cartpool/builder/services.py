@@ -43,7 +43,7 @@ def start_service(name: str, module: str, *args: str, own_tmp: bool = False) -> 
     from . import tempdirs
 
     folder, alive = tempdirs.make(name)
-    # own_tmp: the service's own temporary files (Playwright's, Chromium's) go inside its folder
+    # own_tmp: the service's own temporary files (Chromium's) go inside its folder
     env = {**os.environ, "TMPDIR": str(folder)} if own_tmp else None
     path = str(folder / f"{name}.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
