@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -140,6 +141,16 @@ def test_forest_plot_columns_do_not_overlap_and_footnotes_clear_the_axis(groups)
     width, _ = fig.get_size_inches()
     assert width <= 7.0 and min(t.get_fontsize() for t in texts) >= 8
     assert (ax.get_position().width * width) > 1.2  # the plot keeps room to read
+    # a study's square at 0% or 100% (Beta 2021 8/8, Eta 2020 0/5) is drawn whole, not cut at the axis
+    grey = matplotlib.colors.to_rgba(F.OKABE_ITO["grey"])
+    squares = [p for p in ax.patches if isinstance(p, plt.Rectangle) and p.get_facecolor() == grey]
+    assert len(squares) == 9
+    plot_box, fig_box = ax.get_window_extent(), fig.bbox
+    for square in squares:
+        box = _bbox(fig, square)
+        assert fig_box.x0 <= box.x0 and box.x1 <= fig_box.x1
+        assert not square.get_clip_on() or (plot_box.x0 <= box.x0 and box.x1 <= plot_box.x1)
+    assert any(_bbox(fig, s).x1 > plot_box.x1 for s in squares)  # the 100% square reaches past the axis
     plt.close(fig)
 
 

@@ -317,7 +317,8 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
             side = (0.06 + 0.08 * np.sqrt(r.weight / wmax)) if r.weight is not None else 0.1  # inches
             ax.add_patch(plt.Rectangle((r.est - side / 2 / (plot_x1 - plot_x0) * 1.04, y - side / 2),
                                        side / (plot_x1 - plot_x0) * 1.04, side, facecolor=OKABE_ITO["grey"],
-                                       edgecolor="black", linewidth=0.5, zorder=3))
+                                       edgecolor="black", linewidth=0.5, zorder=3,
+                                       clip_on=False))  # a square at 0% or 100% is drawn whole
             for x, judgement in zip(rob_xs, r.rob or (), strict=False):
                 colour, symbol, _ = JUDGEMENTS[judgement]
                 lights.append((x, y, colour))
