@@ -262,13 +262,17 @@ def test_every_source_number_in_print_leads_to_a_printed_source_of_8_pt_or_more(
         const cells = [...document.querySelectorAll('table.cp-sources td')].filter(laid);
         const size = els => Math.min(...els.map(c => parseFloat(getComputedStyle(c).fontSize)));
         return {links: links.length, missing, hidden, cells: cells.length, smallest: size(cells),
-                marks: size([...document.querySelectorAll('sup a[href^="#src-"]')].filter(laid))};
+                marks: size([...document.querySelectorAll('sup a[href^="#src-"]')].filter(laid)),
+                footnotes: [...document.querySelectorAll('ol.cp-footnotes')].filter(laid)
+                    .map(o => parseFloat(getComputedStyle(o).fontSize))};
     }""")
     page.close()
     assert found["links"] > 0 and found["cells"] > 0, found
     assert found["missing"] == [] and found["hidden"] == [], found
     assert found["smallest"] >= 8 * 96 / 72 - 0.01, found  # CSS px: 8 pt
     assert found["marks"] >= 8 * 96 / 72 - 0.01, found  # the footnote marks too
+    # footnotes print at the print size (8 pt), not at the screen's size (a screen rule once won)
+    assert all(abs(px - 8 * 96 / 72) < 0.01 for px in found["footnotes"]), found
 
 
 def test_every_source_number_in_a_pdf_leads_to_its_entry_in_the_same_pdf(project):
