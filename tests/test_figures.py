@@ -37,6 +37,13 @@ def test_an_interval_with_neither_end_prints_one_dash():
     assert "—–—" not in fmt.ci(None, None, nr_high=True)
 
 
+def test_a_range_prints_its_smaller_end_first():
+    """A pooled estimate over a range of counts can fall as the count rises; the range still reads
+    smaller–larger, in the tables and in the forest plot's column."""
+    assert fmt.pct_range(0.852, 0.845) == fmt.pct_range(0.845, 0.852) == "84.5–85.2%"
+    assert F._fmt_ci(0.852, 0.208, 0.992, 0.845) == "84.5–85.2 (20.8–99.2)"
+
+
 # --- inline SVG ----------------------------------------------------------------------------------
 
 
@@ -111,6 +118,9 @@ def test_forest_rows_follow_r_meta(groups):
     assert re.fullmatch(r"Heterogeneity: I² = \d+%, τ² = \d+\.\d\d, likelihood-ratio χ²₃ = \d+\.\d\d "
                         r"\(p [=<] [\d.]+\)", het[0]), het[0]
     assert het[1].endswith("(I² and τ² uninformative with 2 studies)")
+    # two studies: Fisher's exact test too, as the methods promise (9/12 against 11/11)
+    from scipy.stats import fisher_exact
+    assert f"Fisher's exact test {fmt.p_value(fisher_exact([[9, 3], [11, 0]]).pvalue)}" in het[1]
     # traffic lights: by study label, a range's label included; an unappraised study has none
     marks = {r.label: r.rob for r in rows if r.kind == "study"}
     assert marks["Alpha 2020"] == rob["Alpha 2020"] and marks["Delta 2023 (range)"] == rob["Delta 2023"]

@@ -62,7 +62,9 @@ class ForestRow:
 def _fmt_ci(est, lo, hi, est_high=None) -> str:
     if est is None or not np.isfinite(est):
         return ""
-    point = f"{100 * est:.1f}" + (f"–{100 * est_high:.1f}" if est_high is not None and est_high != est else "")
+    point = f"{100 * est:.1f}"
+    if est_high is not None and est_high != est:  # a range, smaller end first (fmt.pct_range)
+        point = f"{100 * min(est, est_high):.1f}–{100 * max(est, est_high):.1f}"
     if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
         return point
     return f"{point} ({100 * lo:.1f}–{100 * hi:.1f})"
@@ -150,8 +152,8 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 def heterogeneity_text(r) -> str:
     """R meta's heterogeneity line ("Heterogeneity: I² = 42%, τ² = 0.91, χ²₁ = 4.32 (p = 0.04)", as
     `forest()` prints it with `LRT = TRUE`): I² and τ² of the GLMM, then the likelihood-ratio test of
-    one common rate, the test the analysis uses (docs/statistics.md). With two studies I² and τ² are
-    uninformative, and the line says so."""
+    one common rate, the test the analysis uses (docs/statistics.md), and with two studies Fisher's
+    exact test. With two studies I² and τ² are uninformative, and the line says so."""
     if r.k < 2 or r.het_lrt is None or not np.isfinite(r.het_lrt):
         return "Heterogeneity: not applicable (one study)"
     parts = []
@@ -159,6 +161,9 @@ def heterogeneity_text(r) -> str:
         parts.append(f"I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}")
     parts.append(f"likelihood-ratio χ²{str(r.het_df).translate(_SUBSCRIPT)} = {r.het_lrt:.2f} "
                  f"({fmt.p_value(r.het_lrt_p)})")
+    fisher = getattr(r, "het_fisher_p", None)  # computed for two studies only
+    if r.k == 2 and fisher is not None and np.isfinite(fisher):
+        parts.append(f"Fisher's exact test {fmt.p_value(fisher)}")
     text = "Heterogeneity: " + ", ".join(parts)
     if r.k == 2 and len(parts) > 1:
         text += " (I² and τ² uninformative with 2 studies)"
@@ -196,6 +201,18 @@ def _fit(text: str, size: float, bold: bool, width_in: float) -> str:
 MARK_GAP = 0.03  # from a label to its sources' mark
 
 
+def _wrap_line(text: str, size: float, width_in: float) -> list[str]:
+    """`text` broken between words into lines no wider than `width_in` (a heterogeneity line with
+    Fisher's exact test is wider than the figure)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and text_width_in(f"{lines[-1]} {word}", size) <= width_in:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 def _mark_width(r: ForestRow) -> float:
     """The width a row's sources' mark takes after its label (none without a mark)."""
     if r.source is None or not r.source.mark:
@@ -213,6 +230,10 @@ def forest_plot(rows: list[ForestRow], *, title: str, xlabel: str = "Proportion 
     R meta's dashed vertical line at a pooled estimate. Everything is placed in inches, so the
     footnotes sit under the axis label whatever their length.
     """
+    # a text line wider than the figure continues on the next row, indented
+    rows = [ForestRow("text", ("" if i == 0 else "   ") + line) if r.kind == "text" else r
+            for r in rows for i, line in enumerate(_wrap_line(r.label, FONT_SMALL, FOREST_WIDTH_IN - 0.25)
+                                                    if r.kind == "text" else [r.label])]
     weighted = any(r.weight is not None for r in rows if r.kind == "study")
     with_rob = bool(rob_domains) and any(r.rob for r in rows)
     n_rob = len(rob_domains) + 1 if with_rob else 0

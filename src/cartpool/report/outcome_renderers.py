@@ -60,7 +60,8 @@ def _inputs_source(view: results.OutcomeView, group: str, r, href: str) -> RowSo
 
 #: What the heterogeneity column holds, for its cells' tooltips.
 HETEROGENEITY_HOW = ("heterogeneity between the studies: I² and τ² of the random-intercept logistic model "
-                     "(GLMM), and the likelihood-ratio test against one common rate")
+                     "(GLMM), and the likelihood-ratio test against one common rate (with two studies, also "
+                     "Fisher's exact test)")
 
 
 def _sum_cell(page, r, rows) -> Markup:
