@@ -108,12 +108,14 @@ def significant(x, digits: int = 3) -> str:
 
 
 def pct_range(lo, hi=None, digits: int = 1) -> str:
-    """A proportion, or both ends of a range: "64.0%", "83.3–100.0%"."""
+    """A proportion, or both ends of a range, smaller first: "64.0%", "83.3–100.0%" (a pooled
+    estimate over a range of counts can fall as the count rises, so the ends are ordered here)."""
     if is_missing(lo):
         return MISSING_TEXT
     if hi is None or is_missing(hi) or abs(float(hi) - float(lo)) < 1e-12:
         return pct(lo, digits)
-    return f"{100 * float(lo):.{digits}f}–{pct(hi, digits)}"
+    lo, hi = sorted((float(lo), float(hi)))
+    return f"{100 * lo:.{digits}f}–{pct(hi, digits)}"
 
 
 _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")

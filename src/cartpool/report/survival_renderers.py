@@ -43,12 +43,19 @@ def _landmark_study(page, x) -> Markup:
     return study_number(page, f"{x.study} {_rate(x)} ({SHORT_HOW[x.how]}, {int(x.total)} patients){detail}", x)
 
 
+def _interval(lo, hi, *, as_pct: bool, nr_high: bool) -> str | None:
+    """A printed value's 95% CI, "(4.1–NR)"; None where the paper printed neither limit."""
+    if fmt.is_missing(lo) and fmt.is_missing(hi) and not nr_high:
+        return None
+    return fmt.ci(lo, hi, as_pct=as_pct, nr_high=nr_high)
+
+
 def _median_source(page, x, label: str) -> RowSource:
     """A row of the medians figure: the numbers of its sources, a link to the first, and its title."""
     ns = refs(page, x.study_id, x.result_id, x.source)
     value = "not reached" if finite(x.value) is None else f"{x.value:.1f} months"
-    ci = fmt.ci(finite(x.ci_low), finite(x.ci_high), as_pct=False, nr_high=bool(x.high_not_reached))
-    title = f"{label}: median {value} {ci} ({how_words(x.source)}). " + " ".join(
+    ci = _interval(finite(x.ci_low), finite(x.ci_high), as_pct=False, nr_high=bool(x.high_not_reached))
+    title = f"{label}: median {value} {ci or 'without a 95% CI'} ({how_words(x.source)}). " + " ".join(
         f"[{n}] {page.cites.tip(n)}" for n in ns)
     return RowSource("[" + ",".join(map(str, ns)) + "]" if ns else "", f"#src-{ns[0]}" if ns else "", title.strip())
 
@@ -148,7 +155,7 @@ def _single_table(page, r: results.PooledSurvivalResult) -> Table | None:
         source = labels.source_name(sd.study)
         milestone = f"median, {fmt.months(p.value)}" if p.kind == "median" else \
             f"{p.time_months:g} months, {fmt.pct(p.value)}"
-        ci = fmt.ci(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached)
+        ci = _interval(p.ci_low, p.ci_high, as_pct=p.kind != "median", nr_high=p.high_not_reached) or "not printed"
         rows.append([st, names[ep].short, page.cites.record(sd, p.result_id, milestone, source) if p.result_id
                      else milestone, page.cites.record(sd, p.result_id, ci, source) if p.result_id and
                      p.ci_low is not None else ci])
