@@ -404,7 +404,9 @@ def test_rows(rows) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     for target in ("test-fast", "test"):
         t, p = sh(["make", "--no-print-directory", "-C", str(ROOT), target], env=env, check=False)
-        tail = next((line for line in reversed(p.stdout.splitlines()) if re.search(r"passed|failed|error", line)), "?")
+        # make test runs pytest twice (in parallel, then the serial tests): every summary line counts
+        tail = "; ".join(line.strip("= ") for line in p.stdout.splitlines()
+                         if re.search(r"\d+ (passed|failed|error)", line)) or "?"
         rows.append((f"(j) `make {target}` on this checkout", f"{t:.0f} s", tail))
         print(f"[bench] make {target}: {t:.0f}s ({tail})", flush=True)
 
