@@ -22,6 +22,7 @@ from ..data.links import load_links
 from ..data.risk_of_bias import overall_for, proposed_overall
 from ..domain import certainty as grade
 from ..domain import registry
+from ..frames import frame_rows
 from ..stats.proportions import proportion_ci
 from ..text import lower_first
 from .audit import INCONSISTENT
@@ -155,7 +156,7 @@ class Appraisal:
         row = self.pooled.main_row(outcome, pop.label)
         inp = self.pooled.main_inputs(outcome, pop.label)
         studies = []
-        for r in inp.itertuples():
+        for r in frame_rows(inp):
             if r.events is not None and r.events == r.events:
                 lo, hi = int(r.events) / int(r.total), int(r.events_high) / int(r.total)
                 ci_lo, ci_hi = _own_interval(int(r.events), int(r.events_high), int(r.total))
@@ -205,7 +206,7 @@ class Appraisal:
                 concerns["population"].append("primary and secondary PCL mixed differently (" + "; ".join(
                     f"{s}: {' and '.join(words[d] for d in v)}" for s, v in mixes.items()) + ")")
         if "possibly_responders" in studies.columns:
-            for r in studies[studies["possibly_responders"].fillna(False).astype(bool)].itertuples():
+            for r in frame_rows(studies[studies["possibly_responders"].fillna(False).astype(bool)]):
                 concerns["population"].append(f"{r.study}: the printed rate may describe the responders only (its "
                                               f"interval fits {r.patients} patients)")
         for sd in sds:
@@ -259,11 +260,11 @@ class Appraisal:
         """The analysis's proposed rating of one outcome in one population."""
         s = ev.studies
         usable = s[s["patients"].notna()]
-        rob = grade.risk_of_bias([(r.study, int(r.patients), r.rob) for r in usable.itertuples()])
+        rob = grade.risk_of_bias([(r.study, int(r.patients), r.rob) for r in frame_rows(usable)])
         thresholds = ev.facts["thresholds"]
         row = ev.row
-        est = [(float(r.low), float(r.high)) for r in s.itertuples() if r.low == r.low]
-        cis = [(float(r.ci_low), float(r.ci_high)) for r in s.itertuples()
+        est = [(float(r.low), float(r.high)) for r in frame_rows(s) if r.low == r.low]
+        cis = [(float(r.ci_low), float(r.ci_high)) for r in frame_rows(s)
                if r.ci_low == r.ci_low and r.ci_high == r.ci_high and r.ci_low is not None]
         incons = grade.inconsistency(est, cis if len(cis) == len(est) else cis[:1],
                                  lrt_p=None if row is None else row.get("het_lrt_p"),

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..data import dates
 from ..domain import registry
+from ..frames import frame_rows
 from ..stats.proportions import study_cis
 from .pooling import Rule
 
@@ -142,14 +143,14 @@ def study_values(t: pd.DataFrame, *, landmark: bool) -> tuple[dict, ...]:
         return tuple({"study": s.study, "events": None, "events_high": None, "patients": int(s.n),
                       "estimate": float(s.value), "estimate_high": None,
                       "ci_low": None if pd.isna(s.ci_low) else float(s.ci_low),
-                      "ci_high": None if pd.isna(s.ci_high) else float(s.ci_high)} for s in t.itertuples())
+                      "ci_high": None if pd.isna(s.ci_high) else float(s.ci_high)} for s in frame_rows(t))
     lo, _ = study_cis(t["events"], t["total"])
     _, hi = study_cis(t["events_high"], t["total"])
     return tuple({"study": s.study, "events": int(s.events), "events_high": int(s.events_high),
                   "patients": int(s.total), "estimate": s.events / s.total,
                   "estimate_high": s.events_high / s.total if s.events_high != s.events else None,
                   "ci_low": float(a), "ci_high": float(b)}
-                 for s, a, b in zip(t.itertuples(), lo, hi, strict=True))
+                 for s, a, b in zip(frame_rows(t), lo, hi, strict=True))
 
 
 def _landmark_row(r, t: pd.DataFrame) -> RowEstimate:

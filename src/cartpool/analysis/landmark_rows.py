@@ -18,6 +18,7 @@ from ..domain import registry, survival_rules
 from ..domain.landmarks import landmark_fit
 from ..domain.population import population_label
 from ..domain.subgroups import membership
+from ..frames import frame_rows
 from ..stats.summaries import pool_landmark
 from . import survival_curves as curves
 from .pooled_rows import A_LANDMARK, A_MAIN, PRIMARY, SUBGROUP
@@ -150,7 +151,7 @@ def landmark_estimates(landmarks: pd.DataFrame, plan: Plan, est_rows: list[dict]
         pooled_from = set(landmark_usable(sub).index) if row["rule"] == Rule.RANDOM else set(sub.index)
         est_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
                          **{**row, "analysis": analysis_label if kind != "all patients" else A_LANDMARK}})
-        for idx, r in zip(sub.index, sub.itertuples(), strict=True):
+        for idx, r in zip(sub.index, frame_rows(sub), strict=True):
             in_rows.append({"outcome": key, "view": view, "subgroup": subgroup, "level": level,
                             "analysis": analysis_label if kind != "all patients" else A_LANDMARK,
                             "study": r.study, "study_id": r.study_id, "population": r.population,

@@ -48,6 +48,7 @@ from ..data.releases import (
     study_fingerprint,
 )
 from ..domain import registry
+from ..frames import frame_rows
 from .appraisal import STALE
 from .cumulative import ONE_ESTIMATE_RULES, POOLED_RULES, main_row
 from .cumulative import values_text as cumulative_values_text
@@ -102,9 +103,9 @@ def release_estimates(analysis, appraisal, bottom_line: pd.DataFrame | None = No
     plan = analysis.plan
     pops = {p.label: p for p in plan.populations}
     sof = appraisal.summary
-    sof_rows = {(r.outcome, r.population): r for r in sof.itertuples()}
+    sof_rows = {(r.outcome, r.population): r for r in frame_rows(sof)}
     sentences = {} if bottom_line is None or bottom_line.empty else {
-        (r.outcome, r.population): r.sentence for r in bottom_line.itertuples()}
+        (r.outcome, r.population): r.sentence for r in frame_rows(bottom_line)}
     est = analysis.estimates
     main = est[est["view"].isin([PRIMARY, CONTEXT]) & est["analysis"].isin([A_MAIN, A_LANDMARK])
                & est["subgroup"].isin(list(pops))]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..data.plan import Plan
 from ..domain import registry
+from ..frames import frame_rows
 from .pooled_rows import (
     A_BAYES,
     A_BAYES_WIDE,
@@ -120,7 +121,7 @@ class OutcomeRows:
                  small_sample=detail, memo=self.memo)
         if not left_out.empty:
             r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
-                                                    for x in left_out.itertuples()))
+                                                    for x in frame_rows(left_out)))
         return r
 
     def outcome(self, o: registry.OutcomeSpec, est_rows, in_rows) -> OutcomeResult:

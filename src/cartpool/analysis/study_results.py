@@ -17,6 +17,7 @@ from ..data import endpoint_names
 from ..data.model import Study
 from ..data.patients_model import PatientData
 from ..domain.deaths import DeathTotal
+from ..frames import frame_rows
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def survival(a) -> SurvivalResult:
 def safety(a) -> SafetyResult:
     other = a.other_safety
     shown = other[other["events"].notna()]
-    not_reported = [r.label for r in other.itertuples() if r.events is None or pd.isna(r.events)]
+    not_reported = [r.label for r in frame_rows(other) if r.events is None or pd.isna(r.events)]
     s = a.study
     grid_scale = (f"CRS/ICANS: {getattr(s.crs_grading, 'value', 'scale not reported')}; others: CTCAE"
                   + (f" v{s.ctcae_version.value}" if not isinstance(s.ctcae_version, str) else ""))

@@ -22,6 +22,7 @@ from ..domain import certainty as grade
 from ..domain import registry, survival_rules
 from ..domain.population import main_population
 from ..domain.record_counts import HOW_EVALUABLE, HOW_ITT
+from ..frames import frame_rows
 from ..text import lower_first, sentence_case
 from . import cumulative, living, pooled_analysis, pooled_rows, triggers
 from .appraisal import NOT_REVIEWED, STALE, Appraisal
@@ -129,7 +130,7 @@ class Synthesis:
         et al. 2020): descriptive, with the studies' range where they are not pooled."""
         rows = []
         sof = self.appraisal.summary
-        for r in sof[sof["in_summary"]].itertuples():
+        for r in frame_rows(sof[sof["in_summary"]]):
             what = NOUNS.get(r.outcome, lower_first(r.outcome_label))
             pop = lower_first(r.population)
             sentence = (f"In {pop}, no study reports {what}." if r.display == "none"
@@ -248,7 +249,7 @@ class Synthesis:
         order = {sd.study.label: i for i, sd in enumerate(a.study_data)}
         single.sort(key=lambda x: order[x[0]])  # stable: each study's endpoints in registry order
         return PooledSurvivalResult(a.medians, a.landmarks, est[est["analysis"] == pooled_rows.A_LANDMARK],
-                                    {r.study: r.follow_up for r in a.studies.itertuples()}, series, single,
+                                    {r.study: r.follow_up for r in frame_rows(a.studies)}, series, single,
                                     a.group_order,
                                     self.min_k, a.inputs[a.inputs["analysis"] == pooled_rows.A_LANDMARK])
 
@@ -295,7 +296,7 @@ class Synthesis:
         ap = self.appraisal
         sof = ap.summary
         rows = []
-        for r in sof[sof["k"] > 0].itertuples():
+        for r in frame_rows(sof[sof["k"] > 0]):
             block = ap.proposal_block(r.outcome, r.population_id)
             j = ap.judgements.for_pair(r.outcome, r.population_id)
             for key, d in block["domains"].items():

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from ..frames import frame_rows
+
 
 def print_proposals(data_dir: Path, *, everything: bool = False, out=None) -> int:
     from ..analysis.appraisal import Appraisal
@@ -43,7 +45,7 @@ def print_proposals(data_dir: Path, *, everything: bool = False, out=None) -> in
         print("# Every judgement was made on the current evidence.", file=out)
         return 0
     print("# Judgements awaiting review (paste under judgements:, then edit the footnotes):", file=out)
-    for r in todo.itertuples():
+    for r in frame_rows(todo):
         block = ap.proposal_block(r.outcome, r.population_id)
         note = f"# {r.outcome_label}, {r.population}: {r.status}"
         if r.judgement_id:

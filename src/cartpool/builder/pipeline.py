@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..data.errors import StudyDataError
 from ..data.load import load_all, study_ids
+from ..frames import frame_rows
 from . import stamps
 from .files import atomic_write
 from .notebooks import NotebookFailed, execute, render_html
@@ -116,7 +117,7 @@ def review_notices(appraisal) -> list[str]:
     out = []
     waiting = appraisal.awaiting_review
     for jid, rows in waiting[waiting["judgement_id"] != ""].groupby("judgement_id", sort=True):
-        what = "; ".join(f"{r.outcome_label} in {r.population}" for r in rows.itertuples())
+        what = "; ".join(f"{r.outcome_label} in {r.population}" for r in frame_rows(rows))
         out.append(f"GRADE judgement {jid!r} awaits review: its evidence changed ({what}); the report shows the "
                    "analysis's proposal until it is reviewed (make judgements)")
     sof = appraisal.summary

@@ -24,6 +24,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from .. import formatting as fmt
 from ..analysis.pooling import Rule
+from ..frames import frame_rows
 from .export import attach_titles
 from .risk_of_bias import JUDGEMENTS
 from .style import OKABE_ITO, text_width_in
@@ -108,7 +109,7 @@ def forest_rows(groups: list[ForestGroup], *, test_text: str = "",
         r = g.pooled
         notes = [g.role_note] * bool(g.role_note) + ["one study, not pooled"] * (r.k == 1)
         rows.append(ForestRow("header", g.label + (f" ({'; '.join(notes)})" if notes else ""), bold=True))
-        for i, st in enumerate(r.studies.itertuples()):
+        for i, st in enumerate(frame_rows(r.studies)):
             w = st.weight if r.k > 1 and np.isfinite(st.weight) else None
             high = int(getattr(st, "events_high", st.events))
             rows.append(ForestRow("study", str(st.study), int(st.events), int(st.total), st.proportion, st.ci_low,

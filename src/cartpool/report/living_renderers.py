@@ -19,6 +19,7 @@ from ..analysis.cumulative import NOT_POOLED, ONE_ESTIMATE_RULES, SINGLE, STABLE
 from ..analysis.living import MATTERS, NOW, TOLERANCE, WhatsNewResult
 from ..analysis.pooling import Rule
 from ..analysis.triggers import ALREADY, NOT_COMPUTABLE, NOT_WITHIN, SIZES, TriggersResult
+from ..frames import frame_rows
 from ..plots.cumulative import CumulativePoint, cumulative_forest
 from ..text import lower_first, sentence_case
 from . import labels
@@ -82,7 +83,7 @@ def whats_new(page, r: WhatsNewResult) -> Fragment:
     studies = None
     if not r.studies.empty:
         rows = []
-        for s in r.studies.itertuples():
+        for s in frame_rows(r.studies):
             rows.append([sentence_case(s.change), Markup("{}<br><small>{}</small>").format(s.study, s.citation),
                          _study_detail(r, s)])
         studies = Table("Studies added, removed or updated", ["Change", "Study", "What changed"], rows, compact=True,
@@ -90,7 +91,7 @@ def whats_new(page, r: WhatsNewResult) -> Fragment:
     estimates = None
     if not r.estimates.empty:
         rows, classes = [], []
-        for e in r.estimates.itertuples():
+        for e in frame_rows(r.estimates):
             matters = (Markup("<strong>Yes</strong>: {}").format(e.why_text) if e.matters else "No")
             then = f"release {since.release}" if since else "the release before"
             rows.append([Markup("{}<br><small>{}{}</small>").format(
@@ -106,7 +107,7 @@ def whats_new(page, r: WhatsNewResult) -> Fragment:
                            "Changes the conclusions?"], rows, row_classes=classes, compact=True,
                           csv=page.csv_href("whats-new"), csv_whole=False,
                           words={"Outcome, population", "Changes the conclusions?"})
-    waiting = [f"{j.outcome_label}, {lower_first(j.population_label)}" for j in r.judgements.itertuples()]
+    waiting = [f"{j.outcome_label}, {lower_first(j.population_label)}" for j in frame_rows(r.judgements)]
     n_matter = int(r.estimates["matters"].sum()) if not r.estimates.empty else 0
     return render("pooled_whats_new.html.j2", since=since, since_date=date_text(since.date.isoformat()) if since else "",
                   changed=r.changed, studies=studies, estimates=estimates, n_matter=n_matter,
@@ -138,7 +139,7 @@ def _history(page, r: WhatsNewResult, csv: str, shown: int = 3) -> dict:
     if h.empty:
         return {"releases": None, "headlines": None}
     rel_rows = [[str(x.release), date_text(x.date), x.version, f"{x.n_studies}: {x.studies}", x.note or "—"]
-                for x in h.drop_duplicates("release").itertuples() if x.release != NOW]
+                for x in frame_rows(h.drop_duplicates("release")) if x.release != NOW]
     history = ["Release", "Date", "Version", "Studies", "Note"]  # the review's own records: words
     releases = Table("Version history: each release of this review", history, rel_rows, compact=True, csv=csv,
                      csv_whole=False, words=set(history)) if rel_rows else None
@@ -185,7 +186,7 @@ def _value_pct(v: dict) -> str:
 
 def _points(steps: pd.DataFrame, fitted: list) -> list[CumulativePoint]:
     out = []
-    for s, row in zip(steps.itertuples(), fitted, strict=True):
+    for s, row in zip(frame_rows(steps), fitted, strict=True):
         label = _step_label(s)
         one = s.rule in ONE_ESTIMATE_RULES and _num(s.estimate) is not None
         events = None if _num(s.events) is None else int(s.events)
@@ -233,7 +234,7 @@ def cumulative(page, r: CumulativeResult) -> Fragment:
     blocks = []
     for population, rds in r.readings.groupby("population", sort=False):
         sentences, plot = [], []
-        for rd in rds.itertuples():
+        for rd in frame_rows(rds):
             steps = r.outcome_steps(rd.outcome, population)
             sentences.append(reading_text(rd, steps, r.min_k))
             plot.append((rd.outcome_label, _points(steps, r.rows[(rd.outcome, population)])))
@@ -306,10 +307,10 @@ def update_triggers(page, r: TriggersResult) -> Fragment:
     certainty, and what rate in a new study would move its estimate."""
     rows = []
     sizes = ", ".join(str(n) for n in r.sizes)
-    for t in r.rows.itertuples():
+    for t in frame_rows(r.rows):
         now = row_text(t.rule, t.k, t.patients, t.estimate, t.estimate_high, t.ci_low, t.ci_high,
                        t.values if isinstance(t.values, str) else "")
-        studies = list(r.row_inputs(t).itertuples())
+        studies = list(frame_rows(r.row_inputs(t)))
         rate = f"{fmt.pct(t.rate)} ({RATE_FROM.get(t.rate_from, t.rate_from)})"
         rows.append([Markup("{}<br><small>{}</small>").format(t.outcome_label, t.population),
                      computed(page, now, "the evidence now, as the summary of findings shows it: "

@@ -17,6 +17,7 @@ from ..analysis.pooling import METHOD_LABELS, Rule
 from ..analysis.synthesis import finite, pct_range
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
 from ..domain import registry
+from ..frames import frame_rows
 from ..plots.forest import (
     ForestGroup,
     ForestRow,
@@ -51,7 +52,7 @@ def _inputs_source(view: results.OutcomeView, group: str, r, href: str) -> RowSo
     """A pooled estimate's inputs, for its diamond's title: the model, the studies and their counts."""
     inp = view.result.inputs
     counts = "; ".join(f"{x.study} {x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else
-                       f"{x.study} {x.events}/{x.total}" for x in inp[inp["group"] == group].itertuples())
+                       f"{x.study} {x.events}/{x.total}" for x in frame_rows(inp[inp["group"] == group]))
     model = METHOD_LABELS.get(r.method, r.method) if r.rule == Rule.RANDOM else labels.lower_first(r.ci_how or "")
     return RowSource("", href, f"{group}: {row_estimate_text(r)}, from {r.k} studies and {r.total} patients "
                                f"({counts}); {labels.lower_first(r.rule)}" + (f", {model}" if model else "")
@@ -86,8 +87,8 @@ def _group_table(page, view: results.OutcomeView) -> Table:
     res = view.result
     for g, r in res.groups.items():
         inputs = view.row_inputs((pooled_rows.PRIMARY, pooled_rows.CONTEXT), g, pooled_rows.A_MAIN)
-        used = list(inputs[inputs["in_fit"]].itertuples())
-        who = Markup("; ").join(_count_cell(page, x) for x in inputs.itertuples())
+        used = list(frame_rows(inputs[inputs["in_fit"]]))
+        who = Markup("; ").join(_count_cell(page, x) for x in frame_rows(inputs))
         note = "" if r.rule in (Rule.TWO, Rule.SINGLE) else labels.sentence_case(r.note)
         if r.range_left_out:
             note = (note + "; " if note else "") + f"Left out (a range with an uninformative end): {r.range_left_out}"
@@ -114,7 +115,7 @@ def _subgroup_table(page, view: results.OutcomeView, subgroup_labels: dict, min_
         test = res.tests.get((g, field_))
         tested = f"; test between levels {fmt.p_value(test.p)}" if test is not None and test.tested else ""
         inputs = view.row_inputs(pooled_rows.SUBGROUP, g, subgroup_labels[field_], level)
-        used = list(inputs[inputs["in_fit"]].itertuples())
+        used = list(frame_rows(inputs[inputs["in_fit"]]))
         rows.append([f"{g}: {labels.lower_first(subgroup_labels[field_])}", level, _sum_cell(page, r, used),
                      _estimate_cell(page, r, used, row_estimate_text(r) + tested)])
     return Table(f"{view.spec.label}: subgroups named in the analysis plan (levels are compared only where each has "
@@ -138,8 +139,8 @@ def _notes(spec: registry.OutcomeSpec, t: pd.DataFrame) -> list[str]:
         if f in t.columns and t[f].nunique() > 1:
             what = registry.DEFINING_FACTS.get(f, labels.humanise(f).lower())
             notes.append(f"Definitions differ between studies ({what}): "
-                         + "; ".join(f"{x.study}: {getattr(x, f)}" for x in t.itertuples()) + ".")
-    derived = [f"{x.study} ({labels.how(x.how, x.detail)})" for x in t.itertuples() if x.derived]
+                         + "; ".join(f"{x.study}: {getattr(x, f)}" for x in frame_rows(t)) + ".")
+    derived = [f"{x.study} ({labels.how(x.how, x.detail)})" for x in frame_rows(t) if x.derived]
     if derived:
         notes.append("Counts derived rather than printed: " + "; ".join(derived) + ".")
     return notes
@@ -175,7 +176,7 @@ def _outcome(page, view: results.OutcomeView, subgroup_labels: dict, min_k: int,
     missing = (f"Not available from: {', '.join(res.missing)} (not reported, or not derivable from what is "
                "printed)." if res.missing else "Available from every study.")
     groups = [ForestGroup(f"{g} ({int(r.total)} patients)", r, GROUP_NOTES[res.roles[g]],
-                          sources=[_row_source(page, x) for x in t[t["group"] == g].itertuples()],
+                          sources=[_row_source(page, x) for x in frame_rows(t[t["group"] == g])],
                           inputs=_inputs_source(view, g, r, "#" + group_anchor(view, i)))
               for i, (g, r) in enumerate(res.groups.items())]
     test_text = ""
@@ -211,8 +212,8 @@ def _single_study_figure(page, views: list[results.OutcomeView], section: str) -
             continue
         rows.append(ForestRow("header", v.spec.label, bold=True))
         for g, r in res.groups.items():
-            inputs = list(res.inputs[res.inputs["group"] == g].itertuples())
-            for s, x in zip(r.studies.itertuples(), inputs, strict=True):
+            inputs = list(frame_rows(res.inputs[res.inputs["group"] == g]))
+            for s, x in zip(frame_rows(r.studies), inputs, strict=True):
                 where = g.replace("Relapsed/refractory", "R/R")
                 high = int(getattr(s, "events_high", s.events))
                 label = f"{s.study}, {where}"
@@ -256,7 +257,7 @@ def sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
         sub = inputs[(inputs["outcome"] == r.outcome) & (inputs["view"] == r.view) & (inputs["subgroup"] == r.subgroup)
                      & (inputs["analysis"] == r.analysis)]
         return "; ".join(f"{s.study} {pct_range(s.events / s.total, s.events_high / s.total, 1)}"
-                         for s in sub.itertuples()) + "; not pooled"
+                         for s in frame_rows(sub)) + "; not pooled"
     return pct_range(finite(r.estimate), finite(r.estimate_high), 1) + " " + fmt.ci(finite(r.ci_low), finite(r.ci_high)) \
         if finite(r.estimate) is not None else fmt.MISSING_TEXT
 

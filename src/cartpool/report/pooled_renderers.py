@@ -26,6 +26,7 @@ from ..data.risk_of_bias import RULE as RISK_OF_BIAS_RULE
 from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
 from ..data.risk_of_bias import TOOL_REFERENCE as RISK_OF_BIAS_REFERENCE
 from ..domain import certainty as grade
+from ..frames import frame_rows
 from ..plots.risk_of_bias import summary_bars, traffic_light
 from . import labels
 from .outcome_renderers import sensitivity_estimate
@@ -46,7 +47,7 @@ def _links_table(page, frame: pd.DataFrame) -> Table | None:
     return Table("Links between the included studies", ["Studies", "Link", "What the sources show",
                                                          "Patients reported twice"],
                  [[x.studies, labels.sentence_case(x.kinds), x.description, labels.sentence_case(x.patient_overlap)]
-                  for x in frame.itertuples()], compact=True, csv=page.csv_href("study-links"), csv_whole=False,
+                  for x in frame_rows(frame)], compact=True, csv=page.csv_href("study-links"), csv_whole=False,
                  words={"Studies", "Link", "What the sources show", "Patients reported twice"})
 
 
@@ -55,7 +56,7 @@ def _known_table(page, known: pd.DataFrame) -> Table | None:
         return None
     relevance = {"pcl": "Plasma cell leukemia", "mm_context": "Multiple myeloma (context)"}
     rows = [[x.citation, relevance[x.relevance], labels.sentence_case(x.reason), x.known_from, x.note]
-            for x in known.itertuples()]
+            for x in frame_rows(known)]
     columns = ["Study", "Relevant to", "Why not included", "Cited by", "Note"]
     return Table(f"Relevant studies known but not included ({len(rows)})", columns, rows, compact=True,
                  csv=page.csv_href("known-not-included"), csv_whole=False, words=set(columns))
@@ -80,7 +81,7 @@ def scope(page, r: results.ScopeResult) -> Fragment:
 def _sof_table(page, frame: pd.DataFrame, caption: str) -> tuple[Table, list[tuple[int, str]]]:
     rows, classes, notes = [], [], []
     numbers: dict[str, int] = {}
-    for r in frame.itertuples():
+    for r in frame_rows(frame):
         marks = []
         if r.k:
             foot = json.loads(r.footnotes) if r.footnotes else {}
@@ -152,7 +153,7 @@ def summary_of_findings(page, r: results.SummaryResult) -> Fragment:
 
 def studies(page, r: results.FrameResult) -> Fragment:
     rows = []
-    for x in r.frame.itertuples():
+    for x in frame_rows(r.frame):
         sd = page.study_data[x.study_id]
         source = labels.source_name(sd.study)
         # cited in the order of the columns, so that the sources list reads as the row does
@@ -214,10 +215,10 @@ def risk_of_bias(page, r: results.RiskOfBiasResult) -> Fragment:
         whole = sub[sub["outcomes"] == ""]
         specific = sub[sub["outcomes"] != ""]
         domains = "; ".join(f"{ROB_DOMAINS[d.domain].lower()}: {JUDGEMENT_LABELS[d.judgement].lower()}"
-                            for d in whole.itertuples())
+                            for d in frame_rows(whole))
         if not specific.empty:
             domains += "; for " + "; ".join(f"{labels.outcome_names(d.outcomes)}: {ROB_DOMAINS[d.domain].lower()} "
-                                            f"{JUDGEMENT_LABELS[d.judgement].lower()}" for d in specific.itertuples())
+                                            f"{JUDGEMENT_LABELS[d.judgement].lower()}" for d in frame_rows(specific))
         n = int(sub["not_reproduced"].iloc[0])
         rows.append([link, JUDGEMENT_LABELS[sub["overall"].iloc[0]], domains,
                      computed_only(page, f"{n} printed number{'s' if n != 1 else ''} not reproduced",
@@ -288,15 +289,15 @@ def judgements(page, r: results.JudgementsResult) -> Fragment:
                   words={"Outcome", "Domain", "Proposed", "Reviewer", "Why the reviewer departs"})
     return render("pooled_judgements.html.j2", table=table, pb=r.publication_bias, pb_proposal=r.publication_bias_proposal,
                   waiting=[f"{x.outcome_label}, {labels.lower_first(x.population)}: {STATUS_WORDS[x.status]}"
-                           for x in r.waiting.itertuples()])
+                           for x in frame_rows(r.waiting)])
 
 
 def sensitivity(page, r: results.SensitivityResult) -> Fragment:
     blocks = []
     for label, sens, loo in r.blocks:
         rows = []
-        for x in sens.itertuples():
-            studies = list(r.row_inputs(x).itertuples())
+        for x in frame_rows(sens):
+            studies = list(frame_rows(r.row_inputs(x)))
             rows.append([x.subgroup, x.analysis,
                          computed(page, str(int(x.k)), "the one study of this analysis" if x.k == 1 else
                                   f"the {int(x.k)} studies of this analysis", studies, marks=False),
@@ -304,8 +305,8 @@ def sensitivity(page, r: results.SensitivityResult) -> Fragment:
                                   + model_words(x.rule, x.method, cell(x.note), x.ci_how if isinstance(x.ci_how, str)
                                                 else ""), studies), cell(x.note)])
         loo_rows = []
-        for x in loo.itertuples() if not loo.empty else ():
-            studies = list(r.left_in(x).itertuples())
+        for x in frame_rows(loo) if not loo.empty else ():
+            studies = list(frame_rows(r.left_in(x)))
             loo_rows.append([x.subgroup, x.omitted,
                              computed(page, str(int(x.k)), f"the {int(x.k)} studies left", studies, marks=False),
                              computed(page, fmt.pct_ci(x.estimate, x.ci_low, x.ci_high),

@@ -14,6 +14,7 @@ from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE
 from ..analysis.pooling import Rule
 from ..analysis.synthesis import finite, pct_range
 from ..domain import certainty as grade
+from ..frames import frame_rows
 from . import labels
 
 GROUP_NOTES = {pooled_rows.PRIMARY: "", pooled_rows.CONTEXT: "context"}
@@ -82,7 +83,7 @@ def row_estimate_text(r) -> str:
         st = r.studies
         highs = st["events_high"] if "events_high" in st else st["events"]
         parts = [f"{s.study} {pct_range(e / n, h / n, 1)}" for s, e, h, n in
-                 zip(st.itertuples(), st["events"], highs, st["total"], strict=True)]
+                 zip(frame_rows(st), st["events"], highs, st["total"], strict=True)]
         return "; ".join(parts) + "; not pooled"
     point = pct_range(r.estimate, finite(r.estimate_high), 1)
     return f"{point} {fmt.ci(r.ci_low, r.ci_high)}"

@@ -15,6 +15,7 @@ from ..analysis import study_results as results
 from ..analysis.study_limitations import missing_words
 from ..domain import registry, survival_rules
 from ..domain.record_counts import HOW_PER_PATIENT
+from ..frames import frame_rows
 from ..plots import study_figures as study_plots
 from ..units import DAYS_PER_MONTH
 from . import labels, provenance
@@ -56,7 +57,7 @@ def efficacy(page, r: results.EfficacyResult) -> Fragment:
                                                    f"{labels.lower_first(x.field_label)} {x.level}")),
                             provenance.from_count(page, fmt.pct_ci(x.estimate, x.ci_low, x.ci_high), x.events,
                                                   x.total)]
-                           for x in r.subgroups.itertuples()], numeric={"n/N", "% (95% CI)"},
+                           for x in frame_rows(r.subgroups)], numeric={"n/N", "% (95% CI)"},
                           csv=page.csv_href("subgroups"), csv_whole=False, words={"Subgroup", "Outcome"})
     also = records_table(page, r.also_printed, "Other response numbers as printed (other populations, subgroups, "
                                                "timing)", "efficacy-also-printed")
@@ -128,7 +129,7 @@ def _milestones_figure(page, r: results.SurvivalResult) -> dict:
 def survival(page, r: results.SurvivalResult) -> Fragment:
     figures = _km_figures(page, r) if r.km else ([_milestones_figure(page, r)] if r.milestones else [])
     rows = []
-    for p in r.points.itertuples():
+    for p in frame_rows(r.points):
         name = {"pfs": "PFS", "os": "OS", "dor": "DOR"}[p.endpoint]
         if p.kind == "median":
             what = f"Median {name}"
@@ -173,7 +174,7 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
                   words={"Estimate", "Population", "Source"}) if rows else None
     fu = "; ".join(f"median follow-up {f.value:g} {f.unit} ({labels.lower_first(f.population_label)})"
                    for f in r.follow_up) or f"median follow-up {missing_words(page.s.missing)}"
-    zero = any(p.source == survival_rules.SOURCE_ZERO_EVENTS for p in r.points.itertuples())
+    zero = any(p.source == survival_rules.SOURCE_ZERO_EVENTS for p in frame_rows(r.points))
     definitions = [Markup("{}: {}").format(SURVIVAL_NAMES.get(ep, labels.humanise(ep)),
                                           page.cites.cite(d.value, key=f"d:{ep}", what=f"Definition of {ep}",
                                                           location=d.location, quote=d.quote))
@@ -188,7 +189,7 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
 def treatment(page, r: results.TreatmentResult) -> Fragment:
     rows = [[labels.sentence_case(labels.co_intervention(x.kind)), labels.sentence_case(x.description),
              page.cites.cite(x.patients, key=f"c:{i}", what=x.description, location=x.location, quote=x.quote),
-             x.population] for i, x in enumerate(r.co_interventions.itertuples())]
+             x.population] for i, x in enumerate(frame_rows(r.co_interventions))]
     given = Table("Treatments given with or after the CAR-T cells", ["Kind", "What", "Patients", "Population"],
                   rows, csv=page.csv_href("co-interventions"), csv_whole=False,
                   words={"Kind", "What", "Population"}) if rows else None
@@ -203,7 +204,7 @@ def treatment(page, r: results.TreatmentResult) -> Fragment:
 
 def _crs_icans_table(page, frame: pd.DataFrame) -> Table | None:
     rows = []
-    for r in frame.itertuples():
+    for r in frame_rows(frame):
         ranged = r.events is not None and not pd.isna(r.events) and r.events_high != r.events
         count = f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if ranged else fmt.count(r.events, r.total)
         known = count != fmt.MISSING_TEXT
@@ -224,7 +225,7 @@ def _crs_icans_table(page, frame: pd.DataFrame) -> Table | None:
 
 def _other_events_table(page, frame: pd.DataFrame) -> Table | None:
     rows = []
-    for r in frame.itertuples():
+    for r in frame_rows(frame):
         label = labels.endpoint(r.endpoint) + f", grade {labels.grade(r.grade)}" + (f", at {r.timepoint}"
                                                                                       if r.timepoint else "")
         if r.events is not None and not pd.isna(r.events):
@@ -304,7 +305,7 @@ def deaths(page, r: results.DeathsResult) -> Fragment:
             shown, labels.lower_first(labels.population_label(page.sd, total.population)),
             labels.sentence_case(why) + ("." if why and not why.endswith(".") else ""))
     rows = []
-    for x in r.deaths.itertuples():
+    for x in frame_rows(r.deaths):
         what = labels.sentence_case(x.cause) if x.cause else "All causes"
         if x.relapse_related is not None and not pd.isna(x.relapse_related):
             what += " (relapse or progression)" if x.relapse_related else " (not relapse-related)"
@@ -334,7 +335,7 @@ def prognostic(page, r: results.PrognosticResult) -> Fragment:
                              quote=x.quote),
              page.cites.cite(x.p_value, key=f"k:{x.index}", what=f"{x.factor} and {x.outcome}", location=x.location,
                              quote=x.quote) if x.p_value else fmt.MISSING_TEXT]
-            for x in r.risk_factors.itertuples()]
+            for x in frame_rows(r.risk_factors)]
     table = Table("Factors the paper tested for association with an outcome", ["Factor", "Outcome", "Finding", "p"],
                   rows, csv=page.csv_href("prognostic-factors"), csv_whole=False,
                   words={"Factor", "Outcome"}) if rows else None

@@ -17,6 +17,7 @@ from ..analysis import study_results as results
 from ..data.risk_of_bias import DOMAINS, JUDGEMENT_LABELS, QUESTIONS
 from ..data.risk_of_bias import RULE as RISK_OF_BIAS_RULE
 from ..data.risk_of_bias import TOOL as RISK_OF_BIAS_TOOL
+from ..frames import frame_rows
 from ..plots import study_figures as study_plots
 from . import labels, provenance
 from .render import Fragment, Table, cell, render
@@ -29,7 +30,7 @@ from .study_tables import (
 def header(page, r: results.HeaderResult) -> Fragment:
     s = r.study
     pops = []
-    for row in r.populations.itertuples():
+    for row in frame_rows(r.populations):
         if row.size is None or pd.isna(row.size):
             continue
         pops.append(Markup("{}: {}").format(labels.words(row.label),
@@ -62,7 +63,7 @@ def header(page, r: results.HeaderResult) -> Fragment:
     facts.append(("Given with or after CAR-T", Markup("{} (see Treatment with and after CAR-T)").format(
         ", ".join(dict.fromkeys(labels.co_intervention(k) for k in r.co_interventions["kind"])))
         if len(r.co_interventions) else Markup('<span class="cp-missing">none reported</span>')))
-    for i, link in enumerate(r.links.itertuples()):
+    for i, link in enumerate(frame_rows(r.links)):
         overlap = {"possible": "patients may be reported in both", "unlikely": "patient overlap unlikely",
                    "not applicable": "no patient overlap"}[link.patient_overlap]
         words = (page.cites.cite(link.kinds, key=f"l:{i}", what=link.description, location=link.location,
@@ -102,7 +103,7 @@ def audit(page, r: results.FrameResult) -> Fragment:
     findings = {}
     for status in audit_mod.FINDINGS:
         items = []
-        for x in df[df["status"] == status].itertuples():
+        for x in frame_rows(df[df["status"] == status]):
             if x.check == "contradiction" and not x.result_id:
                 i = next((k for k, c in enumerate(page.s.contradictions) if c.label == x.item), None)
                 if i is not None:
@@ -129,7 +130,7 @@ def audit(page, r: results.FrameResult) -> Fragment:
 
 def patients(page, r: results.PatientsResult) -> Fragment:
     rows = []
-    for x in r.baseline.itertuples():
+    for x in frame_rows(r.baseline):
         rec = page.sd.result(x.result_id)
         row = [labels.characteristic(x.endpoint, x.category), x.population_label,
                page.cites.record(page.sd, x.result_id, rec.as_printed())]
@@ -171,7 +172,7 @@ def coverage(page, r: results.FrameResult) -> Fragment:
     """What clinicians look for in a CAR-T series: given (with where), not reported, or not in the
     source we have."""
     rows = []
-    for x in r.frame.itertuples():
+    for x in frame_rows(r.frame):
         if x.status == "reported":
             where = [page.fact(f) for f in x.facts.split(";") if f]
             where += [page.cites.record(page.sd, i, labels.record_what(page.sd.result(i)))
@@ -197,7 +198,7 @@ def risk_of_bias(page, r: results.FrameResult) -> Fragment:
         return render("study_risk_of_bias.html.j2", tool=RISK_OF_BIAS_TOOL, rule=RISK_OF_BIAS_RULE, overall=None,
                       table=None)
     rows = []
-    for x in rob.itertuples():
+    for x in frame_rows(rob):
         what = Markup('<span title="{}">{}</span>').format(QUESTIONS[x.domain], DOMAINS[x.domain])
         if x.outcomes:
             what = Markup("{} (for {})").format(what, labels.outcome_names(x.outcomes))
@@ -230,7 +231,7 @@ def audit_appendix(page, r: results.FrameResult) -> Fragment:
            audit_mod.INCONSISTENT: "inconsistent", audit_mod.NOT_CHECKABLE: "notcheckable"}
     rows = [[labels.sentence_case(x.item), *_check_values(page, x),
              Markup('<span class="cp-status-{}">{}</span>').format(cls[x.status], x.status),
-             labels.sentence_case(x.note)] for x in df.itertuples()]
+             labels.sentence_case(x.note)] for x in frame_rows(df)]
     return render("study_audit_appendix.html.j2", n=len(rows), csv=page.csv_href("audit"),
                   table=Table("Every check: printed next to recomputed", ["Item", "Printed", "Recomputed",
                                                                           "Status", "Note"], rows, compact=True,

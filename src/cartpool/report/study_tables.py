@@ -12,6 +12,7 @@ from .. import formatting as fmt
 from ..analysis import study_results as results
 from ..domain import registry
 from ..domain.record_counts import HOW_EVALUABLE, HOW_ITT, HOW_PER_PATIENT, HOW_PRINTED
+from ..frames import frame_rows
 from . import labels, provenance
 from .render import Fragment, Table, render
 
@@ -27,7 +28,7 @@ def records_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table | 
     if frame is None or frame.empty:
         return None
     rows = []
-    for r in frame.itertuples():
+    for r in frame_rows(frame):
         rec = page.sd.result(r.result_id)
         if pd.isna(r.events):
             count = ""
@@ -79,7 +80,7 @@ def columns_table(page, frame: pd.DataFrame, caption: str) -> Table | None:
 def contradictions(page, frame: pd.DataFrame) -> list[Markup]:
     """The paper's self-contradictions about one section, both places cited."""
     items = []
-    for c in frame.itertuples():
+    for c in frame_rows(frame):
         first = page.cites.cite(c.first_location, key=f"x:{c.index}:1", what=c.label, location=c.first_location,
                                 quote=c.first_quote)
         second = page.cites.cite(c.second_location, key=f"x:{c.index}:2", what=c.label, location=c.second_location,
@@ -92,7 +93,7 @@ def contradictions(page, frame: pd.DataFrame) -> list[Markup]:
 def outcome_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table:
     """Registered outcomes with their counts, exact CIs and how each was obtained."""
     rows = []
-    for r in frame.itertuples():
+    for r in frame_rows(frame):
         if r.events is None or pd.isna(r.events):
             why = r.detail if r.how != "not reported" and r.detail else "not reported"
             rows.append([r.label, fmt.MISSING_TEXT, fmt.MISSING_TEXT, labels.sentence_case(why)])

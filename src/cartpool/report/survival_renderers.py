@@ -16,6 +16,7 @@ from ..analysis import pooled_results as results
 from ..analysis.pooling import Rule
 from ..analysis.synthesis import finite
 from ..domain import registry, survival_rules
+from ..frames import frame_rows
 from ..plots.forest import RowSource, medians_plot
 from ..plots.survival_figures import Series, survival_overlay
 from . import labels
@@ -72,8 +73,8 @@ def _medians_figures(page, r: results.PooledSurvivalResult) -> list[dict]:
                   f"({'Kaplan-Meier' if x.source != survival_rules.SOURCE_REPORTED else 'printed'}, {x.n} patients"
                   f"{'; follow-up ' + r.follow_up[x.study] if r.follow_up.get(x.study) else ''})",
                   finite(x.value), finite(x.ci_low), finite(x.ci_high), bool(x.high_not_reached))
-                 for x in sub.itertuples()]
-        sources = [_median_source(page, x, f"{x.study}, {labels.lower_first(spec.label)}") for x in sub.itertuples()]
+                 for x in frame_rows(sub)]
+        sources = [_median_source(page, x, f"{x.study}, {labels.lower_first(spec.label)}") for x in frame_rows(sub)]
         desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
         figures.append(page.figures.draw(
             medians_plot, items, title=f"Median {spec.label.lower()} by study", sources=sources,
@@ -89,9 +90,9 @@ def _medians_figures(page, r: results.PooledSurvivalResult) -> list[dict]:
 
 def _landmark_table(page, r: results.PooledSurvivalResult) -> Table | None:
     rows = []
-    for x in r.landmark_rows.itertuples():
+    for x in frame_rows(r.landmark_rows):
         spec = registry.LANDMARK_BY_KEY[x.outcome]
-        studies = list(r.row_inputs(x).itertuples())
+        studies = list(frame_rows(r.row_inputs(x)))
         per = Markup("; ").join(_landmark_study(page, s) for s in studies)
         used = [s for s in studies if s.in_fit]
         if x.rule == Rule.RANDOM:
