@@ -5,7 +5,8 @@
 column and call, about 40 µs a column, and the pooled page iterates over hundreds of small wide
 tables: that was a quarter of its sections' time (docs/performance-notes.md). Here the table is
 converted once, block by block, with `to_numpy(dtype=object)`, which yields the same Python
-values (float, int, bool, str, Timestamp, NaN, pd.NA) that iterating a column does.
+values (float, int, bool, str, Timestamp, NaN) that iterating a column does; a nullable number
+column, whose values pandas gives as numpy scalars, is iterated as pandas does.
 Written by hand because pandas offers no faster way to the same tuples.
 """
 
@@ -31,5 +32,10 @@ def frame_rows(frame: pd.DataFrame) -> Iterator:
     .. [1] pandas.DataFrame.itertuples, https://pandas.pydata.org/docs/reference/api/pandas.DataFrame.itertuples.html
     """
     make = _row_type(("Index", *map(str, frame.columns)))._make
-    return map(make, [(i, *values) for i, values in zip(frame.index, frame.to_numpy(dtype=object).tolist(),
-                                                           strict=True)])
+    values = frame.to_numpy(dtype=object)
+    for k, dtype in enumerate(frame.dtypes):
+        # nullable numbers (Int64, Float64, boolean): pandas yields numpy scalars from these, not Python's
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iufcb":
+            for j, value in enumerate(frame.iloc[:, k]):  # each value as pandas yields it
+                values[j, k] = value
+    return map(make, [(i, *row) for i, row in zip(frame.index, values.tolist(), strict=True)])
