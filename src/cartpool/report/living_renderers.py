@@ -241,11 +241,11 @@ def cumulative(page, r: CumulativeResult) -> Fragment:
         figure = None
         if any(len(p) > 1 for _, p in plot):
             few, pooled = fmt.too_few_words(r.min_k), fmt.number_words(r.min_k)
-            fig = cumulative_forest(plot, title=f"Cumulative meta-analysis: {lower_first(population)}",
-                                    method_line="Each row: every study published up to it, by the main analysis's "
-                                                f"rule (one alone, {few} side by side, {pooled} or more pooled).")
-            figure = page.figures.embed(
-                fig, name=f"cumulative-{rds['population_id'].iloc[0].replace('_', '-')}",
+            figure = page.figures.draw(
+                cumulative_forest, plot, title=f"Cumulative meta-analysis: {lower_first(population)}",
+                method_line="Each row: every study published up to it, by the main analysis's "
+                            f"rule (one alone, {few} side by side, {pooled} or more pooled).",
+                name=f"cumulative-{rds['population_id'].iloc[0].replace('_', '-')}",
                 alt=f"Cumulative forest plot, {lower_first(population)}: " + " ".join(sentences),
                 caption=f"Cumulative meta-analysis in {lower_first(population)}: the studies in the order they "
                         "were published, each row the estimate from every study up to it, by the main analysis's rule "
