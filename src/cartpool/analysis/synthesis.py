@@ -83,7 +83,10 @@ def finding(r) -> str:
         return f"{vals} in {len(studies)} studies of {sizes} patients"
     if r.display == "zero":
         s = studies[0]
-        return f"100% (95% CI {fmt.pct(s['ci_low'], 0)} to 100%), with no events in {s['patients']} patients"
+        # the interval is not the binomial one of all the patients: only those known to be followed to
+        # the landmark count (survival_rules.zero_event_points), and the sentence says so
+        return (f"100%, with no events in {s['patients']} patients (exact 95% CI {fmt.pct(s['ci_low'], 0)} to 100%, "
+                "counting only the patients known to be followed that long)")
     if r.display == "single":
         s = studies[0]
         return (f"{pct_range(s['low'], s['high'])} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
