@@ -230,8 +230,11 @@ def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -
     page = index_page(studies, with_pdf=with_pdf, tables=out.parent / "tables")
     with atomic_write(out, encoding="utf-8") as fh:
         fh.write(page)
-    for name in remove_outputs_of_removed_studies(out.parent, build_dir, {s.study.id for s in studies}):
+    ids = {s.study.id for s in studies}
+    for name in remove_outputs_of_removed_studies(out.parent, build_dir, ids):
         progress(name, "removed", None, "its folder is gone from data/studies: its page, PDF, figures and tables too")
+    for path in remove_files_no_step_writes(out.parent, ids):
+        progress("reports", "removed", None, f"{path}: no step of this build writes it (left by an older build)")
     stamps.write_record(build_dir, out.name, inputs, out.parent, [out.name])
     progress("index", "html", time.perf_counter() - t0)
     return 0
@@ -264,6 +267,40 @@ def remove_outputs_of_removed_studies(reports: Path, build_dir: Path, studies: s
         for nb in (f"{name}.ipynb", f"{name}.failed.ipynb"):
             (Path(build_dir) / nb).unlink(missing_ok=True)
     return sorted(gone)
+
+
+def remove_files_no_step_writes(reports: Path, studies: set[str]) -> list[str]:
+    """Files in the reports folder that no step of this build writes, such as a table an older version
+    named differently, so that nothing stale is read as current. A step owns ``<page>.html``,
+    ``<page>.pdf``, ``figures/<page>/`` and ``tables/<page>-*.csv`` (`build_report`); a hidden file
+    (a step's temporary file, renamed over its target when complete) is left alone. Returns the
+    paths removed, relative to `reports`."""
+    pages = studies | {"pooled", "index"}
+    owned_dirs = {"figures", "tables"}
+    removed: list[Path] = []
+    for p in sorted(reports.iterdir()) if reports.is_dir() else []:
+        if p.name.startswith("."):
+            continue
+        if (p.name not in owned_dirs if p.is_dir() else not (p.suffix in (".html", ".pdf") and p.stem in pages)):
+            _remove(p)
+            removed.append(p)
+    for p in sorted((reports / "figures").iterdir()) if (reports / "figures").is_dir() else []:
+        if not p.name.startswith(".") and not (p.is_dir() and p.name in pages):
+            _remove(p)
+            removed.append(p)
+    for p in sorted((reports / "tables").iterdir()) if (reports / "tables").is_dir() else []:
+        if not p.name.startswith(".") and not (p.is_file() and p.suffix == ".csv" and "-" in p.name
+                                               and p.name.split("-", 1)[0] in pages):
+            _remove(p)
+            removed.append(p)
+    return [str(p.relative_to(reports)) for p in removed]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def build_pdfs(htmls: list[Path], build_dir: Path = Path("build")) -> int:
