@@ -15,6 +15,10 @@ from .population import main_population, population_kind
 
 #: Kaplan-Meier CI transform used for every recomputed curve (as SAS, Stata and many papers).
 KM_CONF_TYPE = "log-log"
+#: How a recomputed Kaplan-Meier interval is computed, in a reader's words (pointwise, around S(t)).
+KM_CI_METHOD = f"{KM_CONF_TYPE} transform, Greenwood variance"
+#: How a recomputed median's interval is computed, in a reader's words (`stats.kaplan_meier`).
+KM_MEDIAN_CI_METHOD = "as R's survival package gives them (Brookmeyer and Crowley)"
 
 #: Population kinds that are not the whole cohort: their medians are never a study's headline.
 _SUBSET_KINDS = ("subgroup", "responders")

@@ -87,7 +87,7 @@ def _km_figures(page, r: results.SurvivalResult) -> list[dict]:
                  f"{fmt.months(est)} (95% CI {fmt.months(lo)} to {fmt.months(hi)}); numbers at risk under "
                  "the time axis"),
             caption=(f"{SURVIVAL_NAMES[ep]} computed from the per-patient table (months). Shaded: pointwise "
-                     f"95% confidence band ({survival_rules.KM_CONF_TYPE} transform, Greenwood variance); +: a "
+                     f"95% confidence band ({survival_rules.KM_CI_METHOD}); +: a "
                      f"censored patient; dashed: the median, where reached.{d_txt}")))
     for comp in r.comparisons:
         label = r.patient_fields.fields[comp.field].label or labels.humanise(comp.field)
@@ -144,9 +144,9 @@ def survival(page, r: results.SurvivalResult) -> Fragment:
         shown = f"{val} {cis}".strip()
         if p.source == survival_rules.SOURCE_KM:
             cell_ = provenance.counted(page, shown, verb="from", what="the Kaplan-Meier estimate, with its pointwise 95% CI "
-                                       f"({survival_rules.KM_CONF_TYPE} transform, Greenwood variance)"
-                                       + ("; the median and its 95% CI as R's survival package gives them "
-                                          "(Brookmeyer and Crowley)" if p.kind == "median" else "")
+                                       f"({survival_rules.KM_CI_METHOD})"
+                                       + (f"; the median and its 95% CI {survival_rules.KM_MEDIAN_CI_METHOD}"
+                                          if p.kind == "median" else "")
                                        + ".")
         elif p.source == survival_rules.SOURCE_ZERO_EVENTS:
             cell_ = provenance.computed_from_records(
