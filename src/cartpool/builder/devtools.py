@@ -90,6 +90,11 @@ class Chromium:
         writer, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(commands_w, "wb", 0))
         return cls(process, reader, writer)
 
+    @property
+    def closed(self) -> bool:
+        """True once Chromium has gone (or the client was closed): no command can be sent."""
+        return self._closed is not None
+
     async def _read_messages(self) -> None:
         try:
             while True:

@@ -24,6 +24,7 @@ from .services import connect, die_with_parent, start_service
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 FIXED_DATE = b"D:20000101000000+00'00'"
+PAGE_TIMEOUT = 120  # seconds for one page to load and print, by either route
 HOW_TO_GET_PDFS = (
     "No Chromium or Chrome found: HTML reports are built, PDFs are skipped. "
     "To get PDFs install one (Debian/Ubuntu: sudo apt-get install chromium) or set CARTPOOL_BROWSER."
@@ -90,7 +91,7 @@ def browser_env(folder: Path | str) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(folder)}
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, timeout: int = 120) -> None:
+def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, timeout: int = PAGE_TIMEOUT) -> None:
     browser = browser or find_browser()
     if browser is None:
         raise RuntimeError(HOW_TO_GET_PDFS)
@@ -139,7 +140,7 @@ def _print_with_printer(html_path: Path, out: Path, timeout: int) -> bool:
     if s is None:
         return False
     with s:
-        s.settimeout(timeout)
+        s.settimeout(timeout + 30)  # the printer gives up on the page first, and says why
         s.sendall(json.dumps({"url": html_path.as_uri(), "out": str(out)}).encode() + b"\n")
         reply = json.loads(s.makefile("rb").readline() or b'{"error": "the printer stopped"}')
     if reply.get("error"):
@@ -170,7 +171,10 @@ async def _serve(listen_fd: int, browser: str) -> None:
 
     async def chromium() -> Chromium:
         async with starting:
-            if "chromium" not in state:
+            current = state.get("chromium")
+            if current is None or current.closed:  # not started yet, or gone (crashed): a new one
+                if current is not None:
+                    await current.close()
                 state["chromium"] = await Chromium.start(
                     browser, (*BROWSER_FLAGS, f"--user-data-dir={folder}/profile"),
                     env=browser_env(folder), preexec=die_with_parent)
@@ -191,9 +195,11 @@ async def _serve(listen_fd: int, browser: str) -> None:
                 asyncio.ensure_future(warm_up())
                 writer.close()
                 return
-            pdf = await (await chromium()).print_pdf(request["url"], PDF_OPTIONS)
+            pdf = await asyncio.wait_for((await chromium()).print_pdf(request["url"], PDF_OPTIONS), PAGE_TIMEOUT)
             Path(request["out"]).write_bytes(pdf)
             reply = {}
+        except TimeoutError:
+            reply = {"error": f"the page did not load and print within {PAGE_TIMEOUT} s"}
         except Exception as e:  # reported to the build step, which names the page
             reply = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
         with contextlib.suppress(OSError):  # the caller went away: nobody to tell
