@@ -62,13 +62,6 @@ NOUNS = {
 }
 
 
-def pct_range(lo: float, hi: float | None, digits: int = 0) -> str:
-    """"64%" or, for a range, "83–100%"."""
-    if hi is None or hi != hi or abs(hi - lo) < 1e-12:
-        return fmt.pct(lo, digits)
-    return f"{100 * lo:.{digits}f}–{fmt.pct(hi, digits)}"
-
-
 def finite(x):
     """None for a missing or infinite number, else the number."""
     return None if fmt.is_missing(x) else x
@@ -78,7 +71,7 @@ def finding(r) -> str:
     """A summary-of-findings row's result as the middle of a GRADE sentence."""
     studies = json.loads(r.per_study) if r.per_study else []
     if r.display == "side by side":
-        vals = " and ".join(pct_range(s["low"], s["high"]) for s in studies)
+        vals = " and ".join(fmt.pct_range(s["low"], s["high"], 0) for s in studies)
         sizes = " and ".join(str(s["patients"]) for s in studies if s.get("patients"))
         return f"{vals} in {len(studies)} studies of {sizes} patients"
     if r.display == "zero":
@@ -89,9 +82,9 @@ def finding(r) -> str:
                 "counting only the patients known to be followed that long)")
     if r.display == "single":
         s = studies[0]
-        return (f"{pct_range(s['low'], s['high'])} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
+        return (f"{fmt.pct_range(s['low'], s['high'], 0)} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
                 f"in one study of {s['patients']} patients")
-    return (f"{pct_range(r.estimate, finite(r.estimate_high))} (95% CI {fmt.pct(r.ci_low, 0)} to "
+    return (f"{fmt.pct_range(r.estimate, finite(r.estimate_high), 0)} (95% CI {fmt.pct(r.ci_low, 0)} to "
             f"{fmt.pct(r.ci_high, 0)}) across {r.k} studies of {r.patients} patients")
 
 

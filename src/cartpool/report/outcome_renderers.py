@@ -14,7 +14,7 @@ from .. import formatting as fmt
 from ..analysis import pooled_results as results
 from ..analysis import pooled_rows
 from ..analysis.pooling import METHOD_LABELS, Rule
-from ..analysis.synthesis import finite, pct_range
+from ..analysis.synthesis import finite
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
 from ..domain import registry
 from ..frames import frame_rows
@@ -256,9 +256,9 @@ def sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
     if r.rule == Rule.TWO:
         sub = inputs[(inputs["outcome"] == r.outcome) & (inputs["view"] == r.view) & (inputs["subgroup"] == r.subgroup)
                      & (inputs["analysis"] == r.analysis)]
-        return "; ".join(f"{s.study} {pct_range(s.events / s.total, s.events_high / s.total, 1)}"
+        return "; ".join(f"{s.study} {fmt.pct_range(s.events / s.total, s.events_high / s.total, 1)}"
                          for s in frame_rows(sub)) + "; not pooled"
-    return pct_range(finite(r.estimate), finite(r.estimate_high), 1) + " " + fmt.ci(finite(r.ci_low), finite(r.ci_high)) \
+    return fmt.pct_range(finite(r.estimate), finite(r.estimate_high), 1) + " " + fmt.ci(finite(r.ci_low), finite(r.ci_high)) \
         if finite(r.estimate) is not None else fmt.MISSING_TEXT
 
 

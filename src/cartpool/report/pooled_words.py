@@ -12,7 +12,7 @@ from .. import formatting as fmt
 from ..analysis import pooled_rows
 from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE
 from ..analysis.pooling import Rule
-from ..analysis.synthesis import finite, pct_range
+from ..analysis.synthesis import finite
 from ..domain import certainty as grade
 from ..frames import frame_rows
 from . import labels
@@ -38,7 +38,7 @@ def study_text(s: dict, digits: int = 0, *, with_ci: bool = False) -> str:
     if s.get("events") is not None:
         count = (f"{s['events']}–{s['events_high']}" if s.get("events_high") not in (None, s["events"])
                  else f"{s['events']}") + f"/{s['patients']}"
-        text = f"{s['study']} {pct_range(s['low'], s['high'], digits)}"
+        text = f"{s['study']} {fmt.pct_range(s['low'], s['high'], digits)}"
         if with_ci:
             text += f" {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}"
         return f"{text} ({count})"
@@ -61,11 +61,11 @@ def estimate_text(r, *, digits: int = 0, ci: bool = True) -> str:
         return f"{fmt.pct(s['low'], digits)} {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}; {s['detail']}"
     if r.display == "single":
         s = studies[0]
-        point = pct_range(s["low"], s["high"], digits)
+        point = fmt.pct_range(s["low"], s["high"], digits)
         text = f"{point} {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}" if ci else point
         return text + (f" ({s['events']}{'–' + str(s['events_high']) if s['events_high'] not in (None, s['events']) else ''}"
                        f"/{s['patients']})" if s.get("events") is not None else "")
-    point = pct_range(r.estimate, finite(r.estimate_high), digits)
+    point = fmt.pct_range(r.estimate, finite(r.estimate_high), digits)
     return f"{point} {fmt.ci(r.ci_low, r.ci_high, digits=digits)}; {r.k} studies, {r.patients} patients"
 
 
@@ -82,10 +82,10 @@ def row_estimate_text(r) -> str:
     if r.rule == Rule.TWO:
         st = r.studies
         highs = st["events_high"] if "events_high" in st else st["events"]
-        parts = [f"{s.study} {pct_range(e / n, h / n, 1)}" for s, e, h, n in
+        parts = [f"{s.study} {fmt.pct_range(e / n, h / n, 1)}" for s, e, h, n in
                  zip(frame_rows(st), st["events"], highs, st["total"], strict=True)]
         return "; ".join(parts) + "; not pooled"
-    point = pct_range(r.estimate, finite(r.estimate_high), 1)
+    point = fmt.pct_range(r.estimate, finite(r.estimate_high), 1)
     return f"{point} {fmt.ci(r.ci_low, r.ci_high)}"
 
 
