@@ -116,11 +116,19 @@ def test_forest_rows_follow_r_meta(groups):
     het = [r.label for r in rows if r.label.startswith("Heterogeneity")]
     assert len(het) == 3
     assert re.fullmatch(r"Heterogeneity: I² = \d+%, τ² = \d+\.\d\d, likelihood-ratio χ²₃ = \d+\.\d\d "
-                        r"\(p [=<] [\d.]+\)", het[0]), het[0]
+                        r"\(p [=<] [\d.]+\); tested at the lower end of each range", het[0]), het[0]
     assert het[1].endswith("(I² and τ² uninformative with 2 studies)")
     # two studies: Fisher's exact test too, as the methods promise (9/12 against 11/11)
     from scipy.stats import fisher_exact
     assert f"Fisher's exact test {fmt.p_value(fisher_exact([[9, 3], [11, 0]]).pvalue)}" in het[1]
+    assert "range" not in het[1]  # no range in that group
+    # no I² or τ² to call uninformative (no events at the lower ends): the line does not mention them;
+    # a group header already in brackets gets its note inside them
+    other = F.forest_rows([F.ForestGroup("R/R PCL (23 patients)", pool([0, 0], [12, 11], ["A", "B"], events_high=[2, 0])),
+                          F.ForestGroup("Frontline PCL (9 patients)", pool([8], [9], ["C"]))])
+    line = next(r.label for r in other if r.label.startswith("Heterogeneity"))
+    assert "I²" not in line and line.endswith("; tested at the lower end of each range"), line
+    assert [r.label for r in other if r.kind == "header"][1] == "Frontline PCL (9 patients; one study, not pooled)"
     # traffic lights: by study label, a range's label included; an unappraised study has none
     marks = {r.label: r.rob for r in rows if r.kind == "study"}
     assert marks["Alpha 2020"] == rob["Alpha 2020"] and marks["Delta 2023 (range)"] == rob["Delta 2023"]

@@ -108,7 +108,9 @@ def forest_rows(groups: list[ForestGroup], *, test_text: str = "",
     for g in groups:
         r = g.pooled
         notes = [g.role_note] * bool(g.role_note) + ["one study, not pooled"] * (r.k == 1)
-        rows.append(ForestRow("header", g.label + (f" ({'; '.join(notes)})" if notes else ""), bold=True))
+        header = g.label if not notes else (f"{g.label[:-1]}; {'; '.join(notes)})" if g.label.endswith(")")
+                                            else f"{g.label} ({'; '.join(notes)})")  # one pair of brackets
+        rows.append(ForestRow("header", header, bold=True))
         for i, st in enumerate(frame_rows(r.studies)):
             w = st.weight if r.k > 1 and np.isfinite(st.weight) else None
             high = int(getattr(st, "events_high", st.events))
@@ -158,7 +160,8 @@ def heterogeneity_text(r) -> str:
     if r.k < 2 or r.het_lrt is None or not np.isfinite(r.het_lrt):
         return "Heterogeneity: not applicable (one study)"
     parts = []
-    if r.i2 is not None and np.isfinite(r.i2) and r.tau2 is not None and np.isfinite(r.tau2):
+    with_i2 = r.i2 is not None and np.isfinite(r.i2) and r.tau2 is not None and np.isfinite(r.tau2)
+    if with_i2:
         parts.append(f"I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}")
     parts.append(f"likelihood-ratio χ²{str(r.het_df).translate(_SUBSCRIPT)} = {r.het_lrt:.2f} "
                  f"({fmt.p_value(r.het_lrt_p)})")
@@ -166,8 +169,11 @@ def heterogeneity_text(r) -> str:
     if r.k == 2 and fisher is not None and np.isfinite(fisher):
         parts.append(f"Fisher's exact test {fmt.p_value(fisher)}")
     text = "Heterogeneity: " + ", ".join(parts)
-    if r.k == 2 and len(parts) > 1:
+    if r.k == 2 and with_i2:
         text += " (I² and τ² uninformative with 2 studies)"
+    high = getattr(r, "events_high", None)
+    if high is not None and high == high and int(high) != int(r.events):  # a count that is a range
+        text += "; tested at the lower end of each range"
     return text
 
 
