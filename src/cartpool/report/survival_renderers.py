@@ -82,7 +82,8 @@ def _medians_figures(page, r: results.PooledSurvivalResult) -> list[dict]:
             alt=f"Median {spec.label.lower()} with 95% CIs by study: {desc}",
             caption=f"Median {spec.label.lower()} (months) with its 95% CI, by study, plasma cell leukemia "
                     "first and multiple myeloma (context) last; an open arrow marks an upper limit not reached. "
-                    "Kaplan-Meier: recomputed from the per-patient table. The studies differ in population and "
+                    "A row marked Kaplan-Meier is recomputed from the per-patient table; one marked printed is "
+                    "as the paper prints it. The studies differ in population and "
                     "follow-up, and later treatment (a second CAR-T, allogeneic transplant) affects both "
                     "medians. Each row's numbers in brackets lead to its sources."))
     return figures
