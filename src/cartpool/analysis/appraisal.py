@@ -169,10 +169,10 @@ class Appraisal:
                             else int(r.events_high),
                             "patients": None if r.total is None or r.total != r.total else int(r.total),
                             "low": lo, "high": hi, "ci_low": ci_lo, "ci_high": ci_hi, "zero_events": bool(r.zero_events),
-                            "how": r.how, "detail": r.detail, "rob": self.rob_for(r.study_id, outcome),
+                            "at_risk": None if pd.isna(r.at_risk) else int(r.at_risk), "how": r.how, "detail": r.detail, "rob": self.rob_for(r.study_id, outcome),
                             "possibly_responders": r.possibly_responders is True, "result_ids": r.result_ids})
         frame = pd.DataFrame(studies, columns=["study", "study_id", "population", "events", "events_high", "patients",
-                                               "low", "high", "ci_low", "ci_high", "zero_events", "how", "detail",
+                                               "low", "high", "ci_low", "ci_high", "zero_events", "at_risk", "how", "detail",
                                                "rob", "possibly_responders", "result_ids"])
         facts = {
             "outcome": outcome, "population": population_id,

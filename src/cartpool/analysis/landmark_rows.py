@@ -160,6 +160,8 @@ def landmark_estimates(landmarks: pd.DataFrame, plan: Plan, est_rows: list[dict]
                             "derived": r.source != survival_rules.SOURCE_REPORTED,
                             "how": r.source, "detail": landmark_detail(r),
                             "zero_events": r.source == survival_rules.SOURCE_ZERO_EVENTS,
+                            # with no events, the interval counts only those known to be at risk then
+                            "at_risk": None if pd.isna(r.at_risk_min) else int(r.at_risk_min),
                             "possibly_responders": bool(r.possibly_responders), "in_fit": idx in pooled_from,
                             "result_ids": r.result_id or ""})
 

@@ -55,7 +55,7 @@ ESTIMATE_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "method"
                     "bayes_tau_low", "bayes_tau_high", "bayes_tau_prior_scale", "range_left_out", "studies"]
 INPUT_COLUMNS = ["outcome", "view", "subgroup", "level", "analysis", "study", "study_id", "population", "events",
                  "events_high", "total", "estimate", "ci_low", "ci_high", "derived", "how", "detail", "zero_events",
-                 "possibly_responders", "in_fit", "result_ids"]
+                 "at_risk", "possibly_responders", "in_fit", "result_ids"]
 
 
 SCALE_MISSING = ("not reported", "not in the source we have")

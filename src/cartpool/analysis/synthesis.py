@@ -78,8 +78,10 @@ def finding(r) -> str:
         s = studies[0]
         # the interval is not the binomial one of all the patients: only those known to be followed to
         # the landmark count (survival_rules.zero_event_points), and the sentence says so
+        who = (f"the {s['at_risk']} known to be followed that long" if s.get("at_risk")
+               else "only the patients known to be followed that long")
         return (f"100%, with no events in {s['patients']} patients (exact 95% CI {fmt.pct(s['ci_low'], 0)} to 100%, "
-                "counting only the patients known to be followed that long)")
+                f"counting {who})")
     if r.display == "single":
         s = studies[0]
         return (f"{fmt.pct_range(s['low'], s['high'], 0)} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
