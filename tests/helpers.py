@@ -72,3 +72,10 @@ def free_synthetic_specs(studies_dir: Path, count: int, keep=lambda i: True) -> 
             specs.append(spec)
         i += 1
     return specs
+
+
+def own_sources(monkeypatch, folder: Path) -> None:
+    """Check the quotes of studies a test generated against their own source documents only (or, with
+    an empty `folder`, against none): a curator's source folders (CARTPOOL_SOURCES, given to make
+    test as SOURCES) may hold a document of the same name, such as their own syn000.txt."""
+    monkeypatch.setenv("CARTPOOL_SOURCES", str(folder))

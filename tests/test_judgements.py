@@ -16,6 +16,8 @@ from cartpool.data.grade import load_judgements
 from cartpool.data.load import load_all
 from cartpool.synthetic import generate
 
+from .helpers import own_sources
+
 
 def _analyse(root):
     studies = load_all(root / "studies", sources=root / "sources")
@@ -40,8 +42,9 @@ def _record_every_proposal(root) -> dict:
 
 
 @pytest.fixture
-def reviewed(tmp_path):
+def reviewed(tmp_path, monkeypatch):
     generate(8, tmp_path / "studies", tmp_path / "sources")
+    own_sources(monkeypatch, tmp_path / "sources")
     doc = _record_every_proposal(tmp_path)
     return tmp_path, doc
 

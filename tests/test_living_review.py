@@ -30,7 +30,7 @@ from cartpool.report.pooled_page import PooledPage
 from cartpool.report.render import Citations, Figures
 from cartpool.synthetic import generate
 
-from .helpers import free_synthetic_specs
+from .helpers import free_synthetic_specs, own_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 1, 2)
@@ -67,8 +67,18 @@ def released(tmp_path_factory) -> Path:
     """A synthetic data folder with one release recorded."""
     data = tmp_path_factory.mktemp("living") / "data"
     generate(N_BASE, data / "studies", data.parent / "sources")
-    _record(data)
+    (data.parent / "no-sources").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        own_sources(mp, data.parent / "no-sources")
+        _record(data)
     return data
+
+
+@pytest.fixture(autouse=True)
+def _no_sources(released, monkeypatch):
+    """The tests edit studies' printed values without their source documents: quotes are not checked
+    here (they are in test_data_curation), and no curator's document of the same name is read."""
+    own_sources(monkeypatch, released.parent / "no-sources")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from cartpool.analysis.store import ResultStore
 from cartpool.analysis.study_analysis import analyse_study
 from cartpool.stats import glmm
 
-from .helpers import copy_project, make, snapshot
+from .helpers import copy_project, make, own_sources, snapshot
 
 #: Each study's own results, as the pooled analysis tables them
 STUDY_FRAMES = ("counts", "landmarks", "audit", "medians")
@@ -107,11 +107,12 @@ def test_the_pooled_rows_are_not_refitted_when_kept(real_copy, tmp_path, monkeyp
     assert same(reference, again)
 
 
-def test_an_edit_recomputes_the_outcomes_whose_counts_changed_and_reads_the_others(tmp_path):
+def test_an_edit_recomputes_the_outcomes_whose_counts_changed_and_reads_the_others(tmp_path, monkeypatch):
     from cartpool.synthetic import generate
 
     studies = tmp_path / "data" / "studies"
     generate(3, studies, tmp_path / "sources")
+    own_sources(monkeypatch, tmp_path / "sources")
     cache = tmp_path / "cache"
     before, _ = analysed(studies, cache, ROW_FRAMES)
     csv = sorted(studies.glob("*/patients.csv"))[0]
