@@ -121,7 +121,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
 ENV_PRINTER = "CARTPOOL_PRINTER"
 # What `--print-to-pdf --no-pdf-header-footer` does: the page's own @page size and margins
 # (A4, with the running title in the margin box), no backgrounds, a tagged PDF (structure for
-# screen readers). The two routes print the same bytes (tests/test_browser.py).
+# screen readers). The two routes print the same bytes (tests/test_content_build.py).
 PDF_OPTIONS = {"preferCSSPageSize": True, "displayHeaderFooter": False, "printBackground": False,
                "generateTaggedPDF": True}
 
