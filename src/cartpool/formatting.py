@@ -23,6 +23,11 @@ def is_missing(x) -> bool:
         return False
 
 
+def finite(x):
+    """None for a missing or infinite number (`is_missing`), else the number as it is."""
+    return None if is_missing(x) else x
+
+
 def pct(p, digits: int = 1) -> str:
     """A fraction as a percentage: 0.75 -> "75.0%"."""
     return MISSING_TEXT if is_missing(p) else f"{100 * float(p):.{digits}f}%"

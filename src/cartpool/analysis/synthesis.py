@@ -62,11 +62,6 @@ NOUNS = {
 }
 
 
-def finite(x):
-    """None for a missing or infinite number, else the number."""
-    return None if fmt.is_missing(x) else x
-
-
 def finding(r) -> str:
     """A summary-of-findings row's result as the middle of a GRADE sentence."""
     studies = json.loads(r.per_study) if r.per_study else []
@@ -86,7 +81,7 @@ def finding(r) -> str:
         s = studies[0]
         return (f"{fmt.pct_range(s['low'], s['high'], 0)} (95% CI {fmt.pct(s['ci_low'], 0)} to {fmt.pct(s['ci_high'], 0)}) "
                 f"in one study of {s['patients']} patients")
-    return (f"{fmt.pct_range(r.estimate, finite(r.estimate_high), 0)} (95% CI {fmt.pct(r.ci_low, 0)} to "
+    return (f"{fmt.pct_range(r.estimate, fmt.finite(r.estimate_high), 0)} (95% CI {fmt.pct(r.ci_low, 0)} to "
             f"{fmt.pct(r.ci_high, 0)}) across {r.k} studies of {r.patients} patients")
 
 

@@ -45,20 +45,16 @@ def date_text(iso: str) -> str:
     return iso
 
 
-def _num(x):
-    return None if x is None or fmt.is_missing(x) else x
-
-
 def row_text(rule, k, patients, estimate, estimate_high, ci_low, ci_high, values: str = "") -> str:
     """An estimate as the pages print it: "64.0% (35.4–84.8); 1 study, 11 patients"; studies not pooled
     as their counts; "not reported" without a study."""
-    k = 0 if _num(k) is None else int(k)
+    k = 0 if fmt.finite(k) is None else int(k)
     if k == 0:
         return "not reported"
-    who = f"{k} stud{'y' if k == 1 else 'ies'}, {int(patients)} patients" if _num(patients) is not None else \
+    who = f"{k} stud{'y' if k == 1 else 'ies'}, {int(patients)} patients" if fmt.finite(patients) is not None else \
         f"{k} stud{'y' if k == 1 else 'ies'}"
-    if rule in ONE_ESTIMATE_RULES and _num(estimate) is not None:
-        return f"{fmt.pct_range(estimate, _num(estimate_high))} {fmt.ci(_num(ci_low), _num(ci_high))}; {who}"
+    if rule in ONE_ESTIMATE_RULES and fmt.finite(estimate) is not None:
+        return f"{fmt.pct_range(estimate, fmt.finite(estimate_high))} {fmt.ci(fmt.finite(ci_low), fmt.finite(ci_high))}; {who}"
     shown = f"{values}; " if values else ""
     return f"{shown}not pooled ({who})" if rule == Rule.TWO else f"{shown}{rule} ({who})"
 
@@ -188,9 +184,9 @@ def _points(steps: pd.DataFrame, fitted: list) -> list[CumulativePoint]:
     out = []
     for s, row in zip(frame_rows(steps), fitted, strict=True):
         label = _step_label(s)
-        one = s.rule in ONE_ESTIMATE_RULES and _num(s.estimate) is not None
-        events = None if _num(s.events) is None else int(s.events)
-        high = None if _num(s.events_high) is None or s.events_high == s.events else int(s.events_high)
+        one = s.rule in ONE_ESTIMATE_RULES and fmt.finite(s.estimate) is not None
+        events = None if fmt.finite(s.events) is None else int(s.events)
+        high = None if fmt.finite(s.events_high) is None or s.events_high == s.events else int(s.events_high)
         if not one:
             vals = [_value_pct(v) for v in row.values]
             text = (f"{int(s.k)} studies, not pooled ({', '.join(vals)})" if s.rule == Rule.TWO
@@ -199,8 +195,8 @@ def _points(steps: pd.DataFrame, fitted: list) -> list[CumulativePoint]:
             out.append(CumulativePoint(label, "text", text=text))
             continue
         out.append(CumulativePoint(label, "single" if s.rule == Rule.SINGLE else "pooled", events,
-                                   int(s.patients) if _num(s.patients) is not None else None, s.estimate,
-                                   _num(s.ci_low), _num(s.ci_high), high, _num(s.estimate_high)))
+                                   int(s.patients) if fmt.finite(s.patients) is not None else None, s.estimate,
+                                   fmt.finite(s.ci_low), fmt.finite(s.ci_high), high, fmt.finite(s.estimate_high)))
     return out
 
 
@@ -273,9 +269,9 @@ def _certainty_text(t) -> str:
         each = " each" if n_new > 1 else ""
         crossed = " and ".join(fmt.pct(float(x), 0) for x in str(t.certainty_crossed or "").split(";") if x)
         ci = (f" would still give a pooled 95% CI of {fmt.ci(t.certainty_ci_low, t.certainty_ci_high)}, across "
-              f"{crossed or thresholds}" if _num(t.certainty_ci_low) is not None else " would still not be pooled")
+              f"{crossed or thresholds}" if fmt.finite(t.certainty_ci_low) is not None else " would still not be pooled")
         return f"No study of up to {SIZES[-1]} patients would do it: {who} of {SIZES[-1]}{each} at {rate}{ci}."
-    short = f" ({int(t.certainty_size_short)} would not)" if _num(t.certainty_size_short) is not None else ""
+    short = f" ({int(t.certainty_size_short)} would not)" if fmt.finite(t.certainty_size_short) is not None else ""
     each = " each" if n_new > 1 else ""
     return (f"{sentence_case(who)} of {int(t.certainty_size)} patients{each}{short} at {rate} would narrow the "
             f"pooled 95% CI to {fmt.ci(t.certainty_ci_low, t.certainty_ci_high)}, clear of {thresholds}: imprecision "
@@ -292,9 +288,9 @@ def _conclusion_text(t) -> str:
             "span of the studies": "the span of the studies' 95% CIs"}[t.interval]
     lo, hi = (t.ci_low, t.ci_high) if t.interval != "span of the studies" else (None, None)
     parts = []
-    if _num(t.below_rate) is not None:
+    if fmt.finite(t.below_rate) is not None:
         parts.append(f"a rate of {fmt.pct(t.below_rate)} or lower would move it below")
-    if _num(t.above_rate) is not None:
+    if fmt.finite(t.above_rate) is not None:
         parts.append(f"a rate of {fmt.pct(t.above_rate)} or higher would move it above")
     where = f" {fmt.ci(lo, hi)}" if lo is not None else ""
     if not parts:

@@ -14,7 +14,6 @@ from .. import formatting as fmt
 from ..analysis import pooled_results as results
 from ..analysis import pooled_rows
 from ..analysis.pooling import METHOD_LABELS, Rule
-from ..analysis.synthesis import finite
 from ..data.risk_of_bias import DOMAINS as ROB_DOMAINS
 from ..domain import registry
 from ..frames import frame_rows
@@ -258,8 +257,8 @@ def sensitivity_estimate(r, inputs: pd.DataFrame) -> str:
                      & (inputs["analysis"] == r.analysis)]
         return "; ".join(f"{s.study} {fmt.pct_range(s.events / s.total, s.events_high / s.total, 1)}"
                          for s in frame_rows(sub)) + "; not pooled"
-    return fmt.pct_range(finite(r.estimate), finite(r.estimate_high), 1) + " " + fmt.ci(finite(r.ci_low), finite(r.ci_high)) \
-        if finite(r.estimate) is not None else fmt.MISSING_TEXT
+    return fmt.pct_range(fmt.finite(r.estimate), fmt.finite(r.estimate_high), 1) + " " + fmt.ci(fmt.finite(r.ci_low), fmt.finite(r.ci_high)) \
+        if fmt.finite(r.estimate) is not None else fmt.MISSING_TEXT
 
 
 # --- checks, limits and appendices ------------------------------------------------------------------

@@ -12,7 +12,6 @@ from .. import formatting as fmt
 from ..analysis import pooled_rows
 from ..analysis.appraisal import NOT_REVIEWED, REVIEWED, STALE
 from ..analysis.pooling import Rule
-from ..analysis.synthesis import finite
 from ..domain import certainty as grade
 from ..frames import frame_rows
 from . import labels
@@ -43,7 +42,7 @@ def study_text(s: dict, digits: int = 0, *, with_ci: bool = False) -> str:
             text += f" {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}"
         return f"{text} ({count})"
     text = f"{s['study']} {fmt.pct(s['low'], digits)}"
-    if with_ci and finite(s.get("ci_low")) is not None:
+    if with_ci and fmt.finite(s.get("ci_low")) is not None:
         text += f" {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}"
     return text + (f", {s['patients']} patients" if s.get("patients") else "")
 
@@ -65,7 +64,7 @@ def estimate_text(r, *, digits: int = 0, ci: bool = True) -> str:
         text = f"{point} {fmt.ci(s['ci_low'], s['ci_high'], digits=digits)}" if ci else point
         return text + (f" ({s['events']}{'–' + str(s['events_high']) if s['events_high'] not in (None, s['events']) else ''}"
                        f"/{s['patients']})" if s.get("events") is not None else "")
-    point = fmt.pct_range(r.estimate, finite(r.estimate_high), digits)
+    point = fmt.pct_range(r.estimate, fmt.finite(r.estimate_high), digits)
     return f"{point} {fmt.ci(r.ci_low, r.ci_high, digits=digits)}; {r.k} studies, {r.patients} patients"
 
 
@@ -85,7 +84,7 @@ def row_estimate_text(r) -> str:
         parts = [f"{s.study} {fmt.pct_range(e / n, h / n, 1)}" for s, e, h, n in
                  zip(frame_rows(st), st["events"], highs, st["total"], strict=True)]
         return "; ".join(parts) + "; not pooled"
-    point = fmt.pct_range(r.estimate, finite(r.estimate_high), 1)
+    point = fmt.pct_range(r.estimate, fmt.finite(r.estimate_high), 1)
     return f"{point} {fmt.ci(r.ci_low, r.ci_high)}"
 
 

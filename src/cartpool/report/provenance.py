@@ -76,12 +76,8 @@ def number_text(x) -> str:
     """A study's number in a row's inputs: its count ("8/9", "7–8/9"), or, for survival at a
     landmark, its rate with its 95% CI ("55.6% (20.4–80.5)")."""
     if x.events is None or x.events != x.events:
-        return f"{fmt.pct(x.estimate)} {fmt.ci(_finite(x.ci_low), _finite(x.ci_high))}"
+        return f"{fmt.pct(x.estimate)} {fmt.ci(fmt.finite(x.ci_low), fmt.finite(x.ci_high))}"
     return count_text(x.events, x.events_high, x.total)
-
-
-def _finite(v):
-    return None if fmt.is_missing(v) else v
 
 
 def study_number(page, text, x, *, what: str = "") -> Markup:

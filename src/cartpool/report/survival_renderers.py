@@ -14,7 +14,6 @@ from markupsafe import Markup
 from .. import formatting as fmt
 from ..analysis import pooled_results as results
 from ..analysis.pooling import Rule
-from ..analysis.synthesis import finite
 from ..domain import registry, survival_rules
 from ..frames import frame_rows
 from ..plots.forest import RowSource, medians_plot
@@ -34,7 +33,7 @@ LANDMARK_MODEL = ("pooled on the log(−log) scale by the random-effects model (
 
 def _rate(x) -> str:
     """A study's landmark rate with its CI: "55.6% (20.4–80.5)"."""
-    return f"{fmt.pct(x.estimate)} {fmt.ci(finite(x.ci_low), finite(x.ci_high))}"
+    return f"{fmt.pct(x.estimate)} {fmt.ci(fmt.finite(x.ci_low), fmt.finite(x.ci_high))}"
 
 
 def _landmark_study(page, x) -> Markup:
@@ -54,8 +53,8 @@ def _interval(lo, hi, *, as_pct: bool, nr_high: bool) -> str | None:
 def _median_source(page, x, label: str) -> RowSource:
     """A row of the medians figure: the numbers of its sources, a link to the first, and its title."""
     ns = refs(page, x.study_id, x.result_id, x.source)
-    value = "not reached" if finite(x.value) is None else f"{x.value:.1f} months"
-    ci = _interval(finite(x.ci_low), finite(x.ci_high), as_pct=False, nr_high=bool(x.high_not_reached))
+    value = "not reached" if fmt.finite(x.value) is None else f"{x.value:.1f} months"
+    ci = _interval(fmt.finite(x.ci_low), fmt.finite(x.ci_high), as_pct=False, nr_high=bool(x.high_not_reached))
     title = f"{label}: median {value} {ci or 'without a 95% CI'} ({how_words(x.source)}). " + " ".join(
         f"[{n}] {page.cites.tip(n)}" for n in ns)
     return RowSource("[" + ",".join(map(str, ns)) + "]" if ns else "", f"#src-{ns[0]}" if ns else "", title.strip())
@@ -72,7 +71,7 @@ def _medians_figures(page, r: results.PooledSurvivalResult) -> list[dict]:
         items = [(f"{x.study}, {x.group.replace('Relapsed/refractory', 'R/R')} "
                   f"({'Kaplan-Meier' if x.source != survival_rules.SOURCE_REPORTED else 'printed'}, {x.n} patients"
                   f"{'; follow-up ' + r.follow_up[x.study] if r.follow_up.get(x.study) else ''})",
-                  finite(x.value), finite(x.ci_low), finite(x.ci_high), bool(x.high_not_reached))
+                  fmt.finite(x.value), fmt.finite(x.ci_low), fmt.finite(x.ci_high), bool(x.high_not_reached))
                  for x in frame_rows(sub)]
         sources = [_median_source(page, x, f"{x.study}, {labels.lower_first(spec.label)}") for x in frame_rows(sub)]
         desc = "; ".join(f"{i[0]}: {'not reached' if i[1] is None else f'{i[1]:.1f} months'}" for i in items)
