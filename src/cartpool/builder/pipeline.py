@@ -230,34 +230,28 @@ def build_index(out: Path, *, with_pdf: bool, build_dir: Path = Path("build")) -
     page = index_page(studies, with_pdf=with_pdf, tables=out.parent / "tables")
     with atomic_write(out, encoding="utf-8") as fh:
         fh.write(page)
-    ids = {s.study.id for s in studies}
-    for name in remove_outputs_of_removed_studies(out.parent, build_dir, ids):
+    gone, stale = remove_outputs_of_removed_studies(out.parent, build_dir, {s.study.id for s in studies})
+    for name in gone:
         progress(name, "removed", None, "its folder is gone from data/studies: its page, PDF, figures and tables too")
-    for path in remove_files_no_step_writes(out.parent, ids):
+    for path in stale:
         progress("reports", "removed", None, f"{path}: no step of this build writes it (left by an older build)")
     stamps.write_record(build_dir, out.name, inputs, out.parent, [out.name])
     progress("index", "html", time.perf_counter() - t0)
     return 0
 
 
-def remove_outputs_of_removed_studies(reports: Path, build_dir: Path, studies: set[str]) -> list[str]:
+def remove_outputs_of_removed_studies(reports: Path, build_dir: Path,
+                                      studies: set[str]) -> tuple[list[str], list[str]]:
     """A study folder that was removed leaves nothing behind: its page and PDF, its figures
     (``figures/<id>/``), its tables (``tables/<id>-*.csv``), and in the build folder its records and
-    executed notebooks. Pages are named by study id and ids hold no "-", so a table belongs to the
-    page named before its first "-". Returns the ids whose outputs were removed."""
+    executed notebooks. The reports folder is swept of every file no step writes
+    (`remove_files_no_step_writes`); the pages among them name the removed studies. Returns the ids
+    whose outputs were removed, and the other files removed (left by an older build)."""
     keep = studies | {"pooled", "index"}
-    gone: set[str] = set()
-    for p in sorted([*reports.glob("*.html"), *reports.glob("*.pdf")]):
-        if p.stem not in keep:
-            gone.add(p.stem)
-            p.unlink(missing_ok=True)
-    for d in sorted((reports / "figures").glob("*")):
-        if d.is_dir() and d.name not in keep:
-            gone.add(d.name)
-            shutil.rmtree(d, ignore_errors=True)
-    for t in sorted((reports / "tables").glob("*-*.csv")):
-        if t.name.split("-", 1)[0] not in keep:  # a removed study's, or a stale file of an older build
-            t.unlink(missing_ok=True)
+    removed = remove_files_no_step_writes(reports, studies)
+    # a removed page, PDF or figures folder names its study
+    gone = {_page_of(r) for r in removed if "/" not in r and Path(r).suffix in (".html", ".pdf")
+            or r.startswith("figures/") and not Path(r).suffix}
     for record in sorted((Path(build_dir) / stamps.RECORDS).glob("*.*.json")):
         name, kind = record.name.removesuffix(".json").rsplit(".", 1)
         if kind in ("html", "pdf") and name not in keep:
@@ -266,7 +260,17 @@ def remove_outputs_of_removed_studies(reports: Path, build_dir: Path, studies: s
     for name in gone:
         for nb in (f"{name}.ipynb", f"{name}.failed.ipynb"):
             (Path(build_dir) / nb).unlink(missing_ok=True)
-    return sorted(gone)
+    stale = [r for r in removed if _page_of(r) not in gone]
+    return sorted(gone), stale
+
+
+def _page_of(path: str) -> str:
+    """The page a file of the reports folder belongs to, by its name: ``<page>.html``, ``<page>.pdf``,
+    ``figures/<page>/``, ``tables/<page>-*.csv`` (ids hold no "-")."""
+    folder, _, name = path.rpartition("/")
+    if folder == "tables":
+        return name.split("-", 1)[0]
+    return name if folder == "figures" else Path(name).stem
 
 
 def remove_files_no_step_writes(reports: Path, studies: set[str]) -> list[str]:
