@@ -74,6 +74,15 @@ def count(events, total) -> str:
     return f"{int(events)}/{int(total)}"
 
 
+def count_range(events, events_high, total) -> str:
+    """A count, or a range of counts where the two ends differ: "8/9", "7–8/9"; "—" without one."""
+    if is_missing(events) or is_missing(total):
+        return MISSING_TEXT
+    if not is_missing(events_high) and int(events_high) != int(events):
+        return f"{int(events)}–{int(events_high)}/{int(total)}"
+    return f"{int(events)}/{int(total)}"
+
+
 def p_value(p) -> str:
     """A p-value with its sign: "p = 0.03", "p < 0.0001"; "not estimable" when missing."""
     if is_missing(p):

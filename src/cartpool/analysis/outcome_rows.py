@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from .. import formatting as fmt
 from ..data.plan import Plan
 from ..domain import registry
 from ..frames import frame_rows
@@ -120,7 +121,7 @@ class OutcomeRows:
                  tau_prior_scale=tau_scale or self.plan.bayes.tau_prior_scale, bayes=bayes, detail=detail,
                  small_sample=detail, memo=self.memo)
         if not left_out.empty:
-            r = replace(r, range_left_out="; ".join(f"{x.study} ({x.events}–{x.events_high}/{x.total})"
+            r = replace(r, range_left_out="; ".join(f"{x.study} ({fmt.count_range(x.events, x.events_high, x.total)})"
                                                     for x in frame_rows(left_out)))
         return r
 

@@ -109,7 +109,7 @@ def index_page(studies: list[StudyData], *, with_pdf: bool, tables: Path | None 
                 cells.append(fmt.MISSING_TEXT)
             elif r["is_range"]:
                 cells.append(study_number(page, f"{fmt.pct_range(r['estimate'], r['estimate_high'])} "
-                                                f"({int(r['events'])}–{int(r['events_high'])}/{int(r['total'])})", x,
+                                                f"({fmt.count_range(r['events'], r['events_high'], r['total'])})", x,
                                           what=counted))
             else:
                 cells.append(study_number(page, f"{fmt.pct(r['estimate'])} ({int(r['events'])}/{int(r['total'])})", x,

@@ -28,13 +28,13 @@ from ..plots.forest import (
 )
 from . import labels
 from .pooled_words import GROUP_NOTES, NOT_APPLICABLE, events_text, row_estimate_text
-from .provenance import OWN_PROPORTION, computed, count_text, how_words, model_words, refs, study_number
+from .provenance import OWN_PROPORTION, computed, how_words, model_words, refs, study_number
 from .render import Fragment, Table, render
 
 
 def _count_cell(page, x) -> Markup:
     """A study's count in a pooled row, its source on hover and focus and its source numbers."""
-    text = f"{x.study}: " + count_text(x.events, x.events_high, x.total)
+    text = f"{x.study}: " + fmt.count_range(x.events, x.events_high, x.total)
     return study_number(page, text, x) + Markup(" ({})").format(labels.lower_first(x.population))
 
 
@@ -42,7 +42,7 @@ def _row_source(page, x) -> RowSource:
     """A forest plot's study row: its source numbers, a link to the first, and its title (the count,
     how it was obtained, and each source with its quote)."""
     ns = refs(page, x.study_id, x.result_ids, x.how)
-    count = (f"{x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else f"{x.events}/{x.total}")
+    count = fmt.count_range(x.events, x.events_high, x.total)
     title = f"{x.study}: {count} ({how_words(x.how, x.detail)}). " + " ".join(f"[{n}] {page.cites.tip(n)}" for n in ns)
     return RowSource("[" + ",".join(map(str, ns)) + "]" if ns else "", f"#src-{ns[0]}" if ns else "", title.strip())
 
@@ -50,8 +50,7 @@ def _row_source(page, x) -> RowSource:
 def _inputs_source(view: results.OutcomeView, group: str, r, href: str) -> RowSource:
     """A pooled estimate's inputs, for its diamond's title: the model, the studies and their counts."""
     inp = view.result.inputs
-    counts = "; ".join(f"{x.study} {x.events}–{x.events_high}/{x.total}" if x.events_high != x.events else
-                       f"{x.study} {x.events}/{x.total}" for x in frame_rows(inp[inp["group"] == group]))
+    counts = "; ".join(f"{x.study} {fmt.count_range(x.events, x.events_high, x.total)}" for x in frame_rows(inp[inp["group"] == group]))
     model = METHOD_LABELS.get(r.method, r.method) if r.rule == Rule.RANDOM else labels.lower_first(r.ci_how or "")
     return RowSource("", href, f"{group}: {row_estimate_text(r)}, from {r.k} studies and {r.total} patients "
                                f"({counts}); {labels.lower_first(r.rule)}" + (f", {model}" if model else "")

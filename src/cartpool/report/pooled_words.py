@@ -69,9 +69,7 @@ def estimate_text(r, *, digits: int = 0, ci: bool = True) -> str:
 
 
 def events_text(r) -> str:
-    if r.events_high is not None and r.events_high != r.events:
-        return f"{r.events}–{r.events_high}/{r.total}"
-    return fmt.count(r.events, r.total)
+    return fmt.count_range(r.events, r.events_high, r.total)
 
 
 def row_estimate_text(r) -> str:

@@ -65,19 +65,12 @@ def how_words(how: str, detail: str = "") -> str:
     return labels.how(how, detail)
 
 
-def count_text(events, events_high, total) -> str:
-    """A study's count as the tables print it: "8/9", or a range "7–8/9"."""
-    if events_high is not None and events_high == events_high and int(events_high) != int(events):
-        return f"{int(events)}–{int(events_high)}/{int(total)}"
-    return fmt.count(int(events), int(total))
-
-
 def number_text(x) -> str:
     """A study's number in a row's inputs: its count ("8/9", "7–8/9"), or, for survival at a
     landmark, its rate with its 95% CI ("55.6% (20.4–80.5)")."""
     if x.events is None or x.events != x.events:
         return f"{fmt.pct(x.estimate)} {fmt.ci(fmt.finite(x.ci_low), fmt.finite(x.ci_high))}"
-    return count_text(x.events, x.events_high, x.total)
+    return fmt.count_range(x.events, x.events_high, x.total)
 
 
 def study_number(page, text, x, *, what: str = "") -> Markup:
@@ -182,7 +175,7 @@ def patients_words(events, total, what: str) -> str:
 def from_count(page, text, events, total, *, what: str = "", events_high=None) -> Markup:
     """A percentage or an interval this report computed from a count shown beside it (`events` of
     `total`, or a range): how, on hover and focus."""
-    n = count_text(events, events_high, total)
+    n = fmt.count_range(events, events_high, total)
     words = f"the proportion {n}" + (f" ({what})" if what else "")
     if "(" in str(text):
         words += f", with its {EXACT_CI}"

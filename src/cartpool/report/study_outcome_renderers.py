@@ -206,7 +206,7 @@ def _crs_icans_table(page, frame: pd.DataFrame) -> Table | None:
     rows = []
     for r in frame_rows(frame):
         ranged = r.events is not None and not pd.isna(r.events) and r.events_high != r.events
-        count = f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if ranged else fmt.count(r.events, r.total)
+        count = fmt.count_range(r.events, r.events_high, r.total)
         known = count != fmt.MISSING_TEXT
         pct = fmt.pct_range(None if r.events is None or pd.isna(r.events) or not r.total
                             else r.events / r.total, r.events_high / r.total if ranged else None)

@@ -32,10 +32,8 @@ def records_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table | 
         rec = page.sd.result(r.result_id)
         if pd.isna(r.events):
             count = ""
-        elif r.is_range and r.events_high != r.events:
-            count = f"{r.events}–{r.events_high}/{r.total}"
         else:
-            count = fmt.count(r.events, r.total)
+            count = fmt.count_range(r.events, r.events_high if r.is_range else None, r.total)
         notes = [labels.derivation(r.derived)] if r.derived else []
         if rec.bound is not None:
             notes.append(rec.bound.reason)
@@ -98,8 +96,7 @@ def outcome_table(page, frame: pd.DataFrame, caption: str, csv: str) -> Table:
             why = r.detail if r.how != "not reported" and r.detail else "not reported"
             rows.append([r.label, fmt.MISSING_TEXT, fmt.MISSING_TEXT, labels.sentence_case(why)])
             continue
-        text = (f"{int(r.events)}–{int(r.events_high)}/{int(r.total)}" if r.is_range
-                else fmt.count(r.events, r.total))
+        text = fmt.count_range(r.events, r.events_high if r.is_range else None, r.total)
         n = (page.cites.records(page.sd, r.result_ids, text) if r.result_ids else
              provenance.counted(page, text, provenance.patients_words(r.events, r.total,
                                                                       labels.lower_first(r.label))))

@@ -20,7 +20,7 @@ from ..plots.forest import RowSource, medians_plot
 from ..plots.survival_figures import Series, survival_overlay
 from . import labels
 from .outcome_renderers import sensitivity_estimate
-from .provenance import computed, how_words, refs, study_number
+from .provenance import computed, how_words, number_text, refs, study_number
 from .render import Fragment, Table, render
 
 #: How a study's survival number was obtained, in the tables' short words.
@@ -31,16 +31,11 @@ LANDMARK_MODEL = ("pooled on the log(−log) scale by the random-effects model (
                   "study's rate and its printed or recomputed 95% CI; the small-sample interval is Knapp-Hartung's")
 
 
-def _rate(x) -> str:
-    """A study's landmark rate with its CI: "55.6% (20.4–80.5)"."""
-    return f"{fmt.pct(x.estimate)} {fmt.ci(fmt.finite(x.ci_low), fmt.finite(x.ci_high))}"
-
-
 def _landmark_study(page, x) -> Markup:
     """One study's landmark rate in the landmark table (`x`: its row of the inputs), with what a reader
     must know of it: cited to its record, or to the per-patient table it is computed from."""
     detail = f": {x.detail}" if x.detail else ""
-    return study_number(page, f"{x.study} {_rate(x)} ({SHORT_HOW[x.how]}, {int(x.total)} patients){detail}", x)
+    return study_number(page, f"{x.study} {number_text(x)} ({SHORT_HOW[x.how]}, {int(x.total)} patients){detail}", x)
 
 
 def _interval(lo, hi, *, as_pct: bool, nr_high: bool) -> str | None:
