@@ -1,8 +1,9 @@
 """Print HTML reports to PDF with a Chromium or Chrome already on the machine.
 
 One headless browser process prints one page (about 1 s). The PDF's /CreationDate and
-/ModDate are rewritten in place to a fixed date of the same length, which makes repeated
-builds byte-identical (Chromium ignores SOURCE_DATE_EPOCH). Links to the other pages beside it,
+/ModDate are rewritten in place to a fixed date of the same length, and the structure elements'
+DOM node numbers to their ranks, which makes repeated builds byte-identical (Chromium ignores
+SOURCE_DATE_EPOCH, and numbers its nodes differently under load). Links to the other pages beside it,
 which Chromium writes as absolute file:// addresses, are made relative: the PDF does not depend
 on where the checkout is, and its links work wherever the reports folder is copied. The project never downloads a
 browser; `find_browser` only looks.
@@ -49,6 +50,17 @@ def _normalise_dates(pdf: bytes) -> bytes:
         return m.group(1) + fixed
 
     return re.sub(rb"(/(?:CreationDate|ModDate)\s*\()([^)]*)", fix, pdf)
+
+
+def _normalise_node_ids(pdf: bytes) -> bytes:
+    """Chromium's tagged PDF names each structure element after Blink's DOM node number
+    ("node00000071"), which depends on how many nodes the browser made before: under load the same
+    page printed twice came out with every number one apart. Each number is replaced by its rank
+    among the document's numbers, at the same width, so that the ID tree stays sorted, the byte
+    offsets stay valid and the same page gives the same bytes."""
+    found = sorted(set(re.findall(rb"\(node(\d+)\)", pdf)), key=lambda d: (len(d), d))
+    rank = {old: str(i).zfill(len(old)).encode() for i, old in enumerate(found, start=1)}
+    return re.sub(rb"\(node(\d+)\)", lambda m: b"(node" + rank[m.group(1)] + b")", pdf)
 
 
 def _relative_links(pdf: bytes, folder_uri: str) -> bytes:
@@ -105,7 +117,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, browser: str | None = None, 
             if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
                 err = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
                 raise RuntimeError(f"{browser} could not print {html_path.name}: {' | '.join(err)}")
-        data = _normalise_dates(_relative_links(out.read_bytes(), html_path.parent.as_uri() + "/"))
+        data = _normalise_node_ids(_normalise_dates(_relative_links(out.read_bytes(), html_path.parent.as_uri() + "/")))
     with atomic_write(pdf_path, "wb") as fh:
         fh.write(data)
 
